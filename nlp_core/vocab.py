@@ -1,0 +1,227 @@
+"""Vocab and Lexeme: the per-string (context-free) attributes of words.
+
+A Vocab owns the StringStore and computes each distinct string's lexical attributes once
+(lower case, norm, shape, prefix, suffix and the boolean flags), caching them by orth ID.
+Token attributes that are lexical (`token.lower_`, `token.is_alpha`, …) read this cache.
+"""
+from pathlib import Path
+from typing import Callable, Dict, Iterator, Optional, Union
+
+import numpy
+
+from . import attrs
+from .errors import Errors
+from .lang.lex_attrs import LEX_ATTRS
+from .strings import StringStore
+
+FLAG_ATTRS = (
+    attrs.IS_ALPHA, attrs.IS_ASCII, attrs.IS_DIGIT, attrs.IS_LOWER, attrs.IS_PUNCT,
+    attrs.IS_SPACE, attrs.IS_TITLE, attrs.IS_UPPER, attrs.LIKE_URL, attrs.LIKE_NUM,
+    attrs.LIKE_EMAIL, attrs.IS_STOP, attrs.IS_BRACKET, attrs.IS_QUOTE, attrs.IS_LEFT_PUNCT,
+    attrs.IS_RIGHT_PUNCT, attrs.IS_CURRENCY,
+)
+STRING_ATTRS = (attrs.LOWER, attrs.NORM, attrs.SHAPE, attrs.PREFIX, attrs.SUFFIX)
+_SLOT = {attrs.LOWER: 0, attrs.NORM: 1, attrs.SHAPE: 2, attrs.PREFIX: 3, attrs.SUFFIX: 4}
+
+
+class LexemeData:
+    """Cached lexical attributes of one string: string attributes as IDs, flags as a bitmask
+    whose bit `attr_id` is set when that flag attribute is true."""
+
+    __slots__ = ("orth", "values", "flags", "length")
+
+    def __init__(self, orth: int, values: list, flags: int, length: int):
+        self.orth = orth
+        self.values = values
+        self.flags = flags
+        self.length = length
+
+
+class Vocab:
+    """Strings plus lexical attributes of every word seen.
+
+    Args:
+        strings: an existing StringStore or iterable of strings.
+        lex_attr_getters: attribute ID -> function(str) overriding the defaults (a language's
+            stop words, norm exceptions, number words).
+        lang: language code, e.g. "en".
+    """
+
+    def __init__(self, strings=None, lex_attr_getters: Optional[Dict[int, Callable]] = None,
+                 lang: str = ""):
+        if isinstance(strings, StringStore):
+            self.strings = strings
+        else:
+            self.strings = StringStore(strings or ())
+        self.lex_attr_getters = dict(LEX_ATTRS)
+        if lex_attr_getters:
+            self.lex_attr_getters.update(lex_attr_getters)
+        self.lang = lang
+        self.vectors = None
+        self._lexemes: Dict[int, LexemeData] = {}
+
+    def lex_data(self, text: str, orth: Optional[int] = None) -> LexemeData:
+        """The cached LexemeData of `text` (computed and stored on first use)."""
+        if orth is None:
+            orth = self.strings.add(text)
+        data = self._lexemes.get(orth)
+        if data is None:
+            data = self._compute(text, orth)
+        return data
+
+    def _compute(self, text: str, orth: int) -> LexemeData:
+        self.strings.add(text)
+        getters = self.lex_attr_getters
+        values = [self.strings.add(getters[a](text)) for a in STRING_ATTRS]
+        flags = 0
+        for attr_id in FLAG_ATTRS:
+            if getters[attr_id](text):
+                flags |= 1 << attr_id
+        data = LexemeData(orth, values, flags, len(text))
+        self._lexemes[orth] = data
+        return data
+
+    def get_attr(self, data: LexemeData, attr_id: int) -> int:
+        slot = _SLOT.get(attr_id)
+        if slot is not None:
+            return data.values[slot]
+        if attr_id in (attrs.ORTH, attrs.ID):
+            return data.orth
+        if attr_id == attrs.LENGTH:
+            return data.length
+        if attr_id == attrs.LANG:
+            return self.strings.add(self.lang)
+        return 1 if data.flags & (1 << attr_id) else 0
+
+    def attr_array(self, orths: numpy.ndarray, attr_id: int) -> numpy.ndarray:
+        """Lexical attribute `attr_id` for an array of orth IDs, looked up once per distinct ID.
+
+        Args:
+            orths: uint64 array of shape (n,); every ID must be in the StringStore.
+
+        Returns:
+            uint64 array of shape (n,).
+        """
+        if len(orths) == 0:
+            return numpy.zeros((0,), dtype=numpy.uint64)
+        unique, inverse = numpy.unique(orths, return_inverse=True)
+        strings = self.strings
+        values = numpy.fromiter(
+            (self.get_attr(self.lex_data(strings[int(o)], int(o)), attr_id) for o in unique),
+            dtype=numpy.uint64, count=len(unique))
+        return values[inverse.reshape(-1)]
+
+    def __getitem__(self, key: Union[str, int]) -> "Lexeme":
+        if isinstance(key, str):
+            return Lexeme(self, self.strings.add(key))
+        return Lexeme(self, int(key))
+
+    def __contains__(self, key: Union[str, int]) -> bool:
+        orth = self.strings.as_int(key)
+        return orth in self._lexemes
+
+    def __len__(self) -> int:
+        return len(self._lexemes)
+
+    def __iter__(self) -> Iterator["Lexeme"]:
+        for orth in list(self._lexemes):
+            yield Lexeme(self, orth)
+
+    def to_disk(self, path: Union[str, Path]) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.strings.to_disk(path / "strings.json")
+
+    def from_disk(self, path: Union[str, Path]) -> "Vocab":
+        path = Path(path)
+        strings_path = path / "strings.json"
+        if strings_path.exists():
+            self.strings.update(StringStore().from_disk(strings_path))
+        return self
+
+
+def _flag(attr_id: int):
+    def get(self) -> bool:
+        return bool(self._data.flags & (1 << attr_id))
+
+    def set(self, value: bool) -> None:
+        if value:
+            self._data.flags |= 1 << attr_id
+        else:
+            self._data.flags &= ~(1 << attr_id)
+
+    return property(get, set)
+
+
+def _string_attr(attr_id: int, as_string: bool):
+    slot = _SLOT[attr_id]
+
+    def get(self):
+        value = self._data.values[slot]
+        return self.vocab.strings[value] if as_string else value
+
+    def set(self, value) -> None:
+        self._data.values[slot] = (self.vocab.strings.add(value) if isinstance(value, str)
+                                   else int(value))
+
+    return property(get, set)
+
+
+class Lexeme:
+    """A word type in the Vocab: its context-free attributes. Setting an attribute (for
+    example `nlp.vocab["gonna"].norm_ = "going to"`) changes it for every token of that word."""
+
+    __slots__ = ("vocab", "orth", "_data")
+
+    def __init__(self, vocab: Vocab, orth: int):
+        self.vocab = vocab
+        self.orth = orth
+        try:
+            text = vocab.strings[orth]
+        except KeyError:
+            raise KeyError(Errors.E002.format(key=orth)) from None
+        self._data = vocab.lex_data(text, orth)
+
+    @property
+    def orth_(self) -> str:
+        return self.vocab.strings[self.orth]
+
+    text = orth_
+
+    @property
+    def lang_(self) -> str:
+        return self.vocab.lang
+
+    def __len__(self) -> int:
+        return self._data.length
+
+    def __repr__(self) -> str:
+        return f"Lexeme({self.orth_!r})"
+
+    lower = _string_attr(attrs.LOWER, False)
+    lower_ = _string_attr(attrs.LOWER, True)
+    norm = _string_attr(attrs.NORM, False)
+    norm_ = _string_attr(attrs.NORM, True)
+    shape = _string_attr(attrs.SHAPE, False)
+    shape_ = _string_attr(attrs.SHAPE, True)
+    prefix = _string_attr(attrs.PREFIX, False)
+    prefix_ = _string_attr(attrs.PREFIX, True)
+    suffix = _string_attr(attrs.SUFFIX, False)
+    suffix_ = _string_attr(attrs.SUFFIX, True)
+    is_alpha = _flag(attrs.IS_ALPHA)
+    is_ascii = _flag(attrs.IS_ASCII)
+    is_digit = _flag(attrs.IS_DIGIT)
+    is_lower = _flag(attrs.IS_LOWER)
+    is_upper = _flag(attrs.IS_UPPER)
+    is_title = _flag(attrs.IS_TITLE)
+    is_punct = _flag(attrs.IS_PUNCT)
+    is_space = _flag(attrs.IS_SPACE)
+    like_url = _flag(attrs.LIKE_URL)
+    like_num = _flag(attrs.LIKE_NUM)
+    like_email = _flag(attrs.LIKE_EMAIL)
+    is_stop = _flag(attrs.IS_STOP)
+    is_bracket = _flag(attrs.IS_BRACKET)
+    is_quote = _flag(attrs.IS_QUOTE)
+    is_left_punct = _flag(attrs.IS_LEFT_PUNCT)
+    is_right_punct = _flag(attrs.IS_RIGHT_PUNCT)
+    is_currency = _flag(attrs.IS_CURRENCY)
