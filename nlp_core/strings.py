@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Dict, Iterable, Iterator, Union
 
 import srsly
-
 from native.hashing import hash_string
 
 from .errors import Errors

@@ -5,7 +5,7 @@ A Vocab owns the StringStore and computes each distinct string's lexical attribu
 Token attributes that are lexical (`token.lower_`, `token.is_alpha`, …) read this cache.
 """
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Optional, Union
+from typing import Callable, Dict, Iterator, Union
 
 import numpy
 
@@ -47,7 +47,7 @@ class Vocab:
         lang: language code, e.g. "en".
     """
 
-    def __init__(self, strings=None, lex_attr_getters: Optional[Dict[int, Callable]] = None,
+    def __init__(self, strings=None, lex_attr_getters: Dict[int, Callable] | None = None,
                  lang: str = ""):
         if isinstance(strings, StringStore):
             self.strings = strings
@@ -60,7 +60,7 @@ class Vocab:
         self.vectors = None
         self._lexemes: Dict[int, LexemeData] = {}
 
-    def lex_data(self, text: str, orth: Optional[int] = None) -> LexemeData:
+    def lex_data(self, text: str, orth: int | None = None) -> LexemeData:
         """The cached LexemeData of `text` (computed and stored on first use)."""
         if orth is None:
             orth = self.strings.add(text)

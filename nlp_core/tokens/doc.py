@@ -12,7 +12,7 @@ Token and Span are thin views over these arrays. The arrays are:
 The values and the attribute IDs used by `to_array` / `from_array` match spaCy's, so arrays
 and `.spacy` files move between the two libraries unchanged.
 """
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
 
 import numpy
 
@@ -67,8 +67,8 @@ class Doc:
     set_extension, get_extension, has_extension, remove_extension = make_extension_api(
         "doc_extensions")
 
-    def __init__(self, vocab, words: Optional[Sequence[str]] = None,
-                 spaces: Optional[Sequence[bool]] = None, *, user_data: Optional[dict] = None,
+    def __init__(self, vocab, words: Sequence[str] | None = None,
+                 spaces: Sequence[bool] | None = None, *, user_data: dict | None = None,
                  tags=None, pos=None, morphs=None, lemmas=None, heads=None, deps=None,
                  sent_starts=None, ents=None):
         words = list(words or [])
@@ -553,7 +553,7 @@ class Doc:
 
     @staticmethod
     def from_docs(docs: Sequence["Doc"], ensure_whitespace: bool = True,
-                  attrs: Optional[Sequence] = None) -> "Doc":
+                  attrs: Sequence | None = None) -> "Doc":
         """Concatenate Docs into one: text, tokens, annotations, entities, span groups and
         extension user data (with character offsets shifted).
 

@@ -6,7 +6,7 @@ kb_id, label (uint64), start, end, start_char, end_char (int32)]}; all groups of
 msgpack {group_bytes: [names sharing it]}.
 """
 import struct
-from typing import Dict, Iterable, Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List
 
 import srsly
 
@@ -19,7 +19,7 @@ _SPAN_RECORD = struct.Struct(">QQQllll")
 class SpanGroup:
     """A named list of Spans of one Doc, with a dict of group attributes."""
 
-    def __init__(self, doc, *, name: str = "", attrs: Optional[dict] = None,
+    def __init__(self, doc, *, name: str = "", attrs: dict | None = None,
                  spans: Iterable[Span] = ()):
         self.doc = doc
         self.name = name
@@ -91,7 +91,7 @@ class SpanGroup:
 class SpanGroups(dict):
     """`doc.spans`: a dict of name -> SpanGroup; assigning a list makes a group."""
 
-    def __init__(self, doc, items: Optional[Dict[str, Iterable[Span]]] = None):
+    def __init__(self, doc, items: Dict[str, Iterable[Span]] | None = None):
         super().__init__()
         self.doc = doc
         for key, value in (items or {}).items():

@@ -1,5 +1,5 @@
 """Token: a view of position `i` in a Doc. Holds no data of its own."""
-from typing import Iterator, Optional, Union
+from typing import Iterator, Union
 
 from .. import attrs as A
 from ..errors import Errors
@@ -224,7 +224,7 @@ class Token:
         return self.doc._get("sent_start", self.i)
 
     @property
-    def is_sent_start(self) -> Optional[bool]:
+    def is_sent_start(self) -> bool | None:
         """True if the token starts a sentence, False if not, None if unknown."""
         if self.i == 0:
             return True
@@ -235,11 +235,11 @@ class Token:
         return None if value == 0 else value == 1
 
     @is_sent_start.setter
-    def is_sent_start(self, value: Optional[bool]) -> None:
+    def is_sent_start(self, value: bool | None) -> None:
         self.doc._col("sent_start")[self.i] = 0 if value is None else (1 if value else -1)
 
     @property
-    def is_sent_end(self) -> Optional[bool]:
+    def is_sent_end(self) -> bool | None:
         if self.i + 1 == len(self.doc):
             return True
         return self.doc[self.i + 1].is_sent_start

@@ -4,13 +4,13 @@ Values live in `doc.user_data` under the key ("._.", name, start_char, end_char)
 keys spaCy uses, so user data round-trips through DocBin files of either library.
 """
 import functools
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 from ..errors import Errors
 
 NOT_SET = object()
 
-Extension = Tuple[Any, Optional[Callable], Optional[Callable], Optional[Callable]]
+Extension = Tuple[Any, Callable | None, Callable | None, Callable | None]
 
 
 class Underscore:
@@ -20,8 +20,8 @@ class Underscore:
     span_extensions: Dict[str, Extension] = {}
     token_extensions: Dict[str, Extension] = {}
 
-    def __init__(self, extensions: Dict[str, Extension], obj, start: Optional[int] = None,
-                 end: Optional[int] = None):
+    def __init__(self, extensions: Dict[str, Extension], obj, start: int | None = None,
+                 end: int | None = None):
         object.__setattr__(self, "_extensions", extensions)
         object.__setattr__(self, "_obj", obj)
         object.__setattr__(self, "_doc", obj.doc)
@@ -74,8 +74,8 @@ class Underscore:
 def make_extension_api(registry_name: str):
     """Class methods set/get/has/remove_extension bound to one of the registries above."""
 
-    def set_extension(cls, name: str, default: Any = NOT_SET, method: Optional[Callable] = None,
-                      getter: Optional[Callable] = None, setter: Optional[Callable] = None,
+    def set_extension(cls, name: str, default: Any = NOT_SET, method: Callable | None = None,
+                      getter: Callable | None = None, setter: Callable | None = None,
                       force: bool = False) -> None:
         extensions = getattr(Underscore, registry_name)
         if name in extensions and not force:
@@ -85,7 +85,7 @@ def make_extension_api(registry_name: str):
             raise ValueError(Errors.E013.format(name=name))
         extensions[name] = (None if default is NOT_SET else default, method, getter, setter)
 
-    def get_extension(cls, name: str) -> Optional[Extension]:
+    def get_extension(cls, name: str) -> Extension | None:
         return getattr(Underscore, registry_name).get(name)
 
     def has_extension(cls, name: str) -> bool:
