@@ -12,7 +12,7 @@ Token and Span are thin views over these arrays. The arrays are:
 The values and the attribute IDs used by `to_array` / `from_array` match spaCy's, so arrays
 and `.spacy` files move between the two libraries unchanged.
 """
-from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
 
@@ -91,7 +91,7 @@ class Doc:
 
     @classmethod
     def _from_tokens(cls, vocab, text: str, orths: numpy.ndarray, lengths: numpy.ndarray,
-                     spaces: numpy.ndarray) -> "Doc":
+                     spaces: numpy.ndarray, idx: Optional[numpy.ndarray] = None) -> "Doc":
         """Fast constructor for the tokenizer: no validation.
 
         Args:
@@ -99,25 +99,39 @@ class Doc:
             orths: uint64 (n,), each already in `vocab.strings`.
             lengths: int32 (n,) character lengths.
             spaces: bool (n,).
+            idx: int32 (n,) character offsets, when the caller has them already.
         """
         doc = cls.__new__(cls)
-        doc._init(vocab, text, orths, lengths, spaces)
+        doc._init(vocab, text, orths, lengths, spaces, idx)
         return doc
 
-    def _init(self, vocab, text: str, orths, lengths, spaces) -> None:
+    def _init(self, vocab, text: str, orths, lengths, spaces, idx=None) -> None:
         self.vocab = vocab
         self.text = text
-        self.length = len(orths)
-        idx = numpy.zeros(self.length, dtype=numpy.int32)
-        if self.length > 1:
-            numpy.cumsum(lengths[:-1] + spaces[:-1], out=idx[1:])
+        self.length = n = len(orths)
+        if idx is None:
+            idx = numpy.zeros(n, dtype=numpy.int32)
+            if n > 1:
+                numpy.cumsum(lengths[:-1] + spaces[:-1], out=idx[1:])
         self._cols: Dict[str, numpy.ndarray] = {
             "orth": orths, "length": lengths, "spacy": spaces, "idx": idx}
         self.user_data: Dict[Any, Any] = {}
         self.cats: Dict[str, float] = {}
-        self.tensor = numpy.zeros((0,), dtype=numpy.float32)
+        self._tensor = None
         self._spans = None
         self._tree = None
+
+    @property
+    def tensor(self) -> numpy.ndarray:
+        """Per-token vectors set by an embedding component: shape (n_tokens, width), or an
+        empty array when none has run."""
+        if self._tensor is None:
+            return numpy.zeros((0,), dtype=numpy.float32)
+        return self._tensor
+
+    @tensor.setter
+    def tensor(self, value: numpy.ndarray) -> None:
+        self._tensor = value
 
     def _set_initial_annotations(self, tags, pos, morphs, lemmas, heads, deps, sent_starts,
                                  ents) -> None:
