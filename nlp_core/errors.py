@@ -48,6 +48,53 @@ class Errors(metaclass=_Catalogue):
     E022 = "Span group {name!r} got a span from another Doc."
     E023 = "Cannot set a Span's label to {value!r}: expected str or int."
 
+    # formats (E150-E199): DocBin, JSONL, CoNLL-U, IOB, convert
+    E150 = ("{path}: not a DocBin (.spacy) file: the data is not zlib-compressed ({detail}). "
+            "Check the path; a .spacy file is written by `DocBin.to_disk` or `convert`.")
+    E151 = ("{path}: the DocBin payload is not valid msgpack ({detail}). The file is corrupt "
+            "or truncated; write it again.")
+    E152 = ("{path}: the DocBin has no {key!r} field (it has: {found}). The data was not "
+            "written by `DocBin.to_bytes` or is corrupt.")
+    E153 = "{path}: the DocBin field {key!r} should be {expected}, got {got}. The file is corrupt."
+    E154 = "{path}: the DocBin token table does not fit its lengths: {detail}. The file is corrupt."
+    E155 = ("{path}: {n} value(s) of {attr} in the DocBin (e.g. {example}) are not in its "
+            "strings table. The file is corrupt or its strings were stripped.")
+    E156 = "{path}: DocBin doc {i}: {detail}. The file is corrupt."
+    E157 = ("Cannot merge DocBins with different {param}: {current} vs {other}. Create both "
+            "with the same `attrs` and `store_user_data`.")
+    E158 = ("on_error must be 'raise', 'skip' or a callable taking one BadRecord (path, "
+            "line_number, raw_line, reason); got {value!r}.")
+    E159 = "{path}:{line}: {reason}"
+    E160 = "invalid JSON ({detail})"
+    E161 = "a record must be a JSON object, got {type}"
+    E162 = ("the record has neither 'text' nor 'tokens'; write {{\"text\": \"...\"}} or "
+            "{{\"tokens\": [...], \"spaces\": [...]}}")
+    E163 = "'text' must be a string, got {type}"
+    E164 = "invalid pre-tokenized record: {detail}"
+    E165 = ("the record has 'text' but no tokenizer was given: pass `make_doc=nlp.make_doc` "
+            "(or an nlp object) to read_jsonl, or give 'tokens' and 'spaces'")
+    E166 = "cannot build a Doc from the record's annotations: {detail}"
+    E170 = ("a CoNLL-U token line needs 10 tab-separated fields (ID FORM LEMMA UPOS XPOS FEATS "
+            "HEAD DEPREL DEPS MISC), got {n}")
+    E171 = "invalid token ID {id!r}: expected an integer, a range like 3-4 or an empty node like 3.1"
+    E172 = "token IDs must count 1, 2, 3... within a sentence: expected {expected}, got {got}"
+    E173 = "HEAD {head!r} of token {id} is not a token of this sentence (0 for the root, 1-{n})"
+    E174 = "invalid {column} {value!r}: {detail}"
+    E175 = "the multiword token {id} covers words that never follow it"
+    E180 = ("cannot read a token and NER tag from the line: expected 'token TAG', "
+            "'index<TAB>token<TAB>TAG[<TAB>...]' or sentence-per-line 'token|TAG ...'")
+    E181 = ("invalid entity tag {tag!r}: expected O, or B-, I-, L-, U-, E- or S- followed by a "
+            "label, e.g. B-PER")
+    E190 = "Input path {path} does not exist. Check the path (relative to {cwd})."
+    E191 = ("Cannot tell the input format of {path} from its extension: pass --converter "
+            "conllu, iob or jsonl.")
+    E192 = "Unknown converter {name!r}: choose one of {known}."
+    E193 = "Unknown file type {name!r}: choose spacy or jsonl."
+    E194 = "No input files with a known extension (.conllu, .conll, .iob, .iob2, .jsonl) in {path}."
+    E195 = ("{path} holds {{\"text\": ...}} records, which need a tokenizer: pass --lang (e.g. "
+            "--lang en), or give pre-tokenized {{\"tokens\": [...], \"spaces\": [...]}} records.")
+    E196 = "Output directory {path} is a file; give a directory (it is created when missing)."
+
 
 class Warnings(metaclass=_Catalogue):
     W001 = "Skipped {n} bad records in {path}: {reason}"
