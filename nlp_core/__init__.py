@@ -1,2 +1,22 @@
-"""nlp_core: batch NLP pipelines compatible with spaCy's config and data formats."""
+"""nlp_core: batch NLP pipelines compatible with spaCy's config and data formats.
+
+`nlp_core.blank(lang)` and `nlp_core.load(path_or_package)` give a `Language`; they are
+imported on first use so that `import nlp_core.tokens` stays light.
+"""
+from typing import Any
+
 __version__ = "0.1.0"
+
+_LAZY = {"blank": "language", "load": "language", "Language": "language",
+         "registry": "registry", "Config": "config"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["__version__", "blank", "load", "Language", "registry", "Config"]

@@ -96,6 +96,63 @@ class Errors(metaclass=_Catalogue):
     E196 = "Output directory {path} is a file; give a directory (it is created when missing)."
 
 
+    # config / language (E200-E249)
+    E200 = ("Unknown name {name!r} in registry {registry!r}{where}. Nearest registered names: "
+            "{known}. Check the spelling and version suffix, or import the module that "
+            "registers it (`--code my_functions.py` on the command line).")
+    E201 = ("Unknown registry {registry!r}{where}: a config block refers to registries as "
+            "`@<registry> = \"name\"`. Nearest registries: {known}.")
+    E202 = "The config is missing {n} value(s):\n{keys}\n{hint}"
+    E203 = "Config file {path} not found. Create one with `python -m nlp_core init config`."
+    E204 = ("Cannot apply overrides {keys} to config {source}: section(s) {sections} do not "
+            "exist. Overrides are `section.key` (e.g. `paths.train`); add the section first.")
+    E205 = "Cannot parse config {source}: {detail}"
+    E206 = ("Invalid config override {arg!r}: expected `--section.key value` or "
+            "`--section.key=value`, e.g. `--paths.train ./train.spacy`.")
+    E207 = ("Unknown component factory {factory!r} for [components.{name}]. Nearest factories: "
+            "{known}. Import the module that defines it, or register one with "
+            "`@Language.factory(name)`.")
+    E208 = "Set them in the config file or with `--section.key value` overrides."
+    E209 = ("Run `python -m nlp_core init fill-config IN OUT` to add the defaults, then set the "
+            "remaining values in the file or with `--section.key value` overrides.")
+    E210 = ("Expected a str or a Doc to process, got {type}. Decode bytes first; build a "
+            "pre-tokenized text as `Doc(nlp.vocab, words=[...], spaces=[...])`.")
+    E212 = ("add_pipe takes the name of a registered factory (a str), got {type}. Register a "
+            "function with `@Language.component(\"name\")` or a factory with "
+            "`@Language.factory(\"name\")`, then call `nlp.add_pipe(\"name\")`.")
+    E213 = ("A component named {name!r} is already in the pipeline {names}. Pass another name "
+            "with `add_pipe(..., name=\"other\")` or remove the old one first.")
+    E214 = "No component named {name!r}: the pipeline has {names}. Nearest: {known}."
+    E215 = ("Give at most one of before={before!r}, after={after!r}, first={first!r}, "
+            "last={last!r} to place a component.")
+    E216 = ("Cannot place a component next to {ref!r}: it is neither a component name nor an "
+            "index of the pipeline {names}.")
+    E217 = ("Component {name!r} returned {type} instead of a Doc. A component must return the "
+            "Doc it was given (from `__call__`) and yield Docs (from `pipe`).")
+    E218 = "select_pipes needs `disable=` or `enable=` (a component name or a list of names)."
+    E219 = ("Cannot load pipeline {name!r}: it is neither an existing directory nor an "
+            "installed Python package. Pass the directory that `nlp.to_disk` wrote.")
+    E220 = ("No config.cfg in {path}: a pipeline directory holds config.cfg, meta.json, vocab/ "
+            "and one folder per component, as written by `nlp.to_disk(path)`.")
+    E221 = ("The config has no language: set `lang` in [nlp] (e.g. `lang = \"en\"`, or \"xx\" "
+            "for any language).")
+    E222 = ("[components.{name}] has no `factory`: set `factory = \"<registered factory>\"` "
+            "(`source` blocks are not supported).")
+    E223 = "A worker process of nlp.pipe(n_process=...) failed: {detail}"
+    E224 = ("nlp.pipe(as_tuples=True) expects (text, context) pairs, got {item}. Pass e.g. "
+            "`[(\"text\", {{\"id\": 1}}), ...]`.")
+    E225 = ("[nlp] pipeline names {name!r} but the config has no [components.{name}] block. Add "
+            "the block or remove the name from the pipeline.")
+    E226 = "n_process must be a positive int or -1 (one process per CPU), got {n_process!r}."
+    E227 = "Code file {path} not found: --code takes a Python file that registers functions."
+    E228 = ("select_pipes got disable={disable} and enable={enable}, which disagree for the "
+            "pipeline {names}: pass one of them.")
+    E229 = ("init config cannot write components {names}: it knows {supported}. Pass those with "
+            "--pipeline, then add other components to the config by hand.")
+    E230 = ("Component name {name!r} contains a dot, which config sections use as separator "
+            "([components.NAME]). Pass another name with `add_pipe(..., name=\"...\")`.")
+
+
 class Warnings(metaclass=_Catalogue):
     W001 = "Skipped {n} bad records in {path}: {reason}"
 

@@ -1,0 +1,543 @@
+"""The pipeline object: a tokenizer plus named components run in order over each Doc.
+
+    nlp = nlp_core.blank("en")
+    nlp.add_pipe("tagger")                    # a factory registered with Language.factory
+    doc = nlp("A sentence.")
+    docs = list(nlp.pipe(texts, batch_size=256, n_process=4))
+    nlp.to_disk("out/")                       # config.cfg, meta.json, vocab/, one dir per pipe
+    nlp = nlp_core.load("out/")
+
+A component is built by its factory, `factory(nlp, name, **settings) -> component`, from a
+`[components.NAME]` config block; it is called as `component(doc) -> doc` and, if it has
+them, `component.pipe(docs, batch_size=...)`, `component.to_disk(path)` and
+`component.from_disk(path) -> component`. Saving writes data only; loading rebuilds every
+component from config.cfg, then reads its data. Nothing is ever pickled.
+"""
+import itertools
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+
+import srsly
+from confection import Config
+
+from .config import fill_component, fill_config, get_default_config, resolve_component
+from .errors import Errors
+from .registry import FactoryMeta, known_names, registry
+from .tokens import Doc
+from .vocab import Vocab
+
+PipeEntry = Tuple[str, Callable[[Doc], Doc]]
+
+
+@registry.tokenizers("nlp_core.Tokenizer.v1", aliases=["spacy.Tokenizer.v1"])
+def make_default_tokenizer() -> Callable[["Language"], Callable[[str], Doc]]:
+    """The rule-based tokenizer of the pipeline's language (`[nlp.tokenizer]`)."""
+
+    def create(nlp: "Language") -> Callable[[str], Doc]:
+        from .tokenizer import create_tokenizer
+
+        return create_tokenizer(nlp.vocab, nlp.defaults)
+
+    return create
+
+
+@registry.vectors("nlp_core.Vectors.v1", aliases=["spacy.Vectors.v1"])
+def make_default_vectors() -> Callable[[Vocab], Any]:
+    """The vocab's static vectors table (`[nlp.vectors]`): empty until loaded from disk or
+    from `[initialize] vectors`."""
+
+    def create(vocab: Vocab) -> Any:
+        return vocab.vectors
+
+    return create
+
+
+class Language:
+    """A tokenizer and a pipeline of named components.
+
+    Args:
+        vocab: the shared Vocab; by default a new one with the language's lexical attributes.
+        lang: language code ("en", "xx" for any language); defaults to `vocab.lang` or "xx".
+        create_tokenizer: `create(nlp) -> tokenizer`; defaults to the language's rules.
+        meta: meta.json fields (name, version, description, ...).
+        batch_size: default batch size of `nlp.pipe`.
+    """
+
+    def __init__(self, vocab: Vocab | None = None, *, lang: str | None = None,
+                 create_tokenizer: Callable[["Language"], Callable] | None = None,
+                 meta: Dict[str, Any] | None = None, batch_size: int = 1000):
+        from .lang import get_lang_defaults
+
+        self.lang = lang or (vocab.lang if vocab is not None and vocab.lang else "xx")
+        self.defaults = get_lang_defaults(self.lang)
+        if vocab is None:
+            vocab = Vocab(lex_attr_getters=getattr(self.defaults, "lex_attr_getters", None),
+                          lang=self.lang)
+        self.vocab = vocab
+        self.batch_size = batch_size
+        self._meta = dict(meta or {})
+        self._components: List[PipeEntry] = []
+        self._disabled: set = set()
+        self._pipe_configs: Dict[str, Config] = {}
+        self._config = get_default_config()
+        self._config["nlp"]["lang"] = self.lang
+        self.tokenizer = (create_tokenizer or make_default_tokenizer())(self)
+
+    # --- factories ----------------------------------------------------------------------
+
+    @classmethod
+    def factory(cls, name: str, *, default_config: Dict[str, Any] | None = None,
+                assigns: Sequence[str] = (), requires: Sequence[str] = (),
+                retokenizes: bool = False, default_score_weights: Dict | None = None,
+                aliases: Sequence[str] = (), func: Callable | None = None) -> Callable:
+        """Register a component factory `func(nlp, name, **settings) -> component` under
+        `name` (and `aliases`). `default_config` holds the settings a `[components.X]` block
+        may leave out, e.g. its default `model` block."""
+
+        def add_factory(factory: Callable) -> Callable:
+            meta = FactoryMeta(name=name, factory=factory,
+                               default_config=dict(default_config or {}),
+                               assigns=tuple(assigns), requires=tuple(requires),
+                               retokenizes=retokenizes,
+                               default_score_weights=dict(default_score_weights or {}))
+            registry.factories.register(name, func=meta, aliases=aliases)
+            return factory
+
+        return add_factory(func) if func is not None else add_factory
+
+    @classmethod
+    def component(cls, name: str, *, assigns: Sequence[str] = (), requires: Sequence[str] = (),
+                  retokenizes: bool = False, func: Callable[[Doc], Doc] | None = None
+                  ) -> Callable:
+        """Register a stateless function `doc -> doc` as a component without settings."""
+
+        def add_component(function: Callable[[Doc], Doc]) -> Callable[[Doc], Doc]:
+            def make(nlp: "Language", name: str) -> Callable[[Doc], Doc]:
+                return function
+
+            cls.factory(name, assigns=assigns, requires=requires, retokenizes=retokenizes,
+                        func=make)
+            return function
+
+        return add_component(func) if func is not None else add_component
+
+    @staticmethod
+    def get_factory_meta(factory_name: str) -> FactoryMeta:
+        if factory_name not in registry.factories:
+            raise ValueError(Errors.E207.format(
+                factory=factory_name, name="?",
+                known=known_names(factory_name, registry.factories.get_all())))
+        return registry.factories.get(factory_name)
+
+    # --- pipeline -----------------------------------------------------------------------
+
+    @property
+    def components(self) -> List[PipeEntry]:
+        """All (name, component) pairs, disabled ones included."""
+        return list(self._components)
+
+    @property
+    def component_names(self) -> List[str]:
+        return [name for name, _ in self._components]
+
+    @property
+    def pipeline(self) -> List[PipeEntry]:
+        """The enabled (name, component) pairs, in the order they run."""
+        return [(n, p) for n, p in self._components if n not in self._disabled]
+
+    @property
+    def pipe_names(self) -> List[str]:
+        return [name for name, _ in self.pipeline]
+
+    @property
+    def disabled(self) -> List[str]:
+        return [name for name in self.component_names if name in self._disabled]
+
+    @property
+    def pipe_factories(self) -> Dict[str, str]:
+        return {name: cfg["factory"] for name, cfg in self._pipe_configs.items()}
+
+    def _check_name(self, name: str) -> None:
+        if name not in self.component_names:
+            raise KeyError(Errors.E214.format(name=name, names=self.component_names,
+                                              known=known_names(name, self.component_names)))
+
+    def get_pipe(self, name: str) -> Callable[[Doc], Doc]:
+        self._check_name(name)
+        return dict(self._components)[name]
+
+    def has_pipe(self, name: str) -> bool:
+        return name in self.component_names
+
+    def add_pipe(self, factory_name: str, name: str | None = None, *,
+                 before: Union[str, int] | None = None,
+                 after: Union[str, int] | None = None, first: bool = False,
+                 last: bool = False, config: Dict[str, Any] | None = None,
+                 validate: bool = True) -> Callable[[Doc], Doc]:
+        """Build a component with the factory `factory_name` and add it to the pipeline.
+
+        Args:
+            factory_name: a name registered with `Language.factory` / `Language.component`.
+            name: the component's name in this pipeline (default: the factory name).
+            before, after: the name or index of the component to insert it next to.
+            first, last: insert at the start / end (the default).
+            config: settings overriding the factory's default config.
+            validate: check the settings against the factory's signature.
+
+        Returns:
+            The new component.
+        """
+        if not isinstance(factory_name, str):
+            raise ValueError(Errors.E212.format(type=type(factory_name).__name__))
+        name = name or factory_name
+        if "." in name:
+            raise ValueError(Errors.E230.format(name=name))
+        if name in self.component_names:
+            raise ValueError(Errors.E213.format(name=name, names=self.component_names))
+        index = self._insert_index(before, after, first, last)
+        self.get_factory_meta(factory_name)
+        block = fill_component(name, {"factory": factory_name, **(config or {})},
+                               validate=validate)
+        component = self._build(name, block, validate=validate)
+        self._components.insert(index, (name, component))
+        self._pipe_configs[name] = block
+        return component
+
+    def _build(self, name: str, block: Dict[str, Any], *, validate: bool) -> Callable:
+        meta = self.get_factory_meta(block["factory"])
+        settings = resolve_component(name, block, validate=validate)
+        return meta.factory(self, name, **settings)
+
+    def _insert_index(self, before, after, first: bool, last: bool) -> int:
+        given = [x for x in (before, after) if x is not None] + [x for x in (first, last) if x]
+        if len(given) > 1:
+            raise ValueError(Errors.E215.format(before=before, after=after, first=first,
+                                                last=last))
+        names = self.component_names
+        if first:
+            return 0
+        for ref, offset in ((before, 0), (after, 1)):
+            if ref is None:
+                continue
+            if isinstance(ref, int):
+                if not 0 <= ref < len(names):
+                    raise ValueError(Errors.E216.format(ref=ref, names=names))
+                return ref + offset
+            if ref not in names:
+                raise ValueError(Errors.E216.format(ref=ref, names=names))
+            return names.index(ref) + offset
+        return len(names)
+
+    def remove_pipe(self, name: str) -> PipeEntry:
+        """Remove the component `name`; returns its (name, component) pair."""
+        self._check_name(name)
+        index = self.component_names.index(name)
+        entry = self._components.pop(index)
+        self._pipe_configs.pop(name, None)
+        self._disabled.discard(name)
+        return entry
+
+    def rename_pipe(self, old_name: str, new_name: str) -> None:
+        self._check_name(old_name)
+        if new_name in self.component_names:
+            raise ValueError(Errors.E213.format(name=new_name, names=self.component_names))
+        index = self.component_names.index(old_name)
+        self._components[index] = (new_name, self._components[index][1])
+        self._pipe_configs[new_name] = self._pipe_configs.pop(old_name)
+        if old_name in self._disabled:
+            self._disabled.discard(old_name)
+            self._disabled.add(new_name)
+
+    def disable_pipe(self, name: str) -> None:
+        self._check_name(name)
+        self._disabled.add(name)
+
+    def enable_pipe(self, name: str) -> None:
+        self._check_name(name)
+        self._disabled.discard(name)
+
+    def select_pipes(self, *, disable: Union[str, Iterable[str]] | None = None,
+                     enable: Union[str, Iterable[str]] | None = None) -> "DisabledPipes":
+        """Disable components, either those named in `disable` or all but those in `enable`.
+        Use as a context manager (`with nlp.select_pipes(enable=["tagger"]): ...`) or call
+        `.restore()` on the result to re-enable them."""
+        if disable is None and enable is None:
+            raise ValueError(Errors.E218)
+        disable = [disable] if isinstance(disable, str) else list(disable or [])
+        if enable is not None:
+            enable = [enable] if isinstance(enable, str) else list(enable)
+            for name in enable:
+                self._check_name(name)
+            to_disable = [n for n in self.pipe_names if n not in enable]
+            if disable and set(disable) != set(to_disable):
+                raise ValueError(Errors.E228.format(disable=disable, enable=enable,
+                                                    names=self.component_names))
+            disable = to_disable
+        for name in disable:
+            self._check_name(name)
+        disable = [n for n in disable if n not in self._disabled]
+        for name in disable:
+            self.disable_pipe(name)
+        return DisabledPipes(self, disable)
+
+    # --- running ------------------------------------------------------------------------
+
+    def make_doc(self, text: str) -> Doc:
+        return self.tokenizer(text)
+
+    def _ensure_doc(self, doc_like: Union[str, Doc]) -> Doc:
+        if isinstance(doc_like, Doc):
+            return doc_like
+        if isinstance(doc_like, str):
+            return self.make_doc(doc_like)
+        raise TypeError(Errors.E210.format(type=type(doc_like).__name__))
+
+    def __call__(self, text: Union[str, Doc]) -> Doc:
+        """Tokenize `text` (a pre-tokenized Doc keeps its tokens) and run the pipeline."""
+        doc = self._ensure_doc(text)
+        for name, proc in self.pipeline:
+            doc = _checked(name, proc(doc))
+        return doc
+
+    def pipe(self, texts: Iterable[Any], *, as_tuples: bool = False,
+             batch_size: int | None = None, n_process: int = 1) -> Iterator[Any]:
+        """Process a stream of texts (or Docs) and yield Docs in the same order.
+
+        Args:
+            texts: strs or pre-tokenized Docs; with `as_tuples`, `(text, context)` pairs.
+            as_tuples: yield `(doc, context)` pairs.
+            batch_size: docs per batch given to components with a `pipe` method.
+            n_process: worker processes (-1: one per CPU). Workers load the pipeline from
+                a temporary `to_disk` copy; docs travel as msgpack bytes.
+        """
+        batch_size = batch_size or self.batch_size
+        if as_tuples:
+            pairs1, pairs2 = itertools.tee(_checked_pairs(texts))
+            docs = self.pipe((t for t, _ in pairs1), batch_size=batch_size, n_process=n_process)
+            yield from zip(docs, (c for _, c in pairs2))
+            return
+        if n_process == -1:
+            import os
+
+            n_process = os.cpu_count() or 1
+        if not isinstance(n_process, int) or n_process < 1:
+            raise ValueError(Errors.E226.format(n_process=n_process))
+        if n_process > 1:
+            from .util import pipe_in_processes
+
+            yield from pipe_in_processes(self, texts, n_process=n_process, batch_size=batch_size)
+            return
+        docs: Iterable[Doc] = (self._ensure_doc(text) for text in texts)
+        for name, proc in self.pipeline:
+            if hasattr(proc, "pipe"):
+                docs = proc.pipe(docs, batch_size=batch_size)
+            else:
+                docs = (_checked(name, proc(doc)) for doc in docs)
+        yield from docs
+
+    # --- config -------------------------------------------------------------------------
+
+    @property
+    def config(self) -> Config:
+        """The full config that recreates this pipeline with `Language.from_config`."""
+        config = self._config.copy()
+        nlp = config["nlp"]
+        nlp["lang"] = self.lang
+        nlp["pipeline"] = self.component_names
+        nlp["disabled"] = self.disabled
+        nlp["batch_size"] = self.batch_size
+        config["components"] = {name: self._pipe_configs[name].copy()
+                                for name in self.component_names}
+        return config
+
+    @classmethod
+    def from_config(cls, config: Union[Config, Dict[str, Any]], *,
+                    vocab: Vocab | None = None, disable: Iterable[str] = (),
+                    enable: Iterable[str] | None = None, exclude: Iterable[str] = (),
+                    meta: Dict[str, Any] | None = None, auto_fill: bool = True,
+                    validate: bool = True) -> "Language":
+        """Build the pipeline a config describes: `[nlp]` and each component named in
+        `nlp.pipeline` (components in `exclude` are not built; those in `disable` or
+        `nlp.disabled`, or not in `enable`, are built but disabled)."""
+        config = Config(config)
+        if auto_fill:
+            config = fill_config(config, validate=validate)
+        interpolated = config.interpolate() if not config.is_interpolated else config
+        nlp_cfg = interpolated["nlp"]
+        if not nlp_cfg.get("lang"):
+            raise ValueError(Errors.E221)
+        makers = {k: nlp_cfg[k] for k in ("tokenizer", "vectors", "before_creation",
+                                          "after_creation", "after_pipeline_creation")
+                  if k in nlp_cfg}
+        made = registry.resolve({"nlp": makers}, validate=validate)["nlp"]
+        lang_cls = made["before_creation"](cls) if made.get("before_creation") else cls
+        nlp = lang_cls(vocab, lang=nlp_cfg["lang"], create_tokenizer=made.get("tokenizer"),
+                       meta=meta, batch_size=nlp_cfg.get("batch_size", 1000))
+        if made.get("vectors") is not None:
+            nlp.vocab.vectors = made["vectors"](nlp.vocab)
+        if made.get("after_creation"):
+            nlp = made["after_creation"](nlp)
+        exclude = set(exclude)
+        components = interpolated.get("components", {})
+        for name in nlp_cfg.get("pipeline", []):
+            if name in exclude:
+                continue
+            if name not in components:
+                raise ValueError(Errors.E225.format(name=name))
+            block = components[name]
+            if "factory" not in block:
+                raise ValueError(Errors.E222.format(name=name))
+            nlp._components.append((name, nlp._build(name, block, validate=validate)))
+            nlp._pipe_configs[name] = Config(config["components"][name])
+        to_disable = set(nlp_cfg.get("disabled", [])) | set(disable)
+        if enable is not None:
+            to_disable |= {n for n in nlp.component_names if n not in set(enable)}
+        for name in to_disable:
+            if name in nlp.component_names:
+                nlp.disable_pipe(name)
+        if made.get("after_pipeline_creation"):
+            nlp = made["after_pipeline_creation"](nlp)
+        nlp._config = Config({k: v for k, v in config.items() if k != "components"},
+                             section_order=config.section_order)
+        return nlp
+
+    # --- saving and loading -------------------------------------------------------------
+
+    @property
+    def meta(self) -> Dict[str, Any]:
+        """meta.json: name, version and pipeline facts a packaged pipeline reports."""
+        from . import __version__
+
+        meta = {"lang": self.lang, "name": "pipeline", "version": "0.0.0", "description": "",
+                "author": "", "email": "", "url": "", "license": ""}
+        meta.update(self._meta)
+        meta.update({"nlp_core_version": __version__, "pipeline": self.pipe_names,
+                     "components": self.component_names, "disabled": self.disabled})
+        return meta
+
+    @meta.setter
+    def meta(self, value: Dict[str, Any]) -> None:
+        self._meta = dict(value)
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+        """Write config.cfg, meta.json, vocab/, tokenizer and one folder per component that
+        has `to_disk` (skipping names in `exclude`)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        exclude = set(exclude)
+        self.config.to_disk(path / "config.cfg", interpolate=False)
+        srsly.write_json(path / "meta.json", self.meta)
+        if "vocab" not in exclude:
+            self.vocab.to_disk(path / "vocab")
+        if "tokenizer" not in exclude and hasattr(self.tokenizer, "to_disk"):
+            self.tokenizer.to_disk(path / "tokenizer")
+        for name, proc in self._components:
+            if name not in exclude and hasattr(proc, "to_disk"):
+                proc.to_disk(path / name)
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "Language":
+        """Read the data `to_disk` wrote into this (already built) pipeline."""
+        path = Path(path)
+        exclude = set(exclude)
+        if (path / "meta.json").exists():
+            self._meta.update(srsly.read_json(path / "meta.json"))
+        if "vocab" not in exclude and (path / "vocab").exists():
+            self.vocab.from_disk(path / "vocab")
+        if ("tokenizer" not in exclude and (path / "tokenizer").exists()
+                and hasattr(self.tokenizer, "from_disk")):
+            self.tokenizer.from_disk(path / "tokenizer")
+        for index, (name, proc) in enumerate(self._components):
+            if name not in exclude and (path / name).exists() and hasattr(proc, "from_disk"):
+                loaded = proc.from_disk(path / name)
+                self._components[index] = (name, proc if loaded is None else loaded)
+        return self
+
+
+class DisabledPipes(list):
+    """The names `select_pipes` disabled; `restore()` (or leaving the `with` block)
+    enables them again."""
+
+    def __init__(self, nlp: Language, names: List[str]):
+        super().__init__(names)
+        self.nlp = nlp
+
+    def __enter__(self) -> "DisabledPipes":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        for name in self:
+            if self.nlp.has_pipe(name):
+                self.nlp.enable_pipe(name)
+        self[:] = []
+
+
+def _checked(name: str, doc: Any) -> Doc:
+    if not isinstance(doc, Doc):
+        raise ValueError(Errors.E217.format(name=name, type=type(doc).__name__))
+    return doc
+
+
+def _checked_pairs(items: Iterable[Any]) -> Iterator[Tuple[Any, Any]]:
+    for item in items:
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise ValueError(Errors.E224.format(item=repr(item)[:80]))
+        yield item
+
+
+def blank(lang: str, *, config: Dict[str, Any] | None = None,
+          vocab: Vocab | None = None, meta: Dict[str, Any] | None = None) -> Language:
+    """An empty pipeline (tokenizer only) for `lang` ("en", or "xx" for any language);
+    `config` overrides parts of the default config, e.g. `{"nlp": {"batch_size": 64}}`."""
+    base = Config({"nlp": {"lang": lang, "pipeline": []}})
+    if config:
+        base = base.merge(Config(config))
+    return Language.from_config(base, vocab=vocab, meta=meta)
+
+
+def load(name: Union[str, Path], *, disable: Iterable[str] = (),
+         enable: Iterable[str] | None = None, exclude: Iterable[str] = (),
+         config: Dict[str, Any] | None = None) -> Language:
+    """Load a pipeline saved with `nlp.to_disk`.
+
+    Args:
+        name: a directory holding config.cfg, or the name of an installed package that
+            either has a `load()` function or holds such a directory (in its folder or in
+            one sub-folder, as spaCy-style packages `name/name-1.0.0/` do).
+        disable / enable / exclude: as in `Language.from_config`.
+        config: dotted-key overrides of the saved config, e.g. {"nlp.batch_size": 64}.
+    """
+    path = Path(name)
+    if not path.exists() and isinstance(name, str):
+        path = _package_data_dir(name, disable=disable, enable=enable, exclude=exclude,
+                                 config=config)
+        if isinstance(path, Language):
+            return path
+    if not (path / "config.cfg").is_file():
+        raise OSError(Errors.E220.format(path=path))
+    from .config import load_config
+
+    saved = load_config(path / "config.cfg", overrides=dict(config or {}))
+    meta = srsly.read_json(path / "meta.json") if (path / "meta.json").exists() else {}
+    nlp = Language.from_config(saved, disable=disable, enable=enable, exclude=exclude,
+                               meta=meta)
+    return nlp.from_disk(path, exclude=exclude)
+
+
+def _package_data_dir(name: str, **kwargs: Any) -> Union[Path, Language]:
+    import importlib
+
+    try:
+        module = importlib.import_module(name)
+    except ImportError:
+        raise OSError(Errors.E219.format(name=name)) from None
+    if hasattr(module, "load") and callable(module.load):
+        return module.load(**{k: v for k, v in kwargs.items() if v})
+    root = Path(module.__file__).parent
+    candidates = [root] + sorted(p for p in root.iterdir() if p.is_dir())
+    for candidate in candidates:
+        if (candidate / "config.cfg").is_file():
+            return candidate
+    raise OSError(Errors.E220.format(path=root))
