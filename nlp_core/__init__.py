@@ -7,8 +7,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_LAZY = {"blank": "language", "load": "language", "Language": "language",
-         "registry": "registry", "Config": "config"}
+# Attribute -> submodule defining it. (The registry is `nlp_core.registry.registry`: a
+# lazy `nlp_core.registry` attribute would be shadowed by the submodule of that name.)
+_LAZY = {"blank": "language", "load": "language", "Language": "language"}
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +20,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["__version__", "blank", "load", "Language", "registry", "Config"]
+__all__ = ["__version__", "blank", "load", "Language"]

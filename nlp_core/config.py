@@ -40,6 +40,26 @@ PLANNED_NAMES = {
 }
 
 
+# Packages whose modules register the built-in architectures, layers, components and
+# training functions (each package's __init__ imports its registering modules). A package
+# that does not exist yet has nothing to register.
+BUILTIN_PACKAGES = ("nlp_core.ml", "nlp_core.pipeline", "nlp_core.training")
+
+
+def ensure_builtins_registered() -> None:
+    """Import the built-in packages so that their registered names resolve."""
+    import importlib
+
+    from . import language  # noqa: F401  (registers the [nlp] tokenizer and vectors makers)
+
+    for package in BUILTIN_PACKAGES:
+        try:
+            importlib.import_module(package)
+        except ModuleNotFoundError as err:
+            if err.name != package:
+                raise
+
+
 class MissingValuesError(ValueError):
     """A config lacks values it needs; `.missing` lists their dotted keys."""
 
@@ -232,8 +252,7 @@ def fill_config(config: Config, *, pretraining: bool = False, validate: bool = T
         RegistryNameError: a block names an unregistered function or factory.
         MissingValuesError: a registered function's required argument has no value.
     """
-    from . import language  # noqa: F401  (registers the [nlp] tokenizer and vectors makers)
-
+    ensure_builtins_registered()
     config = get_default_config(pretraining).merge(config)
     promised = _components_as_promises(config)
     _ComponentRegistry.check_names(promised, skip=_is_planned)
@@ -305,6 +324,7 @@ def find_missing(config: Config, *, require_paths: bool = False) -> List[str]:
         config: the (filled) config, with or without variables interpolated.
         require_paths: also count an empty `path` of the train and dev readers.
     """
+    ensure_builtins_registered()
     missing: List[str] = []
     defaults = get_default_config()
     for section in TRAINING_SECTIONS:
@@ -364,4 +384,4 @@ def validate_training_config(config: Config, *, require_paths: bool = False) -> 
 
 __all__ = ["Config", "load_config", "load_config_from_str", "parse_config_overrides",
            "get_default_config", "fill_config", "fill_component", "resolve_component", "find_missing", "validate_training_config",
-           "MissingValuesError", "get_dot", "MISSING"]
+           "MissingValuesError", "get_dot", "MISSING", "ensure_builtins_registered"]

@@ -20,7 +20,13 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Tupl
 import srsly
 from confection import Config
 
-from .config import fill_component, fill_config, get_default_config, resolve_component
+from .config import (
+    ensure_builtins_registered,
+    fill_component,
+    fill_config,
+    get_default_config,
+    resolve_component,
+)
 from .errors import Errors
 from .registry import FactoryMeta, known_names, registry
 from .tokens import Doc
@@ -123,6 +129,8 @@ class Language:
 
     @staticmethod
     def get_factory_meta(factory_name: str) -> FactoryMeta:
+        if factory_name not in registry.factories:
+            ensure_builtins_registered()
         if factory_name not in registry.factories:
             raise ValueError(Errors.E207.format(
                 factory=factory_name, name="?",

@@ -198,7 +198,7 @@ def fill_config_cli(
     output_file: str = typer.Argument("-", help="Where to write the filled config ('-': "
                                       "stdout)."),
     pretraining: bool = typer.Option(False, "--pretraining", "-pt",
-                                     help="Add the [pretraining] defaults."),
+                                     help="Also add the defaults of the pretraining section."),
     code: Path | None = typer.Option(None, "--code", "-c", help="A Python file that "
                                         "registers functions the config uses."),
 ) -> None:
