@@ -48,6 +48,19 @@ class Errors(metaclass=_Catalogue):
     E022 = "Span group {name!r} got a span from another Doc."
     E023 = "Cannot set a Span's label to {value!r}: expected str or int."
 
+    # tokenizer (E100-E149): tokenizer, language data
+    E100 = ("No language data for {lang!r}. Known language codes: {known}. Use 'xx' for "
+            "language-independent tokenizer rules.")
+    E101 = ("Special case {string!r} splits into {substrings!r}, which join to {joined!r}: the "
+            "pieces must join back to the string exactly, with no characters added or left out.")
+    E102 = ("Special case {string!r} is empty or contains whitespace. Special cases apply "
+            "within one whitespace-separated chunk; add one special case per chunk instead.")
+    E103 = ("Cannot serialise the tokenizer's {name}: it is {obj!r}, not the search / finditer "
+            "/ match method of a compiled regular expression. Pass a compiled pattern's method, "
+            "or leave it out with `exclude=[{name!r}]`.")
+    E104 = ("Cannot load tokenizer data{source}: {detail}. Expected msgpack data written by "
+            "Tokenizer.to_bytes / to_disk (format version {version}).")
+
     # formats (E150-E199): DocBin, JSONL, CoNLL-U, IOB, convert
     E150 = ("{path}: not a DocBin (.spacy) file: the data is not zlib-compressed ({detail}). "
             "Check the path; a .spacy file is written by `DocBin.to_disk` or `convert`.")

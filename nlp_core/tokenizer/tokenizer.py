@@ -1,0 +1,254 @@
+"""The rule-based Tokenizer: text -> Doc, with spaCy's rules, conventions and serialised data.
+
+The hot loop (whitespace split, chunk cache, output arrays) is `native.tokenizer.
+TokenizerCore`; the rules for a chunk not yet in the cache are `rules.ChunkSplitter`.
+Changing any rule or special case empties the cache.
+"""
+import functools
+import re
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+
+import srsly
+from native.tokenizer import TokenizerCore
+
+from ..errors import Errors
+from ..tokens import Doc
+from .reference import split_whitespace
+from .regex import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+from .rules import ChunkSplitter
+
+FORMAT_VERSION = 1
+_PATTERN_FIELDS = ("prefix_search", "suffix_search", "infix_finditer", "token_match",
+                   "url_match")
+_REGEX_METHODS = ("search", "finditer", "match", "fullmatch")
+
+
+class Tokenizer:
+    """Split text into a Doc by whitespace, special cases and prefix/suffix/infix rules.
+
+    Args:
+        vocab: the Vocab whose StringStore receives the token strings.
+        rules: special cases, string -> list of token strings that join back to it (or
+            spaCy's form, a list of {"ORTH": ...} dicts).
+        prefix_search: str -> match at the start (a compiled pattern's `search`).
+        suffix_search: str -> match at the end (a compiled pattern's `search`).
+        infix_finditer: str -> iterator of matches inside (a compiled pattern's `finditer`).
+        token_match: str -> truthy when the string must stay one token; tried before and
+            after stripping prefixes and suffixes.
+        url_match: like token_match, for web addresses.
+        max_cache_entries: the chunk cache is emptied when it reaches this size.
+    """
+
+    def __init__(self, vocab, rules: Dict[str, Sequence] | None = None,
+                 prefix_search: Callable | None = None,
+                 suffix_search: Callable | None = None,
+                 infix_finditer: Callable | None = None,
+                 token_match: Callable | None = None,
+                 url_match: Callable | None = None, *,
+                 max_cache_entries: int = 1_000_000):
+        self.vocab = vocab
+        self._rules: Dict[str, List[str]] = {}
+        for string, substrings in (rules or {}).items():
+            self._rules[string] = _checked_special(string, substrings)
+        self._prefix_search = prefix_search
+        self._suffix_search = suffix_search
+        self._infix_finditer = infix_finditer
+        self._token_match = token_match
+        self._url_match = url_match
+        self._splitter = ChunkSplitter(self._rules, prefix_search, suffix_search,
+                                       infix_finditer, token_match, url_match)
+        self._core = TokenizerCore(self._splitter.split, self._splitter.split_final,
+                                   vocab.strings.add,
+                                   functools.partial(Doc._from_tokens, vocab),
+                                   max_cache_entries)
+
+    def __call__(self, text: str) -> Doc:
+        """Tokenize one text. `doc.text == text` always.
+
+        Raises:
+            TypeError: when `text` is not a str.
+        """
+        if type(text) is not str:
+            if not isinstance(text, str):
+                raise TypeError(Errors.E001.format(type=type(text).__name__))
+            text = str(text)
+        return self._core(text)
+
+    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Doc]:
+        """Tokenize a stream of texts lazily, one Doc per text, in order.
+
+        Args:
+            batch_size: accepted for compatibility; the tokenizer works text by text.
+        """
+        for text in texts:
+            yield self(text)
+
+    def explain(self, text: str) -> List[Tuple[str, str]]:
+        """(rule, token text) for each non-whitespace token of `text`, with rule one of
+        SPECIAL, PREFIX, SUFFIX, INFIX, TOKEN, TOKEN_MATCH, URL_MATCH. Debugging aid; it
+        does not use or fill the cache."""
+        if not isinstance(text, str):
+            raise TypeError(Errors.E001.format(type=type(text).__name__))
+        trace: List[Tuple[str, str]] = []
+        for chunk, _ in split_whitespace(text):
+            if not chunk.isspace():
+                trace.extend(self._splitter.explain(chunk))
+        return trace
+
+    # rules ----------------------------------------------------------------------------
+
+    def add_special_case(self, string: str, substrings: Sequence) -> None:
+        """Always split `string` into `substrings` (which must join back to it exactly).
+
+        Example: `tokenizer.add_special_case("gimme", ["gim", "me"])`.
+        """
+        self._rules[string] = _checked_special(string, substrings)
+        self._core.clear()
+
+    @property
+    def rules(self) -> Dict[str, List[str]]:
+        """A copy of the special cases; assign a dict to replace them all."""
+        return {k: list(v) for k, v in self._rules.items()}
+
+    @rules.setter
+    def rules(self, rules: Dict[str, Sequence]) -> None:
+        checked = {s: _checked_special(s, subs) for s, subs in (rules or {}).items()}
+        self._rules.clear()
+        self._rules.update(checked)
+        self._core.clear()
+
+    def _set_rule_function(self, name: str, value: Callable | None) -> None:
+        setattr(self, "_" + name, value)
+        setattr(self._splitter, name, value)
+        self._core.clear()
+
+    prefix_search = property(lambda self: self._prefix_search,
+                             lambda self, v: self._set_rule_function("prefix_search", v))
+    suffix_search = property(lambda self: self._suffix_search,
+                             lambda self, v: self._set_rule_function("suffix_search", v))
+    infix_finditer = property(lambda self: self._infix_finditer,
+                              lambda self, v: self._set_rule_function("infix_finditer", v))
+    token_match = property(lambda self: self._token_match,
+                           lambda self, v: self._set_rule_function("token_match", v))
+    url_match = property(lambda self: self._url_match,
+                         lambda self, v: self._set_rule_function("url_match", v))
+
+    @property
+    def cache_size(self) -> int:
+        """How many distinct chunks are cached."""
+        return len(self._core)
+
+    def clear_cache(self) -> None:
+        self._core.clear()
+
+    # serialisation --------------------------------------------------------------------
+
+    def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
+        """The rules as msgpack data: patterns (source and flags) and special cases.
+
+        Args:
+            exclude: names of fields to leave out ("rules", "prefix_search", ...).
+
+        Raises:
+            ValueError: when a rule function is not a compiled pattern's method (it has no
+                data form); exclude it to serialise the rest.
+        """
+        exclude = set(exclude)
+        data: Dict[str, object] = {"format": "nlp_core.tokenizer", "version": FORMAT_VERSION}
+        for name in _PATTERN_FIELDS:
+            if name not in exclude:
+                data[name] = _pattern_data(name, getattr(self, name))
+        if "rules" not in exclude:
+            data["rules"] = self.rules
+        return srsly.msgpack_dumps(data)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = (),
+                   _source: str = "") -> "Tokenizer":
+        """Load rules written by `to_bytes`, replacing the fields the data holds."""
+        exclude = set(exclude)
+        try:
+            data = srsly.msgpack_loads(bytes_data)
+        except Exception as err:  # msgpack raises several unrelated types
+            raise ValueError(Errors.E104.format(source=_source, detail=f"not msgpack ({err})",
+                                                version=FORMAT_VERSION)) from None
+        if not isinstance(data, dict) or data.get("format") != "nlp_core.tokenizer":
+            raise ValueError(Errors.E104.format(source=_source, detail="no tokenizer data",
+                                                version=FORMAT_VERSION))
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(Errors.E104.format(
+                source=_source, detail=f"format version {data.get('version')!r}",
+                version=FORMAT_VERSION))
+        for name in _PATTERN_FIELDS:
+            if name in data and name not in exclude:
+                self._set_rule_function(name, _pattern_function(name, data[name], _source))
+        if "rules" in data and "rules" not in exclude:
+            self.rules = data["rules"]
+        return self
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+        """Write `to_bytes()` to the file `path`."""
+        Path(path).write_bytes(self.to_bytes(exclude=exclude))
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> "Tokenizer":
+        path = Path(path)
+        return self.from_bytes(path.read_bytes(), exclude=exclude, _source=f" from {path}")
+
+
+def create_tokenizer(vocab, defaults) -> Tokenizer:
+    """A Tokenizer with a language's rules, e.g. `create_tokenizer(vocab,
+    get_lang_defaults("en"))`.
+
+    Args:
+        vocab: the Vocab for the token strings.
+        defaults: a defaults class or object with `tokenizer_exceptions`, `prefixes`,
+            `suffixes`, `infixes` (lists of pattern strings), `token_match`, `url_match`.
+    """
+    prefixes = getattr(defaults, "prefixes", None)
+    suffixes = getattr(defaults, "suffixes", None)
+    infixes = getattr(defaults, "infixes", None)
+    return Tokenizer(
+        vocab,
+        rules=getattr(defaults, "tokenizer_exceptions", None),
+        prefix_search=compile_prefix_regex(prefixes).search if prefixes else None,
+        suffix_search=compile_suffix_regex(suffixes).search if suffixes else None,
+        infix_finditer=compile_infix_regex(infixes).finditer if infixes else None,
+        token_match=getattr(defaults, "token_match", None),
+        url_match=getattr(defaults, "url_match", None),
+    )
+
+
+def _checked_special(string: str, substrings: Sequence) -> List[str]:
+    pieces = [s["ORTH"] if isinstance(s, dict) else s for s in substrings]
+    if not isinstance(string, str) or not string or any(c.isspace() for c in string):
+        raise ValueError(Errors.E102.format(string=string))
+    if not all(isinstance(p, str) and p for p in pieces) or "".join(pieces) != string:
+        joined = "".join(p for p in pieces if isinstance(p, str))
+        raise ValueError(Errors.E101.format(string=string, substrings=pieces, joined=joined))
+    return pieces
+
+
+def _pattern_data(name: str, function: Callable | None) -> Dict[str, object] | None:
+    if function is None:
+        return None
+    pattern = getattr(function, "__self__", None)
+    method = getattr(function, "__name__", "")
+    if not isinstance(pattern, re.Pattern) or method not in _REGEX_METHODS:
+        raise ValueError(Errors.E103.format(name=name, obj=function))
+    if not isinstance(pattern.pattern, str):
+        raise ValueError(Errors.E103.format(name=name, obj=function))
+    return {"pattern": pattern.pattern, "flags": pattern.flags, "method": method}
+
+
+def _pattern_function(name: str, data: Dict[str, object] | None, source: str
+                      ) -> Callable | None:
+    if data is None:
+        return None
+    try:
+        method = data["method"]
+        if method not in _REGEX_METHODS:
+            raise ValueError(f"unknown method {method!r}")
+        return getattr(re.compile(data["pattern"], data["flags"]), method)
+    except (KeyError, TypeError, ValueError, re.error) as err:
+        raise ValueError(Errors.E104.format(source=source, detail=f"bad {name}: {err}",
+                                            version=FORMAT_VERSION)) from None
