@@ -15,6 +15,7 @@ Reading never unpickles, and corrupt data raises a ValueError that names the sou
 is wrong. Docs come back through vectorised numpy work over the whole table: strings are
 looked up once per distinct value and each Doc's columns are views of shared arrays.
 """
+import functools
 import zlib
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
@@ -40,6 +41,32 @@ _EMPTY_SPAN_GROUPS = (b"", b"\x90")
 _N_SYMBOLS = len(SYMBOL_NAMES)
 _TOKEN_DTYPE = numpy.dtype("<u8")
 _LENGTH_DTYPE = numpy.dtype("<i4")
+_EMPTY_MAP = b"\x80"
+
+
+@functools.cache
+def _user_data_codec():
+    """(dumps, loads) equal to srsly's msgpack functions (numpy arrays, tuples as arrays),
+    with srsly's encoder / decoder registries resolved once instead of on every call,
+    which costs ~0.2 ms a doc."""
+    try:
+        from srsly.msgpack import _Packer, _unpackb, msgpack_decoders, msgpack_encoders
+    except ImportError:  # a future srsly layout: fall back to the public API
+        return srsly.msgpack_dumps, srsly.msgpack_loads
+    default = None
+    for encoder in msgpack_encoders.get_all().values():
+        default = functools.partial(encoder, chain=default)
+    object_hook = None
+    for decoder in msgpack_decoders.get_all().values():
+        object_hook = functools.partial(decoder, chain=object_hook)
+
+    def dumps(data: Any) -> bytes:
+        return _Packer(default=default, use_bin_type=True).pack(data)
+
+    def loads(data: bytes, use_list: bool = True) -> Any:
+        return _unpackb(data, raw=False, use_list=use_list, object_hook=object_hook)
+
+    return dumps, loads
 
 
 class _Table:
@@ -71,12 +98,13 @@ class DocBin:
         self.version = VERSION
         self.attrs: List[int] = [A.ORTH] + ids
         self.store_user_data = store_user_data
-        self.strings: set = set()
+        self._strings: set = set()
         self.cats: List[Dict[str, float]] = []
         self.flags: List[Dict[str, Any]] = []
         self.span_groups: List[bytes] = []
         self.user_data: List[bytes | None] = []
         self._tables: List[_Table] = []
+        self._pending = _Pending(len(self.attrs))
         self._string_keys: set = set()
         self._source = "<DocBin>"
         for doc in docs:
@@ -85,43 +113,65 @@ class DocBin:
     def __len__(self) -> int:
         return len(self.cats)
 
+    @property
+    def strings(self) -> set:
+        """Every string the stored docs use (the file's `strings` table)."""
+        self._flush()
+        return self._strings
+
+    @strings.setter
+    def strings(self, value: Iterable[str]) -> None:
+        self._flush()
+        self._strings = set(value)
+
     # --- adding ------------------------------------------------------------------------
 
     def add(self, doc: Doc) -> None:
-        """Store one Doc's tokens and annotations (plus user data when the bin keeps it)."""
-        array = doc.to_array(self.attrs)
-        spaces = numpy.asarray(doc._cols["spacy"], dtype=bool)
-        self._tables.append(_Table(array, spaces, numpy.asarray([len(doc)], dtype=numpy.int64)))
-        self._add_strings(doc.vocab, array)
+        """Store one Doc's tokens and annotations (plus user data when the bin keeps it).
+
+        The Doc's columns are copied now; turning them into the token table and resolving
+        their strings waits for the next read of the bin and then runs over all added docs
+        at once.
+        """
+        self._pending.add(doc, self.attrs)
         self.cats.append(dict(doc.cats))
         self.flags.append({"has_unknown_spaces": bool(getattr(doc, "has_unknown_spaces", False))})
         if self.store_user_data:
-            self.user_data.append(srsly.msgpack_dumps(doc.user_data))
-        self.span_groups.append(doc.spans.to_bytes())
-        strings = doc.vocab.strings
-        for group in doc.spans.values():
-            for span in group:
-                self.strings.add(span.label_)
-                if span.kb_id in strings:
-                    self.strings.add(span.kb_id_)
-                if span.id in strings:
-                    self.strings.add(span.id_)
+            self.user_data.append(_user_data_codec()[0](doc.user_data) if doc.user_data
+                                  else _EMPTY_MAP)
+        if doc.spans:
+            self.span_groups.append(doc.spans.to_bytes())
+            strings = doc.vocab.strings
+            for group in doc.spans.values():
+                for span in group:
+                    self._strings.add(span.label_)
+                    if span.kb_id in strings:
+                        self._strings.add(span.kb_id_)
+                    if span.id in strings:
+                        self._strings.add(span.id_)
+        else:
+            self.span_groups.append(_EMPTY_SPAN_GROUPS[1])
 
-    def _add_strings(self, vocab, array: numpy.ndarray) -> None:
-        """Record the string of every hash in the string columns (once per distinct key)."""
-        strings = vocab.strings
+    def _flush(self) -> None:
+        """Turn the docs added since the last flush into a table and record their strings."""
+        if not self._pending.lengths:
+            return
+        table, vocabs = self._pending.table(self.attrs), self._pending.vocabs
+        self._pending = _Pending(len(self.attrs))
+        self._tables.append(table)
+        keys = set()
         for j, attr_id in enumerate(self.attrs):
-            if attr_id not in STRING_ATTRS:
-                continue
-            keys = set(numpy.unique(array[:, j]).tolist())
-            new = keys - self._string_keys if attr_id != A.MORPH else keys
-            for key in new:
-                if attr_id == A.MORPH and key == EMPTY_MORPH_ID:
-                    self.strings.add("")
-                else:
-                    self.strings.add(strings[key] if key else "")
-            if attr_id != A.MORPH:
-                self._string_keys.update(new)
+            if attr_id in STRING_ATTRS:
+                values = set(numpy.unique(table.tokens[:, j]).tolist())
+                # a set-but-empty analysis is the symbol "_", but its string is "" (as spaCy)
+                if attr_id == A.MORPH and EMPTY_MORPH_ID in values:
+                    values.discard(EMPTY_MORPH_ID)
+                    self._strings.add("")
+                keys |= values
+        new = keys - self._string_keys
+        for key in new:
+            self._strings.add(_lookup(vocabs, key) if key else "")
+        self._string_keys |= new
 
     def merge(self, other: "DocBin") -> None:
         """Append the docs of `other`; both must store the same attrs and user-data setting."""
@@ -132,15 +182,21 @@ class DocBin:
             raise ValueError(Errors.E157.format(param="store_user_data",
                                                 current=self.store_user_data,
                                                 other=other.store_user_data))
-        self._tables.extend(other._tables)
-        self.strings.update(other.strings)
+        self._flush()
+        self._tables.extend(other._all_tables())
+        self._strings.update(other.strings)
         self.cats.extend(other.cats)
         self.flags.extend(other.flags)
         self.span_groups.extend(other.span_groups)
         self.user_data.extend(other.user_data)
 
+    def _all_tables(self) -> List[_Table]:
+        self._flush()
+        return list(self._tables)
+
     def _table(self) -> _Table:
         """All docs as one table (joining the blocks that add / merge left)."""
+        self._flush()
         if len(self._tables) != 1:
             k = len(self.attrs)
             if self._tables:
@@ -197,7 +253,7 @@ class DocBin:
                     raise ValueError(Errors.E156.format(
                         path=source, i=i, detail=f"its span groups are unreadable ({err})")
                     ) from None
-            if i < len(self.user_data) and self.user_data[i] is not None:
+            if i < len(self.user_data) and self.user_data[i] not in (None, _EMPTY_MAP):
                 doc.user_data.update(_load_user_data(self.user_data[i], source, i))
             yield doc
 
@@ -241,7 +297,8 @@ class DocBin:
         fields = _check_message(msg, source)
         self.version = fields["version"]
         self.attrs = fields["attrs"]
-        self.strings = set(fields["strings"])
+        self._pending = _Pending(len(self.attrs))
+        self._strings = set(fields["strings"])
         self._string_keys = set()
         self._tables = [_Table(fields["tokens"], fields["spaces"], fields["lengths"])]
         self.cats = fields["cats"]
@@ -259,6 +316,60 @@ class DocBin:
         """Load a `.spacy` file; corrupt files raise a ValueError naming the path."""
         path = Path(path)
         return self.from_bytes(path.read_bytes(), source=str(path))
+
+
+# --- writing helpers --------------------------------------------------------------------
+
+
+class _Pending:
+    """Columns of docs added but not yet packed: per attribute, one array per doc (None when
+    the doc has no such annotation)."""
+
+    def __init__(self, n_attrs: int):
+        self.columns: List[List[numpy.ndarray | None]] = [[] for _ in range(n_attrs)]
+        self.spaces: List[numpy.ndarray] = []
+        self.lengths: List[int] = []
+        self.vocabs: Dict[int, Any] = {}
+
+    def add(self, doc: Doc, attrs: Sequence[int]) -> None:
+        cols = doc._cols
+        for j, attr_id in enumerate(attrs):
+            name = COLUMN_OF_ATTR.get(attr_id)
+            col = cols.get(name) if name is not None else None
+            if name is None or (name == "norm" and (col is None or not col.all())):
+                # lexical values (and norms not set on every token) come from the vocab
+                col = doc.to_array(attr_id)
+            self.columns[j].append(None if col is None else col.copy())
+        self.spaces.append(numpy.array(cols["spacy"], dtype=bool))
+        self.lengths.append(len(doc))
+        self.vocabs.setdefault(id(doc.vocab), doc.vocab)
+
+    def table(self, attrs: Sequence[int]) -> _Table:
+        n_tokens = sum(self.lengths)
+        tokens = numpy.zeros((n_tokens, len(attrs)), dtype=numpy.uint64)
+        for j, parts in enumerate(self.columns):
+            if all(p is None for p in parts):
+                continue
+            dtype = next(p.dtype for p in parts if p is not None)
+            full = numpy.concatenate([
+                numpy.zeros(n, dtype=dtype) if p is None else p
+                for p, n in zip(parts, self.lengths)])
+            tokens[:, j] = full if full.dtype == numpy.uint64 else \
+                full.astype(numpy.int64).view(numpy.uint64)
+        return _Table(tokens, numpy.concatenate(self.spaces) if self.spaces
+                      else numpy.zeros((0,), dtype=bool),
+                      numpy.asarray(self.lengths, dtype=numpy.int64))
+
+
+def _lookup(vocabs: Dict[int, Any], key: int) -> str:
+    """The string of `key` in the first of the docs' vocabs that has it."""
+    for vocab in vocabs.values():
+        string = vocab.strings.get(key)
+        if string is not None:
+            return string
+    raise ValueError(f"A Doc added to the DocBin holds the string ID {key}, which is not in "
+                     "its Vocab's StringStore; set annotations with strings (or add the "
+                     "string to `vocab.strings`) before adding the Doc.")
 
 
 # --- reading helpers --------------------------------------------------------------------
@@ -309,7 +420,7 @@ def _columns(attrs: Sequence[int], tokens: numpy.ndarray) -> List[Tuple[str, num
 
 def _load_user_data(data: bytes, source: str, i: int) -> dict:
     try:
-        user_data = srsly.msgpack_loads(data, use_list=False)
+        user_data = _user_data_codec()[1](data, use_list=False)
     except Exception as err:
         raise ValueError(Errors.E156.format(
             path=source, i=i, detail=f"its user_data is not valid msgpack ({err})")) from None

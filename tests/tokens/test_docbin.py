@@ -230,3 +230,19 @@ def test_random_damage_never_crashes(interop_bytes, data):
         return
     for doc in docs:
         assert doc.text == "".join(t.text_with_ws for t in doc)
+
+
+def test_strings_table_is_available_after_add(vocab):
+    doc = Doc(vocab, words=["a", "cat"], tags=["DT", "NN"])
+    bin_ = DocBin(attrs=["TAG"], docs=[doc])
+    assert bin_.strings == {"a", "cat", "DT", "NN"}
+    bin_.add(Doc(vocab, words=["dog"], tags=["NN"]))
+    assert "dog" in bin_.strings and len(bin_) == 2
+
+
+def test_adding_a_doc_with_an_unknown_string_id_fails_clearly(vocab):
+    doc = Doc(vocab, words=["a"])
+    doc._col("tag")[0] = 123456789
+    bin_ = DocBin(attrs=["TAG"], docs=[doc])
+    with pytest.raises(ValueError, match="123456789"):
+        bin_.to_bytes()
