@@ -59,6 +59,8 @@ class Vocab:
         self.lang = lang
         self.vectors = None
         self._lexemes: Dict[int, LexemeData] = {}
+        # Bumped whenever a Lexeme attribute is set, so caches of lexical values can tell.
+        self.lex_version = 0
 
     def lex_data(self, text: str, orth: int | None = None) -> LexemeData:
         """The cached LexemeData of `text` (computed and stored on first use)."""
@@ -145,6 +147,7 @@ def _flag(attr_id: int):
         return bool(self._data.flags & (1 << attr_id))
 
     def set(self, value: bool) -> None:
+        self.vocab.lex_version += 1
         if value:
             self._data.flags |= 1 << attr_id
         else:
@@ -161,6 +164,7 @@ def _string_attr(attr_id: int, as_string: bool):
         return self.vocab.strings[value] if as_string else value
 
     def set(self, value) -> None:
+        self.vocab.lex_version += 1
         self._data.values[slot] = (self.vocab.strings.add(value) if isinstance(value, str)
                                    else int(value))
 
