@@ -16,6 +16,7 @@ The last chunk of a text is split with `split_final`: there a token ending in a 
 a full stop ("etc.", "U.S.", "No.", "A.") ends the sentence, and the full stop is a token
 of its own, as in UD English ("... and so on, etc" ".").
 """
+import re
 from typing import Callable, Dict, List, Tuple
 
 SPECIAL = "SPECIAL"
@@ -27,6 +28,15 @@ TOKEN_MATCH = "TOKEN_MATCH"
 URL_MATCH = "URL_MATCH"
 
 Trace = List[Tuple[str, str]]
+
+# In chunks longer than LONG_CHUNK characters (pathological input such as 20,000 brackets
+# in a row), the suffix pattern is searched in the last SUFFIX_WINDOW characters only, and
+# in the whole string only when the match starts at the window's edge (so it may reach
+# further left). Without this, every stripped suffix costs a scan of the whole chunk and
+# the chunk takes quadratic time. Rules whose matches are runs of one class or shorter
+# than the window give the same tokens either way.
+LONG_CHUNK = 1000
+SUFFIX_WINDOW = 64
 
 
 class ChunkSplitter:
@@ -48,6 +58,20 @@ class ChunkSplitter:
         self.infix_finditer = infix_finditer
         self.token_match = token_match
         self.url_match = url_match
+
+    def __setattr__(self, name: str, value) -> None:
+        object.__setattr__(self, name, value)
+        if name == "specials":
+            # reassign `specials` after changing the dict in place, to update this
+            object.__setattr__(self, "_max_special_len", max(map(len, value), default=0))
+        elif name == "suffix_search":
+            # the compiled pattern, when the function is its `search`: it accepts a start pos
+            pattern = getattr(value, "__self__", None)
+            usable = isinstance(pattern, re.Pattern) and getattr(value, "__name__", "") == "search"
+            object.__setattr__(self, "_suffix_pattern", pattern if usable else None)
+
+    def _is_special(self, text: str) -> bool:
+        return len(text) <= self._max_special_len and text in self.specials
 
     def split(self, chunk: str) -> List[str]:
         """The token strings of `chunk`, in order; they concatenate to `chunk`."""
@@ -75,16 +99,16 @@ class ChunkSplitter:
         prefixes: Trace = []
         suffixes: Trace = []
         rest = chunk
-        while rest and rest not in self.specials and not self._whole(rest):
+        while rest and not self._is_special(rest) and not self._whole(rest):
             n_pre = self._prefix_len(rest)
             n_suf = self._suffix_len(rest[n_pre:])
             if not n_pre and not n_suf:
                 break
-            if n_pre and rest[n_pre:] in self.specials:
+            if n_pre and self._is_special(rest[n_pre:]):
                 prefixes.append((PREFIX, rest[:n_pre]))
                 rest = rest[n_pre:]
                 break
-            if n_suf and rest[:len(rest) - n_suf] in self.specials:
+            if n_suf and self._is_special(rest[:len(rest) - n_suf]):
                 suffixes.append((SUFFIX, rest[len(rest) - n_suf:]))
                 rest = rest[:len(rest) - n_suf]
                 break
@@ -118,7 +142,14 @@ class ChunkSplitter:
     def _suffix_len(self, text: str) -> int:
         if self.suffix_search is None or not text:
             return 0
-        match = self.suffix_search(text)
+        pattern = self._suffix_pattern
+        if pattern is not None and len(text) > LONG_CHUNK:
+            window_start = len(text) - SUFFIX_WINDOW
+            match = pattern.search(text, window_start)
+            if match is not None and match.start() == window_start:
+                match = pattern.search(text)
+        else:
+            match = self.suffix_search(text)
         return match.end() - match.start() if match is not None else 0
 
     def _split_infixes(self, text: str, depth: int) -> Trace:

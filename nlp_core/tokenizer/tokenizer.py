@@ -104,6 +104,7 @@ class Tokenizer:
         Example: `tokenizer.add_special_case("gimme", ["gim", "me"])`.
         """
         self._rules[string] = _checked_special(string, substrings)
+        self._splitter.specials = self._rules
         self._core.clear()
 
     @property
@@ -116,6 +117,7 @@ class Tokenizer:
         checked = {s: _checked_special(s, subs) for s, subs in (rules or {}).items()}
         self._rules.clear()
         self._rules.update(checked)
+        self._splitter.specials = self._rules
         self._core.clear()
 
     def _set_rule_function(self, name: str, value: Callable | None) -> None:

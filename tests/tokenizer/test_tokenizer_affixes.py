@@ -79,3 +79,20 @@ def test_explain_names_the_rules(en_tokenizer):
     assert trace == [("PREFIX", "("), ("SPECIAL", "do"), ("SPECIAL", "n't"),
                      ("SUFFIX", ")"), ("TOKEN", "see"), ("URL_MATCH", "www.x.com"),
                      ("TOKEN", "e-mail"), ("SUFFIX", "!")]
+
+
+def test_long_chunks_keep_long_suffix_runs(en_tokenizer):
+    word = "a" * 2000
+    assert texts(en_tokenizer(word + "!" * 100)) == [word, "!" * 100]
+    assert texts(en_tokenizer(word + "?" + "." * 100)) == [word, "?" + "." * 100]
+    assert texts(en_tokenizer(word + "'s")) == [word, "'s"]
+
+
+def test_pathological_brackets_take_linear_time(en_tokenizer):
+    import time
+
+    text = "(" * 4000 + "word" + ")" * 4000
+    start = time.perf_counter()
+    doc = en_tokenizer(text)
+    assert time.perf_counter() - start < 10
+    assert len(doc) == 8001 and doc.text == text
