@@ -188,6 +188,11 @@ class Tokenizer:
             self.rules = data["rules"]
         return self
 
+    def __reduce__(self):
+        # For multiprocessing: the native cache cannot be pickled, so a copy is rebuilt from
+        # the rules' data (files on disk never hold pickles; see to_disk).
+        return (_from_data, (self.vocab, self.to_bytes()))
+
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
         """Write `to_bytes()` to the file `path`."""
         Path(path).write_bytes(self.to_bytes(exclude=exclude))
@@ -218,6 +223,10 @@ def create_tokenizer(vocab, defaults) -> Tokenizer:
         token_match=getattr(defaults, "token_match", None),
         url_match=getattr(defaults, "url_match", None),
     )
+
+
+def _from_data(vocab, data: bytes) -> Tokenizer:
+    return Tokenizer(vocab).from_bytes(data)
 
 
 def _checked_special(string: str, substrings: Sequence) -> List[str]:

@@ -65,3 +65,10 @@ def test_flags_survive(vocab):
 def test_corrupt_data_raises_value_error(vocab, data):
     with pytest.raises(ValueError, match="E104"):
         Tokenizer(vocab).from_bytes(data)
+
+
+def test_copy_for_worker_processes(fresh_en_tokenizer):
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(fresh_en_tokenizer))
+    assert texts(copy(SAMPLE)) == texts(fresh_en_tokenizer(SAMPLE))
