@@ -132,3 +132,14 @@ def test_gzip_input(tmp_path):
     path = tmp_path / "sample.conllu.gz"
     path.write_bytes(gzip.compress((FIXTURES / "sample.conllu").read_bytes()))
     assert [d.text for d in read_conllu(path)] == ["They didn't go.", "Alice met Bob in Paris"]
+
+
+def test_text_comment_supplies_spaces_when_space_after_is_missing(tmp_path):
+    rows = ["Hello", ",", "world", "."]
+    lines = ["# text = Hello, world."] + [
+        f"{i}\t{w}\t_\t_\t_\t_\t_\t_\t_\t_" for i, w in enumerate(rows, start=1)]
+    path = tmp_path / "nospaceafter.conllu"
+    path.write_text("\n".join(lines) + "\n\n", encoding="utf8")
+    (doc,) = read_conllu(path)
+    assert doc.text == "Hello, world."
+    assert not doc.has_annotation("DEP") and not doc.has_annotation("LEMMA")
