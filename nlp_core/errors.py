@@ -108,7 +108,6 @@ class Errors(metaclass=_Catalogue):
             "--lang en), or give pre-tokenized {{\"tokens\": [...], \"spaces\": [...]}} records.")
     E196 = "Output directory {path} is a file; give a directory (it is created when missing)."
 
-
     # config / language (E200-E249)
     E200 = ("Unknown name {name!r} in registry {registry!r}{where}. Nearest registered names: "
             "{known}. Check the spelling and version suffix, or import the module that "

@@ -162,10 +162,11 @@ def test_fill_config_rejects_a_wrong_argument():
 
 
 def test_fill_config_names_key_and_name_of_unregistered_architecture():
-    text = PARTIAL.replace('@layers = "Relu.v1"', '@architectures = "spacy.Tok2Vec.v2"')
+    text = PARTIAL.replace('@layers = "Relu.v1"', '@architectures = "spacy.Tok2Vek.v2"')
     with pytest.raises(RegistryNameError) as err:
         fill_config(load_config_from_str(text))
-    assert "'spacy.Tok2Vec.v2'" in str(err.value)
+    assert "'spacy.Tok2Vek.v2'" in str(err.value)
+    assert "spacy.Tok2Vec.v2" in str(err.value)  # the nearest registered name is suggested
     assert "[components.dense.model]" in str(err.value)
 
 

@@ -140,11 +140,11 @@ def test_fill_config_fails_on_unregistered_names_naming_key_and_name(tmp_path):
     partial = tmp_path / "partial.cfg"
     partial.write_text('[nlp]\nlang = "en"\npipeline = ["scorer"]\n\n[components]\n\n'
                        '[components.scorer]\nfactory = "test_cli.scorer"\n\n'
-                       '[components.scorer.model]\n@architectures = "spacy.Tok2Vec.v2"\n',
+                       '[components.scorer.model]\n@architectures = "spacy.Tok2Vek.v2"\n',
                        encoding="utf8")
     result = run("init", "fill-config", partial, tmp_path / "out.cfg")
     assert result.exit_code == 1
-    assert "spacy.Tok2Vec.v2" in result.output
+    assert "spacy.Tok2Vek.v2" in result.output and "spacy.Tok2Vec.v2" in result.output
     assert "components.scorer.model" in result.output
     assert not (tmp_path / "out.cfg").exists()
 
