@@ -35,3 +35,7 @@ class MLErrors(metaclass=_Catalogue):
     E308 = ("{layer}: window_size must be >= 0 and depth >= 1, got window_size={window_size}, "
             "depth={depth}.")
     E309 = ("{layer}: nC must be >= 1 (UTF-8 bytes per word), got {nC}.")
+    E310 = ("Tok2Vec: the embedding's width ({embed}) differs from the encoder's width "
+            "({encode}). The encoder adds context with residual connections, so they must "
+            "be equal: set the encoder's `width = {embed}` (in a config, e.g. "
+            "`width = ${{components.tok2vec.model.embed.width}}` in the `encode` block).")

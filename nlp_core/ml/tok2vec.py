@@ -5,6 +5,7 @@ from thinc.api import Model, chain
 from thinc.types import Floats2d
 
 from ..registry import registry
+from ._errors import MLErrors
 
 
 @registry.architectures("nlp_core.Tok2Vec.v2", aliases=["spacy.Tok2Vec.v2"])
@@ -19,9 +20,16 @@ def Tok2Vec(embed: Model[List, List[Floats2d]],
     The model has refs "embed" and "encode" (used by pretraining and by components that
     reach into the embedding) and dim nO = the encoder's width.
     """
+    embed_width, encode_width = _dim(embed, "nO"), _dim(encode, "nI")
+    if embed_width and encode_width and embed_width != encode_width:
+        raise ValueError(MLErrors.E310.format(embed=embed_width, encode=encode_width))
     model = chain(embed, encode)
     if encode.has_dim("nO"):
         model.set_dim("nO", encode.get_dim("nO"))
     model.set_ref("embed", embed)
     model.set_ref("encode", encode)
     return model
+
+
+def _dim(model: Model, name: str) -> int | None:
+    return model.maybe_get_dim(name) if name in model.dim_names else None

@@ -117,7 +117,7 @@ def residual_window(layer: Model[Floats2d, Floats2d], window_size: int
 def gather_windows(xp, X: Windowed, window_size: int) -> Floats2d:
     """(N, (2w+1) * width): each token's window of rows, left to right, concatenated."""
     idx = X.rows[:, None] + xp.arange(-window_size, window_size + 1)[None, :]
-    return X.data[idx].reshape((idx.shape[0], -1))
+    return X.data[idx].reshape((idx.shape[0], idx.shape[1] * X.data.shape[1]))
 
 
 def _residual_forward(model: Model, X: Windowed, is_train: bool
