@@ -117,6 +117,8 @@ class Doc:
             "orth": orths, "length": lengths, "spacy": spaces, "idx": idx}
         self.user_data: Dict[Any, Any] = {}
         self.cats: Dict[str, float] = {}
+        # True when the spaces were guessed (e.g. tokens read without spacing information)
+        self.has_unknown_spaces = False
         self._tensor = None
         self._spans = None
         self._tree = None
@@ -560,7 +562,9 @@ class Doc:
             doc._cols[name] = col.copy()
         doc.user_data = dict(self.user_data)
         doc.cats = dict(self.cats)
-        doc.tensor = self.tensor.copy()
+        doc.has_unknown_spaces = self.has_unknown_spaces
+        if self._tensor is not None:
+            doc.tensor = self._tensor.copy()
         for name, group in self.spans.items():
             doc.spans[name] = [s.copy_to(doc) for s in group]
         return doc
@@ -650,6 +654,7 @@ class Doc:
             "columns": {name: [str(col.dtype), col.tobytes()] for name, col in self._cols.items()
                         if name != "idx"},
             "cats": self.cats,
+            "has_unknown_spaces": self.has_unknown_spaces,
             "spans": span_groups,
             "user_data": user_data,
         }
@@ -664,6 +669,7 @@ class Doc:
                                cols.pop("spacy"))
         doc._cols.update(cols)
         doc.cats = dict(data.get("cats", {}))
+        doc.has_unknown_spaces = bool(data.get("has_unknown_spaces", False))
         for name, spans in data.get("spans", {}).items():
             from .span import Span
 

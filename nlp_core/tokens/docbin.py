@@ -135,7 +135,7 @@ class DocBin:
         """
         self._pending.add(doc, self.attrs)
         self.cats.append(dict(doc.cats))
-        self.flags.append({"has_unknown_spaces": bool(getattr(doc, "has_unknown_spaces", False))})
+        self.flags.append({"has_unknown_spaces": bool(doc.has_unknown_spaces)})
         if self.store_user_data:
             self.user_data.append(_user_data_codec()[0](doc.user_data) if doc.user_data
                                   else _EMPTY_MAP)

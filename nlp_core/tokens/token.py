@@ -199,8 +199,8 @@ class Token:
     def set_morph(self, features: Union[str, dict, None]) -> None:
         self.morph = features if features is not None else ""
 
-    @property
     def has_morph(self) -> bool:
+        """Whether the token's morphology is set (possibly to "no features")."""
         return self.doc._get("morph", self.i) != 0
 
     @property

@@ -45,7 +45,7 @@ def test_annotations(doc):
     assert doc[3].lemma_ == "come" and doc[3].dep_ == "ROOT"
     assert str(doc[1].morph) == "Definite=Def|PronType=Art"
     assert doc[1].morph.get("PronType") == ["Art"]
-    assert str(doc[3].morph) == "" and doc[3].has_morph and not doc[4].has_morph
+    assert str(doc[3].morph) == "" and doc[3].has_morph() and not doc[4].has_morph()
     doc[4].morph = "PronType=Dem|Number=Sing"
     assert str(doc[4].morph) == "Number=Sing|PronType=Dem"
     with pytest.raises(ValueError, match="NOUNS"):
