@@ -22,11 +22,11 @@ class MLErrors(metaclass=_Catalogue):
             "upstream embedding component (factory \"tok2vec\") before this component in "
             "`[nlp] pipeline` and run the whole pipeline, or give this component its own "
             "Tok2Vec (the \"independent\" setup: @architectures = \"spacy.Tok2Vec.v2\").")
-    E305 = ("Tok2VecListener (upstream {upstream!r}) got a different batch of docs "
-            "(id {got}) from the one its upstream component embedded (id {expected}), and "
-            "the docs carry no `doc.tensor`. In training, pass the same docs in the same "
-            "order to the tok2vec component and to the components listening to it; at "
-            "inference, run the upstream component first so that it sets `doc.tensor`.")
+    E305 = ("Tok2VecListener (upstream {upstream!r}) has no usable output for this batch "
+            "of {n_docs} docs (id {got}): it holds {held} (id {expected}), and the docs "
+            "carry no `doc.tensor`. In training, pass the same docs in the same order to "
+            "the tok2vec component and to the components listening to it; at inference, "
+            "run the upstream component first so that it sets `doc.tensor`.")
     E306 = ("Tok2VecListener (upstream {upstream!r}): the upstream output has width {got} "
             "but the listener is configured with width = {width}. Set the listener's width "
             "to the upstream model's width (e.g. width = "

@@ -84,9 +84,12 @@ def lexical_values(vocab, orths: numpy.ndarray, attr_ids: Tuple[int, ...]) -> nu
     """
 
     def produce(new_orths: numpy.ndarray) -> numpy.ndarray:
+        # One Lexeme lookup per new word for all attributes.
+        strings, lex_data, get_attr = vocab.strings, vocab.lex_data, vocab.get_attr
+        lexemes = [lex_data(strings[orth], orth) for orth in new_orths.tolist()]
         out = numpy.empty((len(new_orths), len(attr_ids)), dtype=numpy.uint64)
         for j, attr_id in enumerate(attr_ids):
-            out[:, j] = vocab.attr_array(new_orths, attr_id)
+            out[:, j] = [get_attr(lexeme, attr_id) for lexeme in lexemes]
         return out
 
     return cached_values(vocab, orths, ("attrs", attr_ids), produce)

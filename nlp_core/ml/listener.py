@@ -16,8 +16,9 @@ Hand-off protocol (the embedding component drives it, once per batch):
    immediately for whatever has arrived (the component calls it in `finish_update`, so a
    frozen or skipped listener never holds the update back).
 
-At inference a listener uses, in this order: outputs received for exactly these docs, then
-the docs' `doc.tensor` (set by the upstream component's `set_annotations`; this covers
+At inference a listener uses, in this order: outputs received for exactly these docs with
+no backprop (an inference hand-off: `broadcast(..., backprop=None)`), then the docs'
+`doc.tensor` (set by the upstream component's `set_annotations`; this covers
 components that batch differently from the upstream and frozen upstreams), else it
 raises E304 (E305 when outputs for another batch were received). It never returns zeros
 silently.
@@ -94,9 +95,12 @@ class Tok2VecListener(Model):
                                                   n_docs=len(docs), width=self.get_dim("nO")))
         got = batch_id(docs)
         if got != self._batch_id:
-            raise ValueError(MLErrors.E305.format(upstream=self.upstream_name, got=got,
-                                                  expected=self._batch_id))
+            raise self._unusable(docs, got, "the upstream output of another batch")
         return True
+
+    def _unusable(self, docs: Sequence, got: int, held: str) -> ValueError:
+        return ValueError(MLErrors.E305.format(upstream=self.upstream_name, n_docs=len(docs),
+                                               got=got, held=held, expected=self._batch_id))
 
     def clear(self) -> None:
         """Drop the stored output (frees its memory between batches)."""
@@ -124,15 +128,18 @@ def _doc_tensors(model: Tok2VecListener, docs: Sequence) -> List[Floats2d] | Non
 
 
 def _forward(model: Tok2VecListener, docs: Sequence, is_train: bool):
-    if model._batch_id is not None and model._batch_id == batch_id(docs):
-        backprop = model._backprop if is_train and model._backprop is not None \
+    # At inference only an inference hand-off (no backprop) counts: outputs received in
+    # training were computed with dropout, and by weights that have changed since.
+    usable = model._batch_id is not None and (is_train or model._backprop is None)
+    if usable and model._batch_id == batch_id(docs):
+        return model._outputs, model._backprop if is_train and model._backprop is not None \
             else _no_gradient
-        return model._outputs, backprop
     tensors = _doc_tensors(model, docs)
     if tensors is not None:
         return tensors, _no_gradient
-    model.verify_inputs(docs)  # raises E304 / E305, naming the fix
-    raise AssertionError("unreachable")
+    model.verify_inputs(docs)  # raises E304 / E305 unless the held batch is this one
+    raise model._unusable(docs, model._batch_id,
+                          "this batch's output from a training update, not reused at inference")
 
 
 class SharedGradient:

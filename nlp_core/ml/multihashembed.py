@@ -68,7 +68,7 @@ def MultiHashEmbed(
 
 def _forward(model: Model, docs: Sequence, is_train: bool
              ) -> Tuple[List[Floats2d], Callable]:
-    attr_ids = model.attrs["attr_ids"]
+    attr_ids = tuple(model.attrs["attr_ids"])
     static = model.get_ref("static_vectors") if model.has_ref("static_vectors") else None
     columns = attr_ids
     vectors = None

@@ -86,8 +86,12 @@ def project_keys(model: Model, vectors, keys: numpy.ndarray, is_train: bool
             raise ValueError(MLErrors.E302.format(layer="StaticVectors", got=rows.shape,
                                                   n=len(keys)))
         missing = rows < 0
-        V = model.ops.asarray(vectors.data)[model.ops.asarray(numpy.where(missing, 0, rows))]
-        V = model.ops.asarray(V, dtype="float32")
+        # Gather on the table's own device, then move only the rows this batch needs.
+        table = vectors.data
+        safe_rows = numpy.where(missing, 0, rows)
+        if not isinstance(table, numpy.ndarray):
+            safe_rows = model.ops.asarray(safe_rows)
+        V = model.ops.asarray(table[safe_rows], dtype="float32")
         if missing.any():
             V[model.ops.asarray(missing)] = 0
     Y = V @ W.T

@@ -8,11 +8,11 @@ windows of all tokens of the batch with one fancy index, runs an inner layer on 
 connection); the zero rows stay zero, so blocks stack without re-padding.
 """
 from dataclasses import dataclass
-from typing import Callable, List, Tuple
+from typing import Callable, List, Tuple, Union
 
 import numpy
 from thinc.api import Model
-from thinc.types import Floats2d
+from thinc.types import Floats2d, Ragged
 
 from .dropout import dropout_mask
 from .featureextractor import split_rows
@@ -49,7 +49,8 @@ def token_rows(lengths: numpy.ndarray, pad: int) -> numpy.ndarray:
 
 
 def with_windows(layer: Model, pad: int) -> Model[List[Floats2d], List[Floats2d]]:
-    """Run a `Windowed -> Windowed` layer on a list of per-doc arrays.
+    """Run a `Windowed -> Windowed` layer on a list of per-doc arrays (or a Ragged, as an
+    embedding such as StaticVectors returns; the output is a list either way).
 
     Args:
         layer: a stack of window blocks.
@@ -59,30 +60,37 @@ def with_windows(layer: Model, pad: int) -> Model[List[Floats2d], List[Floats2d]
                  layers=[layer], attrs={"pad": pad}, dims={"nO": None, "nI": None})
 
 
-def _to_windowed(model: Model, Xs: List[Floats2d]) -> Windowed:
+def _to_windowed(model: Model, Xs: Union[List[Floats2d], Ragged]) -> Windowed:
     pad = model.attrs["pad"]
     xp = model.ops.xp
-    lengths = numpy.fromiter((len(x) for x in Xs), dtype=numpy.int32, count=len(Xs))
+    if isinstance(Xs, Ragged):
+        lengths = numpy.asarray(model.ops.to_numpy(Xs.lengths), dtype=numpy.int32)
+        tokens = Xs.data
+    else:
+        lengths = numpy.fromiter((len(x) for x in Xs), dtype=numpy.int32, count=len(Xs))
+        tokens = xp.concatenate(Xs) if len(Xs) else None
     rows = token_rows(lengths, pad)
-    width = Xs[0].shape[1] if Xs else model.get_dim("nI")
-    data = xp.zeros((int(lengths.sum()) + pad * (len(Xs) + 1), width), dtype="float32")
+    width = tokens.shape[1] if tokens is not None else model.get_dim("nI")
+    data = xp.zeros((int(lengths.sum()) + pad * (len(lengths) + 1), width), dtype="float32")
     if len(rows):
-        data[model.ops.asarray(rows)] = xp.concatenate(Xs)
+        data[model.ops.asarray(rows)] = tokens
     return Windowed(data, model.ops.asarray(rows), lengths, pad)
 
 
-def _with_windows_forward(model: Model, Xs: List[Floats2d], is_train: bool
+def _with_windows_forward(model: Model, Xs: Union[List[Floats2d], Ragged], is_train: bool
                           ) -> Tuple[List[Floats2d], Callable]:
     layer = model.layers[0]
     Xw = _to_windowed(model, Xs)
     Yw, backprop_layer = layer(Xw, is_train)
 
-    def backprop(dYs: List[Floats2d]) -> List[Floats2d]:
+    def backprop(dYs: List[Floats2d]) -> Union[List[Floats2d], Ragged]:
         d_data = model.ops.xp.zeros(Yw.data.shape, dtype="float32")
         if len(dYs):
             d_data[Yw.rows] = model.ops.xp.concatenate(dYs)
-        dXw = backprop_layer(Yw.with_data(d_data))
-        return split_rows(dXw.tokens(), Xw.lengths)
+        dX = backprop_layer(Yw.with_data(d_data)).tokens()
+        if isinstance(Xs, Ragged):
+            return Ragged(dX, Xs.lengths)
+        return split_rows(dX, Xw.lengths)
 
     return split_rows(Yw.tokens(), Xw.lengths), backprop
 
@@ -91,7 +99,7 @@ def _with_windows_init(model: Model, X: List[Floats2d] | None = None,
                        Y: List[Floats2d] | None = None) -> None:
     layer = model.layers[0]
     if X is not None and len(X):
-        model.set_dim("nI", X[0].shape[1])
+        model.set_dim("nI", (X.data if isinstance(X, Ragged) else X[0]).shape[1])
         layer.initialize(X=_to_windowed(model, X))
     else:
         layer.initialize()

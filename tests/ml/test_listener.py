@@ -135,3 +135,17 @@ def test_empty_batch_and_empty_docs(vocab):
     assert [y.shape for y in listener.predict(empty)] == [(0, WIDTH)]
     listener.receive(batch_id([]), [], None)
     assert listener.predict([]) == []
+
+
+def test_inference_ignores_training_outputs(docs):
+    """Outputs handed over for an update (dropout, old weights) are not reused at
+    inference, even for the same docs: the docs' tensors are."""
+    upstream, calls = counting_upstream()
+    listener = Tok2VecListener("*", WIDTH)
+    broadcast([listener], docs, *upstream.begin_update(docs))
+    with pytest.raises(ValueError, match="E305"):
+        listener.predict(docs)
+    for doc in docs:
+        doc.tensor = numpy.full((len(doc), WIDTH), 5.0, dtype="float32")
+    assert all((y == 5.0).all() for y in listener.predict(docs))
+    assert listener.begin_update(docs)[0][1][0, 0] == 1.0  # training still gets its batch

@@ -114,3 +114,25 @@ def test_static_vectors_needs_width():
 def test_listener_dims():
     listener = Tok2VecListener("tok2vec", 32)
     assert listener.get_dim("nO") == 32 and listener.upstream_name == "tok2vec"
+
+
+@pytest.mark.parametrize("name", list(EMBEDDERS))
+def test_to_bytes_round_trip(name, docs):
+    model = EMBEDDERS[name]()
+    model.initialize(X=docs)
+    data = model.to_bytes()
+    loaded = EMBEDDERS[name]().from_bytes(data)
+    for y, y_loaded in zip(model.predict(docs), loaded.predict(docs)):
+        numpy.testing.assert_array_equal(y, y_loaded)
+
+
+def test_static_vectors_round_trip(docs, fake_vectors):
+    docs[0].vocab.vectors = fake_vectors(docs[0].vocab, ["The", "dog"], width=5)
+
+    def make():
+        return MultiHashEmbed(width=8, attrs=["NORM"], rows=[20], include_static_vectors=True)
+
+    model = make()
+    model.initialize(X=docs)
+    loaded = make().from_bytes(model.to_bytes())
+    numpy.testing.assert_array_equal(model.predict(docs)[0], loaded.predict(docs)[0])

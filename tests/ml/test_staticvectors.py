@@ -44,3 +44,14 @@ def test_multi_hash_embed_with_vectors_table(docs, fake_vectors):
     assert model.get_ref("mix").get_dim("nI") == 8 * 5
     assert model.get_ref("static_vectors").get_dim("nM") == 5
     assert [y.shape for y in model.predict(docs)] == [(len(d), 8) for d in docs]
+
+
+def test_static_vectors_as_the_whole_embedding(docs, fake_vectors, gradcheck):
+    """The seed's custom-embedding example: `StaticVectors(nO=width)` as Tok2Vec's embed."""
+    from nlp_core.ml import MaxoutWindowEncoder, Tok2Vec
+
+    docs[0].vocab.vectors = fake_vectors(docs[0].vocab, ["The", "dog", "Hello"], width=5)
+    model = Tok2Vec(StaticVectors(nO=6), MaxoutWindowEncoder(width=6, depth=1))
+    model.initialize(X=docs)
+    assert [y.shape for y in model.predict(docs)] == [(len(d), 6) for d in docs]
+    assert gradcheck(model, docs) > 10
