@@ -62,8 +62,11 @@ def cached_values(vocab, orths: numpy.ndarray, column: Hashable,
         missing = orths[~hit]
         new_values = numpy.asarray(produce(missing))
         at = numpy.searchsorted(table.keys, missing)
-        table.keys = numpy.insert(table.keys, at, missing)
-        table.values = numpy.insert(table.values, at, new_values, axis=0)
+        # A new table object, swapped in whole: threads sharing the model never see keys
+        # and values of different sizes.
+        table = _Table(numpy.insert(table.keys, at, missing),
+                       numpy.insert(table.values, at, new_values, axis=0))
+        tables[column] = table
         pos = numpy.searchsorted(table.keys, orths)
     return table.values[pos]
 

@@ -64,3 +64,15 @@ def test_utf8_codes_take_bytes_from_both_ends(vocab):
     by_word = {vocab.strings[int(o)]: bytes(row) for o, row in zip(orths, codes)}
     assert by_word["jumping"] == b"jgun"
     assert by_word["é"] == "é".encode() + b"\xff\xff"
+
+
+def test_cache_grows_across_batches(vocab):
+    names = ["NORM", "SHAPE", "SUFFIX"]
+    ids = attrs.intify_attrs(names)
+    seen = []
+    for words in (["b", "d", "f"], ["a", "d", "g", "c"], ["Zebra", "b", "éclair", "h", "a"]):
+        doc = Doc(vocab, words=words)
+        seen.append(doc)
+        batch = extract_features(seen, ids)
+        expected = numpy.concatenate([d.to_array(names) for d in seen])
+        numpy.testing.assert_array_equal(batch.per_token(), expected)
