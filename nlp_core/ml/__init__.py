@@ -6,7 +6,7 @@ name and the seed's `spacy.*` alias.
 from .charembed import CharacterEmbed
 from .encoders import MaxoutWindowEncoder, MishWindowEncoder
 from .featureextractor import FeatureBatch, FeatureExtractor, extract_features
-from .listener import SharedGradient, Tok2VecListener, batch_id, broadcast
+from .listener import SharedGradient, Tok2VecListener, batch_id, broadcast, find_listeners
 from .maxout_ln import MaxoutLN
 from .mish_ln import MishLN
 from .multihashembed import MultiHashEmbed
@@ -16,5 +16,5 @@ from .tok2vec import Tok2Vec
 __all__ = [
     "CharacterEmbed", "FeatureBatch", "FeatureExtractor", "MaxoutLN", "MaxoutWindowEncoder",
     "MishLN", "MishWindowEncoder", "MultiHashEmbed", "SharedGradient", "StaticVectors",
-    "Tok2Vec", "Tok2VecListener", "batch_id", "broadcast", "extract_features",
+    "Tok2Vec", "Tok2VecListener", "batch_id", "broadcast", "extract_features", "find_listeners",
 ]

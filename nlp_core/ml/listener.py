@@ -4,7 +4,8 @@ Hand-off protocol (the embedding component drives it, once per batch):
 
 1. The upstream component (factory "tok2vec") embeds a batch once:
    `outputs, backprop = model.begin_update(docs)`.
-2. It hands the result to every listener of the pipeline with
+2. It hands the result to every listener of the pipeline (`find_listeners(model, name)`
+   over the other components' models) with
    `shared = broadcast(listeners, docs, outputs, backprop)`, which calls
    `listener.receive(batch_id(docs), outputs, callback)` on each.
 3. Each downstream component runs its own model on the same docs; its listener's forward
@@ -147,8 +148,11 @@ class SharedGradient:
     through the upstream model once.
 
     Attributes:
-        d_outputs: the gradient summed so far (None before the first), one array per doc.
+        d_outputs: the gradient summed so far and not yet backpropagated (None when
+            nothing is pending), one array per doc.
         n_backprops: how many times the upstream backprop has run.
+        loss: sum of squares of every gradient received (what a tok2vec component
+            reports as its loss).
     """
 
     def __init__(self, backprop: Backprop, n_listeners: int, grad_factor: float = 1.0):
@@ -157,6 +161,7 @@ class SharedGradient:
         self._grad_factor = grad_factor
         self.d_outputs: List[Floats2d] | None = None
         self.n_backprops = 0
+        self.loss = 0.0
         self.result: Any = None
 
     def callback(self, index: int) -> Backprop:
@@ -165,6 +170,7 @@ class SharedGradient:
         def accumulate(d_outputs: List[Floats2d]) -> List:
             if self._grad_factor != 1.0:
                 d_outputs = [d * self._grad_factor for d in d_outputs]
+            self.loss += sum(float((d * d).sum()) for d in d_outputs)
             if self.d_outputs is None:
                 self.d_outputs = [d.copy() for d in d_outputs]
             else:
@@ -208,6 +214,13 @@ def broadcast(listeners: Sequence[Tok2VecListener], docs: Sequence,
     for i, listener in enumerate(listeners):
         listener.receive(key, outputs, shared.callback(i) if backprop is not None else None)
     return shared
+
+
+def find_listeners(model: Model, upstream_name: str) -> List[Tok2VecListener]:
+    """The listeners inside `model` that listen to the component `upstream_name` (their
+    `upstream` is that name or "*")."""
+    return [node for node in model.walk() if isinstance(node, Tok2VecListener)
+            and node.upstream_name in ("*", upstream_name)]
 
 
 @registry.architectures("nlp_core.Tok2VecListener.v1", aliases=["spacy.Tok2VecListener.v1"])

@@ -11,6 +11,7 @@ from nlp_core.ml import (
     Tok2VecListener,
     batch_id,
     broadcast,
+    find_listeners,
 )
 from nlp_core.tokens.doc import Doc
 
@@ -52,6 +53,7 @@ def test_one_forward_and_summed_gradients(docs):
         numpy.testing.assert_array_equal(d, numpy.full(d.shape, 3.0))
     assert shared.n_backprops == 1
     assert shared.flush() == [] and shared.n_backprops == 1  # nothing pending
+    assert shared.loss == pytest.approx(sum(len(d) for d in docs) * WIDTH * (1 + 4))
 
 
 def test_flush_sends_partial_gradient(docs):
@@ -149,3 +151,12 @@ def test_inference_ignores_training_outputs(docs):
         doc.tensor = numpy.full((len(doc), WIDTH), 5.0, dtype="float32")
     assert all((y == 5.0).all() for y in listener.predict(docs))
     assert listener.begin_update(docs)[0][1][0, 0] == 1.0  # training still gets its batch
+
+
+def test_find_listeners():
+    from thinc.api import chain
+
+    named, wildcard, other = (Tok2VecListener(n, WIDTH) for n in ("tok2vec", "*", "t2v_2"))
+    model = chain(chain(named, wildcard), other)
+    assert set(map(id, find_listeners(model, "tok2vec"))) == {id(named), id(wildcard)}
+    assert set(map(id, find_listeners(model, "t2v_2"))) == {id(wildcard), id(other)}
