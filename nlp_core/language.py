@@ -87,6 +87,7 @@ class Language:
         self._pipe_configs: Dict[str, Config] = {}
         self._config = get_default_config()
         self._config["nlp"]["lang"] = self.lang
+        self._optimizer: Any = None
         self.tokenizer = (create_tokenizer or make_default_tokenizer())(self)
 
     # --- factories ----------------------------------------------------------------------
@@ -209,6 +210,7 @@ class Language:
         component = self._build(name, block, validate=validate)
         self._components.insert(index, (name, component))
         self._pipe_configs[name] = block
+        self._link_components()
         return component
 
     def _build(self, name: str, block: Dict[str, Any], *, validate: bool) -> Callable:
@@ -243,6 +245,7 @@ class Language:
         entry = self._components.pop(index)
         self._pipe_configs.pop(name, None)
         self._disabled.discard(name)
+        self._link_components()
         return entry
 
     def rename_pipe(self, old_name: str, new_name: str) -> None:
@@ -255,6 +258,7 @@ class Language:
         if old_name in self._disabled:
             self._disabled.discard(old_name)
             self._disabled.add(new_name)
+        self._link_components()
 
     def disable_pipe(self, name: str) -> None:
         self._check_name(name)
@@ -343,6 +347,259 @@ class Language:
                 docs = (_checked(name, proc(doc)) for doc in docs)
         yield from docs
 
+    # --- training -----------------------------------------------------------------------
+
+    def _link_components(self) -> None:
+        """Connect each embedding component (one with `find_listeners`, e.g. tok2vec) to
+        the listener layers in the other components' models. A listener with upstream
+        "NAME" belongs to component NAME; one with "*" to the nearest embedding component
+        before its own component. Runs whenever the pipeline changes."""
+        embedders = [(i, proc) for i, (_, proc) in enumerate(self._components)
+                     if hasattr(proc, "find_listeners")]
+        for name, proc in self._components:
+            if getattr(proc, "is_trainable", False) and hasattr(proc, "name"):
+                proc.name = name
+        for _, proc in embedders:
+            proc.remove_listeners()
+        for j, (name, proc) in enumerate(self._components):
+            before = [embedder for i, embedder in embedders if i < j]
+            nearest = before[-1] if before else None
+            for i, embedder in embedders:
+                if i != j:
+                    embedder.find_listeners(proc, name=name, wildcard=embedder is nearest)
+
+    def _initialize_settings(self) -> Dict[str, Any]:
+        """The resolved `[initialize]` block of this pipeline's config."""
+        config = self.config
+        if "initialize" not in config:
+            return {}
+        interpolated = Config(config).interpolate()
+        return registry.resolve({"initialize": interpolated["initialize"]},
+                                validate=False)["initialize"]
+
+    def initialize(self, get_examples: Callable[[], Iterable[Any]] | None = None, *,
+                   sgd: Any = None) -> Any:
+        """Initialise the components for training (labels and weight shapes from the data)
+        and return the optimizer.
+
+        Reads `[initialize]` from the config: `components.NAME` settings go to that
+        component's `initialize` (e.g. `labels`); `init_tok2vec` loads pretrained weights
+        into the embedding layer ([pretraining] component / layer); `before_init` /
+        `after_init` are called with the pipeline.
+
+        Args:
+            get_examples: returns the training Examples (iterated once per component that
+                collects labels, so it must return a fresh iterable on each call). Without
+                it, components are initialised from one placeholder example, so labels
+                must come from `[initialize.components]`.
+            sgd: the optimizer to return; default: `create_optimizer()`.
+
+        Returns:
+            The optimizer (also kept for `update` calls without `sgd`).
+        """
+        from .pipeline._errors import PipeErrors
+
+        if get_examples is None:
+            get_examples = self._placeholder_examples
+        settings = self._initialize_settings()
+        if settings.get("before_init") is not None:
+            settings["before_init"](self)
+        if settings.get("vectors") is not None and self.vocab.vectors is None:
+            raise NotImplementedError(PipeErrors.E364.format(path=settings["vectors"]))
+        for key, what in (("vocab_data", "lexeme data tables"),
+                          ("lookups", "lookup tables (lemmatizer data)")):
+            if settings.get(key) is not None:
+                raise NotImplementedError(PipeErrors.E365.format(key=key, value=settings[key],
+                                                                 what=what))
+        if hasattr(self.tokenizer, "initialize"):
+            self.tokenizer.initialize(get_examples, nlp=self,
+                                      **dict(settings.get("tokenizer") or {}))
+        self._link_components()
+        component_settings = settings.get("components") or {}
+        for name, proc in self.pipeline:
+            if hasattr(proc, "initialize"):
+                kwargs = dict(component_settings.get(name) or {})
+                if _accepts(proc.initialize, "nlp"):
+                    kwargs["nlp"] = self
+                proc.initialize(get_examples, **kwargs)
+        if settings.get("init_tok2vec") is not None:
+            self._load_init_tok2vec(settings["init_tok2vec"])
+        if settings.get("after_init") is not None:
+            settings["after_init"](self)
+        self._optimizer = sgd if sgd is not None else self.create_optimizer()
+        return self._optimizer
+
+    def _placeholder_examples(self) -> List[Any]:
+        from .training.example import Example
+
+        doc = Doc(self.vocab, words=["x", "y", "z"])
+        return [Example(doc, doc.copy())]
+
+    def _load_init_tok2vec(self, path: Union[str, Path]) -> None:
+        """Load pretrained weights (thinc msgpack bytes, as `pretrain` writes them) into
+        `[pretraining] component` (default "tok2vec"), or its `layer` ref if set."""
+        from .pipeline._errors import PipeErrors
+
+        path = Path(path)
+        if not path.is_file():
+            raise OSError(PipeErrors.E366.format(path=str(path)))
+        pretraining = self._config.get("pretraining") or {}
+        component = pretraining.get("component") or "tok2vec"
+        layer = pretraining.get("layer") or ""
+        if component not in self.component_names:
+            raise ValueError(PipeErrors.E368.format(component=component,
+                                                    names=self.component_names))
+        model = self.get_pipe(component).model
+        if layer:
+            model = model.get_ref(layer)
+        try:
+            model.from_bytes(path.read_bytes())
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(PipeErrors.E367.format(
+                path=str(path), component=component,
+                layer=f" (layer {layer!r})" if layer else "", detail=err)) from None
+
+    def resume_training(self, *, sgd: Any = None) -> Any:
+        """Continue training an already initialised pipeline: keeps the weights and labels,
+        returns the optimizer (`sgd`, the current one, or a new `create_optimizer()`)."""
+        self._link_components()
+        if sgd is not None:
+            self._optimizer = sgd
+        elif getattr(self, "_optimizer", None) is None:
+            self._optimizer = self.create_optimizer()
+        return self._optimizer
+
+    def create_optimizer(self) -> Any:
+        """The optimizer of `[training.optimizer]` (thinc's Adam with defaults when the
+        config has none)."""
+        from thinc.api import Adam
+
+        block = self.config.get("training", {}).get("optimizer")
+        if not block:
+            return Adam()
+        config = Config(self.config).interpolate()
+        return registry.resolve({"optimizer": config["training"]["optimizer"]})["optimizer"]
+
+    def update(self, examples: Iterable[Any], *, drop: float = 0.0, sgd: Any = None,
+               losses: Dict[str, float] | None = None, exclude: Iterable[str] = (),
+               annotates: Iterable[str] = ()) -> Dict[str, float]:
+        """Learn from one batch of Examples.
+
+        Each enabled component runs in order: a trainable one not in `exclude` updates
+        (forward, loss, backprop); one named in `annotates` then writes its predictions on
+        the examples' predicted docs, so later components see them. A component in
+        `exclude` (frozen) is not updated, but still runs when it is in `annotates` or when
+        components being updated listen to it (they then get its output without gradient).
+        Finally each updated component applies the optimizer step (`finish_update`).
+
+        Args:
+            examples: Examples; their predicted docs are what the components see.
+            drop: dropout rate.
+            sgd: the optimizer; None: the one from `initialize` (or a new one); False: no
+                step (gradients accumulate, e.g. for gradient accumulation).
+            losses: accumulates each component's loss under its name.
+            exclude: frozen components.
+            annotates: components whose predictions later components see in training.
+
+        Returns:
+            The losses dict.
+        """
+        from .pipeline._errors import PipeErrors
+        from .training.example import Example
+
+        losses = {} if losses is None else losses
+        examples = list(examples)
+        for eg in examples:
+            if not isinstance(eg, Example):
+                raise TypeError(PipeErrors.E363.format(method="Language.update",
+                                                       type=type(eg).__name__))
+        if not examples:
+            return losses
+        if sgd is None:
+            if getattr(self, "_optimizer", None) is None:
+                self._optimizer = self.create_optimizer()
+            sgd = self._optimizer
+        exclude, annotates = set(exclude), set(annotates)
+        pipeline = self.pipeline
+        trained = {name for name, proc in pipeline
+                   if name not in exclude and getattr(proc, "is_trainable", False)}
+        annotated: set = set()
+        updated = []
+        for name, proc in pipeline:
+            if name in trained:
+                proc.update(examples, drop=drop, sgd=None, losses=losses)
+                updated.append(proc)
+            elif hasattr(proc, "listening_components") and (
+                    trained & set(proc.listening_components)):
+                self._annotate(name, proc, examples, annotated)
+            if name in annotates:
+                self._ensure_listened_outputs(name, examples, annotated)
+                self._annotate(name, proc, examples, annotated)
+        if sgd is not False:
+            for proc in updated:
+                proc.finish_update(sgd)
+        return losses
+
+    def _annotate(self, name: str, proc: Callable, examples: List[Any],
+                  annotated: set) -> None:
+        """Run one component on the examples' predicted docs (in place)."""
+        if name in annotated:
+            return
+        docs = [eg.predicted for eg in examples]
+        if hasattr(proc, "predict") and hasattr(proc, "set_annotations"):
+            proc.set_annotations(docs, proc.predict(docs))
+        else:
+            for eg, doc in zip(examples, docs):
+                eg.predicted = _checked(name, proc(doc))
+        annotated.add(name)
+
+    def _ensure_listened_outputs(self, name: str, examples: List[Any],
+                                 annotated: set) -> None:
+        """Before component `name` predicts in training, make the embedding components it
+        listens to annotate the batch (their training hand-off is not used at inference)."""
+        for upstream, proc in self.pipeline:
+            if upstream != name and name in getattr(proc, "listening_components", ()):
+                self._annotate(upstream, proc, examples, annotated)
+
+    def evaluate(self, examples: Iterable[Any], *, batch_size: int = 256) -> Dict[str, Any]:
+        """Run the pipeline on unannotated copies of the examples' predicted tokens and score
+        the result against the references.
+
+        Returns:
+            `token_acc`, `token_p`, `token_r`, `token_f` (predicted vs gold tokens, by
+            character offsets), each component's `score()` (e.g. `tag_acc`), and `speed`
+            (words per second of the pipeline run).
+        """
+        import time
+
+        from .pipeline._errors import PipeErrors
+        from .training.example import Example
+        from .training.scorer import score_tokenization
+
+        examples = list(examples)
+        for eg in examples:
+            if not isinstance(eg, Example):
+                raise TypeError(PipeErrors.E363.format(method="Language.evaluate",
+                                                       type=type(eg).__name__))
+        fresh = [_unannotated_copy(eg.predicted) for eg in examples]
+        start = time.perf_counter()
+        docs: Iterable[Doc] = iter(fresh)
+        for name, proc in self.pipeline:
+            if hasattr(proc, "pipe"):
+                docs = proc.pipe(docs, batch_size=batch_size)
+            else:
+                docs = (_checked(name, proc(doc)) for doc in docs)
+        docs = list(docs)
+        elapsed = time.perf_counter() - start
+        scored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
+        scores: Dict[str, Any] = dict(score_tokenization(scored))
+        for _, proc in self.pipeline:
+            if hasattr(proc, "score"):
+                scores.update(proc.score(scored))
+        n_words = sum(len(doc) for doc in docs)
+        scores["speed"] = n_words / elapsed if elapsed > 0 else 0.0
+        return scores
+
     # --- config -------------------------------------------------------------------------
 
     @property
@@ -403,6 +660,7 @@ class Language:
         for name in to_disable:
             if name in nlp.component_names:
                 nlp.disable_pipe(name)
+        nlp._link_components()
         if made.get("after_pipeline_creation"):
             nlp = made["after_pipeline_creation"](nlp)
         nlp._config = Config({k: v for k, v in config.items() if k != "components"},
@@ -458,6 +716,7 @@ class Language:
             if name not in exclude and (path / name).exists() and hasattr(proc, "from_disk"):
                 loaded = proc.from_disk(path / name)
                 self._components[index] = (name, proc if loaded is None else loaded)
+        self._link_components()
         return self
 
 
@@ -486,6 +745,23 @@ def _checked(name: str, doc: Any) -> Doc:
     if not isinstance(doc, Doc):
         raise ValueError(Errors.E217.format(name=name, type=type(doc).__name__))
     return doc
+
+
+def _unannotated_copy(doc: Doc) -> Doc:
+    """A Doc with the same text and tokens as `doc` and no annotation."""
+    cols = doc._cols
+    return Doc._from_tokens(doc.vocab, doc.text, cols["orth"].copy(), cols["length"].copy(),
+                            cols["spacy"].copy(), cols["idx"].copy())
+
+
+def _accepts(func: Callable, keyword: str) -> bool:
+    import inspect
+
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == keyword or p.kind is p.VAR_KEYWORD for p in params)
 
 
 def _checked_pairs(items: Iterable[Any]) -> Iterator[Tuple[Any, Any]]:
