@@ -33,9 +33,6 @@ SECTION_ORDER = [*TRAINING_SECTIONS, "pretraining"]
 # blocks as written (the defaults spell out every argument); resolving them still fails.
 # Accepted only outside [nlp] and [components], where a wrong name would break the pipeline.
 PLANNED_NAMES = {
-    "readers": ("nlp_core.Corpus.v1", "nlp_core.JsonlCorpus.v1"),
-    "batchers": ("nlp_core.batch_by_words.v1", "nlp_core.batch_by_padded.v1"),
-    "loggers": ("nlp_core.ConsoleLogger.v1",),
     "architectures": ("nlp_core.PretrainCharacters.v1", "nlp_core.PretrainVectors.v1"),
 }
 

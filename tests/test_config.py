@@ -179,15 +179,23 @@ def test_fill_config_names_an_unknown_factory():
     assert "'test_config.dense'" in str(err.value)
 
 
-def test_fill_config_keeps_readers_that_land_with_training():
+def test_fill_config_keeps_names_that_land_with_pretraining():
+    text = PARTIAL + '\n[pretraining]\n\n[pretraining.objective]\n' \
+        '@architectures = "spacy.PretrainCharacters.v1"\n'
+    filled = fill_config(load_config_from_str(text))
+    assert filled["pretraining"]["objective"]["@architectures"] == "spacy.PretrainCharacters.v1"
+    # The same unknown name where a pipeline is built is an error.
+    bad = PARTIAL.replace('@layers = "Relu.v1"', '@architectures = "spacy.PretrainCharacters.v1"')
+    with pytest.raises(RegistryNameError):
+        fill_config(load_config_from_str(bad))
+
+
+def test_fill_config_fills_the_training_readers():
     text = PARTIAL + '\n[corpora]\n\n[corpora.train]\n@readers = "spacy.Corpus.v1"\n' \
         'path = ${paths.train}\n'
     filled = fill_config(load_config_from_str(text))
     assert filled["corpora"]["train"]["@readers"] == "spacy.Corpus.v1"
-    # The same unknown name where a pipeline is built is an error.
-    bad = PARTIAL.replace('@layers = "Relu.v1"', '@readers = "spacy.Corpus.v1"')
-    with pytest.raises(RegistryNameError):
-        fill_config(load_config_from_str(bad))
+    assert filled["corpora"]["train"]["max_length"] == 0
 
 
 @pytest.mark.parametrize("name", ["shared_tok2vec_ner.cfg", "independent_tok2vec_ner.cfg",

@@ -1,0 +1,356 @@
+"""The training loop, driven by the `[training]` block of the pipeline's config.
+
+    nlp = init_nlp(config)                      # build, read labels from data, initialize
+    nlp, best = train(nlp, Path("out"))         # writes out/model-last, out/model-best
+
+Each step takes one batch of the shuffled training Examples, runs `nlp.update` on
+`accumulate_gradient` sub-batches, applies the optimizer once to every trainable
+component that is not frozen, and advances the optimizer's schedules (so a `learn_rate`
+schedule moves once per update). Step 0 and every `eval_frequency` steps score the dev
+corpus with `nlp.evaluate`; the weighted sum of the scores named in `score_weights`
+picks `model-best/`. Training stops after `max_steps` steps, `max_epochs` epochs, or
+`patience` steps without a better score, whichever comes first (0 disables each).
+"""
+import random
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+
+from thinc.api import Optimizer, fix_random_seed
+
+from ..config import get_dot
+from ..registry import registry
+from ._errors import TrainingErrors
+from .example import Example
+
+MODEL_BEST = "model-best"
+MODEL_LAST = "model-last"
+Evaluate = Callable[[], Tuple[float, Dict[str, Any]]]
+
+
+# --- resolving the [training] block ----------------------------------------------------------
+
+
+def resolve_training(config: Dict[str, Any]) -> Dict[str, Any]:
+    """The `[training]` block with its registered functions built (batcher, optimizer,
+    logger, callbacks). `config` must be interpolated."""
+    return registry.resolve({"training": config["training"]})["training"]
+
+
+def resolve_corpus(config: Dict[str, Any], raw_config: Optional[Dict[str, Any]],
+                   key: str) -> Callable[[Any], Iterable[Example]]:
+    """The reader at the dotted path `key` (e.g. "corpora.train"), told its config key so
+    that its errors name it."""
+    if get_dot(config, key) is None:
+        raise ValueError(TrainingErrors.E409.format(value=key))
+    section, _, name = key.rpartition(".")
+    corpus = registry.resolve({"x": get_dot(config, section)})["x"][name]
+    if hasattr(corpus, "config_key"):
+        corpus.config_key = key
+        raw_path = get_dot(raw_config or {}, f"{key}.path")
+        if isinstance(raw_path, str) and raw_path.startswith("${") and raw_path.endswith("}"):
+            corpus.config_hint = f" (set it with --{raw_path[2:-1]})"
+    return corpus
+
+
+def _check_names(nlp, training: Dict[str, Any]) -> None:
+    for key in ("frozen_components", "annotating_components"):
+        for name in training[key]:
+            if name not in nlp.component_names:
+                raise ValueError(TrainingErrors.E408.format(key=key, name=name,
+                                                            names=nlp.component_names))
+    for key in ("eval_frequency",):
+        if training[key] < 1:
+            raise ValueError(TrainingErrors.E407.format(key=key, value=training[key],
+                                                        reason="must be at least 1."))
+    if training["accumulate_gradient"] < 1:
+        raise ValueError(TrainingErrors.E407.format(
+            key="accumulate_gradient", value=training["accumulate_gradient"],
+            reason="must be at least 1 (1: one optimizer step per batch)."))
+
+
+# --- initialization --------------------------------------------------------------------------
+
+
+def init_nlp(config, *, use_gpu: int = -1):
+    """Build the pipeline of a filled training config and initialize it from the training
+    data: components read their labels from the Examples and size their models; the
+    `[initialize]` block is applied by `nlp.initialize`.
+
+    Args:
+        config: the filled (not interpolated) config.
+        use_gpu: GPU id, -1 for CPU (the GPU must already be selected).
+
+    Returns:
+        The initialized Language.
+    """
+    from ..language import Language
+
+    interpolated = config.interpolate()
+    seed = interpolated["training"]["seed"]
+    if seed is not None:
+        fix_random_seed(seed)
+    allocator = interpolated["training"]["gpu_allocator"]
+    if use_gpu >= 0 and allocator:
+        from thinc.api import set_gpu_allocator
+
+        set_gpu_allocator(allocator)
+    nlp = Language.from_config(config)
+    training = resolve_training(interpolated)
+    _check_names(nlp, training)
+    train_corpus = resolve_corpus(interpolated, config, training["train_corpus"])
+    if training["max_epochs"] == -1:
+        from itertools import islice
+
+        def get_examples() -> Iterable[Example]:
+            return islice(train_corpus(nlp), 100)
+    else:
+        def get_examples() -> Iterable[Example]:
+            return train_corpus(nlp)
+    # Frozen components are initialized too: pipelines here are built from config only
+    # (no sourced, already trained components), so a frozen component must get its labels
+    # and weights here (e.g. from [initialize] init_tok2vec) to run at all.
+    nlp.initialize(get_examples, sgd=training["optimizer"])
+    return nlp
+
+
+# --- the loop --------------------------------------------------------------------------------
+
+
+def train(nlp, output_path: Optional[Path] = None, *, stdout: IO = sys.stdout,
+          stderr: IO = sys.stderr) -> Tuple[Any, Optional[Path]]:
+    """Train an initialized pipeline as its config's `[training]` block says.
+
+    Args:
+        nlp: the pipeline (from `init_nlp`).
+        output_path: where `model-last/` and `model-best/` go (None: save nothing).
+        stdout, stderr: where the logger writes the table and the progress bar.
+
+    Returns:
+        (nlp, path of model-best or None). The nlp holds the last weights.
+    """
+    raw_config = nlp.config
+    config = raw_config.interpolate()
+    training = resolve_training(config)
+    _check_names(nlp, training)
+    if training["seed"] is not None:
+        fix_random_seed(training["seed"])
+    optimizer: Optimizer = training["optimizer"]
+    train_corpus = resolve_corpus(config, raw_config, training["train_corpus"])
+    dev_corpus = resolve_corpus(config, raw_config, training["dev_corpus"])
+    frozen = list(training["frozen_components"])
+    annotating = list(training["annotating_components"])
+    weights = {k: v for k, v in (training["score_weights"] or {}).items() if v is not None}
+    before_to_disk = training["before_to_disk"] or (lambda nlp: nlp)
+    evaluate = evaluation_callback(nlp, dev_corpus, weights)
+    batches = train_batches(nlp, train_corpus, training["batcher"], training["max_epochs"],
+                            training["train_corpus"])
+    steps = train_while_improving(
+        nlp, optimizer, batches, evaluate, dropout=training["dropout"],
+        accumulate_gradient=training["accumulate_gradient"],
+        eval_frequency=training["eval_frequency"], patience=training["patience"],
+        max_steps=training["max_steps"], exclude=frozen, annotating=annotating,
+        before_update=training["before_update"])
+    if output_path is not None:
+        output_path = Path(output_path)
+        if output_path.exists() and not output_path.is_dir():
+            raise ValueError(TrainingErrors.E413.format(path=output_path))
+        output_path.mkdir(parents=True, exist_ok=True)
+    stdout.write(f"Pipeline: {nlp.pipe_names}\n")
+    if frozen:
+        stdout.write(f"Frozen components: {frozen}\n")
+    if annotating:
+        stdout.write(f"Set annotations on update for: {annotating}\n")
+    stdout.write(f"Initial learn rate: {_learn_rate(optimizer)}\n")
+    log_step, finalize = training["logger"](nlp, stdout, stderr)
+
+    def save(info: Optional[Dict[str, Any]], is_best: bool) -> None:
+        if output_path is None:
+            return
+        if info is not None:
+            nlp.meta = {**nlp.meta, "performance": _performance(info, weights)}
+        to_save = before_to_disk(nlp)
+        with _averaged(nlp, optimizer):
+            to_save.to_disk(output_path / MODEL_LAST)
+            if is_best:
+                to_save.to_disk(output_path / MODEL_BEST)
+
+    finished = False
+    try:
+        for info, is_best in steps:
+            if is_best is not None:
+                save(info, is_best)
+            log_step(info if is_best is not None else None)
+        finished = True
+    finally:
+        finalize()
+        if output_path is not None:
+            if not finished:
+                stdout.write("Stopped by an error: saving the last weights to "
+                             f"{output_path / MODEL_LAST} before re-raising.\n")
+            save(None, False)
+    if output_path is not None:
+        stdout.write(f"Saved pipeline to {output_path / MODEL_LAST}"
+                     + (f" and {output_path / MODEL_BEST}" if (output_path / MODEL_BEST).exists()
+                        else "") + "\n")
+        best = output_path / MODEL_BEST
+        return nlp, best if best.exists() else None
+    return nlp, None
+
+
+def _learn_rate(optimizer: Optimizer) -> float:
+    rate = optimizer.learn_rate
+    return float(rate(step=0) if callable(rate) else rate)
+
+
+class _averaged:
+    """Swap in the optimizer's parameter averages while saving (use_averages = true)."""
+
+    def __init__(self, nlp, optimizer: Optimizer):
+        self.context = None
+        if getattr(optimizer, "averages", None) and hasattr(nlp, "use_params"):
+            self.context = nlp.use_params(optimizer.averages)
+
+    def __enter__(self) -> None:
+        if self.context is not None:
+            self.context.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.context is not None:
+            self.context.__exit__(*exc)
+
+
+def _performance(info: Dict[str, Any], weights: Dict[str, float]) -> Dict[str, Any]:
+    scores = info.get("other_scores", {})
+    performance = {key: scores.get(key) for key in weights}
+    performance.update({f"{name}_loss": loss for name, loss in info.get("losses", {}).items()})
+    return performance
+
+
+def evaluation_callback(nlp, dev_corpus: Callable[[Any], Iterable[Example]],
+                        weights: Dict[str, float]) -> Evaluate:
+    """`evaluate() -> (weighted score, all scores)` over the dev corpus."""
+
+    def evaluate() -> Tuple[float, Dict[str, Any]]:
+        examples = list(dev_corpus(nlp))
+        scores = nlp.evaluate(examples)
+        for key in weights:
+            if key not in scores:
+                raise ValueError(TrainingErrors.E410.format(
+                    key=key, known=", ".join(sorted(scores))))
+            value = scores[key]
+            if value is not None and not isinstance(value, (int, float)):
+                raise ValueError(TrainingErrors.E407.format(
+                    key=f"score_weights.{key}", value=weights[key],
+                    reason=f"the score is a {type(value).__name__}, not a number; give "
+                           "weights to numeric scores only (e.g. ents_f, not ents_per_type)."))
+        weighted = sum((scores[key] or 0.0) * weight for key, weight in weights.items())
+        return float(weighted), scores
+
+    return evaluate
+
+
+def train_batches(nlp, corpus: Callable[[Any], Iterable[Example]],
+                  batcher: Callable[[Iterable[Example]], Iterator[List[Example]]],
+                  max_epochs: int, key: str = "corpora.train"
+                  ) -> Iterator[Tuple[int, List[Example]]]:
+    """(epoch, batch) pairs. max_epochs >= 0: the corpus is read once into memory and
+    shuffled before each epoch (0: no limit on epochs); -1: the corpus is streamed anew
+    each epoch, unshuffled, without limit."""
+    examples: List[Example] = []
+    if max_epochs >= 0:
+        examples = list(corpus(nlp))
+        if not examples:
+            raise ValueError(TrainingErrors.E405.format(key=key, detail=_skipped(corpus)))
+    epoch = 0
+    while max_epochs < 1 or epoch < max_epochs:
+        if max_epochs >= 0:
+            random.shuffle(examples)
+            stream: Iterable[Example] = examples
+        else:
+            stream = corpus(nlp)
+        n_batches = 0
+        for batch in batcher(stream):
+            n_batches += 1
+            yield epoch, batch
+        if n_batches == 0:
+            raise ValueError(TrainingErrors.E405.format(key=key, detail=_skipped(corpus)))
+        epoch += 1
+
+
+def _skipped(corpus: Any) -> str:
+    skipped = getattr(corpus, "skipped", None)
+    return f" (skipped: {skipped})" if skipped else ""
+
+
+def subdivide_batch(batch: List[Example], parts: int) -> Iterator[List[Example]]:
+    """Split a batch, sorted by length, into `parts` sub-batches of about equal size."""
+    batch = sorted(batch, key=lambda eg: len(eg.predicted))
+    size = max(1, len(batch) // parts)
+    for start in range(0, len(batch), size):
+        if start // size == parts - 1:
+            yield batch[start:]
+            return
+        yield batch[start:start + size]
+
+
+def train_while_improving(nlp, optimizer: Optimizer,
+                          batches: Iterator[Tuple[int, List[Example]]], evaluate: Evaluate, *,
+                          dropout: Any, accumulate_gradient: int, eval_frequency: int,
+                          patience: int, max_steps: int, exclude: List[str],
+                          annotating: List[str], before_update: Optional[Callable] = None
+                          ) -> Iterator[Tuple[Dict[str, Any], Optional[bool]]]:
+    """Update on each batch; yield (info, is_best) after each step, where is_best is None
+    except on evaluation steps (see `logger` for the keys of info)."""
+    results: List[Tuple[float, int]] = []
+    losses: Dict[str, float] = {}
+    words_seen = 0
+    start = time.perf_counter()
+    train_seconds = 0.0
+    words_since_eval = 0
+    for step, (epoch, batch) in enumerate(batches):
+        if before_update is not None:
+            before_update(nlp, {"step": step, "epoch": epoch})
+        tick = time.perf_counter()
+        drop = dropout(optimizer.step) if callable(dropout) else dropout
+        for sub_batch in subdivide_batch(batch, accumulate_gradient):
+            nlp.update(sub_batch, drop=drop, sgd=False, losses=losses, exclude=exclude,
+                       annotates=annotating)
+        for name, proc in nlp.pipeline:
+            if (name not in exclude and getattr(proc, "is_trainable", False)
+                    and hasattr(proc, "finish_update")):
+                proc.finish_update(optimizer)
+        optimizer.step_schedules()
+        n_words = sum(len(eg.predicted) for eg in batch)
+        words_seen += n_words
+        words_since_eval += n_words
+        train_seconds += time.perf_counter() - tick
+        info: Dict[str, Any] = {"epoch": epoch, "step": step, "words": words_seen,
+                                "losses": losses}
+        is_best: Optional[bool] = None
+        if step % eval_frequency == 0:
+            score, other_scores = evaluate()
+            optimizer.last_score = score
+            results.append((score, step))
+            is_best = score == max(results)[0]
+            info.update({"score": score, "other_scores": other_scores,
+                         "seconds": time.perf_counter() - start,
+                         "wps": words_since_eval / train_seconds if train_seconds else 0.0,
+                         "checkpoints": list(results)})
+            train_seconds = 0.0
+            words_since_eval = 0
+        yield info, is_best
+        if is_best is not None:
+            losses = {}
+        # the earliest step with the best score counts, so ties do not extend patience
+        best_step = -max((s, -st) for s, st in results)[1] if results else 0
+        if patience and step - best_step >= patience:
+            break
+        if max_steps and step >= max_steps:
+            break
+
+
+__all__ = ["MODEL_BEST", "MODEL_LAST", "evaluation_callback", "init_nlp", "resolve_corpus",
+           "resolve_training", "subdivide_batch", "train", "train_batches",
+           "train_while_improving"]
