@@ -266,17 +266,18 @@ class Tagger(TrainablePipe):
             gold = numpy.zeros((n,), dtype=column.dtype)
             gold[one] = column[x2y.data[x2y.starts[one]]]
         values, inverse = numpy.unique(gold, return_inverse=True)
-        codes = numpy.fromiter((self._code_of(int(v)) for v in values.tolist()),
+        strings = reference.vocab.strings
+        codes = numpy.fromiter((self._code_of(int(v), strings) for v in values.tolist()),
                                dtype=numpy.int64, count=len(values))
         return codes[inverse.reshape(-1)]
 
-    def _code_of(self, value: int) -> int:
+    def _code_of(self, value: int, strings: Any) -> int:
         if value == 0:
             return MISSING
         index = self._class_of.get(value)
         if index is not None:
             return index
-        label = self.vocab.strings[value]
+        label = strings[value]
         prefix = self.cfg["neg_prefix"]
         if prefix and label.startswith(prefix):
             index = self._class_of.get(self._value_of(label[len(prefix):]))
@@ -317,14 +318,14 @@ class Tagger(TrainablePipe):
         self._initialize_model([eg.predicted for eg in examples[:10]])
 
     def _labels_in(self, examples: Sequence[Any]) -> set:
-        values: set = set()
+        labels: set = set()
         for eg in examples:
             column = eg.reference._cols.get(self.attr)
             if column is not None and len(column):
-                values.update(numpy.unique(column).tolist())
-        values.discard(0)
-        strings, prefix = self.vocab.strings, self.cfg["neg_prefix"]
-        labels = {strings[value] for value in values}
+                strings = eg.reference.vocab.strings
+                labels.update(strings[value] for value in numpy.unique(column).tolist()
+                              if value)
+        prefix = self.cfg["neg_prefix"]
         return {label for label in labels if not (prefix and label.startswith(prefix))}
 
     def _initialize_model(self, docs: List[Doc]) -> None:
