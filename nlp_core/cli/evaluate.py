@@ -55,7 +55,7 @@ def format_scores(scores: Dict[str, Any]) -> str:
 
 def evaluate(model: str, data_path: Path, *, output: Optional[Path] = None,
              gold_preproc: bool = False, batch_size: Optional[int] = None,
-             stdout: IO = sys.stdout) -> Dict[str, Any]:
+             stdout: Optional[IO] = None) -> Dict[str, Any]:
     """Load MODEL, score it on DATA_PATH, print the table and optionally write JSON.
 
     Returns:
@@ -66,6 +66,7 @@ def evaluate(model: str, data_path: Path, *, output: Optional[Path] = None,
     from ..training._errors import TrainingErrors
     from ..training.corpus import Corpus
 
+    stdout = stdout or sys.stdout
     data_path = Path(data_path)
     if not data_path.exists():
         raise FileNotFoundError(TrainingErrors.E414.format(path=data_path))

@@ -41,8 +41,10 @@ def console_logger(progress_bar: bool = False) -> Callable[..., Tuple[LogStep, F
     training words per second; with `progress_bar`, a tqdm bar on stderr counts the steps
     up to the next evaluation."""
 
-    def setup(nlp, stdout: IO = sys.stdout, stderr: IO = sys.stderr
+    def setup(nlp, stdout: Optional[IO] = None, stderr: Optional[IO] = None
               ) -> Tuple[LogStep, Finalize]:
+        stdout = stdout or sys.stdout
+        stderr = stderr or sys.stderr
         losses_cols = logged_components(nlp)
         score_cols = score_columns(nlp)
         eval_frequency = int(nlp.config.get("training", {}).get("eval_frequency", 200) or 200)

@@ -100,6 +100,10 @@ def init_nlp(config, *, use_gpu: int = -1):
     training = resolve_training(interpolated)
     _check_names(nlp, training)
     train_corpus = resolve_corpus(interpolated, config, training["train_corpus"])
+    # Fail here, naming the corpus, rather than in a component that got no examples.
+    if not any(True for _ in train_corpus(nlp)):
+        raise ValueError(TrainingErrors.E405.format(key=training["train_corpus"],
+                                                    detail=_skipped(train_corpus)))
     if training["max_epochs"] == -1:
         from itertools import islice
 
@@ -118,8 +122,8 @@ def init_nlp(config, *, use_gpu: int = -1):
 # --- the loop --------------------------------------------------------------------------------
 
 
-def train(nlp, output_path: Optional[Path] = None, *, stdout: IO = sys.stdout,
-          stderr: IO = sys.stderr) -> Tuple[Any, Optional[Path]]:
+def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = None,
+          stderr: Optional[IO] = None) -> Tuple[Any, Optional[Path]]:
     """Train an initialized pipeline as its config's `[training]` block says.
 
     Args:
@@ -130,6 +134,8 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: IO = sys.stdout,
     Returns:
         (nlp, path of model-best or None). The nlp holds the last weights.
     """
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
     raw_config = nlp.config
     config = raw_config.interpolate()
     training = resolve_training(config)
@@ -236,16 +242,16 @@ def evaluation_callback(nlp, dev_corpus: Callable[[Any], Iterable[Example]],
         examples = list(dev_corpus(nlp))
         scores = nlp.evaluate(examples)
         for key in weights:
-            if key not in scores:
+            if key not in scores and weights[key]:
                 raise ValueError(TrainingErrors.E410.format(
                     key=key, known=", ".join(sorted(scores))))
-            value = scores[key]
+            value = scores.get(key)
             if value is not None and not isinstance(value, (int, float)):
                 raise ValueError(TrainingErrors.E407.format(
                     key=f"score_weights.{key}", value=weights[key],
                     reason=f"the score is a {type(value).__name__}, not a number; give "
                            "weights to numeric scores only (e.g. ents_f, not ents_per_type)."))
-        weighted = sum((scores[key] or 0.0) * weight for key, weight in weights.items())
+        weighted = sum((scores.get(key) or 0.0) * weight for key, weight in weights.items())
         return float(weighted), scores
 
     return evaluate
