@@ -1,0 +1,216 @@
+"""The main job: annotate a corpus with an nlp_core pipeline and write Parquet.
+
+    python -m beam_jobs.annotate --input 'corpus/*.jsonl.gz' --output out/ --model blank:en
+
+Steps (see DESIGN.md, "Data flow of the main job"):
+
+    ReadRecords    JSONL (split by byte ranges) or .spacy files -> chunks of raw records
+    CheckAndBatch  every record checked (records.py); bad ones -> dead letters; good ones
+                   sorted by length within a pool and cut into batches
+    Annotate       the pipeline (loaded once per worker process) on each batch -> one Arrow
+                   record batch per batch, built from the Doc arrays
+    Write*         annotations and dead-letter Parquet (schemas/), then run_summary.json
+
+Before that, unless --allow-duplicate-ids, a first pass over the input finds records whose id
+an earlier record already has (checking.py). `run(argv, test_pipeline)` runs it all;
+`plan` and `build_pipeline` let tests drive the pieces with `assert_that`.
+"""
+import logging
+import sys
+import time
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from schemas import annotations, dead_letter
+
+from .annotating import AnnotateBatches
+from .arrow import dead_letters_to_record_batch
+from .checking import CheckAndBatch, FindDuplicateIds
+from .io import ReadRawChunks, match_inputs, resolve_format
+from .model import load_pipeline, pipeline_info
+from .options import AnnotateOptions, help_parser, job_option_names, parse_options
+from .parquet import WriteParquet
+from .records import CheckOptions
+from .summary import SUMMARY_NAME, WriteSummary, read_json, write_json
+
+DEAD_LETTER_BATCH = 1000
+
+
+class JobPlan(NamedTuple):
+    """Everything decided before the pipeline is built."""
+
+    options: PipelineOptions
+    job: AnnotateOptions
+    kind: str
+    n_files: int
+    pipeline: Dict[str, Any]
+
+    def path(self, *parts: str) -> str:
+        return FileSystems.join(self.job.output, *parts)
+
+
+class AnnotateOutputs(NamedTuple):
+    annotations: beam.PCollection      # pyarrow.RecordBatch, schemas.annotations
+    dead_letters: beam.PCollection     # records.DeadLetter
+    annotation_files: beam.PCollection  # final Parquet paths
+    dead_letter_files: beam.PCollection
+    summary: beam.PCollection          # the run_summary dict
+
+
+def _existing_outputs(plan: JobPlan) -> List[str]:
+    found = []
+    for pattern in (plan.path("annotations", "*"), plan.path("dead_letter", "*"),
+                    plan.path(SUMMARY_NAME)):
+        try:
+            found += [m.path for m in FileSystems.match([pattern])[0].metadata_list]
+        except Exception:  # nothing there yet (some filesystems raise for no match)
+            continue
+    return found
+
+
+def plan(argv: Sequence[str]) -> JobPlan:
+    """Parse and check the options, the input files, the model and the output directory.
+
+    Raises:
+        ValueError / OSError: with a message naming the flag or path to fix.
+    """
+    options = parse_options(argv)
+    job = options.view_as(AnnotateOptions)
+    paths = match_inputs(job.input)
+    kind = resolve_format(job.input_format, paths)
+    info = pipeline_info(load_pipeline(job.model))
+    result = JobPlan(options, job, kind, len(paths), info)
+    existing = _existing_outputs(result)
+    if existing and not job.overwrite:
+        raise ValueError(f"--output {job.output!r} already holds outputs of a run (e.g. "
+                         f"{existing[0]}). Pass --overwrite to replace them, or choose "
+                         "another directory.")
+    if existing:
+        FileSystems.delete(existing)
+    return result
+
+
+def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
+    """Add the job's transforms to `p`."""
+    job = plan.job
+    rules = CheckOptions(job.text_field, job.id_field, job.max_chars)
+    if job.allow_duplicate_ids:
+        duplicates = p | "NoDuplicateCheck" >> beam.Create([])
+    else:
+        duplicates = (p
+                      | "ReadForIds" >> ReadRawChunks(job.input, plan.kind)
+                      | "FindDuplicateIds" >> FindDuplicateIds(rules))
+    checked = (p
+               | "ReadRecords" >> ReadRawChunks(job.input, plan.kind)
+               | "CheckAndBatch" >> beam.ParDo(
+                   CheckAndBatch(rules, job.batch_size, job.batch_chars),
+                   beam.pvalue.AsDict(duplicates)).with_outputs(
+                       CheckAndBatch.DEAD, CheckAndBatch.COUNTS, main="batches"))
+    annotated = (checked.batches
+                 | "Annotate" >> beam.ParDo(AnnotateBatches(job.model, job.keep_text))
+                 .with_outputs(AnnotateBatches.DEAD, AnnotateBatches.STATS, main="rows"))
+    dead = ((checked[CheckAndBatch.DEAD], annotated[AnnotateBatches.DEAD])
+            | "AllDeadLetters" >> beam.Flatten())
+    row_group_bytes = job.row_group_mb << 20
+    annotation_files = (annotated.rows
+                        | "WriteAnnotations" >> WriteParquet(
+                            plan.path("annotations", "part"), annotations.SCHEMA,
+                            row_group_bytes=row_group_bytes))
+    dead_letter_files = (dead
+                         | "BatchDeadLetters" >> beam.BatchElements(
+                             min_batch_size=DEAD_LETTER_BATCH,
+                             max_batch_size=DEAD_LETTER_BATCH)
+                         | "DeadLettersToArrow" >> beam.Map(dead_letters_to_record_batch)
+                         | "WriteDeadLetters" >> WriteParquet(
+                             plan.path("dead_letter", "part"), dead_letter.SCHEMA,
+                             row_group_bytes=row_group_bytes))
+    summary = ((checked[CheckAndBatch.COUNTS], annotated[AnnotateBatches.STATS], dead,
+                annotation_files, dead_letter_files)
+               | "WriteSummary" >> WriteSummary(plan.path(SUMMARY_NAME), _static(plan)))
+    return AnnotateOutputs(annotated.rows, dead, annotation_files, dead_letter_files, summary)
+
+
+def _static(plan: JobPlan) -> Dict[str, Any]:
+    job = plan.job
+    return {
+        "job": "beam_jobs.annotate",
+        "input": job.input, "input_format": plan.kind, "input_files": plan.n_files,
+        "output": job.output,
+        "model": {"spec": job.model, **plan.pipeline},
+        "schemas": {annotations.NAME: annotations.VERSION,
+                    dead_letter.NAME: dead_letter.VERSION},
+        "runner": str(plan.options.view_as(StandardOptions).runner),
+        "options": {k: v for k, v in job.get_all_options().items()
+                    if k in job_option_names()},
+    }
+
+
+def finish_summary(plan: JobPlan, wall_seconds: float) -> Dict[str, Any]:
+    """Add wall-clock time and throughput to run_summary.json; returns the summary."""
+    path = plan.path(SUMMARY_NAME)
+    summary = read_json(path)
+    counts = summary["counts"]
+    summary["wall_seconds"] = round(wall_seconds, 3)
+    summary["per_wall_second"] = {
+        "docs": round(counts["annotated"] / wall_seconds, 1),
+        "words": round(counts["tokens"] / wall_seconds, 1)}
+    write_json(path, summary)
+    return summary
+
+
+def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipeline] = None
+        ) -> Dict[str, Any]:
+    """Run the job to completion and return its run summary.
+
+    Args:
+        argv: command-line flags (default: sys.argv[1:]).
+        test_pipeline: a pipeline to build into (e.g. a TestPipeline) instead of one made
+            from `argv`'s Beam options.
+
+    Raises:
+        RuntimeError: when the counts do not reconcile (a bug: a record got lost).
+    """
+    job_plan = plan(sys.argv[1:] if argv is None else argv)
+    start = time.perf_counter()
+    p = test_pipeline if test_pipeline is not None else beam.Pipeline(options=job_plan.options)
+    build_pipeline(p, job_plan)
+    p.run().wait_until_finish()
+    summary = finish_summary(job_plan, time.perf_counter() - start)
+    if not summary["reconciled"]:
+        raise RuntimeError(f"Counts do not reconcile: {summary['counts']} (see "
+                           f"{job_plan.path(SUMMARY_NAME)}).")
+    return summary
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or "-h" in argv or "--help" in argv:
+        help_parser().print_help()
+        return 0
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        summary = run(argv)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    counts = summary["counts"]
+    print(f"read {counts['read']} records: {counts['annotated']} annotated, "
+          f"{counts['dead_lettered']} dead-lettered "
+          f"({', '.join(f'{k}: {v}' for k, v in counts['dead_letter_by_reason'].items())})")
+    print(f"annotations: {_output_glob(summary, 'annotations')}")
+    print(f"dead letters: {_output_glob(summary, 'dead_letter')}")
+    print(f"summary: {FileSystems.join(summary['output'], SUMMARY_NAME)}")
+    print(f"{summary['per_wall_second']['words']:.0f} words/s, "
+          f"{summary['wall_seconds']:.1f} s wall")
+    return 0
+
+
+def _output_glob(summary: Dict[str, Any], table: str) -> str:
+    return FileSystems.join(summary["output"], table, "part-*.parquet")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

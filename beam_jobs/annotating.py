@@ -1,0 +1,72 @@
+"""The DoFn that runs the pipeline on batches of records and emits Arrow record batches."""
+import time
+from typing import List
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.utils import shared
+
+from .arrow import docs_to_record_batch
+from .model import SharedPipeline
+from .records import DeadLetter, Record, raw_text
+
+
+class AnnotateBatches(beam.DoFn):
+    """Batches of Records -> one `annotations` RecordBatch per batch.
+
+    The pipeline is loaded in `setup()`, once per worker process (shared by its threads).
+    Outputs: main, RecordBatches; "dead", a DeadLetter per document the pipeline failed on;
+    "stats", (docs, tokens, chars, seconds) per batch for the run summary.
+
+    Args:
+        model: what `--model` names (see beam_jobs/model.py).
+        keep_text: fill the `text` column.
+    """
+
+    DEAD = "dead"
+    STATS = "stats"
+
+    def __init__(self, model: str, keep_text: bool):
+        self.model = model
+        self.keep_text = keep_text
+        self._shared = shared.Shared()
+
+    def setup(self):
+        self._pipeline: SharedPipeline = self._shared.acquire(
+            lambda: SharedPipeline(self.model), tag=self.model)
+        self._docs = Metrics.counter("annotate", "docs_annotated")
+        self._tokens = Metrics.counter("annotate", "tokens")
+        self._chars = Metrics.counter("annotate", "chars")
+        self._errors = Metrics.counter("annotate", "dead_letters_annotation_error")
+        self._latency = Metrics.distribution("annotate", "batch_latency_ms")
+        self._batch_docs = Metrics.distribution("annotate", "batch_docs")
+
+    def process(self, batch: List[Record]):
+        start = time.perf_counter()
+        inputs = [r.text if r.doc_data is None else r.doc_data for r in batch]
+        docs, failures = self._pipeline.annotate(inputs)
+        if failures:
+            failed = {i for i, _ in failures}
+            for i, message in failures:
+                record = batch[i]
+                text = record.text if record.doc_data is None else record.doc_data["text"]
+                self._errors.inc()
+                yield beam.pvalue.TaggedOutput(self.DEAD, DeadLetter(
+                    record.source, record.line, record.offset, record.doc_id,
+                    "annotation_error", message, raw_text(text), record.n_bytes))
+            batch = [r for i, r in enumerate(batch) if i not in failed]
+        info = self._pipeline.info
+        rows = docs_to_record_batch(batch, docs, keep_text=self.keep_text,
+                                    pipeline_name=info["name"],
+                                    pipeline_version=info["version"])
+        n_tokens = sum(d.length for d in docs)
+        n_chars = sum(r.n_chars for r in batch)
+        seconds = time.perf_counter() - start
+        self._docs.inc(len(docs))
+        self._tokens.inc(n_tokens)
+        self._chars.inc(n_chars)
+        self._latency.update(int(seconds * 1000))
+        self._batch_docs.update(len(batch))
+        if rows.num_rows:
+            yield rows
+        yield beam.pvalue.TaggedOutput(self.STATS, (len(docs), n_tokens, n_chars, seconds))

@@ -1,0 +1,111 @@
+"""Command-line options of the annotate job (a Beam `PipelineOptions` subclass).
+
+Job flags use dashes (`--input-format`); standard Beam flags keep Beam's spelling
+(`--runner`, `--direct_num_workers`, `--setup_file`, ...). An unknown flag is an error, not
+silently dropped as `PipelineOptions` would do.
+"""
+import argparse
+from typing import List, Sequence
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+DEFAULT_RUNNER = "FnApiRunner"
+
+DESCRIPTION = """\
+Annotate a corpus with an nlp_core pipeline on Apache Beam and write Parquet.
+
+Reads JSONL records ({"text": ..., "id": ...}; plain, .gz, .bz2, .zst, ...) or .spacy
+files, checks every record, runs the pipeline on batches of similar length, and writes
+  OUTPUT/annotations/part-*.parquet   one row per document (schemas/annotations.py)
+  OUTPUT/dead_letter/part-*.parquet   one row per rejected record, with its reason
+  OUTPUT/run_summary.json             counts (read = annotated + dead-lettered), speed
+"""
+
+EPILOG = """\
+Standard Beam options go on the same command line, e.g.
+  --runner=FnApiRunner (the default here: Beam's local runner; DirectRunner first tries
+      to download the Prism runner)
+  --direct_running_mode=multi_processing --direct_num_workers=N   (N local processes)
+  --runner=PortableRunner --job_endpoint=HOST:PORT --environment_type=LOOPBACK
+  --runner=DataflowRunner --project=... --region=... --temp_location=gs://...
+      --setup_file=./setup.py
+See README.md, "Running on Beam", for complete commands.
+"""
+
+
+class AnnotateOptions(PipelineOptions):
+    """The job's own flags."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument("--input", help="Input file glob (local, gs://, s3://; quote it).")
+        parser.add_argument("--output", help="Output directory (created if missing).")
+        parser.add_argument("--model",
+                            help="Pipeline: blank:LANG (tokenizer only, e.g. blank:en), a "
+                                 "directory written by nlp.to_disk (local or gs://...), or an "
+                                 "installed pipeline package name.")
+        parser.add_argument("--input-format", default="auto",
+                            choices=["auto", "jsonl", "spacy"],
+                            help="auto: .spacy files are DocBins, anything else is JSONL.")
+        parser.add_argument("--text-field", default="text",
+                            help="JSONL field holding the text (default: text).")
+        parser.add_argument("--id-field", default="id",
+                            help="JSONL field (or .spacy user_data key) holding the document "
+                                 "id; records without one get '<file>@<byte offset>'.")
+        parser.add_argument("--keep-text", action="store_true",
+                            help="Also write the text to the annotations table.")
+        parser.add_argument("--batch-size", type=int, default=256,
+                            help="Documents per nlp.pipe batch (default: 256).")
+        parser.add_argument("--batch-chars", type=int, default=500_000,
+                            help="Characters per batch at most; a longer document is a "
+                                 "batch of its own (default: 500000).")
+        parser.add_argument("--max-chars", type=int, default=1_000_000,
+                            help="Longer texts are dead-lettered as text_too_long "
+                                 "(default: 1000000).")
+        parser.add_argument("--row-group-mb", type=int, default=64,
+                            help="Arrow data per Parquet row group, in MiB (default: 64).")
+        parser.add_argument("--allow-duplicate-ids", action="store_true",
+                            help="Skip the duplicate-id pass (one less read of the input); "
+                                 "records sharing an id are then all annotated.")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="Replace the outputs of an earlier run in --output (without "
+                                 "it, existing outputs are an error).")
+
+
+def help_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m beam_jobs.annotate",
+                                     description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    AnnotateOptions._add_argparse_args(parser)
+    return parser
+
+
+def job_option_names() -> List[str]:
+    """The attribute names of the job's own flags (e.g. "input_format")."""
+    return [a.dest for a in help_parser()._actions if a.dest != "help"]
+
+
+def parse_options(argv: Sequence[str]) -> PipelineOptions:
+    """PipelineOptions from the command line; ValueError for an unknown or missing flag."""
+    options = PipelineOptions(list(argv))
+    known = options.get_all_options()
+    with_unknown = options.get_all_options(retain_unknown_options=True)
+    unknown = set(with_unknown) - set(known)
+    if unknown:
+        flags: List[str] = [arg.split("=")[0] for arg in argv if arg.startswith("--")
+                            and arg[2:].split("=")[0].replace("-", "_") in unknown]
+        raise ValueError("Unknown option(s): " + ", ".join(flags or sorted(unknown))
+                         + ". See `python -m beam_jobs.annotate --help`.")
+    job = options.view_as(AnnotateOptions)
+    missing = [flag for flag in ("input", "output", "model") if not getattr(job, flag)]
+    if missing:
+        raise ValueError("Missing " + ", ".join("--" + m for m in missing)
+                         + ". See `python -m beam_jobs.annotate --help`.")
+    for flag in ("batch_size", "batch_chars", "max_chars", "row_group_mb"):
+        if getattr(job, flag) < 1:
+            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got "
+                             f"{getattr(job, flag)}.")
+    standard = options.view_as(StandardOptions)
+    if not standard.runner:
+        standard.runner = DEFAULT_RUNNER
+    return options

@@ -1,0 +1,107 @@
+"""run_summary.json: what a run read, annotated and dead-lettered, and how fast.
+
+The counts are computed inside the pipeline from the elements themselves (not from metrics,
+which some runners report only as "attempted"), and written by a last step that waits for
+both Parquet outputs to be in place. `read` counts records as read, `annotated` the rows
+written, `dead_lettered` the dead-letter rows: `reconciled` says read = annotated +
+dead-lettered. The launcher adds wall-clock time and throughput when the job has finished.
+"""
+import json
+from typing import Any, Dict, List, Sequence, Tuple
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+SUMMARY_NAME = "run_summary.json"
+
+
+class TupleSum(beam.CombineFn):
+    """Element-wise sum of fixed-width numeric tuples (zeros for an empty input)."""
+
+    def __init__(self, width: int):
+        self.width = width
+
+    def create_accumulator(self) -> Tuple:
+        return (0,) * self.width
+
+    def add_input(self, acc: Tuple, value: Sequence) -> Tuple:
+        return tuple(a + v for a, v in zip(acc, value))
+
+    def merge_accumulators(self, accumulators) -> Tuple:
+        total = self.create_accumulator()
+        for acc in accumulators:
+            total = self.add_input(total, acc)
+        return total
+
+    def extract_output(self, acc: Tuple) -> Tuple:
+        return acc
+
+
+def _rate(amount: float, seconds: float) -> float | None:
+    return round(amount / seconds, 1) if seconds > 0 else None
+
+
+def make_summary(static: Dict[str, Any], read_counts: Tuple[int, int],
+                 stats: Tuple[int, int, int, float], dead_by_reason: Dict[str, int],
+                 annotation_files: List[str], dead_letter_files: List[str]) -> Dict[str, Any]:
+    """The summary dict from the pipeline's combined counts (see the module docstring)."""
+    n_read, n_blank = read_counts
+    n_docs, n_tokens, n_chars, seconds = stats
+    n_dead = sum(dead_by_reason.values())
+    summary = dict(static)
+    summary["counts"] = {
+        "read": n_read, "annotated": n_docs, "dead_lettered": n_dead,
+        "dead_letter_by_reason": dict(sorted(dead_by_reason.items())),
+        "blank_lines": n_blank, "tokens": n_tokens, "chars": n_chars,
+    }
+    summary["reconciled"] = n_read == n_docs + n_dead
+    summary["annotate_seconds"] = round(seconds, 3)
+    summary["per_annotate_second"] = {"docs": _rate(n_docs, seconds),
+                                      "words": _rate(n_tokens, seconds)}
+    summary["files"] = {"annotations": sorted(annotation_files),
+                        "dead_letter": sorted(dead_letter_files)}
+    return summary
+
+
+def write_json(path: str, data: Dict[str, Any]) -> None:
+    with FileSystems.create(path, mime_type="application/json") as file_:
+        file_.write(json.dumps(data, indent=2, ensure_ascii=False).encode("utf8") + b"\n")
+
+
+def read_json(path: str) -> Dict[str, Any]:
+    with FileSystems.open(path) as file_:
+        return json.loads(file_.read().decode("utf8"))
+
+
+def _write_summary(_, path: str, static, read_counts, stats, dead_by_reason,
+                   annotation_files, dead_letter_files) -> Dict[str, Any]:
+    summary = make_summary(static, read_counts, stats, dict(dead_by_reason),
+                           list(annotation_files), list(dead_letter_files))
+    write_json(path, summary)
+    return summary
+
+
+class WriteSummary(beam.PTransform):
+    """Combines the counts and writes run_summary.json after both outputs are final;
+    outputs the summary dict."""
+
+    def __init__(self, path: str, static: Dict[str, Any]):
+        super().__init__()
+        self.path = path
+        self.static = static
+
+    def expand(self, inputs):
+        read_counts, stats, dead_letters, annotation_files, dead_letter_files = inputs
+        p = read_counts.pipeline
+        read_total = read_counts | "SumReads" >> beam.CombineGlobally(TupleSum(2))
+        stats_total = stats | "SumStats" >> beam.CombineGlobally(TupleSum(4))
+        by_reason = (dead_letters
+                     | "Reasons" >> beam.Map(lambda letter: letter.error_type)
+                     | "CountReasons" >> beam.combiners.Count.PerElement())
+        return (p
+                | "Once" >> beam.Create([None])
+                | "Write" >> beam.Map(
+                    _write_summary, self.path, self.static,
+                    beam.pvalue.AsSingleton(read_total), beam.pvalue.AsSingleton(stats_total),
+                    beam.pvalue.AsDict(by_reason), beam.pvalue.AsList(annotation_files),
+                    beam.pvalue.AsList(dead_letter_files)))
