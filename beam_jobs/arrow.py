@@ -104,8 +104,11 @@ def _ents_column(docs: Sequence[Doc]) -> pa.Array:
     first = numpy.zeros(len(iob), dtype=bool)  # has_annotation is False for empty docs
     first[numpy.cumsum(lengths) - lengths] = True
     inside = (iob == 1) | (iob == 3)
-    prev_inside = numpy.concatenate([[False], inside[:-1]]) & ~first
-    prev_type = numpy.concatenate([[0], typ[:-1]]).astype(numpy.uint64)
+    prev_inside = numpy.zeros_like(inside)
+    prev_inside[1:] = inside[:-1]
+    prev_inside &= ~first
+    prev_type = numpy.zeros_like(typ)  # (concatenating with a Python 0 would go via float64)
+    prev_type[1:] = typ[:-1]
     starts = inside & ((iob == 3) | ~prev_inside | (typ != prev_type))
     stops = numpy.concatenate([numpy.nonzero(starts | ~inside | first)[0], [len(iob)]])
     start_tokens = numpy.nonzero(starts)[0]

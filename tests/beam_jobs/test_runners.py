@@ -1,0 +1,66 @@
+"""The portable path: the job submitted to Beam's local job service (PortableRunner, LOOPBACK
+workers) with `--setup_file`, so that building and staging the package's sdist is
+exercised. A job service that does not start fails the test."""
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from beam_jobs import annotate
+
+START_TIMEOUT_S = 60
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def job_endpoint(tmp_path):
+    port = _free_port()
+    log = (tmp_path / "job_service.log").open("wb")
+    service = subprocess.Popen(
+        [sys.executable, "-m", "apache_beam.runners.portability.local_job_service_main",
+         "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if service.poll() is not None:
+                pytest.fail(f"the job service exited with {service.returncode}: "
+                            + (tmp_path / "job_service.log").read_text()[-2000:])
+            try:
+                socket.create_connection(("localhost", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"the job service did not listen on port {port} within "
+                                f"{START_TIMEOUT_S} s")
+                time.sleep(0.2)
+        yield f"localhost:{port}"
+    finally:
+        service.terminate()
+        try:
+            service.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            service.kill()
+        log.close()
+
+
+def test_portable_runner_with_setup_file(job_endpoint, job_args, corpus, tmp_path,
+                                         read_table):
+    summary = annotate.run([arg for arg in job_args(tmp_path / "out") if "--runner" not in arg]
+                           + ["--runner=PortableRunner", f"--job_endpoint={job_endpoint}",
+                              "--environment_type=LOOPBACK",
+                              f"--setup_file={REPO_ROOT / 'setup.py'}"])
+    assert summary["runner"] == "PortableRunner" and summary["reconciled"]
+    assert summary["counts"]["read"] == corpus["n_read"]
+    _, rows = read_table(tmp_path / "out", "annotations")
+    _, dead = read_table(tmp_path / "out", "dead_letter")
+    assert len(rows) == len(corpus["texts"])
+    assert sorted(d["error_type"] for d in dead) == corpus["bad"]
