@@ -100,7 +100,7 @@ class Corpus:
             for doc in read_docs(path, vocab=nlp.vocab, make_doc=nlp.make_doc):
                 n_in_file += 1
                 if len(doc) == 0:
-                    self._count("empty", path)
+                    self._count("empty")
                     continue
                 yield doc
                 n_read += 1
@@ -131,26 +131,26 @@ class Corpus:
         elif reference.has_annotation("SENT_START"):
             pieces = _sentence_docs(reference)
         else:
-            self._count("long_docs", None)
+            self._count("long_docs")
             return
         for piece in pieces:
             if len(piece) == 0:
                 continue
             if self.max_length >= 1 and len(piece) >= self.max_length:
-                self._count("long_sents", None)
+                self._count("long_sents")
                 continue
             predicted = _gold_tokens(nlp, piece) if self.gold_preproc else nlp.make_doc(piece.text)
             example = Example(predicted, piece)
             try:
                 example.alignment  # noqa: B018  (computed once here, used by update and score)
             except ValueError as err:
-                self._count("misaligned", None)
+                self._count("misaligned")
                 if len(self._first_misaligned) < 3:
                     self._first_misaligned.append(str(err))
                 continue
             yield example
 
-    def _count(self, what: str, path: Optional[Path]) -> None:
+    def _count(self, what: str) -> None:
         self.skipped[what] = self.skipped.get(what, 0) + 1
 
     def _warn(self) -> None:

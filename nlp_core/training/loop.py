@@ -11,6 +11,7 @@ corpus with `nlp.evaluate`; the weighted sum of the scores named in `score_weigh
 picks `model-best/`. Training stops after `max_steps` steps, `max_epochs` epochs, or
 `patience` steps without a better score, whichever comes first (0 disables each).
 """
+import contextlib
 import random
 import sys
 import time
@@ -100,18 +101,26 @@ def init_nlp(config, *, use_gpu: int = -1):
     training = resolve_training(interpolated)
     _check_names(nlp, training)
     train_corpus = resolve_corpus(interpolated, config, training["train_corpus"])
-    # Fail here, naming the corpus, rather than in a component that got no examples.
-    if not any(True for _ in train_corpus(nlp)):
-        raise ValueError(TrainingErrors.E405.format(key=training["train_corpus"],
-                                                    detail=_skipped(train_corpus)))
     if training["max_epochs"] == -1:
+        # a streamed corpus may not fit in memory: components see a sample
         from itertools import islice
 
         def get_examples() -> Iterable[Example]:
             return islice(train_corpus(nlp), 100)
+
+        empty = not any(True for _ in get_examples())
     else:
+        # read once; each component that collects labels iterates over it again
+        examples = list(train_corpus(nlp))
+
         def get_examples() -> Iterable[Example]:
-            return train_corpus(nlp)
+            return examples
+
+        empty = not examples
+    # Fail here, naming the corpus, rather than in a component that got no examples.
+    if empty:
+        raise ValueError(TrainingErrors.E405.format(key=training["train_corpus"],
+                                                    detail=_skipped(train_corpus)))
     # Frozen components are initialized too: pipelines here are built from config only
     # (no sourced, already trained components), so a frozen component must get its labels
     # and weights here (e.g. from [initialize] init_tok2vec) to run at all.
@@ -177,7 +186,7 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
         if info is not None:
             nlp.meta = {**nlp.meta, "performance": _performance(info, weights)}
         to_save = before_to_disk(nlp)
-        with _averaged(nlp, optimizer):
+        with averaged_params(nlp, optimizer):
             to_save.to_disk(output_path / MODEL_LAST)
             if is_best:
                 to_save.to_disk(output_path / MODEL_BEST)
@@ -210,21 +219,18 @@ def _learn_rate(optimizer: Optimizer) -> float:
     return float(rate(step=0) if callable(rate) else rate)
 
 
-class _averaged:
-    """Swap in the optimizer's parameter averages while saving (use_averages = true)."""
-
-    def __init__(self, nlp, optimizer: Optimizer):
-        self.context = None
-        if getattr(optimizer, "averages", None) and hasattr(nlp, "use_params"):
-            self.context = nlp.use_params(optimizer.averages)
-
-    def __enter__(self) -> None:
-        if self.context is not None:
-            self.context.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.context is not None:
-            self.context.__exit__(*exc)
+@contextlib.contextmanager
+def averaged_params(nlp, optimizer: Optimizer) -> Iterator[None]:
+    """With `use_averages = true`, swap the optimizer's parameter averages into every
+    trainable component's model (for evaluating and saving); otherwise do nothing."""
+    averages = getattr(optimizer, "averages", None)
+    with contextlib.ExitStack() as stack:
+        if averages:
+            for _, proc in nlp.pipeline:
+                model = getattr(proc, "model", None)
+                if getattr(proc, "is_trainable", False) and hasattr(model, "use_params"):
+                    stack.enter_context(model.use_params(averages))
+        yield
 
 
 def _performance(info: Dict[str, Any], weights: Dict[str, float]) -> Dict[str, Any]:
@@ -336,7 +342,8 @@ def train_while_improving(nlp, optimizer: Optimizer,
                                 "losses": losses}
         is_best: Optional[bool] = None
         if step % eval_frequency == 0:
-            score, other_scores = evaluate()
+            with averaged_params(nlp, optimizer):
+                score, other_scores = evaluate()
             optimizer.last_score = score
             results.append((score, step))
             is_best = score == max(results)[0]

@@ -257,3 +257,34 @@ def test_train_batches_shuffle_each_epoch_reproducibly():
     assert len(first) == 3 and first[0] != first[1]
     assert epochs(0) == first
     assert epochs(1) != first
+
+
+def test_parameter_averages_are_used_for_evaluating_and_saving():
+    import numpy
+    from thinc.api import Adam, Linear
+
+    from nlp_core.training.loop import averaged_params
+
+    class Dense:
+        is_trainable = True
+
+        def __init__(self):
+            self.model = Linear(2, 2)
+            self.model.initialize()
+
+    nlp = nlp_core.blank("en")
+    dense = Dense()
+    nlp._components.append(("dense", dense))
+    optimizer = Adam(0.1, use_averages=True)
+    for _ in range(3):
+        W = dense.model.get_param("W")
+        dense.model.inc_grad("W", numpy.ones_like(W))
+        dense.model.inc_grad("b", numpy.ones(2, dtype="f"))
+        dense.model.finish_update(optimizer)
+    current = dense.model.get_param("W").copy()
+    with averaged_params(nlp, optimizer):
+        inside = dense.model.get_param("W").copy()
+    assert not numpy.allclose(inside, current)
+    numpy.testing.assert_array_equal(dense.model.get_param("W"), current)
+    with averaged_params(nlp, Adam(0.1)):
+        numpy.testing.assert_array_equal(dense.model.get_param("W"), current)
