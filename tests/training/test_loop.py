@@ -59,14 +59,14 @@ def make_counter(nlp, name, peak: int):
     return Counter(name, peak)
 
 
+UPDATES_SEEN = []
+
+
 @registry.callbacks("test_loop.record_updates.v1")
 def make_recorder():
-    calls = []
-
     def before_update(nlp, info):
-        calls.append(info)
+        UPDATES_SEEN.append(info)
 
-    before_update.calls = calls
     return before_update
 
 
@@ -183,12 +183,30 @@ def test_dropout_reaches_the_components(tmp_path):
     assert [drop for _, drop in counter.updates] == pytest.approx([0.3] * 3)
 
 
+def test_frozen_and_annotating_components_reach_update(tmp_path, monkeypatch):
+    nlp, counter = counter_nlp(tmp_path, **{"training.annotating_components": ["counter"],
+                                            "training.max_steps": 1})
+    seen = []
+    update = nlp.update
+
+    def spy(examples, **kwargs):
+        seen.append(kwargs)
+        return update(examples, **kwargs)
+
+    monkeypatch.setattr(nlp, "update", spy)
+    run(nlp)
+    assert [kw["annotates"] for kw in seen] == [["counter"], ["counter"]]
+    assert all(kw["sgd"] is False and kw["exclude"] == [] for kw in seen)
+
+
 def test_callbacks_before_update_and_before_to_disk(tmp_path):
     nlp, counter = counter_nlp(tmp_path, **{
         "training.max_steps": 3,
         "training.before_update": {"@callbacks": "test_loop.record_updates.v1"},
         "training.before_to_disk": {"@callbacks": "test_loop.mark_meta.v1"}})
+    UPDATES_SEEN.clear()
     run(nlp, tmp_path / "out")
+    assert UPDATES_SEEN == [{"step": i, "epoch": 0} for i in range(4)]
     meta = nlp_core.load(tmp_path / "out" / "model-last").meta
     assert meta["description"] == "marked before saving"
 
