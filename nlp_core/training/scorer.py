@@ -17,6 +17,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import numpy
 
+from .. import attrs as A
 from .example import Example
 
 MISSING_VALUES = frozenset({0, "", None})
@@ -151,9 +152,14 @@ def score_token_attr(examples: Iterable[Example], attr: str, *,
     Returns:
         `{f"{attr}_acc": float in [0, 1]}`, None when no gold token has a value.
     """
+    column = _COLUMN_ATTRS.get(attr) if getter is None and missing_values == MISSING_VALUES \
+        else None
     getter = getter or _default_getter
     score = PRFScore()
     for example in examples:
+        if column is not None:
+            score += _score_column(example, column)
+            continue
         gold_doc, pred_doc = example.reference, example.predicted
         gold_space = _is_space(gold_doc)
         gold: Dict[int, Any] = {}
@@ -174,6 +180,25 @@ def score_token_attr(examples: Iterable[Example], attr: str, *,
     if len(score) == 0:
         return {f"{attr}_acc": None}
     return {f"{attr}_acc": score.fscore}
+
+
+# Token attributes held in a Doc column: with the default getter and missing values they
+# are compared as integer IDs (0 = missing; the string forms map one-to-one to the IDs).
+_COLUMN_ATTRS = {name: A.intify_attr(name.rstrip("_").upper())
+                 for base in ("tag", "pos", "dep", "lemma", "morph", "ent_type")
+                 for name in (base, base + "_")}
+
+
+def _score_column(example: Example, attr_id: int) -> PRFScore:
+    """`score_token_attr` for one example, vectorised over a Doc column."""
+    gold = example.reference.to_array(attr_id)
+    pred = example.predicted.to_array(attr_id)
+    gold_ok = (gold != 0) & ~_is_space(example.reference)
+    gold_of = one_to_one(example)
+    scored = (gold_of >= 0) & ~_is_space(example.predicted)
+    scored[scored] = gold_ok[gold_of[scored]]
+    tp = int((pred[scored] == gold[gold_of[scored]]).sum())
+    return PRFScore(tp=tp, fp=int(scored.sum()) - tp, fn=int(gold_ok.sum()) - tp)
 
 
 def score_deps(examples: Iterable[Example], attr: str = "dep", *,

@@ -181,3 +181,27 @@ def test_sentence_boundaries(vocab):
     unsplit = Doc(vocab, words=words)
     assert score_sents([Example(unsplit, gold)])["sents_p"] == 0.0
     assert score_sents([Example(unsplit, Doc(vocab, words=words))])["sents_f"] is None
+
+
+def test_column_fast_path_agrees_with_the_getter_path():
+    from pathlib import Path
+
+    import nlp_core
+    from nlp_core.training import Corpus
+
+    nlp = nlp_core.blank("en")
+    dev = Path(__file__).parents[1] / "fixtures" / "training" / "ewt-dev-20.conllu"
+    examples = list(Corpus(dev)(nlp))
+    for n, eg in enumerate(examples):
+        gold = eg.get_aligned("TAG", as_string=True)
+        # right where aligned, except every third token; "" leaves a token untagged
+        tags = [("XX" if i % 3 == n % 3 else tag) if tag else "" for i, tag in enumerate(gold)]
+        eg.predicted = Doc(nlp.vocab, words=eg.predicted.token_texts(),
+                           spaces=[bool(s) for s in eg.predicted._cols["spacy"]],
+                           tags=[t or None for t in tags], pos=["NOUN"] * len(tags))
+        eg._alignment = None
+    for attr in ("tag", "tag_", "pos_"):
+        fast = score_token_attr(examples, attr)
+        slow = score_token_attr(examples, attr, getter=lambda token, name: getattr(token, name))
+        assert fast == pytest.approx(slow)
+    assert 0.5 < score_token_attr(examples, "tag_")["tag__acc"] < 0.8
