@@ -215,8 +215,7 @@ class Tagger(TrainablePipe):
         xp = ops.xp
         lengths = [s.shape[0] for s in scores]
         guesses = xp.concatenate(scores) if len(scores) != 1 else scores[0]
-        classes = numpy.concatenate([self._gold_classes(eg) for eg in examples]) \
-            if examples else numpy.zeros((0,), dtype=numpy.int64)
+        classes = self._gold_classes(examples)
         d_scores = self._gradient(guesses, classes)
         loss = float((d_scores ** 2).sum())
         if numpy.isnan(loss):
@@ -251,25 +250,33 @@ class Tagger(TrainablePipe):
             d[neg_rows, neg_cols] = kept
         return d
 
-    def _gold_classes(self, example: Any) -> numpy.ndarray:
-        """Per predicted token: the gold class index, MISSING, or -(i + 2) for "not i"."""
+    def _gold_classes(self, examples: Sequence[Any]) -> numpy.ndarray:
+        """Per predicted token of the examples (concatenated): the gold class index,
+        MISSING, or -(i + 2) for "not label i"."""
+        if not examples:
+            return numpy.zeros((0,), dtype=numpy.int64)
+        gold = numpy.concatenate([self._gold_values(eg) for eg in examples])
+        values, inverse = numpy.unique(gold, return_inverse=True)
+        strings = examples[0].reference.vocab.strings
+        codes = numpy.fromiter((self._code_of(int(v), strings) for v in values.tolist()),
+                               dtype=numpy.int64, count=len(values))
+        return codes[inverse.reshape(-1)]
+
+    def _gold_values(self, example: Any) -> numpy.ndarray:
+        """The gold column value (0: none) of each predicted token: that of the one gold
+        token it is aligned to, 0 when it is aligned to none or several."""
         predicted, reference = example.predicted, example.reference
         n = len(predicted)
         column = reference._cols.get(self.attr)
         if column is None or n == 0:
-            return numpy.full((n,), MISSING, dtype=numpy.int64)
+            return numpy.zeros((n,), dtype=numpy.uint64)
         if _same_tokens(predicted, reference):
-            gold = column
-        else:
-            x2y = example.alignment.x2y
-            one = numpy.nonzero(x2y.lengths == 1)[0]
-            gold = numpy.zeros((n,), dtype=column.dtype)
-            gold[one] = column[x2y.data[x2y.starts[one]]]
-        values, inverse = numpy.unique(gold, return_inverse=True)
-        strings = reference.vocab.strings
-        codes = numpy.fromiter((self._code_of(int(v), strings) for v in values.tolist()),
-                               dtype=numpy.int64, count=len(values))
-        return codes[inverse.reshape(-1)]
+            return column.astype(numpy.uint64, copy=False)
+        x2y = example.alignment.x2y
+        one = numpy.nonzero(x2y.lengths == 1)[0]
+        gold = numpy.zeros((n,), dtype=numpy.uint64)
+        gold[one] = column[x2y.data[x2y.starts[one]]]
+        return gold
 
     def _code_of(self, value: int, strings: Any) -> int:
         if value == 0:
@@ -318,13 +325,16 @@ class Tagger(TrainablePipe):
         self._initialize_model([eg.predicted for eg in examples[:10]])
 
     def _labels_in(self, examples: Sequence[Any]) -> set:
-        labels: set = set()
+        columns: Dict[int, Tuple[Any, List[numpy.ndarray]]] = {}  # per StringStore
         for eg in examples:
             column = eg.reference._cols.get(self.attr)
             if column is not None and len(column):
                 strings = eg.reference.vocab.strings
-                labels.update(strings[value] for value in numpy.unique(column).tolist()
-                              if value)
+                columns.setdefault(id(strings), (strings, []))[1].append(column)
+        labels: set = set()
+        for strings, arrays in columns.values():
+            values = numpy.unique(numpy.concatenate(arrays)).tolist()
+            labels.update(strings[value] for value in values if value)
         prefix = self.cfg["neg_prefix"]
         return {label for label in labels if not (prefix and label.startswith(prefix))}
 

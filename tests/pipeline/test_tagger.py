@@ -179,7 +179,7 @@ def test_misaligned_tokens_get_no_gradient():
     predicted = Doc(nlp.vocab, words=["greeneggs", "ham"])
     reference = Doc(nlp.vocab, words=["green", "eggs", "ham"], spaces=[False, True, True],
                     tags=["JJ", "NNS", "NN"])
-    codes = tagger._gold_classes(Example(predicted, reference))
+    codes = tagger._gold_classes([Example(predicted, reference)])
     assert codes.tolist() == [-1, tagger.labels.index("NN")]
 
 
