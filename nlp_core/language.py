@@ -6,6 +6,9 @@
     docs = list(nlp.pipe(texts, batch_size=256, n_process=4))
     nlp.to_disk("out/")                       # config.cfg, meta.json, vocab/, one dir per pipe
     nlp = nlp_core.load("out/")
+    optimizer = nlp.initialize(lambda: train_examples)   # labels and shapes from the data
+    losses = nlp.update(batch, sgd=optimizer)            # one training step over Examples
+    scores = nlp.evaluate(dev_examples)                  # token_acc, tag_acc, speed, ...
 
 A component is built by its factory, `factory(nlp, name, **settings) -> component`, from a
 `[components.NAME]` config block; it is called as `component(doc) -> doc` and, if it has
