@@ -12,8 +12,9 @@
     compound = 1.001
 
 A registered batcher returns `batch(items) -> Iterator[List[item]]`. A size given as a
-schedule is evaluated at the index of the batch within one call, so it restarts with every
-pass over the data (each epoch), as in spaCy.
+schedule advances by one step per batch over the batcher's whole life: it does not restart
+with each pass over the data (each epoch), so `compounding.v1` sizes keep growing across
+epochs, as in spaCy 3. A list of sizes restarts with each call.
 """
 import itertools
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, TypeVar, Union
@@ -34,8 +35,10 @@ def item_length(item: Any) -> int:
     return len(predicted) if predicted is not None else len(item)
 
 
-def _sizes(size: Sizing) -> Iterator[float]:
-    """The target size of batch 0, 1, 2, ... of one call."""
+def _sizes(size: Union[Sizing, Iterator[float]]) -> Iterator[float]:
+    """The target size of batch 0, 1, 2, ... of one call (an iterator passes through)."""
+    if isinstance(size, Iterator):
+        return size
     if isinstance(size, bool) or (isinstance(size, (int, float)) and size <= 0):
         raise ValueError(TrainingErrors.E406.format(size=size))
     if isinstance(size, (int, float)):
@@ -48,7 +51,7 @@ def _sizes(size: Sizing) -> Iterator[float]:
     raise ValueError(TrainingErrors.E406.format(size=size))
 
 
-def minibatch_by_words(items: Iterable[ItemT], size: Sizing, *, tolerance: float = 0.2,
+def minibatch_by_words(items: Iterable[ItemT], size: Union[Sizing, Iterator[float]], *, tolerance: float = 0.2,
                        discard_oversize: bool = False,
                        get_length: Optional[Callable[[ItemT], int]] = None
                        ) -> Iterator[List[ItemT]]:
@@ -62,7 +65,8 @@ def minibatch_by_words(items: Iterable[ItemT], size: Sizing, *, tolerance: float
 
     Args:
         items: Examples, Docs or anything `get_length` measures.
-        size: words per batch: an int, or a schedule / sequence giving batch i its size.
+        size: words per batch: an int, a schedule / sequence giving batch i its size, or
+            an iterator of sizes (consumed one per batch).
         tolerance: the share of the target a batch may exceed.
         discard_oversize: drop items longer than the target plus tolerance.
         get_length: words of an item (default: tokens of the predicted Doc, or len()).
@@ -102,7 +106,7 @@ def minibatch_by_words(items: Iterable[ItemT], size: Sizing, *, tolerance: float
         yield batch
 
 
-def minibatch_by_padded_size(items: Iterable[ItemT], size: Sizing, *, buffer: int = 256,
+def minibatch_by_padded_size(items: Iterable[ItemT], size: Union[Sizing, Iterator[float]], *, buffer: int = 256,
                              discard_oversize: bool = False,
                              get_length: Optional[Callable[[ItemT], int]] = None
                              ) -> Iterator[List[ItemT]]:
@@ -138,7 +142,8 @@ def minibatch_by_padded_size(items: Iterable[ItemT], size: Sizing, *, buffer: in
             yield [chunk[j] for j in sorted(batch)]
 
 
-def minibatch(items: Iterable[ItemT], size: Sizing) -> Iterator[List[ItemT]]:
+def minibatch(items: Iterable[ItemT], size: Union[Sizing, Iterator[float]]
+              ) -> Iterator[List[ItemT]]:
     """Batches of `size` items (the last may be smaller)."""
     sizes = _sizes(size)
     iterator = iter(items)
@@ -149,14 +154,25 @@ def minibatch(items: Iterable[ItemT], size: Sizing) -> Iterator[List[ItemT]]:
         yield batch
 
 
+def _lifelong(size: Sizing) -> Callable[[], Union[Sizing, Iterator[float]]]:
+    """What each call of a batcher gets as its size: a schedule becomes one iterator over
+    its steps, shared by every call; an int or a list is given anew to each call."""
+    if isinstance(size, Schedule) or (callable(size) and not isinstance(size, (int, float))):
+        steps = _sizes(size)
+        return lambda: steps
+    _sizes(size)  # fail at config resolution, not at the first batch
+    return lambda: size
+
+
 @registry.batchers("nlp_core.batch_by_words.v1", aliases=["spacy.batch_by_words.v1"])
 def configure_batch_by_words(size: Sizing, tolerance: float = 0.2,
                              discard_oversize: bool = False,
                              get_length: Optional[Callable[[Any], int]] = None) -> Batcher:
     """Batches of about `size` words (see `minibatch_by_words`)."""
+    sizes = _lifelong(size)
 
     def batch(items: Iterable[Any]) -> Iterator[List[Any]]:
-        return minibatch_by_words(items, size, tolerance=tolerance,
+        return minibatch_by_words(items, sizes(), tolerance=tolerance,
                                   discard_oversize=discard_oversize, get_length=get_length)
 
     return batch
@@ -167,9 +183,10 @@ def configure_batch_by_padded(size: Sizing, buffer: int = 256, discard_oversize:
                               get_length: Optional[Callable[[Any], int]] = None) -> Batcher:
     """Length-sorted batches of at most `size` padded words (see
     `minibatch_by_padded_size`)."""
+    sizes = _lifelong(size)
 
     def batch(items: Iterable[Any]) -> Iterator[List[Any]]:
-        return minibatch_by_padded_size(items, size, buffer=buffer,
+        return minibatch_by_padded_size(items, sizes(), buffer=buffer,
                                         discard_oversize=discard_oversize, get_length=get_length)
 
     return batch
@@ -180,9 +197,10 @@ def configure_batch_by_sequence(size: Sizing,
                                 get_length: Optional[Callable[[Any], int]] = None) -> Batcher:
     """Batches of `size` items. `get_length` is accepted for configs written for spaCy
     and not used."""
+    sizes = _lifelong(size)
 
     def batch(items: Iterable[Any]) -> Iterator[List[Any]]:
-        return minibatch(items, size)
+        return minibatch(items, sizes())
 
     return batch
 

@@ -40,7 +40,7 @@ def test_oversize_items_form_their_own_batch_or_are_discarded():
         [[2, 2, 2]]
 
 
-def test_compounding_size_grows_per_batch_and_restarts_per_call():
+def test_compounding_size_grows_per_batch():
     from thinc.api import compounding
 
     size = compounding(2, 10, 2.0)
@@ -48,8 +48,22 @@ def test_compounding_size_grows_per_batch_and_restarts_per_call():
     first = [len(b) for b in minibatch_by_words(seqs, size, tolerance=0.0, get_length=len)]
     assert first[:5] == [2, 4, 8, 10, 10]
     assert sum(first) == 60
-    second = [len(b) for b in minibatch_by_words(seqs, size, tolerance=0.0, get_length=len)]
-    assert second == first
+
+
+def test_registered_batcher_keeps_growing_across_epochs():
+    # as in spaCy 3: the schedule is consumed over the batcher's life, not per epoch
+    config = Config({"b": {"@batchers": "nlp_core.batch_by_words.v1", "tolerance": 0.0,
+                           "get_length": None,
+                           "size": {"@schedules": "compounding.v1", "start": 2, "stop": 16,
+                                    "compound": 2.0}}})
+    batcher = registry.resolve(config)["b"]
+    epoch = items(*([1] * 14))
+    assert [len(b) for b in batcher(epoch)] == [2, 4, 8]
+    assert [len(b) for b in batcher(epoch)] == [14]  # size 16 now: one batch
+    fixed = registry.resolve(Config({"b": {"@batchers": "nlp_core.batch_by_sequence.v1",
+                                           "size": [1, 3]}}))["b"]
+    assert [len(b) for b in fixed(range(5))] == [1, 3, 1]
+    assert [len(b) for b in fixed(range(5))] == [1, 3, 1]
 
 
 def test_a_list_of_sizes_repeats_its_last_value():
