@@ -197,14 +197,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     counts = summary["counts"]
-    print(f"read {counts['read']} records: {counts['annotated']} annotated, "
-          f"{counts['dead_lettered']} dead-lettered "
-          f"({', '.join(f'{k}: {v}' for k, v in counts['dead_letter_by_reason'].items())})")
-    print(f"annotations: {_output_glob(summary, 'annotations')}")
+    reasons = ", ".join(f"{k}: {v}" for k, v in counts["dead_letter_by_reason"].items())
+    print(f"read {counts['read']} records = {counts['annotated']} annotated + "
+          f"{counts['dead_lettered']} dead-lettered" + (f" ({reasons})" if reasons else ""))
+    print(f"annotations:  {_output_glob(summary, 'annotations')}")
     print(f"dead letters: {_output_glob(summary, 'dead_letter')}")
-    print(f"summary: {FileSystems.join(summary['output'], SUMMARY_NAME)}")
-    print(f"{summary['per_wall_second']['words']:.0f} words/s, "
-          f"{summary['wall_seconds']:.1f} s wall")
+    print(f"run summary:  {FileSystems.join(summary['output'], SUMMARY_NAME)}")
+    print(f"{summary['per_wall_second']['docs']:.0f} docs/s, "
+          f"{summary['per_wall_second']['words']:.0f} words/s "
+          f"({summary['wall_seconds']:.1f} s, pipeline {summary['model']['name']} "
+          f"{summary['model']['version']})")
     return 0
 
 

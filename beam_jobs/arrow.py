@@ -16,6 +16,7 @@ from schemas import annotations, dead_letter
 from .records import DeadLetter, Record
 
 STRING_COLUMNS = ("tag", "pos", "lemma", "dep")
+CORE_COLUMNS = ("orth", "length", "spacy", "idx")  # what a Doc has before any annotation
 
 
 def _has(doc: Doc, name: str) -> bool:
@@ -39,9 +40,10 @@ def _concat(arrays: List[numpy.ndarray], dtype) -> numpy.ndarray:
 def _list_column(docs: Sequence[Doc], has: List[bool], values: List[numpy.ndarray],
                  value_array) -> pa.Array:
     """A list column: `values` holds one array per doc that `has` the attribute."""
-    lengths = numpy.array([d.length if h else 0 for d, h in zip(docs, has)], dtype=numpy.int32)
-    mask = pa.array([not h for h in has], type=pa.bool_())
-    return pa.ListArray.from_arrays(_offsets(lengths), value_array(values), mask=mask)
+    has = numpy.array(has, dtype=bool)
+    lengths = numpy.fromiter((d.length for d in docs), dtype=numpy.int32, count=len(docs))
+    return pa.ListArray.from_arrays(_offsets(lengths * has), value_array(values),
+                                    mask=pa.array(~has))
 
 
 def _string_values(strings, ids: numpy.ndarray) -> pa.DictionaryArray:
@@ -147,7 +149,7 @@ def docs_to_record_batch(records: Sequence[Record], docs: Sequence[Doc], *, keep
     n = len(docs)
     if n == 0:
         return pa.RecordBatch.from_pylist([], schema=annotations.SCHEMA)
-    lengths = numpy.array([d.length for d in docs], dtype=numpy.int32)
+    lengths = numpy.fromiter((d.length for d in docs), dtype=numpy.int32, count=n)
     idx = _concat([d._cols["idx"] for d in docs], numpy.int32)
     ends = idx + _concat([d._cols["length"] for d in docs], numpy.int32)
     offsets = _offsets(lengths)
@@ -161,13 +163,16 @@ def docs_to_record_batch(records: Sequence[Record], docs: Sequence[Doc], *, keep
         "text": pa.array([d.text for d in docs] if keep_text else [None] * n, type=pa.string()),
         "token_start": pa.ListArray.from_arrays(offsets, pa.array(idx)),
         "token_end": pa.ListArray.from_arrays(offsets, pa.array(ends)),
-        **{name: _string_column(docs, name) for name in STRING_COLUMNS},
-        "head": _head_column(docs),
-        "sent_start": _sent_start_column(docs),
-        "ents": _ents_column(docs),
         "spans": _spans_column(docs),
         "pipeline": pipeline,
     }
+    if any(len(d._cols) > len(CORE_COLUMNS) for d in docs):
+        columns.update({name: _string_column(docs, name) for name in STRING_COLUMNS})
+        columns.update(head=_head_column(docs), sent_start=_sent_start_column(docs),
+                       ents=_ents_column(docs))
+    else:  # tokenizer output only: every annotation column is null
+        for name in (*STRING_COLUMNS, "head", "sent_start", "ents"):
+            columns[name] = pa.nulls(n, annotations.SCHEMA.field(name).type)
     return pa.RecordBatch.from_arrays([columns[f.name] for f in annotations.SCHEMA],
                                       schema=annotations.SCHEMA)
 
