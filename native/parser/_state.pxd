@@ -67,10 +67,3 @@ cdef inline int constraint(const StateC* st, int i) noexcept nogil:
         return 0
     return st.constraints[i]
 
-
-cdef inline void record(StateC* st, int clas) noexcept nogil:
-    if st.n_hist < st.hist_capacity:
-        st.history[st.n_hist] = clas
-    st.n_hist += 1
-    if st.steps_left > 0:
-        st.steps_left -= 1

@@ -19,4 +19,4 @@ cdef int ae_label_cost(const StateC* st, const GoldC* gold, int action, int labe
 cdef int ae_static_oracle(const StateC* st, const GoldC* gold, int* label) noexcept nogil
 cdef void ae_fill_gold(GoldC* gold, const int* heads, const int* labels,
                        const int* sent_start, int* block) noexcept nogil
-cdef int ae_gold_size(int length, const int* heads) noexcept nogil
+cdef int ae_gold_size(int length) noexcept nogil

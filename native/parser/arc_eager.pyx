@@ -259,7 +259,7 @@ cdef int ae_static_oracle(const StateC* st, const GoldC* g, int* label) noexcept
 
 # --- gold ---------------------------------------------------------------------------------
 
-cdef int ae_gold_size(int length, const int* heads) noexcept nogil:
+cdef int ae_gold_size(int length) noexcept nogil:
     return 5 * length + 1
 
 

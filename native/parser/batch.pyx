@@ -47,12 +47,21 @@ cdef tuple _prepare(TransitionSystem system, lengths, sent_starts):
     return lens, cons, offsets
 
 
-cdef const GoldC** _gold_table(golds, int n) except NULL:
-    """C pointers of a list of Gold (one per doc); the list must outlive their use."""
+cdef const GoldC** _gold_table(TransitionSystem system, lengths, golds) except NULL:
+    """C pointers of a list of Gold (one per doc, made by this system for a doc of the same
+    length); the list must outlive their use."""
+    cdef int n = len(lengths)
     if len(golds) < n:
         raise ValueError(f"Got {len(golds)} golds for {n} docs; give one Gold per doc.")
-    cdef const GoldC** table = <const GoldC**>malloc((n if n else 1) * sizeof(GoldC*))
     cdef Gold g
+    for i in range(n):
+        g = golds[i]
+        if g is None or g.kind != system.c.kind or g.length != lengths[i]:
+            raise ValueError(f"golds[{i}] is {g!r} for a doc of {lengths[i]} tokens; give "
+                             f"the Gold that {type(system).__name__}.gold() made for doc {i}.")
+    cdef const GoldC** table = <const GoldC**>malloc((n if n else 1) * sizeof(GoldC*))
+    if table == NULL:
+        raise MemoryError()
     for i in range(n):
         g = golds[i]
         table[i] = &g.c
@@ -325,7 +334,7 @@ cdef class GreedyBatch:
         if out is None:
             out = numpy.empty((self.n_active, n_moves), dtype=numpy.float32)
         cdef float[:, ::1] o = out
-        cdef const GoldC** table = _gold_table(golds, self.n_docs)
+        cdef const GoldC** table = _gold_table(self.system, self._lengths, golds)
         cdef int i
         cdef StateC* st
         cdef bint norm = normalize
@@ -345,7 +354,7 @@ cdef class GreedyBatch:
         """The static oracle's class for each active row, int32 (n_active,)."""
         out = numpy.empty(self.n_active, dtype=numpy.int32)
         cdef int[::1] o = out
-        cdef const GoldC** table = _gold_table(golds, self.n_docs)
+        cdef const GoldC** table = _gold_table(self.system, self._lengths, golds)
         cdef int i
         cdef StateC* st
         for i in range(self.n_active):
@@ -356,7 +365,7 @@ cdef class GreedyBatch:
 
     def follow_oracle(self, golds) -> int:
         """Run every state to the end along the static oracle; returns the transitions made."""
-        cdef const GoldC** table = _gold_table(golds, self.n_docs)
+        cdef const GoldC** table = _gold_table(self.system, self._lengths, golds)
         cdef int i, clas, total = 0
         cdef StateC* st
         with nogil:
@@ -390,7 +399,7 @@ cdef class GreedyBatch:
         cdef int first = cut_size if first_cut is None else int(first_cut)
         if not 0 < first <= cut_size:
             raise ValueError(f"first_cut must be in 1..{cut_size}, got {first_cut}.")
-        cdef const GoldC** table = _gold_table(golds, self.n_docs)
+        cdef const GoldC** table = _gold_table(self.system, self._lengths, golds)
         cdef StateC* walker
         cdef StateC* piece
         cdef int i, clas, step, limit
@@ -734,7 +743,7 @@ cdef class BeamBatch:
         if out is None:
             out = numpy.empty((self.n_active, n_moves), dtype=numpy.float32)
         cdef float[:, ::1] o = out
-        cdef const GoldC** table = _gold_table(golds, self.n_docs)
+        cdef const GoldC** table = _gold_table(self.system, self._lengths, golds)
         cdef int i
         cdef StateC* st
         cdef bint norm = normalize

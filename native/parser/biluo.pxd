@@ -19,5 +19,5 @@ cdef int ner_cost(const StateC* st, const GoldC* gold, int action, int label) no
 cdef int ner_gold_col(const GoldC* gold, int label) noexcept nogil
 cdef int ner_gold_size(int length, int n_cols) noexcept nogil
 cdef void ner_fill_gold(GoldC* gold, const int* actions, const int* labels, int n_cols,
-                        const int* col_label, const int8_t* constraints,
+                        const int* col_label, bint has_other, const int8_t* constraints,
                         int* block) noexcept nogil

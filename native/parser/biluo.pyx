@@ -140,10 +140,12 @@ cdef int ner_gold_size(int length, int n_cols) noexcept nogil:
 
 
 cdef void ner_fill_gold(GoldC* g, const int* actions, const int* labels, int n_cols,
-                        const int* col_label, const int8_t* constraints,
+                        const int* col_label, bint has_other, const int8_t* constraints,
                         int* block) noexcept nogil:
     """Fill g's tags and DP table inside block (ner_gold_size ints); constraints: the
-    sentence constraints the states will have (NULL for none)."""
+    sentence constraints the states will have (NULL for none). col_label: the table's
+    labels that gold uses (unseen gold labels are never columns: no move has them);
+    has_other: whether the table has other labels (column 1 stands for all of them)."""
     cdef int n = g.length
     cdef int t, c, best, v, nxt_ok
     g.tag_action = block
@@ -151,6 +153,7 @@ cdef void ner_fill_gold(GoldC* g, const int* actions, const int* labels, int n_c
     g.col_label = block + 2 * n
     g.table = block + 2 * n + n_cols
     g.n_cols = n_cols
+    g.has_other = has_other
     for t in range(n):
         g.tag_action[t] = actions[t]
         g.tag_label[t] = labels[t]
@@ -164,7 +167,7 @@ cdef void ner_fill_gold(GoldC* g, const int* actions, const int* labels, int n_c
         nxt_ok = t + 1 < n and (constraints == NULL or constraints[t + 1] != 1)
         # no open entity: Out, Unit-any, Begin-any
         best = _tag_loss(g, t, OUT, 0) + g.table[(t + 1) * n_cols]
-        for c in range(1, n_cols):
+        for c in range(1 if has_other else 2, n_cols):
             v = _tag_loss(g, t, UNIT, c) + g.table[(t + 1) * n_cols]
             if v < best:
                 best = v

@@ -12,7 +12,8 @@ ctypedef struct GoldC:
     # NER
     int* tag_action     # gold BILUO action per token, -1 missing
     int* tag_label      # gold label id per token, -1 unknown; -2 - k for the k-th label not in the move table
-    int n_cols          # DP columns: 0 = no open entity, 1 = open with a label gold never uses, 2 + k = open with cols_label[k]
+    int n_cols          # DP columns: 0 = no open entity, 1 = open with a table label gold never uses, 2 + k = open with col_label[k]
+    int has_other       # whether the move table had labels gold never uses (column 1 is a real option)
     int* col_label      # label id of DP column 2 + k
     int* table          # (length + 1) x n_cols: least number of wrong tags from token t on in state column c
     int* _block

@@ -434,7 +434,7 @@ cdef class ArcEager(TransitionSystem):
         cdef int[::1] lab = self._label_ids_of(labels, n, "labels")
         cdef int[::1] starts
         cdef Gold gold = Gold(KIND_PARSER, n)
-        cdef int* block = gold.alloc(ae_gold_size(n, &h[0] if n else NULL))
+        cdef int* block = gold.alloc(ae_gold_size(n))
         if sent_starts is not None:
             if len(sent_starts) != n:
                 raise ValueError(f"Got {len(sent_starts)} sent_starts for {n} tokens.")
@@ -544,8 +544,10 @@ cdef class BiluoNER(TransitionSystem):
                     lid = unseen.setdefault(value, -2 - len(unseen))
                 ids[i] = lid
             else:
-                ids[i] = int(value)
-        present = sorted({int(x) for x in ids if x != -1})
+                lid = int(value)
+                ids[i] = lid if 0 <= lid < len(self.labels) else -2
+        present = sorted({int(x) for x in ids if x >= 0})
+        cdef bint has_other = len(present) < len(self.labels)
         cdef int[::1] cols = numpy.asarray(present + [0], dtype=numpy.int32)
         cdef int[::1] act = numpy.ascontiguousarray(actions, dtype=numpy.int32)
         cdef int[::1] lab = ids
@@ -558,5 +560,6 @@ cdef class BiluoNER(TransitionSystem):
                 raise ValueError(f"Got {len(constraints)} constraints for {n} tokens.")
             cons = numpy.ascontiguousarray(constraints, dtype=numpy.int8)
         ner_fill_gold(&gold.c, &act[0] if n else NULL, &lab[0] if n else NULL, n_cols,
-                      &cols[0], &cons[0] if (constraints is not None and n) else NULL, block)
+                      &cols[0], has_other,
+                      &cons[0] if (constraints is not None and n) else NULL, block)
         return gold

@@ -6,7 +6,6 @@ unknown, which the oracles treat as "anything goes" (zero cost).
 from typing import List, Optional, Tuple
 
 import numpy
-
 from native.parser.gold import Gold
 from native.parser.system import ArcEager, BiluoNER
 

@@ -21,7 +21,6 @@ from collections import deque
 from typing import List, Optional, Sequence, Tuple
 
 import numpy
-
 from native.parser.nonproj import is_nonproj_tree, lift
 
 DELIMITER = "||"

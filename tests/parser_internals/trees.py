@@ -1,6 +1,6 @@
 """Random trees and the EWT treebank for the parser-internals tests."""
 import random
-from functools import lru_cache
+from functools import cache
 from typing import List, Optional, Tuple
 
 from shared_data import shared_path
@@ -60,7 +60,7 @@ def mask_unknown(rng: random.Random, heads, labels, p_head=0.2, p_label=0.2):
     return heads, labels
 
 
-@lru_cache(maxsize=None)
+@cache
 def ewt_train() -> List[Tuple[List[int], List[Optional[str]]]]:
     """(heads, labels) of every EWT train sentence (heads absolute within the sentence)."""
     path = shared_path("ud_english_ewt", "en_ewt-ud-train.conllu")
