@@ -79,10 +79,12 @@ def _overlaps(a: numpy.ndarray, b: numpy.ndarray) -> Ragged:
     # zero-width spans overlap nothing
     lengths = numpy.maximum(last - first, 0)
     lengths[a[:, 1] <= a[:, 0]] = 0
-    data = numpy.concatenate([numpy.arange(f, f + n) for f, n in zip(first.tolist(),
-                                                                     lengths.tolist())]) \
-        if lengths.sum() else numpy.zeros((0,), dtype=numpy.int64)
-    return Ragged(data.astype(numpy.int64), lengths.astype(numpy.int64))
+    lengths = lengths.astype(numpy.int64)
+    # row i holds first[i], first[i] + 1, ... (lengths[i] values), built without a Python loop
+    row_starts = numpy.cumsum(lengths) - lengths
+    within = numpy.arange(int(lengths.sum()), dtype=numpy.int64) - numpy.repeat(row_starts, lengths)
+    data = numpy.repeat(first.astype(numpy.int64), lengths) + within
+    return Ragged(data, lengths)
 
 
 def _spans_without_whitespace(predicted, reference, x_spans, y_spans) -> Tuple[numpy.ndarray,
