@@ -2,6 +2,8 @@
 Doc (gold annotation), with their token alignment."""
 from typing import Any, Dict, List, Optional, Union
 
+import numpy
+
 from .. import attrs as A
 from ..tokens import Doc
 from .alignment import Alignment
@@ -88,17 +90,16 @@ class Example:
         if attr_id == A.HEAD:
             gold = gold.view("int64") + range(len(self.reference))
         x2y = self.alignment.x2y
-        starts = x2y.starts
-        output: List[Any] = []
-        strings = self.reference.vocab.strings
-        for i in range(len(self.predicted)):
-            if x2y.lengths[i] != 1:
-                output.append(None)
-                continue
-            value = int(gold[x2y.data[starts[i]]])
-            if as_string and attr_id not in (A.HEAD, A.SENT_START, A.ENT_IOB, A.SPACY):
-                value = strings[value] if value else ""
-            output.append(value)
+        single = x2y.lengths == 1
+        # for tokens aligned to exactly one gold token, that token's index
+        gold_index = x2y.data[x2y.starts[single]]
+        values = gold[gold_index].tolist()
+        if as_string and attr_id not in (A.HEAD, A.SENT_START, A.ENT_IOB, A.SPACY):
+            strings = self.reference.vocab.strings
+            values = [strings[v] if v else "" for v in values]
+        output: List[Any] = [None] * len(self.predicted)
+        for i, value in zip(numpy.nonzero(single)[0].tolist(), values):
+            output[i] = value
         return output
 
     def copy(self) -> "Example":
