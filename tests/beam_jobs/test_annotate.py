@@ -106,7 +106,8 @@ def test_multi_processing_run_gives_the_same_rows(in_memory, job_args, tmp_path,
 
 
 def test_without_keep_text_and_with_duplicates_allowed(job_args, tmp_path, read_table):
-    summary = annotate.run(job_args(tmp_path, "--allow-duplicate-ids"))
+    summary = annotate.run(job_args(tmp_path, "--allow-duplicate-ids"),
+                           test_pipeline=BeamTestPipeline(runner="FnApiRunner"))
     _, rows = read_table(tmp_path, "annotations")
     assert all(r["text"] is None for r in rows)
     assert "duplicate_id" not in summary["counts"]["dead_letter_by_reason"]

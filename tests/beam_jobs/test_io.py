@@ -76,3 +76,20 @@ def test_format_by_extension():
     assert resolve_format("jsonl", ["a.spacy"]) == "jsonl"
     with pytest.raises(ValueError, match="both .spacy files"):
         resolve_format("auto", ["a.spacy", "b.jsonl"])
+
+
+def test_a_dynamic_split_while_reading_loses_and_repeats_nothing(tmp_path, monkeypatch):
+    monkeypatch.setattr(io, "CHUNK_LINES", 1)
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(_file_bytes())
+    source = JsonlSource(str(path))
+    (bundle,) = list(source.split(1 << 20))
+    tracker = bundle.source.get_range_tracker(bundle.start_position, bundle.stop_position)
+    reader = bundle.source.read(tracker)
+    items = [tuple(i) for i in next(reader).items]  # the first record; then the runner splits
+    split_at = items[0][0] + 30
+    assert tracker.try_split(split_at) is not None
+    items += [tuple(i) for chunk in reader for i in chunk.items]
+    rest = bundle.source.get_range_tracker(split_at, bundle.stop_position)
+    items += [tuple(i) for chunk in bundle.source.read(rest) for i in chunk.items]
+    assert sorted(items) == _expected(path.read_bytes())
