@@ -86,6 +86,8 @@ def doc_id_for(value: Any, source: str, offset: int) -> Union[str, None, bool]:
     False when the value is not a usable id."""
     if value is None:
         return f"{source}@{offset}"
+    if isinstance(value, float) and value.is_integer():  # JSON Schema's "integer" allows 1.0
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
         return False
     return str(value)

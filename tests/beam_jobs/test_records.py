@@ -48,6 +48,7 @@ def test_valid_records_and_their_ids():
     assert _check(b'{"text": "ok", "id": "a"}') \
         == Record("a", "f.jsonl", 5, 2, "ok", None, 2, 25)
     assert _check(b'{"text": "ok", "id": 12}').doc_id == "12"
+    assert _check(b'{"text": "ok", "id": 12.0}').doc_id == "12"
     assert _check(b'{"text": "ok"}').doc_id == "f.jsonl@5"
     custom = CheckOptions(text_field="body", id_field="key", max_chars=10)
     assert _check(b'{"body": "ok", "key": "k", "text": 1}', custom).doc_id == "k"

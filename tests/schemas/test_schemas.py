@@ -38,7 +38,7 @@ def test_dead_letter_reasons_are_listed():
 RECORDS = [
     {"text": "ok"}, {"text": "ok", "id": "a", "meta": {"k": [1]}}, {"text": "ok", "id": 3},
     {"text": "ok", "other": None}, {"id": "a"}, {"text": 1}, {"text": ""}, {"text": " \t"},
-    {"text": "ok", "id": ""}, {"text": "ok", "id": 2.5}, {"text": "ok", "id": None},
+    {"text": "ok", "id": ""}, {"text": "ok", "id": 2.5}, {"text": "ok", "id": 2.0}, {"text": "ok", "id": None},
     {"text": "ok", "id": True}, {"text": "ok", "meta": []}, [1], "text",
 ]
 
