@@ -1,0 +1,280 @@
+"""The forward passes of TransitionBasedParser.v3 over whole transition sequences.
+
+Inference (`model.predict((docs, batches))`): the docs are embedded once; each batch
+(a GreedyBatch or BeamBatch over the next `batch.n_docs` docs) gets its token features
+precomputed and is run to the end. Greedy batches on CPU run in C (`greedy_parse_c`); the
+numpy/cupy loop (`greedy_parse_python`) is the reference and the GPU path.
+
+Training (`model.begin_update((docs, batch, golds))`): at every step all active states are
+scored in one matrix product, their move costs against the golds are recorded (dynamic
+oracle: cost 0 = the gold tree stays reachable), and each state takes its best valid move
+by the model's own scores (classes outside the seen mask excluded). The backprop
+(`List[d_scores]`, one (n_active, nO) array per step) sums the steps' gradients into the
+precomputed features, then backpropagates once into the projection and tok2vec.
+"""
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy
+from thinc.api import Model, NumpyOps
+
+from .parser_errors import ParserModelErrors
+from .parser_model import seen_mask, weights
+
+# Score given to unseen classes: below any real score, but finite, so a state whose only
+# valid moves are unseen still moves.
+UNSEEN_SCORE = -1e30
+
+try:
+    from native.parser.forward import greedy_parse as _c_greedy_parse
+except ImportError:  # native extensions not built: the numpy loop serves
+    _c_greedy_parse = None
+
+
+class ParserTrace:
+    """What a training forward recorded, one entry per step.
+
+    Attributes:
+        scores: (n_active, nO) scores of the active states (ops arrays).
+        costs: (n_active, nO) float32 move costs (inf = invalid).
+        batch: the batch, advanced to the end.
+    """
+
+    def __init__(self, batch: Any, scores: List[Any], costs: List[numpy.ndarray]):
+        self.batch = batch
+        self.scores = scores
+        self.costs = costs
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.scores)
+
+    @property
+    def n_scored(self) -> int:
+        return sum(int(s.shape[0]) for s in self.scores)
+
+
+def forward(model: Model, inputs: Tuple, is_train: bool):
+    if is_train:
+        docs, batch, golds = inputs
+        return _forward_train(model, docs, batch, golds)
+    docs, batches = inputs
+    parse(model, docs, batches)
+    return batches, _no_backprop
+
+
+def _no_backprop(d_out: Any) -> List:
+    return []
+
+
+def _check(model: Model, batch: Any) -> None:
+    nO = model.get_dim("nO") if model.has_dim("nO") else None
+    if nO is None:
+        raise ValueError(ParserModelErrors.E372)
+    if nO != batch.n_moves:
+        raise ValueError(ParserModelErrors.E373.format(nO=nO, n_moves=batch.n_moves))
+
+
+def parse(model: Model, docs: Sequence, batches: Sequence[Any], *,
+          use_c: Optional[bool] = None) -> None:
+    """Run every batch to the end (see the module docstring).
+
+    Args:
+        docs: the docs, in the order of the batches' docs.
+        batches: GreedyBatch / BeamBatch objects over consecutive slices of `docs`.
+        use_c: force (True) or forbid (False) the C greedy loop; default: on CPU when
+            `model.attrs["c_forward"]`.
+    """
+    if not batches:
+        return
+    X = model.get_ref("projection").predict(list(docs))
+    hidden = model.get_ref("hidden")
+    if use_c is None:
+        use_c = model.attrs.get("c_forward", True) and _c_greedy_parse is not None \
+            and isinstance(model.ops, NumpyOps)
+    start = doc_start = 0
+    for batch in batches:
+        _check(model, batch)
+        n_docs = batch.n_docs
+        n_tokens = sum(len(doc) for doc in docs[doc_start:doc_start + n_docs])
+        doc_start += n_docs
+        if batch.is_final():
+            start += n_tokens
+            continue
+        F = hidden.predict(X[start:start + n_tokens])
+        start += n_tokens
+        if not hasattr(batch, "greedy_step"):
+            beam_parse_python(model, F, batch)
+        elif use_c:
+            greedy_parse_c(model, F, batch)
+        else:
+            greedy_parse_python(model, F, batch)
+
+
+def state_scores(ops: Any, F: Any, ctx: Any, b: Any, W_out: Any, b_out: Any):
+    """Scores of states with contexts ctx (n, nF) int32 (-1 = padding): returns
+    (scores (n, nO), hidden outputs (n, nH), maxout argmax (n, nH))."""
+    nF, nH, nP = F.shape[1], F.shape[2], F.shape[3]
+    xp = ops.xp
+    pre = F[ops.asarray(ctx), xp.arange(nF)].sum(axis=1)
+    pre += b.reshape((nH, nP))
+    h, which = ops.maxout(pre)
+    if W_out is None:
+        return h, h, which
+    scores = ops.gemm(h, W_out, trans2=True)
+    scores += b_out
+    return scores, h, which
+
+
+def _masked(scores: numpy.ndarray, seen: Optional[numpy.ndarray]) -> numpy.ndarray:
+    if seen is None or seen.all():
+        return scores
+    out = scores.copy()
+    out[:, ~seen] = UNSEEN_SCORE
+    return out
+
+
+def greedy_parse_python(model: Model, F: Any, batch: Any) -> None:
+    """The reference greedy loop: score the active states, take each one's best valid
+    move, until every state is final."""
+    ops = model.ops
+    b, W_out, b_out = weights(model)
+    seen = seen_mask(model)
+    nF = F.shape[1]
+    while not batch.is_final():
+        scores, _, _ = state_scores(ops, F, batch.get_context(nF), b, W_out, b_out)
+        batch.greedy_step(_masked(ops.to_numpy(scores), seen))
+
+
+def greedy_parse_c(model: Model, F: Any, batch: Any) -> None:
+    """The same loop in C (native.parser.forward), the GIL released throughout."""
+    b, W_out, b_out = weights(model)
+    seen = seen_mask(model)
+    n_rows, nF, nH, nP = F.shape
+    _c_greedy_parse(batch, numpy.ascontiguousarray(F.reshape((n_rows, nF * nH * nP))),
+                    b, W_out, b_out, None if seen is None else seen.view(numpy.uint8),
+                    nF, nH, nP)
+
+
+def beam_parse_python(model: Model, F: Any, batch: Any) -> None:
+    """Beam search: each step adds the log-softmax (over the valid classes) of the scores
+    to the states' cumulative scores."""
+    ops = model.ops
+    b, W_out, b_out = weights(model)
+    seen = seen_mask(model)
+    nF = F.shape[1]
+    while not batch.is_final():
+        scores, _, _ = state_scores(ops, F, batch.get_context(nF), b, W_out, b_out)
+        scores = _masked(ops.to_numpy(scores), seen)
+        batch.advance(log_softmax_valid(scores, batch.valid_mask()))
+
+
+def log_softmax_valid(scores: numpy.ndarray, valid: numpy.ndarray) -> numpy.ndarray:
+    """Log-probabilities over each row's valid classes (-inf elsewhere)."""
+    masked = numpy.where(valid, scores, -numpy.inf)
+    top = masked.max(axis=1, keepdims=True)
+    top[~numpy.isfinite(top)] = 0.0
+    with numpy.errstate(divide="ignore"):
+        log_z = numpy.log(numpy.exp(masked - top).sum(axis=1, keepdims=True)) + top
+    return (masked - log_z).astype(numpy.float32)
+
+
+def _forward_train(model: Model, docs: Sequence, batch: Any, golds: Sequence[Any]):
+    ops = model.ops
+    _check(model, batch)
+    projection, hidden = model.get_ref("projection"), model.get_ref("hidden")
+    X, backprop_X = projection.begin_update(list(docs))
+    F, backprop_F = hidden.begin_update(X)
+    n_rows, nF, nH, nP = F.shape
+    b, W_out, b_out = weights(model)
+    seen = seen_mask(model)
+    ctxs: List[numpy.ndarray] = []
+    hiddens: List[Any] = []
+    whichs: List[Any] = []
+    scores_list: List[Any] = []
+    costs_list: List[numpy.ndarray] = []
+    while not batch.is_final():
+        ctx = batch.get_context(nF)
+        scores, h, which = state_scores(ops, F, ctx, b, W_out, b_out)
+        costs_list.append(batch.costs(golds))
+        batch.greedy_step(_masked(ops.to_numpy(scores), seen))
+        ctxs.append(ctx)
+        hiddens.append(h)
+        whichs.append(which)
+        scores_list.append(scores)
+
+    def backprop(d_scores: List[Any]) -> List:
+        if not d_scores:
+            return []
+        xp = ops.xp
+        dS = ops.asarray2f(xp.concatenate(d_scores) if len(d_scores) > 1 else d_scores[0])
+        if W_out is not None:
+            output = model.get_ref("output")
+            H = xp.concatenate(hiddens) if len(hiddens) > 1 else hiddens[0]
+            output.inc_grad("W", ops.gemm(dS, H, trans1=True))
+            output.inc_grad("b", dS.sum(axis=0))
+            dH = ops.gemm(dS, W_out)
+        else:
+            dH = dS
+        which = xp.concatenate(whichs) if len(whichs) > 1 else whichs[0]
+        d_pre = ops.backprop_maxout(dH, which, nP)  # (N, nH, nP)
+        hidden.inc_grad("b", d_pre.sum(axis=0))
+        dF = _scatter_features(ops, numpy.concatenate(ctxs), d_pre.reshape((len(d_pre), -1)),
+                               n_rows, nF)
+        backprop_X(backprop_F(dF))
+        return []
+
+    return ParserTrace(batch, scores_list, costs_list), backprop
+
+
+def _scatter_features(ops: Any, ctx: numpy.ndarray, d_pre: Any, n_rows: int, nF: int) -> Any:
+    """d F (n_rows * nF, nH * nP): each state's gradient added to the feature rows it read
+    (row n_rows - 1 = padding)."""
+    width = d_pre.shape[1]
+    rows = numpy.where(ctx < 0, n_rows - 1, ctx).astype(numpy.int32)
+    index = (rows * nF + numpy.arange(nF, dtype=numpy.int32)).reshape(-1)
+    dF = ops.alloc2f(n_rows * nF, width)
+    values = ops.xp.ascontiguousarray(
+        ops.xp.broadcast_to(d_pre[:, None, :], (d_pre.shape[0], nF, width)).reshape((-1, width)))
+    ops.scatter_add(dF, ops.asarray(index, dtype="int32"), values)
+    return dF
+
+
+def transition_loss(trace: ParserTrace, seen: Optional[numpy.ndarray], *,
+                    to_numpy: Callable[[Any], numpy.ndarray] = numpy.asarray
+                    ) -> Tuple[float, List[numpy.ndarray]]:
+    """Softmax cross-entropy against the zero-cost moves: per scored state,
+    -log(sum of the probabilities of its zero-cost valid classes), the softmax taken over
+    its valid seen classes. States without a zero-cost seen class get no gradient.
+
+    Args:
+        trace: what the training forward recorded.
+        seen: bool (nO,) seen-class mask, or None.
+        to_numpy: converts the recorded scores (`model.ops.to_numpy` on GPU).
+
+    Returns:
+        (loss, d_scores per step (float32 numpy, zero on invalid / unseen classes)).
+    """
+    if not trace.scores:
+        return 0.0, []
+    sizes = [s.shape[0] for s in trace.scores]
+    S = numpy.concatenate([to_numpy(s) for s in trace.scores]).astype(numpy.float32)
+    C = numpy.concatenate(trace.costs)
+    valid = numpy.isfinite(C)
+    if seen is not None:
+        valid &= seen[None, :]
+    gold = valid & (C <= 0)
+    has_gold = gold.any(axis=1)
+    masked = numpy.where(valid, S, -numpy.inf)
+    top = masked.max(axis=1, keepdims=True)
+    top[~numpy.isfinite(top)] = 0.0
+    E = numpy.exp(masked - top)
+    Z = E.sum(axis=1, keepdims=True)
+    gE = numpy.where(gold, E, 0.0)
+    gZ = gE.sum(axis=1, keepdims=True)
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        d = E / Z - gE / gZ
+        row_loss = numpy.log(Z[:, 0]) - numpy.log(gZ[:, 0])
+    d[~has_gold] = 0.0
+    loss = float(row_loss[has_gold].sum())
+    d = d.astype(numpy.float32)
+    return loss, numpy.split(d, numpy.cumsum(sizes)[:-1])
