@@ -1,7 +1,6 @@
 """`init config` and `init fill-config` on the command line."""
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from nlp_core.cli import app
@@ -149,9 +148,8 @@ def test_fill_config_fails_on_unregistered_names_naming_key_and_name(tmp_path):
     assert not (tmp_path / "out.cfg").exists()
 
 
-@pytest.mark.skipif(not (SEED_CONFIGS / "shared_tok2vec_ner.cfg").exists(),
-                    reason="seed configs not available")
 def test_fill_config_on_a_seed_config_names_what_is_not_built_yet(tmp_path):
+    assert (SEED_CONFIGS / "shared_tok2vec_ner.cfg").exists(), "../shared/seed is missing"
     result = run("init", "fill-config", SEED_CONFIGS / "shared_tok2vec_ner.cfg",
                  tmp_path / "out.cfg")
     if result.exit_code == 0:  # the architectures and factories have landed

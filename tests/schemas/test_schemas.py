@@ -3,6 +3,7 @@ record JSON schema agreeing with the checks the annotate job applies."""
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 import schemas
@@ -45,7 +46,6 @@ RECORDS = [
 
 @pytest.mark.parametrize("record", RECORDS, ids=[json.dumps(r) for r in RECORDS])
 def test_input_json_schema_agrees_with_the_job(record):
-    jsonschema = pytest.importorskip("jsonschema")
     valid_by_schema = jsonschema.Draft202012Validator(input_record.json_schema()).is_valid(record)
     checked = check_json_line("f", RawItem(0, 1, json.dumps(record).encode()), CheckOptions())
     assert valid_by_schema == isinstance(checked, Record)
