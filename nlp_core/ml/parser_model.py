@@ -149,47 +149,48 @@ def n_moves(model: Model) -> Optional[int]:
 
 def resize_output(model: Model, new_nO: int) -> Model:
     """Give the model `new_nO` moves, keeping the weights of the existing ones (new rows
-    start at zero). The resized layer is a new node, so an optimizer starts fresh moments
-    for it. New classes count as seen."""
+    start at zero). An initialised layer is replaced by a new node, so an optimizer starts
+    fresh moments for it; before initialization only the dimensions change. New classes
+    count as seen."""
     old_nO = n_moves(model)
     if old_nO == new_nO:
         return model
     if old_nO is not None and new_nO < old_nO:
         raise ValueError(ParserModelErrors.E375.format(old=old_nO, new=new_nO))
-    if model.attrs["use_upper"]:
-        old = model.get_ref("output")
+    name = "output" if model.attrs["use_upper"] else "hidden"
+    old = model.get_ref(name)
+    if not old.has_param("W"):
+        old.set_dim("nO", new_nO, force=True)
+        model.set_dim("nO", new_nO, force=True)
+        return model
+    if name == "output":
         new = make_output(new_nO, old.get_dim("nI"))
-        if old.has_param("W"):
-            new.initialize()
-            W, b = new.get_param("W"), new.get_param("b")
-            W[:old_nO] = old.get_param("W")
-            b[:old_nO] = old.get_param("b")
-            new.set_param("W", W)
-            new.set_param("b", b)
-        model.replace_node(old, new)
-        model.set_ref("output", new)
+        new.initialize()
+        for param in ("W", "b"):  # (nO, ...)
+            value = new.get_param(param)
+            value[:old_nO] = old.get_param(param)
+            value[old_nO:] = 0.0
+            new.set_param(param, value)
     else:
-        old = model.get_ref("hidden")
         new = make_hidden(nO=new_nO, nF=old.get_dim("nF"), nI=old.get_dim("nI"),
                           nP=old.get_dim("nP"))
-        if old.has_param("W"):
-            new.initialize()
-            for name in ("W", "b", "pad"):
-                value = new.get_param(name)
-                if name == "b":  # (nO, nP)
-                    value[:old_nO] = old.get_param(name)
-                    value[old_nO:] = 0.0
-                else:  # (nF, nO, ...)
-                    value[:, :old_nO] = old.get_param(name)
-                    value[:, old_nO:] = 0.0
-                new.set_param(name, value)
-        model.replace_node(old, new)
-        model.set_ref("hidden", new)
+        new.initialize()
+        for param in ("W", "b", "pad"):
+            value = new.get_param(param)
+            if param == "b":  # (nO, nP)
+                value[:old_nO] = old.get_param(param)
+                value[old_nO:] = 0.0
+            else:  # (nF, nO, ...)
+                value[:, :old_nO] = old.get_param(param)
+                value[:, old_nO:] = 0.0
+            new.set_param(param, value)
+    model.replace_node(old, new)
+    model.set_ref(name, new)
     model.set_dim("nO", new_nO, force=True)
     seen = model.attrs.get("seen_mask")
-    if seen is not None and old_nO is not None:
+    if seen is not None:
         model.attrs["seen_mask"] = numpy.concatenate(
-            [numpy.asarray(seen, dtype=bool), numpy.ones(new_nO - old_nO, dtype=bool)])
+            [numpy.asarray(seen, dtype=bool), numpy.ones(new_nO - len(seen), dtype=bool)])
     return model
 
 

@@ -195,7 +195,7 @@ def _forward_train(model: Model, docs: Sequence, batch: Any, golds: Sequence[Any
     while not batch.is_final():
         ctx = batch.get_context(nF)
         scores, h, which = state_scores(ops, F, ctx, b, W_out, b_out)
-        costs_list.append(batch.costs(golds))
+        costs_list.append(golds(batch) if callable(golds) else batch.costs(golds))
         batch.greedy_step(_masked(ops.to_numpy(scores), seen))
         ctxs.append(ctx)
         hiddens.append(h)

@@ -1,7 +1,9 @@
 """Pipeline components. Importing this package registers every built-in factory
-("tok2vec", "tagger") and the architectures and scorers they use."""
+("tok2vec", "tagger", "parser", "ner") and the architectures and scorers they use."""
+from .ner import EntityRecognizer
+from .parser import DependencyParser
 from .tagger import Tagger
 from .tok2vec import Tok2Vec
 from .trainable import TrainablePipe
 
-__all__ = ["Tagger", "Tok2Vec", "TrainablePipe"]
+__all__ = ["DependencyParser", "EntityRecognizer", "Tagger", "Tok2Vec", "TrainablePipe"]

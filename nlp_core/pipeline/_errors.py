@@ -60,3 +60,19 @@ class PipeErrors(metaclass=_Catalogue):
             "([pretraining] component) to load the weights into; it has {names}.")
     E369 = ("{component!r} ({cls}).from_disk: {path} holds no {what}. Load a directory "
             "written by `to_disk`.")
+    E380 = ("{component!r}: beam_width must be >= 1 and beam_density in [0, 1], got "
+            "beam_width={width}, beam_density={density}. beam_width = 1 parses greedily.")
+    E381 = ("{component!r}: update_with_oracle_cut_size must be >= 0 (0: whole docs), got "
+            "{value}.")
+    E382 = ("{component!r}: labels must be non-empty strings, got {label!r}.")
+    E383 = ("{component!r} ({kind}) has no moves yet, so it cannot predict. Call "
+            "`nlp.initialize(get_examples)` (labels come from the training data) or load a "
+            "trained pipeline.")
+    E384 = ("{component!r}: the loss is NaN. Lower the learning rate ([training.optimizer] "
+            "learn_rate) or set grad_clip, and check the inputs.")
+    E385 = ("{component!r} ({kind}) found no labels in the {n} training examples: none has "
+            "{what}. Check that the training data carries them, or give the labels in "
+            "[initialize.components.{component}] labels = [...].")
+    E386 = ("{component!r} (parser): learn_tokens = true is not supported: the arc-eager "
+            "system here does not split or merge tokens. Set learn_tokens = false.")
+    E387 = ("{component!r} (parser): min_action_freq must be >= 0, got {value}.")
