@@ -251,6 +251,7 @@ def fill_config(config: Config, *, pretraining: bool = False, validate: bool = T
     """
     ensure_builtins_registered()
     config = get_default_config(pretraining).merge(config)
+    _share_tok2vec_widths(config)
     promised = _components_as_promises(config)
     _ComponentRegistry.check_names(promised, skip=_is_planned)
     missing = _missing_arguments(promised)
@@ -262,6 +263,25 @@ def fill_config(config: Config, *, pretraining: bool = False, validate: bool = T
     _components_from_promises(filled)
     _fill_score_weights(filled)
     return Config(filled, section_order=SECTION_ORDER)
+
+
+TOK2VEC_NAMES = ("spacy.Tok2Vec.v2", "nlp_core.Tok2Vec.v2")
+
+
+def _share_tok2vec_widths(config: Dict[str, Any]) -> None:
+    """A Tok2Vec's embed and encode layers must have one width: when a block sets it on one
+    of them only (as the seed's static-vectors example does), the other takes the same."""
+    for value in config.values():
+        if not isinstance(value, dict):
+            continue
+        if value.get("@architectures") in TOK2VEC_NAMES:
+            embed, encode = value.get("embed"), value.get("encode")
+            if isinstance(embed, dict) and isinstance(encode, dict):
+                if "width" in embed and "width" not in encode:
+                    encode["width"] = embed["width"]
+                elif "width" in encode and "width" not in embed:
+                    embed["width"] = encode["width"]
+        _share_tok2vec_widths(value)
 
 
 def _fill_score_weights(config: Dict[str, Any]) -> None:

@@ -216,3 +216,10 @@ def test_fill_config_accepts_a_plain_dict():
     filled = fill_config(Config({"nlp": {"lang": "xx"}}))
     assert filled["nlp"]["batch_size"] == 1000
     assert find_missing(filled) == []
+
+
+def test_fill_config_gives_the_encoder_the_embedding_width_of_the_seed_block():
+    config = fill_config(load_config(SEED_CONFIGS / "static_vectors_tagger.cfg"))
+    tok2vec = config["components"]["tagger"]["model"]["tok2vec"]
+    assert tok2vec["embed"]["width"] == tok2vec["encode"]["width"] == 128
+    assert find_missing(config) == []
