@@ -1,5 +1,4 @@
 """`python -m nlp_core train` end to end: a small tok2vec + tagger on 60 EWT sentences."""
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -232,9 +231,14 @@ def test_code_registers_the_seed_custom_embedding(tmp_path, capfd):
     assert (tmp_path / "out" / "model-last" / "config.cfg").is_file()
 
 
-def test_gpu_id_without_a_gpu_fails_clearly(config_path):
-    if importlib.util.find_spec("cupy") is not None:
-        pytest.skip("cupy is installed: --gpu-id may work here")
+def test_gpu_id_without_a_gpu_fails_clearly(config_path, monkeypatch):
+    import thinc.api
+
+    def no_gpu(gpu_id=0):
+        raise ValueError("No GPU devices detected (cupy is not installed)")
+
+    # on a machine with a GPU, pretend it has none, so the test checks the same message
+    monkeypatch.setattr(thinc.api, "require_gpu", no_gpu)
     result = run("train", config_path, "--paths.train", TRAIN, "--paths.dev", DEV,
                  "--gpu-id", "0")
     assert result.exit_code == 1
