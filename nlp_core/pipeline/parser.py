@@ -9,8 +9,8 @@ It sets `token.head`, `token.dep_` and the sentence starts (each root's subtree 
 sentence). Non-projective training trees are projectivized (lifted tokens get decorated
 labels "label||headlabel") and predictions are deprojectivized. Labels seen fewer than
 `min_action_freq` times in the training data are learned as "dep" (a rare decorated label
-as its base label when that one is frequent). Sentence starts already on a Doc
-(`sent_start` 1 / -1) constrain the parse.
+as its base label when that one is frequent). Sentence starts already on a Doc without a
+parse (`sent_start` 1 / -1, e.g. from a sentence segmenter) constrain the parse.
 
 Scores (`parser_score`, spaCy's convention): `dep_uas`, `dep_las` and `dep_las_per_type`
 over lower-cased labels, punctuation ("p", "punct") left out; `sents_p/r/f`.
@@ -29,6 +29,7 @@ from ..parser_internals import (
     deprojectivize,
     is_decorated,
     parse_from_example,
+    sent_constraints,
 )
 from ..registry import registry
 from ..tokens import Doc
@@ -171,6 +172,16 @@ class DependencyParser(TransitionParser):
 
     # --- running -----------------------------------------------------------------------
 
+    def _constraints(self, docs: Sequence[Doc]) -> Optional[numpy.ndarray]:
+        """Preset sentence starts of the docs that have no parse yet. A doc that is
+        already parsed (e.g. by this parser, as an annotating component in an earlier
+        epoch) is parsed afresh: its sentence starts came from that parse."""
+        if not any("sent_start" in doc._cols and not _parsed(doc) for doc in docs):
+            return None
+        return numpy.concatenate([
+            numpy.zeros(len(doc), dtype=numpy.int8) if _parsed(doc) else sent_constraints(doc)
+            for doc in docs])
+
     def _empty_result(self, doc: Doc) -> Tuple[numpy.ndarray, numpy.ndarray]:
         empty = numpy.zeros(len(doc), dtype=numpy.int32)
         return numpy.arange(len(doc), dtype=numpy.int32), empty
@@ -253,6 +264,11 @@ class DependencyParser(TransitionParser):
         if self.scorer is None:
             return {}
         return self.scorer(examples, **kwargs)
+
+
+def _parsed(doc: Doc) -> bool:
+    dep = doc._cols.get("dep")
+    return dep is not None and bool(dep.any())
 
 
 def _sent_starts(heads: numpy.ndarray) -> numpy.ndarray:
