@@ -1,0 +1,191 @@
+"""TransformerModel.v3: docs -> FullTransformerBatch, a HF encoder behind thinc's PyTorch
+shim.
+
+    [components.transformer.model]
+    @architectures = "spacy-transformers.TransformerModel.v3"
+    name = "bert-base-cased"            # or a local model directory
+    tokenizer_config = {"use_fast": true}
+
+    [components.transformer.model.get_spans]
+    @span_getters = "spacy-transformers.doc_spans.v1"
+
+The encoder and tokenizer are loaded by `initialize()` (from `name`) or by the
+component's `from_disk` (from the saved pipeline), never when the config is built, so a
+saved pipeline loads without the original model or the hub.
+
+Backprop takes one (n_wp, width) gradient per doc, for `wordpiece_output`: what the
+listeners send back.
+"""
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy
+from thinc.api import ArgsKwargs, Model, PyTorchGradScaler, PyTorchShim, torch2xp, xp2torch
+from thinc.types import Floats2d, Ragged
+
+from ...registry import registry
+from ...tokens import Doc
+from ._errors import TransformerErrors
+from .data import FullTransformerBatch, WordpieceBatch
+from .loading import load_pretrained, max_positions, save_pretrained
+from .windows import WindowBatch, Wordpiecer, build_windows
+
+DEFAULT_MAX_BATCH_ITEMS = 4096
+
+
+class TransformerModel(Model):
+    """A thinc Model[List[Doc], FullTransformerBatch] holding a HF encoder in a PyTorch
+    shim (`shims[0]`, present once loaded).
+
+    Attributes:
+        get_spans: the span getter.
+        tokenizer_config, transformer_config: as given in the config.
+        wordpiecer: the tokenizer and its special tokens (None until loaded).
+    """
+
+    def __init__(self, name: str, get_spans: Callable, *, tokenizer_config: Dict[str, Any],
+                 transformer_config: Dict[str, Any], mixed_precision: bool,
+                 grad_scaler_config: Dict[str, Any]) -> None:
+        Model.__init__(self, "transformer", _forward, init=_init, dims={"nO": None},
+                       attrs={"name": str(name), "max_batch_items": DEFAULT_MAX_BATCH_ITEMS,
+                              "mixed_precision": bool(mixed_precision)})
+        self.get_spans = get_spans
+        self.tokenizer_config = dict(tokenizer_config)
+        self.transformer_config = dict(transformer_config)
+        self.grad_scaler_config = dict(grad_scaler_config)
+        self.wordpiecer: Wordpiecer | None = None
+
+    @property
+    def is_loaded(self) -> bool:
+        return bool(self.shims)
+
+    @property
+    def encoder(self) -> Any:
+        """The HF encoder (a torch module)."""
+        self._check_loaded()
+        return self.shims[0]._model.encoder
+
+    @property
+    def tokenizer(self) -> Any:
+        self._check_loaded()
+        return self.wordpiecer.tokenizer
+
+    def _check_loaded(self) -> None:
+        if not self.is_loaded:
+            raise ValueError(TransformerErrors.E332)
+
+    def load(self, source: str | Path, *, from_saved: bool = False) -> None:
+        """Load the encoder and tokenizer from a model name or directory (the config's
+        settings apply unless `from_saved`: a saved pipeline has them baked in)."""
+        settings = {} if from_saved else self.transformer_config
+        encoder, tokenizer = load_pretrained(
+            source, tokenizer_config={} if from_saved else self.tokenizer_config,
+            transformer_config=settings)
+        self.set_encoder(encoder, tokenizer)
+
+    def set_encoder(self, encoder: Any, tokenizer: Any) -> None:
+        """Use `encoder` (a HF torch module) and its fast `tokenizer`."""
+        from .encoder import WindowedEncoder
+
+        hidden = bool(getattr(encoder.config, "output_hidden_states", False))
+        wrapped = WindowedEncoder(encoder=encoder, output_hidden_states=hidden)
+        mixed = self.attrs["mixed_precision"]
+        scaler = PyTorchGradScaler(**{"enabled": mixed, **self.grad_scaler_config})
+        shim = PyTorchShim(wrapped, mixed_precision=mixed, grad_scaler=scaler)
+        self.shims[:] = [shim]
+        self.wordpiecer = Wordpiecer.from_tokenizer(tokenizer, max_positions(encoder.config))
+        self.set_dim("nO", int(encoder.config.hidden_size), force=True)
+
+    def save(self, path: Path) -> None:
+        """Write config.json, model.safetensors and the tokenizer files into `path`."""
+        save_pretrained(path, self.encoder, self.tokenizer)
+
+
+def _init(model: TransformerModel, X: Any = None, Y: Any = None) -> None:
+    if not model.is_loaded:
+        model.load(model.attrs["name"])
+
+
+def _forward(model: TransformerModel, docs: List[Doc], is_train: bool
+             ) -> Tuple[FullTransformerBatch, Callable[[List[Floats2d]], List]]:
+    model._check_loaded()
+    spans = model.get_spans(docs)
+    batch = build_windows(docs, spans, model.wordpiecer, model.attrs["max_batch_items"])
+    width = model.get_dim("nO")
+    if not len(batch.lengths):
+        xp = model.ops.xp
+        output = xp.zeros((batch.n_wordpieces, width), dtype="f")
+        return _full_batch(model, spans, batch, output, [xp.zeros((0, 0, width), dtype="f")]),\
+            _no_gradient
+    shim = model.shims[0]
+    device = shim.device
+
+    def tensor(array: numpy.ndarray) -> Any:
+        return xp2torch(array, device=device)
+
+    scale = None
+    if batch.counts.max(initial=0) > 1:
+        scale = tensor((1.0 / numpy.maximum(batch.counts, 1)).astype("f")[:, None])
+    inputs = ArgsKwargs(args=(
+        tensor(batch.input_ids), tensor(batch.attention_mask),
+        [(tensor(rows.astype(numpy.int64)), length) for rows, length in batch.groups],
+        tensor(batch.positions), None if batch.is_identity else tensor(batch.targets),
+        scale, batch.n_wordpieces), kwargs={})
+    outputs, torch_backprop = shim(inputs, is_train)
+    wordpiece_output = torch2xp(outputs[0])
+    full = _full_batch(model, spans, batch, wordpiece_output,
+                       [torch2xp(h) for h in outputs[1:]])
+
+    def backprop(d_outputs: List[Floats2d]) -> List:
+        if not d_outputs:
+            return []
+        d_merged = model.ops.xp.concatenate(d_outputs, axis=0).astype("f", copy=False)
+        torch_backprop(ArgsKwargs(args=(outputs[0],), kwargs={
+            "grad_tensors": (xp2torch(d_merged, device=device),)}))
+        return []
+
+    return full, backprop
+
+
+def _no_gradient(d_outputs: List[Floats2d]) -> List:
+    return []
+
+
+def _full_batch(model: TransformerModel, spans: List, batch: WindowBatch,
+                wordpiece_output: Floats2d, tensors: List[Any]) -> FullTransformerBatch:
+    return FullTransformerBatch(
+        spans=spans,
+        wordpieces=WordpieceBatch(batch.input_ids, batch.attention_mask, batch.lengths,
+                                  model.wordpiecer.vocab),
+        tensors=tensors, wordpiece_ids=batch.wordpiece_ids,
+        wordpiece_offsets=batch.wordpiece_offsets, wordpiece_output=wordpiece_output,
+        align=Ragged(batch.align_indices, batch.align_lengths), windows=batch.windows,
+        doc_windows=batch.doc_windows, doc_wordpieces=batch.doc_wordpieces,
+        doc_tokens=batch.doc_tokens, doc_links=batch.doc_links)
+
+
+@registry.architectures("nlp_core.TransformerModel.v3",
+                        aliases=["spacy-transformers.TransformerModel.v3"])
+def TransformerModelArchitecture(name: str, get_spans: Callable,
+                                 tokenizer_config: Dict[str, Any] = {},  # noqa: B006
+                                 transformer_config: Dict[str, Any] = {},  # noqa: B006
+                                 mixed_precision: bool = False,
+                                 grad_scaler_config: Dict[str, Any] = {},  # noqa: B006
+                                 ) -> TransformerModel:
+    """A HF transformer as a thinc model: docs -> FullTransformerBatch.
+
+    Args:
+        name: a HF model name or a local model directory (loaded at initialize).
+        get_spans: the span getter (which stretches of each doc form one input).
+        tokenizer_config: keyword arguments of `AutoTokenizer.from_pretrained`; the
+            tokenizer must be a fast one (character offsets).
+        transformer_config: model config settings, e.g. {"output_hidden_states": true}
+            to keep every layer in `trf_data.tensors`.
+        mixed_precision: run the encoder under torch autocast (GPU).
+        grad_scaler_config: settings of thinc's PyTorchGradScaler (init_scale,
+            growth_factor, backoff_factor, growth_interval, enabled).
+    """
+    return TransformerModel(name, get_spans, tokenizer_config=tokenizer_config,
+                            transformer_config=transformer_config,
+                            mixed_precision=mixed_precision,
+                            grad_scaler_config=grad_scaler_config)

@@ -1,0 +1,64 @@
+"""Token vectors from wordpiece vectors: a pooling layer over each token's wordpieces.
+
+For every token, the rows of `trf_data.wordpiece_output` aligned with it form one
+sequence of a Ragged, and the pooling layer (`reduce_mean.v1`, `reduce_max.v1`,
+`reduce_first.v1`, `reduce_last.v1`, or any Model[Ragged, Floats2d]) reduces it to one
+vector. A token without wordpieces gets a zero vector (and sends no gradient). All docs of
+a batch are pooled in one call.
+"""
+from typing import Callable, List, Sequence, Tuple
+
+import numpy
+from thinc.api import Model
+from thinc.types import Floats2d, Ragged
+
+from .data import TransformerData
+
+
+def pool_tokens(pooling: Model[Ragged, Floats2d], datas: Sequence[TransformerData],
+                is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    """Pool each doc's wordpiece vectors into token vectors.
+
+    Args:
+        pooling: Model[Ragged, Floats2d].
+        datas: one TransformerData per doc.
+
+    Returns:
+        (vectors, backprop): one (n_tokens, width) array per doc; backprop takes their
+        gradients and returns one (n_wp, width) gradient of `wordpiece_output` per doc.
+    """
+    ops = pooling.ops
+    xp = ops.xp
+    n_wp = [len(d.wordpiece_output) for d in datas]
+    n_tokens = [len(d.align.lengths) for d in datas]
+    width = datas[0].wordpiece_output.shape[1] if datas else 0
+    wp_offsets = numpy.cumsum([0] + n_wp)[:-1]
+    lengths = numpy.concatenate([numpy.asarray(d.align.lengths) for d in datas]) \
+        if datas else numpy.zeros(0, dtype=numpy.int32)
+    links = numpy.concatenate([numpy.asarray(d.align.dataXd, dtype=numpy.int64) + offset
+                               for d, offset in zip(datas, wp_offsets)]) \
+        if datas else numpy.zeros(0, dtype=numpy.int64)
+    has = numpy.flatnonzero(lengths > 0)
+    total_tokens = int(sum(n_tokens))
+    X = xp.concatenate([d.wordpiece_output for d in datas], axis=0) if datas \
+        else ops.alloc2f(0, width)
+    Y = ops.alloc2f(total_tokens, width)
+    links_xp = ops.asarray(links, dtype="int64") if len(links) else None
+    has_xp = ops.asarray(has, dtype="int64")
+    bp_pool = None
+    if len(has):
+        rows = Ragged(X[links_xp], ops.asarray1i(lengths[has]))
+        pooled, bp_pool = pooling(rows, is_train)
+        Y[has_xp] = pooled
+    token_splits = numpy.cumsum(n_tokens)[:-1].tolist()
+    wp_splits = numpy.cumsum(n_wp)[:-1].tolist()
+
+    def backprop(dYs: List[Floats2d]) -> List[Floats2d]:
+        dX = ops.alloc2f(X.shape[0], width)
+        if bp_pool is not None:
+            dY = xp.concatenate(dYs, axis=0)
+            d_rows = bp_pool(dY[has_xp])
+            ops.scatter_add(dX, links_xp, d_rows.dataXd)
+        return xp.split(dX, wp_splits)
+
+    return xp.split(Y, token_splits), backprop

@@ -1,0 +1,265 @@
+"""The transformer component: a HF transformer shared by downstream components.
+
+    [components.transformer]
+    factory = "transformer"
+    max_batch_items = 4096
+
+    [components.transformer.model]
+    @architectures = "spacy-transformers.TransformerModel.v3"
+    name = "bert-base-cased"
+
+It runs its model once per batch, sets `doc._.trf_data` (a TransformerData), calls
+`set_extra_annotations(docs, full_batch)`, and hands the batch to every
+`TransformerListener` in later components. Training mirrors the tok2vec component
+(`nlp_core.pipeline.tok2vec`): `update` runs one forward pass and broadcasts it; each
+listener's gradient (times its grad_factor) is summed by a `SharedGradient` and sent
+through the transformer once; `finish_update` applies the optimizer step. Listeners are
+linked by `Language._link_components` exactly as tok2vec listeners are (upstream = this
+component's name, or "*" for the nearest embedding component before them).
+
+Saving writes cfg.json and model/ (config.json, model.safetensors, tokenizer files), so a
+saved pipeline loads without the hub or the original model directory.
+"""
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Sequence, Union
+
+import srsly
+from confection import Config
+from thinc.api import Model, Optimizer
+from thinc.types import Floats2d
+
+from ..language import Language
+from ..ml.listener import SharedGradient, batch_id, broadcast
+from ..ml.transformer import (
+    FullTransformerBatch,
+    TransformerListener,
+    TransformerModel,
+    install_extensions,
+)
+from ..ml.transformer._errors import TransformerErrors
+from ..tokens import Doc
+from .trainable import CFG_FILE, TrainablePipe, validate_examples
+
+MODEL_DIR = "model"
+
+DEFAULT_TRANSFORMER_MODEL = """
+[model]
+@architectures = "spacy-transformers.TransformerModel.v3"
+name = "roberta-base"
+tokenizer_config = {"use_fast": true}
+transformer_config = {}
+mixed_precision = false
+grad_scaler_config = {}
+
+[model.get_spans]
+@span_getters = "spacy-transformers.strided_spans.v1"
+window = 128
+stride = 96
+"""
+
+
+@Language.factory(
+    "transformer", assigns=["doc._.trf_data"],
+    default_config={
+        "model": Config().from_str(DEFAULT_TRANSFORMER_MODEL)["model"],
+        "set_extra_annotations": {
+            "@annotation_setters": "spacy-transformers.null_annotation_setter.v1"},
+        "max_batch_items": 4096,
+    })
+def make_transformer(nlp: Language, name: str, model: Model,
+                     set_extra_annotations: Callable, max_batch_items: int
+                     ) -> "Transformer":
+    """`[components.NAME] factory = "transformer"`.
+
+    Args:
+        model: Model[List[Doc], FullTransformerBatch] (TransformerModel.v3).
+        set_extra_annotations: `setter(docs, full_batch)`, called after `trf_data` is set.
+        max_batch_items: padded wordpiece positions the encoder runs at once at most
+            (windows are grouped shortest first up to this size).
+    """
+    return Transformer(nlp.vocab, model, set_extra_annotations, name=name,
+                       max_batch_items=max_batch_items)
+
+
+class Transformer(TrainablePipe):
+    """Runs a transformer once per batch and broadcasts it to its listeners.
+
+    Attributes:
+        listener_map: component name -> its TransformerListeners of this component.
+        set_extra_annotations: called with (docs, FullTransformerBatch).
+    """
+
+    def __init__(self, vocab, model: Model, set_extra_annotations: Callable | None = None,
+                 *, name: str = "transformer", max_batch_items: int = 4096):
+        super().__init__(vocab, model, name, cfg={"max_batch_items": max_batch_items})
+        install_extensions()
+        self.set_extra_annotations = set_extra_annotations or _no_annotations
+        self.listener_map: Dict[str, List[TransformerListener]] = {}
+        self._shared: SharedGradient | None = None
+        self._shared_batch: int | None = None
+        self._sync_settings()
+
+    def _sync_settings(self) -> None:
+        self.model.attrs["max_batch_items"] = int(self.cfg["max_batch_items"])
+
+    def _cfg_loaded(self) -> None:
+        self._sync_settings()
+
+    # --- listeners ---------------------------------------------------------------------
+
+    @property
+    def listeners(self) -> List[TransformerListener]:
+        return [listener for group in self.listener_map.values() for listener in group]
+
+    @property
+    def listening_components(self) -> List[str]:
+        return list(self.listener_map)
+
+    def add_listener(self, listener: TransformerListener, component_name: str) -> None:
+        group = self.listener_map.setdefault(component_name, [])
+        if all(listener is not other for other in group):
+            group.append(listener)
+        self._set_listener_width(listener)
+
+    def remove_listeners(self) -> None:
+        self.listener_map = {}
+
+    def find_listeners(self, component: Any, *, name: str | None = None,
+                       wildcard: bool = True) -> None:
+        """Register the TransformerListeners in `component`'s model listening to this
+        component (their upstream is this name, or "*" when `wildcard`)."""
+        model = getattr(component, "model", None)
+        if not isinstance(model, Model) or component is self:
+            return
+        name = name or getattr(component, "name", None) or repr(component)
+        for node in model.walk():
+            if isinstance(node, TransformerListener) and (
+                    node.upstream_name == self.name
+                    or (wildcard and node.upstream_name == "*")):
+                self.add_listener(node, name)
+
+    def _set_listener_width(self, listener: TransformerListener) -> None:
+        if self.model.has_dim("nO") and not listener.has_dim("nO"):
+            listener.set_dim("nO", self.model.get_dim("nO"))
+
+    # --- running -----------------------------------------------------------------------
+
+    def predict(self, docs: Sequence[Doc]) -> FullTransformerBatch:
+        """The transformer output of the batch (docs unchanged)."""
+        docs = list(docs)
+        if not any(len(doc) for doc in docs):
+            width = self.model.get_dim("nO") if self.model.has_dim("nO") else 0
+            return FullTransformerBatch.empty(len(docs), width, self.model.ops.xp)
+        return self.model.predict(docs)
+
+    def set_annotations(self, docs: Sequence[Doc], predictions: FullTransformerBatch
+                        ) -> None:
+        """Set `doc._.trf_data`, call `set_extra_annotations`, and hand the batch to the
+        listeners (without a gradient callback)."""
+        docs = list(docs)
+        doc_data = predictions.doc_data
+        for doc, data in zip(docs, doc_data):
+            doc._.trf_data = data
+        self.set_extra_annotations(docs, predictions)
+        listeners = self.listeners
+        if not listeners:
+            return
+        # Within an update the listeners hold this batch's training hand-off: keep it.
+        if self._shared is not None and self._shared_batch == batch_id(docs):
+            return
+        broadcast(listeners, docs, doc_data, None)
+
+    # --- training ----------------------------------------------------------------------
+
+    def update(self, examples: Sequence[Any], *, drop: float = 0.0,
+               sgd: Optimizer | None = None, losses: Dict[str, float] | None = None
+               ) -> Dict[str, float]:
+        """Run the transformer once on the batch and hand the output to the listeners;
+        their gradients come back when their components update, are summed, and go
+        through the transformer once (when all have arrived, or at `finish_update`).
+        `losses[name]` accumulates the sum of squares of that gradient. The encoder's
+        own dropout (its config) applies in training; `drop` is not used."""
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = validate_examples(examples, "Transformer.update")
+        self._flush()
+        listeners = self.listeners
+        docs = [eg.predicted for eg in examples]
+        if not listeners or not any(len(doc) for doc in docs):
+            return losses
+        full, backprop = self.model.begin_update(docs)
+
+        def backprop_once(d_outputs: List[Floats2d]) -> Any:
+            losses[self.name] += float(sum((d ** 2).sum() for d in d_outputs))
+            result = backprop(d_outputs)
+            if sgd is not None:
+                self.model.finish_update(sgd)
+            return result
+
+        self._shared = broadcast(listeners, docs, full.doc_data, backprop_once)
+        self._shared_batch = batch_id(docs)
+        return losses
+
+    def _flush(self) -> None:
+        if self._shared is not None:
+            self._shared.flush()
+        self._shared = None
+        self._shared_batch = None
+
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Backpropagate the listeners' gradients received so far (if not done yet),
+        then apply the optimizer step."""
+        self._flush()
+        self.model.finish_update(sgd)
+
+    def get_loss(self, examples: Sequence[Any], scores: Any) -> None:
+        """No loss of its own: the gradient comes from the listeners."""
+        return None
+
+    def initialize(self, get_examples: Callable[[], Iterable[Any]] | None = None, *,
+                   nlp: Any = None) -> None:
+        """Load the encoder and tokenizer (from the model's `name`) unless loaded, and
+        give the listeners its width."""
+        self.model.initialize()
+        for listener in self.listeners:
+            self._set_listener_width(listener)
+
+    # --- saving ------------------------------------------------------------------------
+
+    def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
+        """Write cfg.json and model/ (config.json, model.safetensors, tokenizer files)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        exclude = set(exclude)
+        if "cfg" not in exclude:
+            srsly.write_json(path / CFG_FILE, self.cfg)
+        if "model" not in exclude:
+            self.model.save(path / MODEL_DIR)
+
+    def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()
+                  ) -> "Transformer":
+        """Read what `to_disk` wrote (offline: nothing else is read)."""
+        path = Path(path)
+        exclude = set(exclude)
+        if "cfg" not in exclude:
+            if not (path / CFG_FILE).is_file():
+                raise OSError(TransformerErrors.E337.format(
+                    name=self.name, what=CFG_FILE, path=path, reason="no such file"))
+            self.cfg.update(srsly.read_json(path / CFG_FILE))
+            self._cfg_loaded()
+        if "model" not in exclude:
+            try:
+                self.model.load(path / MODEL_DIR, from_saved=True)
+            except (OSError, ValueError) as err:
+                raise OSError(TransformerErrors.E337.format(
+                    name=self.name, what=MODEL_DIR, path=path, reason=err)) from None
+            for listener in self.listeners:
+                self._set_listener_width(listener)
+        return self
+
+
+def _no_annotations(docs: List[Doc], trf_data: FullTransformerBatch) -> None:
+    return None
+
+
+__all__ = ["Transformer", "TransformerModel", "make_transformer"]
