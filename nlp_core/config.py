@@ -277,11 +277,21 @@ def _share_tok2vec_widths(config: Dict[str, Any]) -> None:
         if value.get("@architectures") in TOK2VEC_NAMES:
             embed, encode = value.get("embed"), value.get("encode")
             if isinstance(embed, dict) and isinstance(encode, dict):
-                if "width" in embed and "width" not in encode:
+                if "width" in embed and "width" not in encode and _takes_width(encode):
                     encode["width"] = embed["width"]
-                elif "width" in encode and "width" not in embed:
+                elif "width" in encode and "width" not in embed and _takes_width(embed):
                     embed["width"] = encode["width"]
         _share_tok2vec_widths(value)
+
+
+def _takes_width(block: Dict[str, Any]) -> bool:
+    """Whether the architecture of `block` has a `width` argument (a custom embedding such as
+    the seed's `MyEmbedding(output_width)` has not)."""
+    name = block.get("@architectures")
+    if name not in registry.architectures:
+        return False
+    params = inspect.signature(registry.architectures.get(name)).parameters
+    return "width" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
 def _fill_score_weights(config: Dict[str, Any]) -> None:
