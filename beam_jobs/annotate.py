@@ -9,7 +9,8 @@ Steps (see DESIGN.md, "Data flow of the main job"):
                    sorted by length within a pool and cut into batches
     Annotate       the pipeline (loaded once per worker process) on each batch -> one Arrow
                    record batch per batch, built from the Doc arrays
-    Write*         annotations and dead-letter Parquet (schemas/), then run_summary.json
+    Write*         annotations and dead-letter Parquet (schemas/), the tensors table with
+                   --tensors (tensors.py), then run_summary.json
 
 Before that, unless --allow-duplicate-ids, a first pass over the input finds records whose id
 an earlier record already has (checking.py). `run(argv, test_pipeline)` runs it all;
@@ -24,7 +25,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from schemas import annotations, dead_letter
+from schemas import annotations, dead_letter, tensors
 
 from .annotating import AnnotateBatches
 from .arrow import dead_letters_to_record_batch
@@ -35,6 +36,7 @@ from .options import AnnotateOptions, help_parser, job_option_names, parse_optio
 from .parquet import WriteParquet
 from .records import CheckOptions
 from .summary import SUMMARY_NAME, WriteSummary, read_json, write_json
+from .tensors import check_pipeline, tensor_summary
 
 DEAD_LETTER_BATCH = 1000
 
@@ -58,12 +60,13 @@ class AnnotateOutputs(NamedTuple):
     annotation_files: beam.PCollection  # final Parquet paths
     dead_letter_files: beam.PCollection
     summary: beam.PCollection          # the run_summary dict
+    tensors: Optional[beam.PCollection] = None  # pyarrow.RecordBatch, with --tensors
 
 
 def _existing_outputs(plan: JobPlan) -> List[str]:
     found = []
     for pattern in (plan.path("annotations", "*"), plan.path("dead_letter", "*"),
-                    plan.path(SUMMARY_NAME)):
+                    plan.path("tensors", "*"), plan.path(SUMMARY_NAME)):
         try:
             found += [m.path for m in FileSystems.match([pattern])[0].metadata_list]
         except Exception:  # nothing there yet (some filesystems raise for no match)
@@ -81,7 +84,9 @@ def plan(argv: Sequence[str]) -> JobPlan:
     job = options.view_as(AnnotateOptions)
     paths = match_inputs(job.input)
     kind = resolve_format(job.input_format, paths)
-    info = pipeline_info(load_pipeline(job.model))
+    nlp = load_pipeline(job.model)
+    check_pipeline(nlp, job.tensors)
+    info = pipeline_info(nlp)
     result = JobPlan(options, job, kind, len(paths), info)
     existing = _existing_outputs(result)
     if existing and not job.overwrite:
@@ -110,8 +115,10 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
                    beam.pvalue.AsDict(duplicates)).with_outputs(
                        CheckAndBatch.DEAD, CheckAndBatch.COUNTS, main="batches"))
     annotated = (checked.batches
-                 | "Annotate" >> beam.ParDo(AnnotateBatches(job.model, job.keep_text))
-                 .with_outputs(AnnotateBatches.DEAD, AnnotateBatches.STATS, main="rows"))
+                 | "Annotate" >> beam.ParDo(AnnotateBatches(job.model, job.keep_text,
+                                                           job.tensors, job.tensor_dtype))
+                 .with_outputs(AnnotateBatches.DEAD, AnnotateBatches.STATS,
+                               AnnotateBatches.TENSORS, main="rows"))
     dead = ((checked[CheckAndBatch.DEAD], annotated[AnnotateBatches.DEAD])
             | "AllDeadLetters" >> beam.Flatten())
     row_group_bytes = job.row_group_mb << 20
@@ -130,7 +137,15 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
     summary = ((checked[CheckAndBatch.COUNTS], annotated[AnnotateBatches.STATS], dead,
                 annotation_files, dead_letter_files)
                | "WriteSummary" >> WriteSummary(plan.path(SUMMARY_NAME), _static(plan)))
-    return AnnotateOutputs(annotated.rows, dead, annotation_files, dead_letter_files, summary)
+    tensor_rows = None
+    if job.tensors != "none":
+        tensor_rows = annotated[AnnotateBatches.TENSORS]
+        _ = (tensor_rows
+             | "WriteTensors" >> WriteParquet(plan.path("tensors", "part"),
+                                              tensors.schema(job.tensor_dtype),
+                                              row_group_bytes=row_group_bytes))
+    return AnnotateOutputs(annotated.rows, dead, annotation_files, dead_letter_files, summary,
+                           tensor_rows)
 
 
 def _static(plan: JobPlan) -> Dict[str, Any]:
@@ -141,7 +156,8 @@ def _static(plan: JobPlan) -> Dict[str, Any]:
         "output": job.output,
         "model": {"spec": job.model, **plan.pipeline},
         "schemas": {annotations.NAME: annotations.VERSION,
-                    dead_letter.NAME: dead_letter.VERSION},
+                    dead_letter.NAME: dead_letter.VERSION,
+                    **({tensors.NAME: tensors.VERSION} if job.tensors != "none" else {})},
         "runner": str(plan.options.view_as(StandardOptions).runner),
         "options": {k: v for k, v in job.get_all_options().items()
                     if k in job_option_names()},
@@ -157,6 +173,9 @@ def finish_summary(plan: JobPlan, wall_seconds: float) -> Dict[str, Any]:
     summary["per_wall_second"] = {
         "docs": round(counts["annotated"] / wall_seconds, 1),
         "words": round(counts["tokens"] / wall_seconds, 1)}
+    if plan.job.tensors != "none":
+        summary["tensors"] = tensor_summary(plan.job.output, plan.job.tensors,
+                                            plan.job.tensor_dtype, wall_seconds)
     write_json(path, summary)
     return summary
 
@@ -202,6 +221,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"{counts['dead_lettered']} dead-lettered" + (f" ({reasons})" if reasons else ""))
     print(f"annotations:  {_output_glob(summary, 'annotations')}")
     print(f"dead letters: {_output_glob(summary, 'dead_letter')}")
+    if "tensors" in summary:
+        written = summary["tensors"]
+        print(f"tensors:      {_output_glob(summary, 'tensors')} ({written['kind']}, "
+              f"{written['dtype']}: {written['bytes_written'] / 1e6:.1f} MB, "
+              f"{written['mb_per_second']} MB/s)")
     print(f"run summary:  {FileSystems.join(summary['output'], SUMMARY_NAME)}")
     print(f"{summary['per_wall_second']['docs']:.0f} docs/s, "
           f"{summary['per_wall_second']['words']:.0f} words/s "

@@ -9,6 +9,7 @@ from apache_beam.utils import shared
 from .arrow import docs_to_record_batch
 from .model import SharedPipeline
 from .records import DeadLetter, Record, raw_text
+from .tensors import docs_to_tensor_batch
 
 
 class AnnotateBatches(beam.DoFn):
@@ -16,19 +17,25 @@ class AnnotateBatches(beam.DoFn):
 
     The pipeline is loaded in `setup()`, once per worker process (shared by its threads).
     Outputs: main, RecordBatches; "dead", a DeadLetter per document the pipeline failed on;
-    "stats", (docs, tokens, chars, seconds) per batch for the run summary.
+    "stats", (docs, tokens, chars, seconds) per batch for the run summary; "tensors", a
+    `tensors` RecordBatch per batch when `tensors` is not "none".
 
     Args:
         model: what `--model` names (see beam_jobs/model.py).
         keep_text: fill the `text` column.
+        tensors, tensor_dtype: `--tensors` and `--tensor-dtype`.
     """
 
     DEAD = "dead"
     STATS = "stats"
+    TENSORS = "tensors"
 
-    def __init__(self, model: str, keep_text: bool):
+    def __init__(self, model: str, keep_text: bool, tensors: str = "none",
+                 tensor_dtype: str = "float32"):
         self.model = model
         self.keep_text = keep_text
+        self.tensors = tensors
+        self.tensor_dtype = tensor_dtype
         self._shared = shared.Shared()
 
     def setup(self):
@@ -69,4 +76,7 @@ class AnnotateBatches(beam.DoFn):
         self._batch_docs.update(len(batch))
         if rows.num_rows:
             yield rows
+            if self.tensors != "none":
+                yield beam.pvalue.TaggedOutput(self.TENSORS, docs_to_tensor_batch(
+                    [r.doc_id for r in batch], docs, self.tensors, self.tensor_dtype))
         yield beam.pvalue.TaggedOutput(self.STATS, (len(docs), n_tokens, n_chars, seconds))

@@ -18,6 +18,7 @@ Reads JSONL records ({"text": ..., "id": ...}; plain, .gz, .bz2, .zst, ...) or .
 files, checks every record, runs the pipeline on batches of similar length, and writes
   OUTPUT/annotations/part-*.parquet   one row per document (schemas/annotations.py)
   OUTPUT/dead_letter/part-*.parquet   one row per rejected record, with its reason
+  OUTPUT/tensors/part-*.parquet       with --tensors: one tensor per document
   OUTPUT/run_summary.json             counts (read = annotated + dead-lettered), speed
 """
 
@@ -67,6 +68,14 @@ class AnnotateOptions(PipelineOptions):
         parser.add_argument("--allow-duplicate-ids", action="store_true",
                             help="Skip the duplicate-id pass (one less read of the input); "
                                  "records sharing an id are then all annotated.")
+        parser.add_argument("--tensors", default="none",
+                            choices=["none", "trf_tokens", "trf_wordpieces", "tok2vec"],
+                            help="Also write OUTPUT/tensors/ (schemas/tensors.py): token "
+                                 "vectors of the transformer (trf_tokens) or tok2vec, or the "
+                                 "transformer's wordpiece vectors (default: none).")
+        parser.add_argument("--tensor-dtype", default="float32",
+                            choices=["float16", "float32"],
+                            help="Element type of the tensors table (default: float32).")
         parser.add_argument("--overwrite", action="store_true",
                             help="Replace the outputs of an earlier run in --output (without "
                                  "it, existing outputs are an error).")

@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 
 # Attribute -> submodule defining it. (The registry is `nlp_core.registry.registry`: a
 # lazy `nlp_core.registry` attribute would be shadowed by the submodule of that name.)
-_LAZY = {"blank": "language", "load": "language", "Language": "language"}
+_LAZY = {"blank": "language", "load": "language", "Language": "language", "read_tensors": "tensors_io"}
 
 
 def __getattr__(name: str) -> Any:

@@ -65,10 +65,11 @@ stride = 96
         "set_extra_annotations": {
             "@annotation_setters": "spacy-transformers.null_annotation_setter.v1"},
         "max_batch_items": 4096,
+        "learn_rate_scale": 1.0,
     })
 def make_transformer(nlp: Language, name: str, model: Model,
-                     set_extra_annotations: Callable, max_batch_items: int
-                     ) -> "Transformer":
+                     set_extra_annotations: Callable, max_batch_items: int,
+                     learn_rate_scale: float = 1.0) -> "Transformer":
     """`[components.NAME] factory = "transformer"`.
 
     Args:
@@ -76,9 +77,12 @@ def make_transformer(nlp: Language, name: str, model: Model,
         set_extra_annotations: `setter(docs, full_batch)`, called after `trf_data` is set.
         max_batch_items: padded wordpiece positions the encoder runs at once at most
             (windows are grouped shortest first up to this size).
+        learn_rate_scale: the transformer's learning rate relative to the optimizer's
+            (which the other components use): e.g. 0.1 fine-tunes it at 1e-4 while the
+            heads learn at 1e-3, for short (CPU) trainings. 1.0: one rate for all.
     """
     return Transformer(nlp.vocab, model, set_extra_annotations, name=name,
-                       max_batch_items=max_batch_items)
+                       max_batch_items=max_batch_items, learn_rate_scale=learn_rate_scale)
 
 
 class Transformer(TrainablePipe):
@@ -90,8 +94,10 @@ class Transformer(TrainablePipe):
     """
 
     def __init__(self, vocab, model: Model, set_extra_annotations: Callable | None = None,
-                 *, name: str = "transformer", max_batch_items: int = 4096):
-        super().__init__(vocab, model, name, cfg={"max_batch_items": max_batch_items})
+                 *, name: str = "transformer", max_batch_items: int = 4096,
+                 learn_rate_scale: float = 1.0):
+        super().__init__(vocab, model, name, cfg={"max_batch_items": max_batch_items,
+                                                  "learn_rate_scale": learn_rate_scale})
         install_extensions()
         self.set_extra_annotations = set_extra_annotations or _no_annotations
         self.listener_map: Dict[str, List[TransformerListener]] = {}
@@ -193,7 +199,7 @@ class Transformer(TrainablePipe):
             losses[self.name] += float(sum((d ** 2).sum() for d in d_outputs))
             result = backprop(d_outputs)
             if sgd is not None:
-                self.model.finish_update(sgd)
+                self.model.finish_update(self._scaled(sgd))
             return result
 
         self._shared = broadcast(listeners, docs, full.doc_data, backprop_once)
@@ -210,7 +216,11 @@ class Transformer(TrainablePipe):
         """Backpropagate the listeners' gradients received so far (if not done yet),
         then apply the optimizer step."""
         self._flush()
-        self.model.finish_update(sgd)
+        self.model.finish_update(self._scaled(sgd))
+
+    def _scaled(self, sgd: Optimizer) -> Any:
+        scale = float(self.cfg.get("learn_rate_scale", 1.0))
+        return sgd if scale == 1.0 else ScaledLearnRate(sgd, scale)
 
     def get_loss(self, examples: Sequence[Any], scores: Any) -> None:
         """No loss of its own: the gradient comes from the listeners."""
@@ -256,6 +266,22 @@ class Transformer(TrainablePipe):
             for listener in self.listeners:
                 self._set_listener_width(listener)
         return self
+
+
+class ScaledLearnRate:
+    """An optimizer that updates with `scale` times the learning rate of `optimizer`
+    (its step counter, moments and averages stay the optimizer's own)."""
+
+    def __init__(self, optimizer: Optimizer, scale: float):
+        self.optimizer = optimizer
+        self.scale = scale
+
+    def __call__(self, key: Any, weights: Any, gradient: Any, *, lr_scale: float = 1.0
+                 ) -> Any:
+        return self.optimizer(key, weights, gradient, lr_scale=lr_scale * self.scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.optimizer, name)
 
 
 def _no_annotations(docs: List[Doc], trf_data: FullTransformerBatch) -> None:

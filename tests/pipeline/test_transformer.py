@@ -209,3 +209,21 @@ def test_default_config_fills(tiny_bert):
         "spacy-transformers.null_annotation_setter.v1"
     nlp.initialize()
     assert trf.model.get_dim("nO") == 32
+
+
+def test_learn_rate_scale_slows_only_the_transformer(tiny_bert):
+    from thinc.api import SGD
+
+    def step_size(scale):
+        fix_random_seed(0)
+        nlp = tagger_nlp(tiny_bert)
+        nlp.get_pipe("transformer").cfg["learn_rate_scale"] = scale
+        examples = make_examples(nlp)
+        nlp.initialize(lambda: examples)
+        nlp.update(examples, sgd=SGD(0.1))  # the tagger starts at zero: no gradient yet
+        before = encoder_params(nlp)
+        nlp.update(examples, sgd=SGD(0.1))
+        return sum(float((a - b).abs().sum()) for a, b in zip(before, encoder_params(nlp)))
+
+    full, tenth = step_size(1.0), step_size(0.1)
+    assert full > 0 and tenth == pytest.approx(full / 10, rel=1e-3)

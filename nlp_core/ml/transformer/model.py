@@ -132,9 +132,10 @@ def _forward(model: TransformerModel, docs: List[Doc], is_train: bool
         tensor(batch.positions), None if batch.is_identity else tensor(batch.targets),
         scale, batch.n_wordpieces), kwargs={})
     outputs, torch_backprop = shim(inputs, is_train)
-    wordpiece_output = torch2xp(outputs[0])
+    # Outputs follow thinc's ops (numpy unless cupy is in use), wherever torch ran.
+    wordpiece_output = torch2xp(outputs[0], ops=model.ops)
     full = _full_batch(model, spans, batch, wordpiece_output,
-                       [torch2xp(h) for h in outputs[1:]])
+                       [torch2xp(h, ops=model.ops) for h in outputs[1:]])
 
     def backprop(d_outputs: List[Floats2d]) -> List:
         if not d_outputs:
