@@ -7,7 +7,8 @@ from nlp_core.cli.train import load_training_config
 from nlp_core.config import find_missing
 from nlp_core.language import Language
 
-CONFIGS = sorted((Path(__file__).parents[2] / "benchmarks" / "configs").glob("tagger_*.cfg"))
+CONFIG_DIR = Path(__file__).parents[2] / "benchmarks" / "configs"
+CONFIGS = sorted(CONFIG_DIR.glob("tagger_*.cfg"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
@@ -23,3 +24,14 @@ def test_tagger_configs_fill_and_build(path):
 
 def test_both_configs_are_found():
     assert {p.name for p in CONFIGS} == {"tagger_ewt.cfg", "tagger_ewt_efficiency.cfg"}
+
+
+def test_independent_tagger_config_has_its_own_tok2vec():
+    config = load_training_config(str(CONFIG_DIR / "independent_tagger_ewt.cfg"),
+                                  {"paths.train": "train.conllu", "paths.dev": "dev.conllu"})
+    assert find_missing(config) == []
+    nlp = Language.from_config(config)
+    assert nlp.pipe_names == ["tagger"]
+    layers = {node.name for node in nlp.get_pipe("tagger").model.walk()}
+    assert "multi_hash_embed" in layers
+    assert not any("listener" in name for name in layers)
