@@ -36,6 +36,7 @@ from .options import AnnotateOptions, help_parser, job_option_names, parse_optio
 from .parquet import WriteParquet
 from .records import CheckOptions
 from .summary import SUMMARY_NAME, WriteSummary, read_json, write_json
+from .tensors import PARQUET_OPTIONS as TENSOR_PARQUET_OPTIONS
 from .tensors import check_pipeline, tensor_summary
 
 DEAD_LETTER_BATCH = 1000
@@ -143,7 +144,8 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
         _ = (tensor_rows
              | "WriteTensors" >> WriteParquet(plan.path("tensors", "part"),
                                               tensors.schema(job.tensor_dtype),
-                                              row_group_bytes=row_group_bytes))
+                                              row_group_bytes=row_group_bytes,
+                                              writer_options=TENSOR_PARQUET_OPTIONS))
     return AnnotateOutputs(annotated.rows, dead, annotation_files, dead_letter_files, summary,
                            tensor_rows)
 

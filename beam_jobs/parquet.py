@@ -8,7 +8,7 @@ parallel and skip them by their statistics, which works best with groups of tens
 Files are written per bundle and renamed into place when the job finishes, as every Beam
 file sink does; the table's schema (with its name and version) is in each file's metadata.
 """
-from typing import List
+from typing import Any, Dict, List
 
 import apache_beam as beam
 import pyarrow as pa
@@ -20,11 +20,13 @@ from apache_beam.io.filesystem import CompressionTypes
 class _RowGroupWriter:
     """One open Parquet file: buffers batches, writes a row group per `row_group_bytes`."""
 
-    def __init__(self, file_handle, schema: pa.Schema, row_group_bytes: int, compression: str):
+    def __init__(self, file_handle, schema: pa.Schema, row_group_bytes: int, compression: str,
+                 writer_options: Dict[str, Any] | None = None):
         self._file = file_handle
         self._schema = schema
         self._row_group_bytes = row_group_bytes
-        self._writer = pq.ParquetWriter(file_handle, schema, compression=compression)
+        self._writer = pq.ParquetWriter(file_handle, schema, compression=compression,
+                                        **(writer_options or {}))
         self._batches: List[pa.RecordBatch] = []
         self._buffered = 0
 
@@ -60,20 +62,24 @@ class ParquetBatchSink(FileBasedSink):
         row_group_bytes: Arrow bytes buffered per row group (the Parquet bytes are fewer:
             columns are compressed).
         compression: Parquet column compression codec.
+        writer_options: more `pyarrow.parquet.ParquetWriter` settings (e.g. which columns
+            get dictionaries and statistics).
     """
 
     def __init__(self, file_path_prefix: str, schema: pa.Schema, *,
-                 row_group_bytes: int = 64 << 20, compression: str = "zstd"):
+                 row_group_bytes: int = 64 << 20, compression: str = "zstd",
+                 writer_options: Dict[str, Any] | None = None):
         super().__init__(file_path_prefix, coder=None, file_name_suffix=".parquet",
                          mime_type="application/vnd.apache.parquet",
                          compression_type=CompressionTypes.UNCOMPRESSED)
         self._schema = schema
         self._row_group_bytes = row_group_bytes
         self._compression = compression
+        self._writer_options = writer_options
 
     def open(self, temp_path: str) -> _RowGroupWriter:
         return _RowGroupWriter(super().open(temp_path), self._schema, self._row_group_bytes,
-                               self._compression)
+                               self._compression, self._writer_options)
 
     def write_record(self, file_handle: _RowGroupWriter, value: pa.RecordBatch) -> None:
         file_handle.write(value)
@@ -87,9 +93,10 @@ class WriteParquet(beam.PTransform):
     An empty input still writes one file with the schema and no rows."""
 
     def __init__(self, file_path_prefix: str, schema: pa.Schema, *,
-                 row_group_bytes: int = 64 << 20):
+                 row_group_bytes: int = 64 << 20, writer_options: Dict[str, Any] | None = None):
         super().__init__()
-        self._sink = ParquetBatchSink(file_path_prefix, schema, row_group_bytes=row_group_bytes)
+        self._sink = ParquetBatchSink(file_path_prefix, schema, row_group_bytes=row_group_bytes,
+                                      writer_options=writer_options)
 
     def expand(self, pcoll):
         return pcoll | beam.io.Write(self._sink)

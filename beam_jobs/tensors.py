@@ -15,11 +15,16 @@ from typing import Any, Dict, List, Sequence
 import numpy
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
+from thinc.api import NumpyOps
 
 from nlp_core.tokens import Doc
 from schemas import tensors
 
 KINDS = ("none", *tensors.KINDS)
+# Dictionaries and min/max statistics over millions of float values cost more time than
+# the whole rest of the write and help no reader: keep them for the small columns only.
+PARQUET_OPTIONS = {"use_dictionary": ["doc_id", "kind", "dtype"],
+                   "write_statistics": ["doc_id", "kind", "dtype"]}
 DTYPES = tuple(tensors.DTYPES)
 TABLE = "tensors"
 
@@ -68,12 +73,9 @@ def _mean_per_token(datas: List[Any]) -> List[numpy.ndarray]:
     lengths = numpy.concatenate([numpy.asarray(d.align.lengths) for d in datas])
     links = numpy.concatenate([numpy.asarray(d.align.dataXd, dtype=numpy.int64) + start
                                for d, start in zip(datas, numpy.cumsum([0] + n_wp))])
-    means = numpy.zeros((len(lengths), width), dtype="f")
-    has = numpy.flatnonzero(lengths > 0)
-    if len(has):
-        starts = (numpy.cumsum(lengths) - lengths)[has]
-        sums = numpy.add.reduceat(X[links], starts, axis=0)
-        means[has] = sums / lengths[has, None]
+    # thinc's reduce_mean gives zeros for a token without wordpieces.
+    means = NumpyOps().reduce_mean(numpy.ascontiguousarray(X[links], dtype="f"),
+                                   lengths.astype("i"))
     return numpy.split(means, numpy.cumsum([len(d.align.lengths) for d in datas])[:-1])
 
 
