@@ -14,6 +14,13 @@ Data: the nlp_core side writes documents of 10 sentences as .spacy files (train,
 test) to $TMPDIR/nlp_core_benchmarks/uner/; the spaCy side reads the same files, so run
 the two sides in one `run.py` call (ours first).
 
+Transfer (optional): with NLP_CORE_BENCH_NER_SOURCE (our trained EWT tok2vec + tagger +
+parser pipeline) and NLP_CORE_BENCH_SPACY_NER_SOURCE (spaCy's, trained on the same EWT
+files with the same step budget), each side starts its tok2vec from that pipeline's
+tok2vec weights (`[initialize] init_tok2vec`, the hook `pretrain` output uses) and
+fine-tunes it on the UNER slice; the NER itself still learns only from UNER dev. Both
+pipelines must have the efficiency widths.
+
 Environment knobs: NLP_CORE_BENCH_NER_STEPS (default 2000), NLP_CORE_BENCH_NER_EVAL (200),
 NLP_CORE_BENCH_NER_HELDOUT (300 sentences).
 """
@@ -31,15 +38,24 @@ UNER = SHARED_DATA / "uner_english_ewt"
 STEPS = int(os.environ.get("NLP_CORE_BENCH_NER_STEPS", 2000))
 EVAL_EVERY = int(os.environ.get("NLP_CORE_BENCH_NER_EVAL", 200))
 HELDOUT = int(os.environ.get("NLP_CORE_BENCH_NER_HELDOUT", 300))
+SOURCE = os.environ.get("NLP_CORE_BENCH_NER_SOURCE")
+SPACY_SOURCE = os.environ.get("NLP_CORE_BENCH_SPACY_NER_SOURCE")
 WORK = Path(tempfile.gettempdir()) / "nlp_core_benchmarks" / "uner"
 N_SENTS = 10
 
 
-def _overrides(config_path: Path, output: Path):
+def _overrides(config_path: Path, output: Path, init_tok2vec=None):
+    extra = [] if init_tok2vec is None else ["--paths.init_tok2vec", str(init_tok2vec)]
     return [str(config_path), "--output", str(output),
             "--paths.train", str(WORK / "train.spacy"), "--paths.dev", str(WORK / "heldout.spacy"),
             "--training.max_steps", str(STEPS), "--training.eval_frequency", str(EVAL_EVERY),
-            "--training.patience", "0", "--system.seed", "0"]
+            "--training.patience", "0", "--system.seed", "0", *extra]
+
+
+def _export_tok2vec(nlp, target: Path) -> Path:
+    """The tok2vec component's weights as thinc bytes, the format init_tok2vec loads."""
+    target.write_bytes(nlp.get_pipe("tok2vec").model.to_bytes())
+    return target
 
 
 def _run(command, log: Path) -> float:
@@ -52,14 +68,15 @@ def _run(command, log: Path) -> float:
     return time.perf_counter() - start
 
 
-def _result(scores: dict, train_seconds: float, log: Path) -> dict:
+def _result(scores: dict, train_seconds: float, log: Path, source) -> dict:
     # spaCy's `evaluate --output` names them ner_p / ner_r / ner_f
     p, r, f = (scores.get(f"ents_{k}", scores.get(f"ner_{k}")) for k in "prf")
-    return {"metric": "UNER test ents_f", "value": f, "higher_is_better": True,
+    return {"metric": "UNER test ents_f (%)", "value": 100 * f, "higher_is_better": True,
             "details": {"ents_p": round(p, 4), "ents_r": round(r, 4),
                         "per_type": {k: round(v["f"], 4)
                                      for k, v in (scores.get("ents_per_type") or {}).items()},
                         "steps": STEPS, "heldout_sents": HELDOUT,
+                        "tok2vec_from": source,
                         "train_seconds": round(train_seconds), "log": str(log)}}
 
 
@@ -84,27 +101,42 @@ def ours(options) -> dict:
     from nlp_core.cli.init_config import make_training_config
 
     _write_data()
-    out = WORK / "nlp_core"
+    out = WORK / ("nlp_core_transfer" if SOURCE else "nlp_core")
     out.mkdir(parents=True, exist_ok=True)
     config = make_training_config("en", ["ner"], optimize="efficiency", gpu=False)
     (out / "config.cfg").write_text(config.to_str(), encoding="utf8")
+    init_tok2vec = None
+    if SOURCE:
+        import nlp_core
+
+        init_tok2vec = _export_tok2vec(nlp_core.load(SOURCE), out / "tok2vec.bin")
     seconds = _run([sys.executable, "-m", "nlp_core", "train",
-                    *_overrides(out / "config.cfg", out)], out / "train.log")
+                    *_overrides(out / "config.cfg", out, init_tok2vec)], out / "train.log")
     _run([sys.executable, "-m", "nlp_core", "evaluate", str(out / "model-best"),
           str(WORK / "test.spacy"), "--output", str(out / "test.json")], out / "eval.log")
-    return _result(json.loads((out / "test.json").read_text()), seconds, out / "train.log")
+    return _result(json.loads((out / "test.json").read_text()), seconds, out / "train.log",
+                   SOURCE)
 
 
 def spacy(options) -> dict:
-    out = WORK / "spacy"
+    out = WORK / ("spacy_transfer" if SPACY_SOURCE else "spacy")
     out.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "spacy", "init", "config", str(out / "config.cfg"), "-p", "ner",
           "-F"], out / "init.log")
+    init_tok2vec = None
+    if SPACY_SOURCE:
+        import spacy as spacy_lib
+
+        init_tok2vec = _export_tok2vec(spacy_lib.load(SPACY_SOURCE), out / "tok2vec.bin")
+        text = (out / "config.cfg").read_text(encoding="utf8")
+        text = text.replace("[pretraining]\n", '[pretraining]\ncomponent = "tok2vec"\nlayer = ""\n')
+        (out / "config.cfg").write_text(text, encoding="utf8")
     seconds = _run([sys.executable, "-m", "spacy", "train",
-                    *_overrides(out / "config.cfg", out)], out / "train.log")
+                    *_overrides(out / "config.cfg", out, init_tok2vec)], out / "train.log")
     _run([sys.executable, "-m", "spacy", "evaluate", str(out / "model-best"),
           str(WORK / "test.spacy"), "--output", str(out / "test.json")], out / "eval.log")
-    result = _result(json.loads((out / "test.json").read_text()), seconds, out / "train.log")
+    result = _result(json.loads((out / "test.json").read_text()), seconds, out / "train.log",
+                     SPACY_SOURCE)
     import spacy as spacy_lib
 
     result["details"]["spacy_version"] = spacy_lib.__version__

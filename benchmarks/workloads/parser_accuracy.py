@@ -30,7 +30,7 @@ def _scores(evaluate, examples) -> dict:
 
 
 def _result(details: dict) -> dict:
-    return {"metric": "EWT test LAS (gold tokens)", "value": details["gold"]["dep_las"],
+    return {"metric": "EWT test LAS % (gold tokens)", "value": 100 * details["gold"]["dep_las"],
             "higher_is_better": True, "details": details}
 
 
