@@ -20,9 +20,11 @@ component's name, or "*" for the nearest embedding component before them).
 Saving writes cfg.json and model/ (config.json, model.safetensors, tokenizer files), so a
 saved pipeline loads without the hub or the original model directory.
 """
+from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Union
 
+import numpy
 import srsly
 from confection import Config
 from thinc.api import Model, Optimizer
@@ -37,6 +39,7 @@ from ..ml.transformer import (
     install_extensions,
 )
 from ..ml.transformer._errors import TransformerErrors
+from ..ml.transformer.windows import group_windows
 from ..tokens import Doc
 from .trainable import CFG_FILE, TrainablePipe, validate_examples
 
@@ -149,6 +152,22 @@ class Transformer(TrainablePipe):
             listener.set_dim("nO", self.model.get_dim("nO"))
 
     # --- running -----------------------------------------------------------------------
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        """Annotate a stream of docs, `batch_size` at a time, in order. Each batch runs as
+        sub-batches of docs of similar length, each at most `max_batch_items` padded
+        tokens, so that the output arrays of a batch are not padded to its longest doc."""
+        docs = iter(docs)
+        while True:
+            batch = list(islice(docs, batch_size))
+            if not batch:
+                return
+            lengths = numpy.array([len(doc) for doc in batch], dtype=numpy.int64)
+            for rows, _ in group_windows(numpy.maximum(lengths, 1),
+                                         int(self.cfg["max_batch_items"])):
+                sub_batch = [batch[i] for i in sorted(rows.tolist())]
+                self.set_annotations(sub_batch, self.predict(sub_batch))
+            yield from batch
 
     def predict(self, docs: Sequence[Doc]) -> FullTransformerBatch:
         """The transformer output of the batch (docs unchanged)."""

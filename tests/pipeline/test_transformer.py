@@ -227,3 +227,20 @@ def test_learn_rate_scale_slows_only_the_transformer(tiny_bert):
 
     full, tenth = step_size(1.0), step_size(0.1)
     assert full > 0 and tenth == pytest.approx(full / 10, rel=1e-3)
+
+
+def test_pipe_runs_sub_batches_by_length_and_keeps_order(tiny_bert):
+    nlp = nlp_core.blank("en")
+    trf = nlp.add_pipe("transformer", config={"max_batch_items": 16, "model": {
+        "name": str(tiny_bert), "get_spans": DOC_SPANS}})
+    nlp.initialize()
+    texts = ["the cat sat on the mat", "hello", "new york city is a city of the world",
+             "", "the dog ran"]
+    docs = list(nlp.pipe(texts, batch_size=5))
+    assert [doc.text for doc in docs] == texts
+    for doc in docs:
+        alone = trf.predict([nlp.make_doc(doc.text)]).doc_data[0]
+        numpy.testing.assert_allclose(doc._.trf_data.wordpiece_output, alone.wordpiece_output,
+                                      atol=1e-5)
+    # "hello" ran with "" and "the dog ran" (5 positions), not padded to the longest (11)
+    assert docs[1]._.trf_data.last_hidden_state.shape[1] == 5
