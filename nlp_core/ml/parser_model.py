@@ -15,9 +15,10 @@ The model runs over whole transition sequences (see `parser_step`):
 - inference: `model.predict((docs, batches))` parses `batches` (GreedyBatch or BeamBatch
   over consecutive slices of `docs`) to the end and returns them; greedy batches on CPU run
   in C (`native.parser.forward`), without returning to Python per transition.
-- training: `model.begin_update((docs, batch, golds))` advances `batch` with the model's
-  own best valid moves, records every step's scores and move costs (dynamic oracle) and
-  returns a `ParserTrace`; its backprop takes one d_scores array per step.
+- training: `model.begin_update((docs, batch, golds))` (golds: one Gold per doc, or a
+  callable `batch -> costs`) advances `batch` with the model's own best valid moves,
+  records every step's scores and move costs (dynamic oracle) and returns a
+  `ParserTrace`; its backprop takes one d_scores array per step.
 
 `model.attrs["seen_mask"]`: bool (nO,) array of the classes seen in training data (None:
 all); other classes get no gradient and are predicted only when nothing else is valid.
