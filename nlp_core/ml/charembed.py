@@ -8,9 +8,9 @@ from thinc.initializers import uniform_init
 from thinc.types import Floats2d
 
 from .. import attrs as A
+from ..errors import Errors
 from ..registry import registry
 from . import lexeme_cache
-from ._errors import MLErrors
 from .embed_mix import mix_and_spread
 from .featureextractor import extract_features
 from .hash_tables import embed_columns, hash_keys
@@ -42,7 +42,7 @@ def CharacterEmbed(width: int = 128, rows: int = 7000, nM: int = 64, nC: int = 8
             is a common alternative).
     """
     if nC < 1:
-        raise ValueError(MLErrors.E309.format(layer="CharacterEmbed", nC=nC))
+        raise ValueError(Errors.E309.format(layer="CharacterEmbed", nC=nC))
     n_in = nM * nC + width * (1 + int(bool(include_static_vectors)))
     mix = MaxoutLN(nO=width, nI=n_in, nP=3)
     layers: List[Model] = [mix]

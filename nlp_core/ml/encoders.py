@@ -8,8 +8,8 @@ from typing import List
 from thinc.api import Model, chain
 from thinc.types import Floats2d
 
+from ..errors import Errors
 from ..registry import registry
-from ._errors import MLErrors
 from .maxout_ln import MaxoutLN
 from .mish_ln import MishLN
 from .windows import residual_window, with_windows
@@ -17,7 +17,7 @@ from .windows import residual_window, with_windows
 
 def _check(name: str, window_size: int, depth: int) -> None:
     if window_size < 0 or depth < 1:
-        raise ValueError(MLErrors.E308.format(layer=name, window_size=window_size, depth=depth))
+        raise ValueError(Errors.E308.format(layer=name, window_size=window_size, depth=depth))
 
 
 def _stack(blocks: List[Model], width: int, window_size: int, depth: int

@@ -30,8 +30,8 @@ import numpy
 from thinc.api import Model
 from thinc.types import Floats2d
 
+from ..errors import Errors
 from ..registry import registry
-from ._errors import MLErrors
 from .featureextractor import doc_orths
 
 Backprop = Callable[[List[Floats2d]], Any]
@@ -81,7 +81,7 @@ class Tok2VecListener(Model):
         width = self.get_dim("nO")
         for output in outputs:
             if output.ndim != 2 or output.shape[1] != width:
-                raise ValueError(MLErrors.E306.format(upstream=self.upstream_name,
+                raise ValueError(Errors.E306.format(upstream=self.upstream_name,
                                                       got=output.shape[-1], width=width))
             break
         self._batch_id = batch_id
@@ -92,7 +92,7 @@ class Tok2VecListener(Model):
         """True when the stored output belongs to `docs`; otherwise raises E304 (nothing
         received) or E305 (received for another batch)."""
         if self._batch_id is None:
-            raise ValueError(MLErrors.E304.format(upstream=self.upstream_name,
+            raise ValueError(Errors.E304.format(upstream=self.upstream_name,
                                                   n_docs=len(docs), width=self.get_dim("nO")))
         got = batch_id(docs)
         if got != self._batch_id:
@@ -100,7 +100,7 @@ class Tok2VecListener(Model):
         return True
 
     def _unusable(self, docs: Sequence, got: int, held: str) -> ValueError:
-        return ValueError(MLErrors.E305.format(upstream=self.upstream_name, n_docs=len(docs),
+        return ValueError(Errors.E305.format(upstream=self.upstream_name, n_docs=len(docs),
                                                got=got, held=held, expected=self._batch_id))
 
     def clear(self) -> None:

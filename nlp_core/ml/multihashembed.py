@@ -6,8 +6,8 @@ from thinc.initializers import uniform_init
 from thinc.types import Floats2d
 
 from .. import attrs as A
+from ..errors import Errors
 from ..registry import registry
-from ._errors import MLErrors
 from .embed_mix import mix_and_spread
 from .featureextractor import extract_features
 from .hash_tables import embed_columns, hash_keys
@@ -46,7 +46,7 @@ def MultiHashEmbed(
     attr_ids = tuple(A.intify_attrs(attrs))
     rows = tuple(int(r) for r in rows)
     if len(rows) != len(attr_ids):
-        raise ValueError(MLErrors.E301.format(layer="MultiHashEmbed", n_rows=len(rows),
+        raise ValueError(Errors.E301.format(layer="MultiHashEmbed", n_rows=len(rows),
                                               n_attrs=len(attr_ids), attrs=list(attrs)))
     n_pieces = len(attr_ids) + int(bool(include_static_vectors))
     mix = MaxoutLN(nO=width, nI=width * n_pieces, nP=3)

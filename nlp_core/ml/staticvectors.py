@@ -24,8 +24,8 @@ from thinc.initializers import glorot_uniform_init
 from thinc.types import Floats2d, Ragged
 
 from .. import attrs as A
+from ..errors import Errors
 from ..registry import register_with_aliases, registry
-from ._errors import MLErrors
 from .dropout import dropout_mask
 from .featureextractor import extract_features
 
@@ -43,7 +43,7 @@ def get_vectors(vocab, layer: str = "StaticVectors"):
     vectors = getattr(vocab, "vectors", None)
     if not has_vectors(vocab):
         found = "None" if vectors is None else f"an empty table of shape {vectors.shape}"
-        raise ValueError(MLErrors.E300.format(layer=layer, found=found))
+        raise ValueError(Errors.E300.format(layer=layer, found=found))
     return vectors
 
 
@@ -83,7 +83,7 @@ def project_keys(model: Model, vectors, keys: numpy.ndarray, is_train: bool
     else:
         rows = numpy.asarray(vectors.find(keys=keys))
         if rows.shape != keys.shape:
-            raise ValueError(MLErrors.E302.format(layer="StaticVectors", got=rows.shape,
+            raise ValueError(Errors.E302.format(layer="StaticVectors", got=rows.shape,
                                                   n=len(keys)))
         missing = rows < 0
         # Gather on the table's own device, then move only the rows this batch needs.
@@ -137,6 +137,6 @@ def _init(model: Model, X: Sequence | None = None, Y: Ragged | None = None) -> N
         model.set_dim("nO", Y.data.shape[1])
     for dim in ("nM", "nO"):
         if not model.has_dim(dim):
-            raise ValueError(MLErrors.E303.format(layer="StaticVectors", dim=dim))
+            raise ValueError(Errors.E303.format(layer="StaticVectors", dim=dim))
     model.set_param("W", glorot_uniform_init(model.ops, (model.get_dim("nO"),
                                                           model.get_dim("nM"))))

@@ -4,8 +4,8 @@ from typing import List
 from thinc.api import Model, chain
 from thinc.types import Floats2d
 
+from ..errors import Errors
 from ..registry import registry
-from ._errors import MLErrors
 
 
 @registry.architectures("nlp_core.Tok2Vec.v2", aliases=["spacy.Tok2Vec.v2"])
@@ -22,7 +22,7 @@ def Tok2Vec(embed: Model[List, List[Floats2d]],
     """
     embed_width, encode_width = _dim(embed, "nO"), _dim(encode, "nI")
     if embed_width and encode_width and embed_width != encode_width:
-        raise ValueError(MLErrors.E310.format(embed=embed_width, encode=encode_width))
+        raise ValueError(Errors.E310.format(embed=embed_width, encode=encode_width))
     model = chain(embed, encode)
     if encode.has_dim("nO"):
         model.set_dim("nO", encode.get_dim("nO"))
