@@ -244,3 +244,17 @@ def test_pipe_runs_sub_batches_by_length_and_keeps_order(tiny_bert):
                                       atol=1e-5)
     # "hello" ran with "" and "the dog ran" (5 positions), not padded to the longest (11)
     assert docs[1]._.trf_data.last_hidden_state.shape[1] == 5
+
+
+def test_optimizer_step_updates_the_encoder_in_place(tiny_bert):
+    # thinc's stock shim rebinds param.data each step, which leaked memory every update.
+    nlp = tagger_nlp(tiny_bert)
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    nlp.update(examples, sgd=optimizer)
+    encoder = nlp.get_pipe("transformer").model.encoder
+    pointers = [p.data_ptr() for p in encoder.parameters()]
+    before = encoder_params(nlp)
+    nlp.update(examples, sgd=optimizer)
+    assert [p.data_ptr() for p in encoder.parameters()] == pointers
+    assert any(not torch.equal(a, b) for a, b in zip(before, encoder_params(nlp)))

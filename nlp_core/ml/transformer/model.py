@@ -33,6 +33,29 @@ from .windows import WindowBatch, Wordpiecer, build_windows
 DEFAULT_MAX_BATCH_ITEMS = 4096
 
 
+class TransformerShim(PyTorchShim):
+    """thinc's PyTorch shim, with an optimizer step that writes into the existing torch
+    parameters. (thinc's own step rebinds each `param.data` to a tensor made from the
+    optimizer's output, which keeps a chain of wrappers alive from step to step: memory grew
+    by megabytes per update when fine-tuning MiniLM.)"""
+
+    def finish_update(self, optimizer: Any) -> None:
+        import torch
+
+        for name, param in self._model.named_parameters():
+            if param.grad is None:
+                continue
+            if not self._grad_scaler.found_inf:
+                weights = torch2xp(param.data)
+                updated, _ = optimizer((self.id, name), weights, torch2xp(param.grad))
+                new = xp2torch(updated, device=param.device)
+                if new.data_ptr() != param.data.data_ptr():  # optimizers may update in place
+                    with torch.no_grad():
+                        param.copy_(new)
+            param.grad.zero_()
+        self._grad_scaler.update()
+
+
 class TransformerModel(Model):
     """A thinc Model[List[Doc], FullTransformerBatch] holding a HF encoder in a PyTorch
     shim (`shims[0]`, present once loaded).
@@ -91,7 +114,7 @@ class TransformerModel(Model):
         wrapped = WindowedEncoder(encoder=encoder, output_hidden_states=hidden)
         mixed = self.attrs["mixed_precision"]
         scaler = PyTorchGradScaler(**{"enabled": mixed, **self.grad_scaler_config})
-        shim = PyTorchShim(wrapped, mixed_precision=mixed, grad_scaler=scaler)
+        shim = TransformerShim(wrapped, mixed_precision=mixed, grad_scaler=scaler)
         self.shims[:] = [shim]
         self.wordpiecer = Wordpiecer.from_tokenizer(tokenizer, max_positions(encoder.config))
         self.set_dim("nO", int(encoder.config.hidden_size), force=True)
