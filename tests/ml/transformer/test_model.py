@@ -121,9 +121,11 @@ def test_all_hidden_states_on_request(tiny_bert, nlp):
     numpy.testing.assert_allclose(data.last_hidden_state, data.tensors[-1])
 
 
-def test_backprop_reaches_the_encoder(tiny_bert, nlp):
-    model = make_model(tiny_bert)
-    docs = [nlp(t) for t in TEXTS]
+@pytest.mark.parametrize("spans", [None, {"@span_getters": "spacy-transformers.strided_spans.v1",
+                                           "window": 4, "stride": 3}])
+def test_backprop_reaches_the_encoder(tiny_bert, nlp, spans):
+    model = make_model(tiny_bert, get_spans=spans)
+    docs = [nlp(t) for t in TEXTS + [LONG]]
     full, backprop = model.begin_update(docs)
     d_outputs = [numpy.ones_like(d.wordpiece_output) for d in full.doc_data]
     backprop(d_outputs)
