@@ -70,10 +70,11 @@ def _measure(nlp, examples, dev_texts, score) -> dict:
 
 
 def ours(options) -> dict:
+    from thinc.api import fix_random_seed
+
     from nlp_core.cli.init_config import make_training_config
     from nlp_core.language import Language
     from nlp_core.training import Corpus
-    from thinc.api import fix_random_seed
 
     fix_random_seed(SEED)
     config = make_training_config("en", ["tagger"], optimize="efficiency", gpu=False)
@@ -86,8 +87,7 @@ def ours(options) -> dict:
     def score():
         return nlp.evaluate(dev)["tag_acc"]
 
-    result = _measure(nlp, examples, conllu_texts(DEV), score)
-    return result
+    return _measure(nlp, examples, conllu_texts(DEV), score)
 
 
 def spacy(options) -> dict:
