@@ -22,7 +22,8 @@ fine-tunes it on the UNER slice; the NER itself still learns only from UNER dev.
 pipelines must have the efficiency widths.
 
 Environment knobs: NLP_CORE_BENCH_NER_STEPS (default 2000), NLP_CORE_BENCH_NER_EVAL (200),
-NLP_CORE_BENCH_NER_HELDOUT (300 sentences).
+NLP_CORE_BENCH_NER_HELDOUT (300 sentences), NLP_CORE_BENCH_NER_AVERAGES=1 (parameter
+averaging on both sides).
 """
 import json
 import os
@@ -38,6 +39,7 @@ UNER = SHARED_DATA / "uner_english_ewt"
 STEPS = int(os.environ.get("NLP_CORE_BENCH_NER_STEPS", 2000))
 EVAL_EVERY = int(os.environ.get("NLP_CORE_BENCH_NER_EVAL", 200))
 HELDOUT = int(os.environ.get("NLP_CORE_BENCH_NER_HELDOUT", 300))
+AVERAGES = os.environ.get("NLP_CORE_BENCH_NER_AVERAGES", "") not in ("", "0")
 SOURCE = os.environ.get("NLP_CORE_BENCH_NER_SOURCE")
 SPACY_SOURCE = os.environ.get("NLP_CORE_BENCH_SPACY_NER_SOURCE")
 WORK = Path(tempfile.gettempdir()) / "nlp_core_benchmarks" / "uner"
@@ -46,6 +48,8 @@ N_SENTS = 10
 
 def _overrides(config_path: Path, output: Path, init_tok2vec=None):
     extra = [] if init_tok2vec is None else ["--paths.init_tok2vec", str(init_tok2vec)]
+    if AVERAGES:
+        extra += ["--training.optimizer.use_averages", "true"]
     return [str(config_path), "--output", str(output),
             "--paths.train", str(WORK / "train.spacy"), "--paths.dev", str(WORK / "heldout.spacy"),
             "--training.max_steps", str(STEPS), "--training.eval_frequency", str(EVAL_EVERY),
@@ -101,7 +105,7 @@ def ours(options) -> dict:
     from nlp_core.cli.init_config import make_training_config
 
     _write_data()
-    out = WORK / ("nlp_core_transfer" if SOURCE else "nlp_core")
+    out = WORK / ("nlp_core" + ("_transfer" if SOURCE else "") + ("_avg" if AVERAGES else ""))
     out.mkdir(parents=True, exist_ok=True)
     config = make_training_config("en", ["ner"], optimize="efficiency", gpu=False)
     (out / "config.cfg").write_text(config.to_str(), encoding="utf8")
@@ -119,7 +123,7 @@ def ours(options) -> dict:
 
 
 def spacy(options) -> dict:
-    out = WORK / ("spacy_transfer" if SPACY_SOURCE else "spacy")
+    out = WORK / ("spacy" + ("_transfer" if SPACY_SOURCE else "") + ("_avg" if AVERAGES else ""))
     out.mkdir(parents=True, exist_ok=True)
     _run([sys.executable, "-m", "spacy", "init", "config", str(out / "config.cfg"), "-p", "ner",
           "-F"], out / "init.log")
