@@ -9,6 +9,8 @@ untimed, then time STEPS calls of `nlp.update(batch, drop=0.1, sgd=optimizer)` o
 of about BATCH_WORDS words. Words/s counts the predicted tokens updated on. The details
 also give inference words/s of the trained pipeline on the EWT dev texts (`nlp.pipe`,
 batch 256) and its dev tag accuracy after these few steps (a sanity check, not a score).
+Our side runs numpy's BLAS single-threaded, as `python -m nlp_core train` does (see
+`single_blas_thread`); spaCy's thinc 8 uses blis, single-threaded by default.
 
 Environment knobs: NLP_CORE_BENCH_STEPS (default 100), NLP_CORE_BENCH_BATCH_WORDS
 (default 1000), NLP_CORE_BENCH_WIDTH (default 96), NLP_CORE_BENCH_DEPTH (default 4).
@@ -75,6 +77,7 @@ def ours(options) -> dict:
     from nlp_core.cli.init_config import make_training_config
     from nlp_core.language import Language
     from nlp_core.training import Corpus
+    from nlp_core.training.loop import single_blas_thread
 
     fix_random_seed(SEED)
     config = make_training_config("en", ["tagger"], optimize="efficiency", gpu=False)
@@ -87,7 +90,8 @@ def ours(options) -> dict:
     def score():
         return nlp.evaluate(dev)["tag_acc"]
 
-    return _measure(nlp, examples, conllu_texts(DEV), score)
+    with single_blas_thread():  # as `python -m nlp_core train` runs
+        return _measure(nlp, examples, conllu_texts(DEV), score)
 
 
 def spacy(options) -> dict:

@@ -65,6 +65,7 @@ def evaluate(model: str, data_path: Path, *, output: Optional[Path] = None,
 
     from ..training._errors import TrainingErrors
     from ..training.corpus import Corpus
+    from ..training.loop import single_blas_thread
 
     stdout = stdout or sys.stdout
     data_path = Path(data_path)
@@ -76,7 +77,8 @@ def evaluate(model: str, data_path: Path, *, output: Optional[Path] = None,
     corpus = Corpus(data_path, gold_preproc=gold_preproc)
     examples = list(corpus(nlp))
     kwargs = {"batch_size": batch_size} if batch_size else {}
-    scores = nlp.evaluate(examples, **kwargs)
+    with single_blas_thread():
+        scores = nlp.evaluate(examples, **kwargs)
     n_words = sum(len(eg.reference) for eg in examples)
     stdout.write(f"Evaluated {model} on {len(examples)} docs ({n_words} gold tokens) of "
                  f"{data_path}" + (" with gold tokens" if gold_preproc else "") + "\n\n")

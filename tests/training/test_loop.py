@@ -306,3 +306,22 @@ def test_parameter_averages_are_used_for_evaluating_and_saving():
     numpy.testing.assert_array_equal(dense.model.get_param("W"), current)
     with averaged_params(nlp, Adam(0.1)):
         numpy.testing.assert_array_equal(dense.model.get_param("W"), current)
+
+
+def test_training_runs_blas_single_threaded_unless_the_user_chose(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from nlp_core.training.loop import BLAS_THREAD_VARIABLES, single_blas_thread
+
+    def blas_threads():
+        return {info["num_threads"] for info in threadpoolctl.threadpool_info()
+                if info["user_api"] == "blas"}
+
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    before = blas_threads()
+    with single_blas_thread():
+        assert blas_threads() <= {1}
+    assert blas_threads() == before
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    with single_blas_thread():
+        assert blas_threads() == before
