@@ -28,6 +28,20 @@ TRAIN_SENTS = int(os.environ.get("NLP_CORE_BENCH_TRAIN_SENTS", 4000))
 SEED = 0
 
 
+def _uner_sentences():
+    """(words, IOB2 tags) of each UNER dev sentence (index, token, tag, ... columns)."""
+    words, tags = [], []
+    for line in UNER_DEV.read_text(encoding="utf8").splitlines() + [""]:
+        if not line.strip():
+            if words:
+                yield words, tags
+            words, tags = [], []
+        elif not line.startswith("#"):
+            cols = line.split("\t")
+            words.append(cols[1])
+            tags.append(cols[2])
+
+
 def _measure(nlp, texts, passes: int) -> dict:
     n_words = sum(len(doc) for doc in nlp.pipe(texts, batch_size=BATCH))
     seconds = best_time(lambda: list(nlp.pipe(texts, batch_size=BATCH)), passes, warmup=0)
@@ -66,8 +80,9 @@ def ours(options) -> dict:
 def spacy(options) -> dict:
     import spacy as spacy_lib
     from spacy.cli.init_config import init_config
+    from spacy.tokens import Doc
     from spacy.training import Example
-    from spacy.training.converters import conll_ner_to_docs, conllu_to_docs
+    from spacy.training.converters import conllu_to_docs
     from thinc.api import fix_random_seed
 
     fix_random_seed(SEED)
@@ -77,9 +92,8 @@ def spacy(options) -> dict:
     examples = [Example(nlp.make_doc(doc.text), doc)
                 for _, doc in zip(range(TRAIN_SENTS), docs)]
     if "ner" in PIPELINE:
-        text = "\n".join(line for line in UNER_DEV.read_text(encoding="utf8").splitlines()
-                         if not line.startswith("#"))
-        for doc in conll_ner_to_docs(text, n_sents=1, no_print=True):
+        for words, tags in _uner_sentences():
+            doc = Doc(nlp.vocab, words=words, ents=tags)
             examples.append(Example(nlp.make_doc(doc.text), doc))
     start = time.perf_counter()
     nlp.initialize(lambda: examples)
