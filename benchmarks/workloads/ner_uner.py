@@ -132,9 +132,10 @@ def spacy(options) -> dict:
         import spacy as spacy_lib
 
         init_tok2vec = _export_tok2vec(spacy_lib.load(SPACY_SOURCE), out / "tok2vec.bin")
-        text = (out / "config.cfg").read_text(encoding="utf8")
-        text = text.replace("[pretraining]\n", '[pretraining]\ncomponent = "tok2vec"\nlayer = ""\n')
-        (out / "config.cfg").write_text(text, encoding="utf8")
+        # spaCy reads init_tok2vec's target from a complete [pretraining] block
+        # (component "tok2vec", layer "" by default)
+        _run([sys.executable, "-m", "spacy", "init", "fill-config", str(out / "config.cfg"),
+              str(out / "config.cfg"), "--pretraining"], out / "fill.log")
     seconds = _run([sys.executable, "-m", "spacy", "train",
                     *_overrides(out / "config.cfg", out, init_tok2vec)], out / "train.log")
     _run([sys.executable, "-m", "spacy", "evaluate", str(out / "model-best"),
