@@ -9,7 +9,8 @@ __version__ = "0.1.0"
 
 # Attribute -> submodule defining it. (The registry is `nlp_core.registry.registry`: a
 # lazy `nlp_core.registry` attribute would be shadowed by the submodule of that name.)
-_LAZY = {"blank": "language", "load": "language", "Language": "language", "read_tensors": "tensors_io"}
+_LAZY = {"blank": "language", "load": "language", "shipped_pipelines": "language",
+         "Language": "language", "read_tensors": "tensors_io"}
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +21,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["__version__", "blank", "load", "Language"]
+__all__ = ["__version__", "blank", "load", "shipped_pipelines", "Language"]

@@ -143,7 +143,8 @@ class Errors(metaclass=_Catalogue):
             "Doc it was given (from `__call__`) and yield Docs (from `pipe`).")
     E218 = "select_pipes needs `disable=` or `enable=` (a component name or a list of names)."
     E219 = ("Cannot load pipeline {name!r}: it is neither an existing directory nor an "
-            "installed Python package. Pass the directory that `nlp.to_disk` wrote.")
+            "installed Python package, nor a pipeline shipped with nlp_core ({shipped}). "
+            "Pass the directory that `nlp.to_disk` wrote.")
     E220 = ("No config.cfg in {path}: a pipeline directory holds config.cfg, meta.json, vocab/ "
             "and one folder per component, as written by `nlp.to_disk(path)`.")
     E221 = ("The config has no language: set `lang` in [nlp] (e.g. `lang = \"en\"`, or \"xx\" "

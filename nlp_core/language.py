@@ -790,13 +790,17 @@ def load(name: Union[str, Path], *, disable: Iterable[str] = (),
     """Load a pipeline saved with `nlp.to_disk`.
 
     Args:
-        name: a directory holding config.cfg, or the name of an installed package that
+        name: a directory holding config.cfg, the name of a pipeline shipped inside this
+            package (`shipped_pipelines()`, e.g. "en_ewt_sm"), or the name of an installed
+            package that
             either has a `load()` function or holds such a directory (in its folder or in
             one sub-folder, as spaCy-style packages `name/name-1.0.0/` do).
         disable / enable / exclude: as in `Language.from_config`.
         config: dotted-key overrides of the saved config, e.g. {"nlp.batch_size": 64}.
     """
     path = Path(name)
+    if not path.exists() and isinstance(name, str) and (SHIPPED_PIPELINES / name).is_dir():
+        path = SHIPPED_PIPELINES / name
     if not path.exists() and isinstance(name, str):
         path = _package_data_dir(name, disable=disable, enable=enable, exclude=exclude,
                                  config=config)
@@ -813,13 +817,24 @@ def load(name: Union[str, Path], *, disable: Iterable[str] = (),
     return nlp.from_disk(path, exclude=exclude)
 
 
+SHIPPED_PIPELINES = Path(__file__).parent / "models"
+
+
+def shipped_pipelines() -> List[str]:
+    """Names of the trained pipelines that ship inside the package (`load(name)` works
+    offline for each)."""
+    if not SHIPPED_PIPELINES.is_dir():
+        return []
+    return sorted(p.name for p in SHIPPED_PIPELINES.iterdir() if (p / "config.cfg").is_file())
+
+
 def _package_data_dir(name: str, **kwargs: Any) -> Union[Path, Language]:
     import importlib
 
     try:
         module = importlib.import_module(name)
     except ImportError:
-        raise OSError(Errors.E219.format(name=name)) from None
+        raise OSError(Errors.E219.format(name=name, shipped=shipped_pipelines())) from None
     if hasattr(module, "load") and callable(module.load):
         return module.load(**{k: v for k, v in kwargs.items() if v})
     root = Path(module.__file__).parent
