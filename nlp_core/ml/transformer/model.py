@@ -16,6 +16,7 @@ saved pipeline loads without the original model or the hub.
 Backprop takes one (n_wp, width) gradient per doc, for `wordpiece_output`: what the
 listeners send back.
 """
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -31,6 +32,12 @@ from .loading import load_pretrained, max_positions, save_pretrained
 from .windows import WindowBatch, Wordpiecer, build_windows
 
 DEFAULT_MAX_BATCH_ITEMS = 4096
+
+# thinc 9's shim calls torch.cuda.amp.autocast, which torch deprecates with a FutureWarning
+# on every forward; the call is thinc's, not the user's, and the warning says nothing they
+# can act on.
+warnings.filterwarnings("ignore", message=r".*torch\.cuda\.amp\.autocast",
+                        category=FutureWarning)
 
 
 class TransformerShim(PyTorchShim):
