@@ -23,7 +23,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions, PortableOptions, StandardOptions
 
 from schemas import annotations, dead_letter, tensors
 
@@ -31,8 +31,8 @@ from .annotating import AnnotateBatches
 from .arrow import dead_letters_to_record_batch
 from .checking import CheckAndBatch, FindDuplicateIds
 from .io import ReadRawChunks, match_inputs, resolve_format
-from .model import load_pipeline, pipeline_info
-from .options import AnnotateOptions, help_parser, job_option_names, parse_options
+from .model import check_gpu, forget_preloaded, pipeline_info, preload_pipeline
+from .options import AnnotateOptions, gpu_id, help_parser, job_option_names, parse_options
 from .parquet import WriteParquet
 from .records import CheckOptions
 from .summary import SUMMARY_NAME, WriteSummary, read_json, write_json
@@ -40,6 +40,9 @@ from .tensors import PARQUET_OPTIONS as TENSOR_PARQUET_OPTIONS
 from .tensors import check_pipeline, tensor_summary
 
 DEAD_LETTER_BATCH = 1000
+# runners whose SDK workers run on this machine: --gpu is checked here before the job starts
+LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner",
+                 "SwitchingDirectRunner", "PrismRunner")
 
 
 class JobPlan(NamedTuple):
@@ -83,9 +86,11 @@ def plan(argv: Sequence[str]) -> JobPlan:
     """
     options = parse_options(argv)
     job = options.view_as(AnnotateOptions)
+    if gpu_id(job) >= 0 and _workers_are_local(options):
+        check_gpu(gpu_id(job))
     paths = match_inputs(job.input)
     kind = resolve_format(job.input_format, paths)
-    nlp = load_pipeline(job.model)
+    nlp = preload_pipeline(job.model)
     check_pipeline(nlp, job.tensors)
     info = pipeline_info(nlp)
     result = JobPlan(options, job, kind, len(paths), info)
@@ -97,6 +102,13 @@ def plan(argv: Sequence[str]) -> JobPlan:
     if existing:
         FileSystems.delete(existing)
     return result
+
+
+def _workers_are_local(options: PipelineOptions) -> bool:
+    runner = options.view_as(StandardOptions).runner
+    name = runner if isinstance(runner, str) or runner is None else type(runner).__name__
+    return (str(name).rsplit(".", 1)[-1] in LOCAL_RUNNERS
+            or options.view_as(PortableOptions).environment_type in ("LOOPBACK", "loopback"))
 
 
 def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
@@ -117,7 +129,8 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
                        CheckAndBatch.DEAD, CheckAndBatch.COUNTS, main="batches"))
     annotated = (checked.batches
                  | "Annotate" >> beam.ParDo(AnnotateBatches(job.model, job.keep_text,
-                                                           job.tensors, job.tensor_dtype))
+                                                           job.tensors, job.tensor_dtype,
+                                                           gpu_id(job)))
                  .with_outputs(AnnotateBatches.DEAD, AnnotateBatches.STATS,
                                AnnotateBatches.TENSORS, main="rows"))
     dead = ((checked[CheckAndBatch.DEAD], annotated[AnnotateBatches.DEAD])
@@ -152,6 +165,7 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
 
 def _static(plan: JobPlan) -> Dict[str, Any]:
     job = plan.job
+    names = set(job_option_names())  # (builds a parser: once, not per option)
     return {
         "job": "beam_jobs.annotate",
         "input": job.input, "input_format": plan.kind, "input_files": plan.n_files,
@@ -161,8 +175,7 @@ def _static(plan: JobPlan) -> Dict[str, Any]:
                     dead_letter.NAME: dead_letter.VERSION,
                     **({tensors.NAME: tensors.VERSION} if job.tensors != "none" else {})},
         "runner": str(plan.options.view_as(StandardOptions).runner),
-        "options": {k: v for k, v in job.get_all_options().items()
-                    if k in job_option_names()},
+        "options": {k: v for k, v in job.get_all_options().items() if k in names},
     }
 
 
@@ -198,7 +211,10 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
     start = time.perf_counter()
     p = test_pipeline if test_pipeline is not None else beam.Pipeline(options=job_plan.options)
     build_pipeline(p, job_plan)
-    p.run().wait_until_finish()
+    try:
+        p.run().wait_until_finish()
+    finally:
+        forget_preloaded()
     summary = finish_summary(job_plan, time.perf_counter() - start)
     if not summary["reconciled"]:
         raise RuntimeError(f"Counts do not reconcile: {summary['counts']} (see "
@@ -217,27 +233,44 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    counts = summary["counts"]
-    reasons = ", ".join(f"{k}: {v}" for k, v in counts["dead_letter_by_reason"].items())
-    print(f"read {counts['read']} records = {counts['annotated']} annotated + "
-          f"{counts['dead_lettered']} dead-lettered" + (f" ({reasons})" if reasons else ""))
-    print(f"annotations:  {_output_glob(summary, 'annotations')}")
-    print(f"dead letters: {_output_glob(summary, 'dead_letter')}")
-    if "tensors" in summary:
-        written = summary["tensors"]
-        print(f"tensors:      {_output_glob(summary, 'tensors')} ({written['kind']}, "
-              f"{written['dtype']}: {written['bytes_written'] / 1e6:.1f} MB, "
-              f"{written['mb_per_second']} MB/s)")
-    print(f"run summary:  {FileSystems.join(summary['output'], SUMMARY_NAME)}")
-    print(f"{summary['per_wall_second']['docs']:.0f} docs/s, "
-          f"{summary['per_wall_second']['words']:.0f} words/s "
-          f"({summary['wall_seconds']:.1f} s, pipeline {summary['model']['name']} "
-          f"{summary['model']['version']})")
+    for line in report_lines(summary):
+        print(line)
     return 0
 
 
-def _output_glob(summary: Dict[str, Any], table: str) -> str:
-    return FileSystems.join(summary["output"], table, "part-*.parquet")
+def report_lines(summary: Dict[str, Any]) -> List[str]:
+    """What `main` prints at the end: the reconciled counts, where each output is, speed."""
+    counts = summary["counts"]
+    reasons = ", ".join(f"{k}: {v}" for k, v in counts["dead_letter_by_reason"].items())
+    check = "reconciled" if summary["reconciled"] else "NOT RECONCILED"
+    lines = [f"read {counts['read']} records = {counts['annotated']} annotated + "
+             f"{counts['dead_lettered']} dead-lettered ({check})",
+             f"  dead letters by reason: {reasons or 'none'}"]
+    files = summary.get("files", {})
+    lines.append(f"annotations:  {_where(summary, 'annotations', files)} "
+                 f"({counts['annotated']} rows)")
+    lines.append(f"dead letters: {_where(summary, 'dead_letter', files)} "
+                 f"({counts['dead_lettered']} rows)")
+    if "tensors" in summary:
+        written = summary["tensors"]
+        lines.append(f"tensors:      {_where(summary, 'tensors', files)} ({written['kind']}, "
+                     f"{written['dtype']}: {written['bytes_written'] / 1e6:.1f} MB, "
+                     f"{written['mb_per_second']} MB/s)")
+    lines.append(f"run summary:  {FileSystems.join(summary['output'], SUMMARY_NAME)}")
+    lines.append(f"{summary['per_wall_second']['docs']:.0f} docs/s, "
+                 f"{summary['per_wall_second']['words']:.0f} words/s "
+                 f"({summary['wall_seconds']:.1f} s, pipeline {summary['model']['name']} "
+                 f"{summary['model']['version']})")
+    return lines
+
+
+def _where(summary: Dict[str, Any], table: str, files: Dict[str, List[str]]) -> str:
+    """The table's file when there is one, else its glob and the number of files."""
+    paths = files.get(table)
+    if paths and len(paths) == 1:
+        return paths[0]
+    glob = FileSystems.join(summary["output"], table, "part-*.parquet")
+    return f"{glob} ({len(paths)} files)" if paths else glob
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ from .tensors import docs_to_tensor_batch
 class AnnotateBatches(beam.DoFn):
     """Batches of Records -> one `annotations` RecordBatch per batch.
 
-    The pipeline is loaded in `setup()`, once per worker process (shared by its threads).
+    The pipeline is loaded in `setup()`, once per worker process: the `Shared` handle is
+    pickled with the DoFn, so every deserialized copy in a process (one per SDK worker
+    thread) finds the same pipeline.
     Outputs: main, RecordBatches; "dead", a DeadLetter per document the pipeline failed on;
     "stats", (docs, tokens, chars, seconds) per batch for the run summary; "tensors", a
     `tensors` RecordBatch per batch when `tensors` is not "none".
@@ -24,6 +26,7 @@ class AnnotateBatches(beam.DoFn):
         model: what `--model` names (see beam_jobs/model.py).
         keep_text: fill the `text` column.
         tensors, tensor_dtype: `--tensors` and `--tensor-dtype`.
+        gpu_id: the GPU to run the pipeline on (`--gpu` / `--gpu-id`), -1 for the CPU.
     """
 
     DEAD = "dead"
@@ -31,8 +34,9 @@ class AnnotateBatches(beam.DoFn):
     TENSORS = "tensors"
 
     def __init__(self, model: str, keep_text: bool, tensors: str = "none",
-                 tensor_dtype: str = "float32"):
+                 tensor_dtype: str = "float32", gpu_id: int = -1):
         self.model = model
+        self.gpu_id = gpu_id
         self.keep_text = keep_text
         self.tensors = tensors
         self.tensor_dtype = tensor_dtype
@@ -40,7 +44,7 @@ class AnnotateBatches(beam.DoFn):
 
     def setup(self):
         self._pipeline: SharedPipeline = self._shared.acquire(
-            lambda: SharedPipeline(self.model), tag=self.model)
+            lambda: SharedPipeline(self.model, self.gpu_id), tag=(self.model, self.gpu_id))
         self._docs = Metrics.counter("annotate", "docs_annotated")
         self._tokens = Metrics.counter("annotate", "tokens")
         self._chars = Metrics.counter("annotate", "chars")

@@ -12,17 +12,26 @@ loaded pipeline; the annotate DoFn gets it through `apache_beam.utils.shared.Sha
 threads of one worker process share one copy, and a lock keeps them from running it at the
 same time (its caches are not made for concurrent writers, and with the GIL, threads gain
 nothing on CPU work anyway).
+
+`--gpu` / `--gpu-id N` use the mechanism of `python -m nlp_core train --gpu-id`: thinc's
+`require_gpu(N)` (CupyOps for thinc, `torch.cuda.set_device` for torch) before the pipeline
+is loaded, so its weights are allocated on that GPU. cupy's current device, torch's and
+thinc's current ops are per thread, and Beam may call `process` from another thread than
+`setup`, so every batch runs inside `on_gpu(N)`.
 """
+import contextlib
 import os
 import tempfile
 import threading
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import nlp_core
 from nlp_core.language import Language
 from nlp_core.tokens import Doc
 
 BLANK_PREFIX = "blank:"
+# the pipeline the launcher loaded to check it (see `preload_pipeline`)
+_PRELOADED: Dict[str, Language] = {}
 
 
 def _copy_remote_dir(url: str) -> str:
@@ -51,6 +60,77 @@ def load_pipeline(model: str) -> Language:
     return nlp_core.load(model)
 
 
+def preload_pipeline(model: str) -> Language:
+    """Load the pipeline in the launcher (to check it and report its name) and keep it for
+    the first CPU `SharedPipeline` of this process to take: with the in-memory runner the
+    worker is this process, and so loads it once, not twice. `forget_preloaded` drops it."""
+    _PRELOADED.clear()
+    nlp = _PRELOADED[model] = load_pipeline(model)
+    return nlp
+
+
+def forget_preloaded() -> None:
+    _PRELOADED.clear()
+
+
+def gpu_error(gpu_id: int, reason: Any) -> ValueError:
+    return ValueError(f"--gpu/--gpu-id {gpu_id}: cannot use GPU {gpu_id}: {reason}. Install "
+                      "cupy for the CUDA version of the machine that runs the pipeline (`pip "
+                      "install nlp-core[gpu]`, i.e. cupy-cuda12x; on Dataflow, in the worker "
+                      "container image), or run without --gpu.")
+
+
+def require_gpu(gpu_id: int) -> None:
+    """Put thinc and torch on GPU `gpu_id` for the calling thread (thinc's `require_gpu`,
+    as `nlp_core train --gpu-id` does); ValueError naming the option when it cannot."""
+    try:
+        from thinc.api import require_gpu as thinc_require_gpu
+
+        thinc_require_gpu(gpu_id)
+    except Exception as err:  # no cupy, no device, or a bad id: all end the same way
+        raise gpu_error(gpu_id, err) from None
+
+
+def check_gpu(gpu_id: int) -> None:
+    """Whether this machine can run the pipeline on GPU `gpu_id` (without selecting it);
+    ValueError naming the option when it cannot."""
+    try:
+        import cupy
+    except ImportError:
+        raise gpu_error(gpu_id, "cupy is not installed") from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:  # no driver / no device
+        raise gpu_error(gpu_id, f"no CUDA device ({err})") from None
+    if not 0 <= gpu_id < count:
+        raise gpu_error(gpu_id, f"this machine has {count} CUDA device(s)")
+
+
+@contextlib.contextmanager
+def on_gpu(gpu_id: int) -> Iterator[None]:
+    """Run the block with thinc's ops, cupy's and torch's current device on GPU `gpu_id`
+    (all three are per thread); does nothing for -1."""
+    if gpu_id < 0:
+        yield
+        return
+    import cupy
+    from thinc.api import CupyOps, get_current_ops, set_current_ops
+
+    previous = get_current_ops()
+    set_current_ops(CupyOps())
+    try:
+        with cupy.cuda.Device(gpu_id):
+            try:
+                import torch
+            except ImportError:
+                yield
+                return
+            with torch.cuda.device(gpu_id):
+                yield
+    finally:
+        set_current_ops(previous)
+
+
 def pipeline_info(nlp: Language) -> Dict[str, Any]:
     """Name ('<lang>_<name>'), version and components, as the outputs report them."""
     meta = nlp.meta
@@ -60,10 +140,18 @@ def pipeline_info(nlp: Language) -> Dict[str, Any]:
 
 class SharedPipeline:
     """A loaded pipeline shared by the threads of a process (weak-referenceable, as
-    `Shared` requires)."""
+    `Shared` requires), on GPU `gpu_id` unless that is -1."""
 
-    def __init__(self, model: str):
-        self.nlp = load_pipeline(model)
+    def __init__(self, model: str, gpu_id: int = -1):
+        self.gpu_id = gpu_id
+        if gpu_id >= 0:
+            require_gpu(gpu_id)
+        preloaded = _PRELOADED.pop(model, None) if gpu_id < 0 else None
+        if preloaded is not None:
+            self.nlp = preloaded
+        else:
+            with on_gpu(gpu_id):
+                self.nlp = load_pipeline(model)
         self.info = pipeline_info(self.nlp)
         self._lock = threading.Lock()
 
@@ -75,7 +163,7 @@ class SharedPipeline:
             (input index, error message) for the others. A batch that fails is retried one
             input at a time, so that one bad document costs only itself.
         """
-        with self._lock:
+        with self._lock, on_gpu(self.gpu_id):
             try:
                 docs = list(self.nlp.pipe([self._as_input(x) for x in inputs],
                                           batch_size=len(inputs)))

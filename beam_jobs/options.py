@@ -76,9 +76,23 @@ class AnnotateOptions(PipelineOptions):
         parser.add_argument("--tensor-dtype", default="float32",
                             choices=["float16", "float32"],
                             help="Element type of the tensors table (default: float32).")
+        parser.add_argument("--gpu", action="store_true",
+                            help="Run the pipeline on a CUDA GPU (thinc's require_gpu, as "
+                                 "`nlp_core train --gpu-id`; needs cupy: pip install "
+                                 "nlp-core[gpu]). Each worker process loads its own copy: "
+                                 "run one worker process per GPU (see README.md, GPU).")
+        parser.add_argument("--gpu-id", type=int, default=None,
+                            help="Which GPU with --gpu (default: 0); implies --gpu.")
         parser.add_argument("--overwrite", action="store_true",
                             help="Replace the outputs of an earlier run in --output (without "
                                  "it, existing outputs are an error).")
+
+
+def gpu_id(job: AnnotateOptions) -> int:
+    """The GPU the pipeline runs on: --gpu-id, else 0 with --gpu; -1 for the CPU."""
+    if job.gpu_id is not None:
+        return job.gpu_id
+    return 0 if job.gpu else -1
 
 
 def help_parser() -> argparse.ArgumentParser:
@@ -114,6 +128,9 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
         if getattr(job, flag) < 1:
             raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got "
                              f"{getattr(job, flag)}.")
+    if job.gpu_id is not None and job.gpu_id < 0:
+        raise ValueError(f"--gpu-id must be 0 or more, got {job.gpu_id} (leave out --gpu and "
+                         "--gpu-id to run on the CPU).")
     standard = options.view_as(StandardOptions)
     if not standard.runner:
         standard.runner = DEFAULT_RUNNER

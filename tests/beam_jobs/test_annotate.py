@@ -155,3 +155,18 @@ def test_help_explains_the_flags(capsys):
                  "--id-field", "--keep-text", "--batch-size", "--max-chars", "blank:LANG",
                  "dead_letter", "--direct_num_workers"):
         assert flag in out
+
+
+def test_main_prints_where_the_outputs_are_and_the_counts(job_args, tmp_path, corpus, capsys):
+    assert annotate.main(job_args(tmp_path)) == 0
+    out = capsys.readouterr().out.splitlines()
+    n_bad = len(corpus["bad"])
+    assert out[0] == (f"read {corpus['n_read']} records = {corpus['n_read'] - n_bad} annotated"
+                      f" + {n_bad} dead-lettered (reconciled)")
+    assert "duplicate_id: 1" in out[1] and "not_utf8: 1" in out[1]
+    annotations_line = next(line for line in out if line.startswith("annotations:"))
+    dead_line = next(line for line in out if line.startswith("dead letters:"))
+    assert str(tmp_path / "annotations" / "part-00000-of-00001.parquet") in annotations_line
+    assert str(tmp_path / "dead_letter" / "part-00000-of-00001.parquet") in dead_line
+    assert f"({n_bad} rows)" in dead_line
+    assert any(line.startswith("run summary:") for line in out)
