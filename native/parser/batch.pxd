@@ -7,6 +7,7 @@ GIL and without Python objects per transition.
 from libc.stdint cimport int8_t, uint8_t
 
 from ._state cimport StateC
+from .gold cimport GoldC
 from .system cimport SystemC, TransitionSystem
 
 
@@ -44,3 +45,6 @@ cdef class BeamBatch:
     cdef int c_fill_context(self, int* out, int n_feats) noexcept nogil
     cdef void c_set_valid(self, uint8_t* out) noexcept nogil
     cdef int c_advance(self, const float* scores) noexcept nogil
+
+
+cdef const GoldC** _gold_table(TransitionSystem system, lengths, golds) except NULL

@@ -23,3 +23,5 @@ cdef int c_greedy_parse(GreedyBatch batch, const ParserWeights* w,
                         sgemm_ptr gemm) noexcept nogil
 cdef void c_state_scores(const ParserWeights* w, const int* ctx, int n_states, float* pre,
                          float* hidden, float* scores, sgemm_ptr gemm) noexcept nogil
+cdef tuple fill_weights(GreedyBatch batch, features, bias, W_out, b_out, seen, int nF,
+                        int nH, int nP, ParserWeights* w, str caller)

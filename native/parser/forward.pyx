@@ -88,11 +88,57 @@ cdef int c_greedy_parse(GreedyBatch batch, const ParserWeights* w,
     return steps
 
 
-def _f32(array, shape, what):
+def _f32(array, shape, what, caller="greedy_parse"):
     out = numpy.ascontiguousarray(array, dtype=numpy.float32)
     if out.shape != shape:
-        raise ValueError(f"greedy_parse: {what} has shape {out.shape}, expected {shape}.")
+        raise ValueError(f"{caller}: {what} has shape {out.shape}, expected {shape}.")
     return out
+
+
+cdef tuple fill_weights(GreedyBatch batch, features, bias, W_out, b_out, seen, int nF,
+                        int nH, int nP, ParserWeights* w, str caller):
+    """Check the weights' shapes and point w at them; returns the arrays w points into
+    (keep them alive while w is in use). Arguments as for `greedy_parse`; `caller` names
+    the function in messages."""
+    cdef int nO = batch.system.c.n_moves
+    if W_out is None and nH != nO:
+        raise ValueError(f"{caller}: without output weights nH ({nH}) must equal the "
+                         f"number of moves ({nO}).")
+    feats = numpy.ascontiguousarray(features, dtype=numpy.float32)
+    if feats.ndim != 2 or feats.shape[1] != nF * nH * nP or feats.shape[0] < 1:
+        raise ValueError(f"{caller}: features has shape {feats.shape}, expected "
+                         f"(n_tokens + 1, {nF * nH * nP}).")
+    b = _f32(numpy.asarray(bias).reshape(-1), (nH * nP,), "bias", caller)
+    W = bo = s = None
+    cdef const float[:, ::1] fv = feats
+    cdef const float[::1] bv = b
+    cdef const float[:, ::1] wv
+    cdef const float[::1] bov
+    cdef const uint8_t[::1] sv
+    w.features = &fv[0, 0]
+    w.n_rows = feats.shape[0]
+    w.nF = nF
+    w.nH = nH
+    w.nP = nP
+    w.bias = &bv[0]
+    w.nO = nO
+    w.W_out = NULL
+    w.b_out = NULL
+    w.seen = NULL
+    if W_out is not None:
+        W = _f32(W_out, (nO, nH), "W_out", caller)
+        bo = _f32(b_out, (nO,), "b_out", caller)
+        wv = W
+        bov = bo
+        w.W_out = &wv[0, 0]
+        w.b_out = &bov[0]
+    if seen is not None:
+        s = numpy.ascontiguousarray(seen, dtype=numpy.uint8)
+        if s.shape != (nO,):
+            raise ValueError(f"{caller}: seen has shape {s.shape}, expected ({nO},).")
+        sv = s
+        w.seen = &sv[0]
+    return feats, b, W, bo, s
 
 
 def greedy_parse(GreedyBatch batch, features, bias, W_out, b_out, seen, int nF, int nH,
@@ -112,44 +158,9 @@ def greedy_parse(GreedyBatch batch, features, bias, W_out, b_out, seen, int nF, 
     Returns:
         The number of steps taken.
     """
-    cdef int nO = batch.system.c.n_moves
-    if W_out is None and nH != nO:
-        raise ValueError(f"greedy_parse: without output weights nH ({nH}) must equal the "
-                         f"number of moves ({nO}).")
-    feats = numpy.ascontiguousarray(features, dtype=numpy.float32)
-    if feats.ndim != 2 or feats.shape[1] != nF * nH * nP or feats.shape[0] < 1:
-        raise ValueError(f"greedy_parse: features has shape {feats.shape}, expected "
-                         f"(n_tokens + 1, {nF * nH * nP}).")
-    b = _f32(numpy.asarray(bias).reshape(-1), (nH * nP,), "bias")
-    cdef const float[:, ::1] fv = feats
-    cdef const float[::1] bv = b
-    cdef const float[:, ::1] wv
-    cdef const float[::1] bov
-    cdef const uint8_t[::1] sv
     cdef ParserWeights w
-    w.features = &fv[0, 0]
-    w.n_rows = feats.shape[0]
-    w.nF = nF
-    w.nH = nH
-    w.nP = nP
-    w.bias = &bv[0]
-    w.nO = nO
-    w.W_out = NULL
-    w.b_out = NULL
-    w.seen = NULL
-    if W_out is not None:
-        W = _f32(W_out, (nO, nH), "W_out")
-        bo = _f32(b_out, (nO,), "b_out")
-        wv = W
-        bov = bo
-        w.W_out = &wv[0, 0]
-        w.b_out = &bov[0]
-    if seen is not None:
-        s = numpy.ascontiguousarray(seen, dtype=numpy.uint8)
-        if s.shape != (nO,):
-            raise ValueError(f"greedy_parse: seen has shape {s.shape}, expected ({nO},).")
-        sv = s
-        w.seen = &sv[0]
+    keep = fill_weights(batch, features, bias, W_out, b_out, seen, nF, nH, nP, &w,
+                        "greedy_parse")
     cdef CBlas cblas = CBlas()
     cdef sgemm_ptr gemm = sgemm(cblas)
     cdef int steps

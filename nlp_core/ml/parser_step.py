@@ -8,9 +8,13 @@ numpy/cupy loop (`greedy_parse_python`) is the reference and the GPU path.
 Training (`model.begin_update((docs, batch, golds))`): at every step all active states are
 scored in one matrix product, their move costs against the golds are recorded (dynamic
 oracle: cost 0 = the gold tree stays reachable), and each state takes its best valid move
-by the model's own scores (classes outside the seen mask excluded). The backprop
-(`List[d_scores]`, one (n_active, nO) array per step) sums the steps' gradients into the
-precomputed features, then backpropagates once into the projection and tok2vec.
+by the model's own scores (classes outside the seen mask excluded). With oracle cuts the
+batch holds every piece of every doc, so all pieces advance together. On CPU the step loop
+runs in C (`native.parser.train_forward.greedy_train`, the same numbers as the numpy loop
+`_steps_python`, which serves on GPU and for callable golds). The backprop (`List[d_scores]`,
+one (n_active, nO) array per step, or all steps' rows in one array) handles every scored
+state at once: one output-layer product, one maxout backprop, one scatter into the
+precomputed features (C on CPU), then once into the projection and tok2vec.
 """
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
@@ -26,31 +30,85 @@ UNSEEN_SCORE = -1e30
 
 try:
     from native.parser.forward import greedy_parse as _c_greedy_parse
-except ImportError:  # native extensions not built: the numpy loop serves
-    _c_greedy_parse = None
+    from native.parser.train_forward import greedy_train as _c_greedy_train
+    from native.parser.train_forward import scatter_features as _c_scatter_features
+except ImportError:  # native extensions not built: the numpy loops serve
+    _c_greedy_parse = _c_greedy_train = _c_scatter_features = None
 
 
 class ParserTrace:
     """What a training forward recorded, one entry per step.
 
     Attributes:
-        scores: (n_active, nO) scores of the active states (ops arrays).
-        costs: (n_active, nO) float32 move costs (inf = invalid).
+        scores: (n_active, nO) scores of the active states (ops arrays), per step.
+        costs: (n_active, nO) float32 move costs (inf = invalid), per step.
+        sizes: states scored at each step.
         batch: the batch, advanced to the end.
+
+    The C forward records all steps' rows in one array (`from_rows`); `all_scores()` and
+    `all_costs()` give the rows of every step concatenated without copying them then.
     """
 
     def __init__(self, batch: Any, scores: List[Any], costs: List[numpy.ndarray]):
         self.batch = batch
-        self.scores = scores
-        self.costs = costs
+        self._scores: Optional[List[Any]] = scores
+        self._costs: Optional[List[numpy.ndarray]] = costs
+        self.sizes = [int(s.shape[0]) for s in scores]
+        self._S: Any = None
+        self._C: Optional[numpy.ndarray] = None
+
+    @classmethod
+    def from_rows(cls, batch: Any, sizes: Sequence[int], scores: Any,
+                  costs: numpy.ndarray) -> "ParserTrace":
+        """A trace from every step's rows concatenated: scores / costs (N, nO)."""
+        trace = cls(batch, [], [])
+        trace.sizes = [int(n) for n in sizes]
+        trace._scores = trace._costs = None
+        trace._S, trace._C = scores, costs
+        return trace
+
+    @property
+    def scores(self) -> List[Any]:
+        if self._scores is None:
+            self._scores = split_rows(self._S, self.sizes)
+        return self._scores
+
+    @property
+    def costs(self) -> List[numpy.ndarray]:
+        if self._costs is None:
+            self._costs = split_rows(self._C, self.sizes)
+        return self._costs
+
+    def all_scores(self, to_numpy: Callable[[Any], numpy.ndarray] = numpy.asarray
+                   ) -> numpy.ndarray:
+        """(N, nO) scores of every scored state, steps in order, as numpy."""
+        if self._S is None:
+            return numpy.concatenate([to_numpy(s) for s in self._scores])
+        return to_numpy(self._S)
+
+    def all_costs(self) -> numpy.ndarray:
+        """(N, nO) move costs of every scored state, steps in order."""
+        if self._C is None:
+            return numpy.concatenate(self._costs)
+        return self._C
 
     @property
     def n_steps(self) -> int:
-        return len(self.scores)
+        return len(self.sizes)
 
     @property
     def n_scored(self) -> int:
-        return sum(int(s.shape[0]) for s in self.scores)
+        return sum(self.sizes)
+
+
+def split_rows(rows: Any, sizes: Sequence[int]) -> List[Any]:
+    """Views of consecutive row blocks of `rows`, one per size."""
+    out = []
+    start = 0
+    for n in sizes:
+        out.append(rows[start:start + n])
+        start += n
+    return out
 
 
 def forward(model: Model, inputs: Tuple, is_train: bool):
@@ -178,6 +236,11 @@ def log_softmax_valid(scores: numpy.ndarray, valid: numpy.ndarray) -> numpy.ndar
     return (masked - log_z).astype(numpy.float32)
 
 
+def _use_c_train(model: Model, golds: Any) -> bool:
+    return model.attrs.get("c_forward", True) and _c_greedy_train is not None \
+        and isinstance(model.ops, NumpyOps) and not callable(golds)
+
+
 def _forward_train(model: Model, docs: Sequence, batch: Any, golds: Sequence[Any]):
     ops = model.ops
     _check(model, batch)
@@ -185,6 +248,45 @@ def _forward_train(model: Model, docs: Sequence, batch: Any, golds: Sequence[Any
     X, backprop_X = projection.begin_update(list(docs))
     F, backprop_F = hidden.begin_update(X)
     n_rows, nF, nH, nP = F.shape
+    if _use_c_train(model, golds):
+        trace, ctx, H, which = _steps_c(model, F, batch, golds)
+    else:
+        trace, ctx, H, which = _steps_python(model, F, batch, golds)
+    W_out = weights(model)[1]
+
+    def backprop(d_scores: Any) -> List:
+        """d_scores: one (n_active, nO) array per step, or every step's rows in one
+        (N, nO) array."""
+        if isinstance(d_scores, (list, tuple)):
+            if not d_scores:
+                return []
+            on_host = isinstance(d_scores[0], numpy.ndarray)
+            d_scores = d_scores[0] if len(d_scores) == 1 else \
+                (numpy if on_host else ops.xp).concatenate(d_scores)
+        if ctx.shape[0] == 0:
+            return []
+        dS = ops.asarray2f(d_scores)
+        if W_out is not None:
+            output = model.get_ref("output")
+            output.inc_grad("W", ops.gemm(dS, H, trans1=True))
+            output.inc_grad("b", dS.sum(axis=0))
+            dH = ops.gemm(dS, W_out)
+        else:
+            dH = dS
+        d_pre = ops.backprop_maxout(dH, which, nP)  # (N, nH, nP)
+        hidden.inc_grad("b", d_pre.sum(axis=0))
+        dF = _scatter_features(ops, ctx, d_pre.reshape((len(d_pre), -1)), n_rows, nF)
+        backprop_X(backprop_F(dF))
+        return []
+
+    return trace, backprop
+
+
+def _steps_python(model: Model, F: Any, batch: Any, golds: Any) -> Tuple:
+    """The reference training loop (and the GPU path): returns (trace, contexts (N, nF),
+    maxout outputs (N, nH), maxout argmax (N, nH)) of every scored state."""
+    ops = model.ops
+    nF = F.shape[1]
     b, W_out, b_out = weights(model)
     seen = seen_mask(model)
     ctxs: List[numpy.ndarray] = []
@@ -201,38 +303,35 @@ def _forward_train(model: Model, docs: Sequence, batch: Any, golds: Sequence[Any
         hiddens.append(h)
         whichs.append(which)
         scores_list.append(scores)
+    trace = ParserTrace(batch, scores_list, costs_list)
+    if not ctxs:
+        return trace, numpy.zeros((0, nF), dtype=numpy.int32), None, None
+    xp = ops.xp
+    return (trace, numpy.concatenate(ctxs), xp.concatenate(hiddens),
+            xp.concatenate(whichs))
 
-    def backprop(d_scores: List[Any]) -> List:
-        if not d_scores:
-            return []
-        xp = ops.xp
-        dS = ops.asarray2f(xp.concatenate(d_scores) if len(d_scores) > 1 else d_scores[0])
-        if W_out is not None:
-            output = model.get_ref("output")
-            H = xp.concatenate(hiddens) if len(hiddens) > 1 else hiddens[0]
-            output.inc_grad("W", ops.gemm(dS, H, trans1=True))
-            output.inc_grad("b", dS.sum(axis=0))
-            dH = ops.gemm(dS, W_out)
-        else:
-            dH = dS
-        which = xp.concatenate(whichs) if len(whichs) > 1 else whichs[0]
-        d_pre = ops.backprop_maxout(dH, which, nP)  # (N, nH, nP)
-        hidden.inc_grad("b", d_pre.sum(axis=0))
-        dF = _scatter_features(ops, numpy.concatenate(ctxs), d_pre.reshape((len(d_pre), -1)),
-                               n_rows, nF)
-        backprop_X(backprop_F(dF))
-        return []
 
-    return ParserTrace(batch, scores_list, costs_list), backprop
+def _steps_c(model: Model, F: Any, batch: Any, golds: Sequence[Any]) -> Tuple:
+    """The same loop in C (native.parser.train_forward), the same numbers."""
+    b, W_out, b_out = weights(model)
+    seen = seen_mask(model)
+    n_rows, nF, nH, nP = F.shape
+    rec = _c_greedy_train(batch, numpy.ascontiguousarray(F.reshape((n_rows, nF * nH * nP))),
+                          b, W_out, b_out, None if seen is None else seen.view(numpy.uint8),
+                          golds, nF, nH, nP)
+    trace = ParserTrace.from_rows(batch, rec["sizes"], rec["scores"], rec["costs"])
+    return trace, rec["ctx"], rec["hidden"], rec["which"]
 
 
 def _scatter_features(ops: Any, ctx: numpy.ndarray, d_pre: Any, n_rows: int, nF: int) -> Any:
     """d F (n_rows * nF, nH * nP): each state's gradient added to the feature rows it read
     (row n_rows - 1 = padding)."""
     width = d_pre.shape[1]
+    dF = ops.alloc2f(n_rows * nF, width)
+    if _c_scatter_features is not None and isinstance(ops, NumpyOps):
+        return _c_scatter_features(dF, ctx, d_pre, n_rows, nF)
     rows = numpy.where(ctx < 0, n_rows - 1, ctx).astype(numpy.int32)
     index = (rows * nF + numpy.arange(nF, dtype=numpy.int32)).reshape(-1)
-    dF = ops.alloc2f(n_rows * nF, width)
     values = ops.xp.ascontiguousarray(
         ops.xp.broadcast_to(d_pre[:, None, :], (d_pre.shape[0], nF, width)).reshape((-1, width)))
     ops.scatter_add(dF, ops.asarray(index, dtype="int32"), values)
@@ -254,11 +353,11 @@ def transition_loss(trace: ParserTrace, seen: Optional[numpy.ndarray], *,
     Returns:
         (loss, d_scores per step (float32 numpy, zero on invalid / unseen classes)).
     """
-    if not trace.scores:
+    if not trace.n_steps:
         return 0.0, []
-    sizes = [s.shape[0] for s in trace.scores]
-    S = numpy.concatenate([to_numpy(s) for s in trace.scores]).astype(numpy.float32)
-    C = numpy.concatenate(trace.costs)
+    sizes = trace.sizes
+    S = numpy.asarray(trace.all_scores(to_numpy), dtype=numpy.float32)
+    C = trace.all_costs()
     valid = numpy.isfinite(C)
     if seen is not None:
         valid &= seen[None, :]
@@ -277,4 +376,4 @@ def transition_loss(trace: ParserTrace, seen: Optional[numpy.ndarray], *,
     d[~has_gold] = 0.0
     loss = float(row_loss[has_gold].sum())
     d = d.astype(numpy.float32)
-    return loss, numpy.split(d, numpy.cumsum(sizes)[:-1])
+    return loss, split_rows(d, sizes)

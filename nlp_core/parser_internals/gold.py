@@ -70,19 +70,16 @@ def parse_from_example(example, *, projective: bool = True
     out_labels: List[Optional[str]] = [None] * n
     starts = numpy.zeros(n, dtype=numpy.int8)
     ref_starts = ref._cols.get("sent_start")
-    for i in numpy.nonzero(x2y >= 0)[0].tolist():
-        j = int(x2y[i])
-        h = int(heads[j])
-        if ref_starts is not None and ref_starts[j] == 1:
-            starts[i] = 1
-        if h < 0:
-            continue
-        if h == j:
-            out_heads[i] = i
-        elif y2x[h] >= 0:
-            out_heads[i] = int(y2x[h])
-        else:
-            continue
+    xs = numpy.nonzero(x2y >= 0)[0]
+    ys = x2y[xs]
+    if ref_starts is not None:
+        starts[xs[numpy.asarray(ref_starts)[ys] == 1]] = 1
+    hs = numpy.asarray(heads, dtype=numpy.int64)[ys]
+    # the head in predicted tokens: itself for a root, else the aligned head (-1: none)
+    mapped = numpy.where(hs == ys, xs, numpy.where(hs >= 0, y2x[numpy.maximum(hs, 0)], -1))
+    keep = mapped >= 0
+    out_heads[xs[keep]] = mapped[keep]
+    for i, j in zip(xs[keep].tolist(), ys[keep].tolist()):
         out_labels[i] = labels[j]
     return out_heads, out_labels, starts
 

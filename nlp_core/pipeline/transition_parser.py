@@ -216,7 +216,7 @@ class TransitionParser(TrainablePipe):
         trace, backprop = self.model.begin_update(
             (docs, batch, self._costs_source(examples, golds)))
         loss, d_scores = self.get_loss(examples, trace)
-        backprop([self.model.ops.asarray2f(d) for d in d_scores])
+        backprop(d_scores)
         if sgd is not None:
             self.finish_update(sgd)
         losses[self.name] += loss

@@ -318,3 +318,82 @@ def test_serialisation_keeps_weights_and_seen_mask(parsed):
     model.predict((docs, [a]))
     other.predict((docs, [b]))
     assert [a.history(i).tolist() for i in range(3)] == [b.history(i).tolist() for i in range(3)]
+
+
+def _ewt_parsed(vocab, system, n_docs, sents_per_doc=5):
+    """EWT dev sentences grouped into docs, with projectivized golds."""
+    from nlp_core.parser_internals.nonproj import projectivize
+
+    path = shared_path("ud_english_ewt", "en_ewt-ud-dev.conllu")
+    sents = read_conllu_sentences(path)
+    docs, golds = [], []
+    for _ in range(n_docs):
+        words, heads, labels = [], [], []
+        for sent in [next(sents) for _ in range(sents_per_doc)]:
+            start = len(words)
+            words += sent.words
+            heads += [start + h for h in sent.heads]
+            labels += sent.deps
+        heads, labels = projectivize(numpy.asarray(heads, dtype=numpy.int32), labels)
+        docs.append(Doc(vocab, words=words))
+        golds.append(system.gold(heads, labels))
+    return docs, golds
+
+
+@pytest.mark.parametrize("use_upper,seen,cut", [(True, True, 0), (True, False, 7),
+                                                (False, True, 7)])
+def test_c_training_forward_equals_the_numpy_loop(vocab, use_upper, seen, cut):
+    """The C training loop (native.parser.train_forward) records the same states, scores,
+    costs and moves as the numpy loop, bit for bit, and the backprop gives the same
+    gradients; whole docs and oracle-cut pieces (all pieces stepped together)."""
+    system = ArcEager(["nsubj", "obj", "det", "amod", "punct", "case", "obl", "advmod"])
+    docs, golds = _ewt_parsed(vocab, system, 12)
+    model = _model(system, use_upper=use_upper, hidden=16, pieces=3)
+    model.initialize(X=docs[:5])
+    _randomize(model, seed=7, scale=0.3)
+    if seen:
+        mask = numpy.ones(system.n_moves, dtype=bool)
+        mask[3::4] = False
+        set_seen_classes(model, mask)
+    runs = []
+    for use_c in (True, False):
+        model.attrs["c_forward"] = use_c
+        batch = GreedyBatch(system, [len(doc) for doc in docs])
+        if cut:
+            batch = batch.oracle_cuts(golds, cut)
+        for node in model.walk():
+            for name in node.param_names:
+                if node.has_param(name):
+                    node.set_grad(name, numpy.zeros_like(node.get_param(name)))
+        trace, backprop = model.begin_update((docs, batch, golds))
+        loss, d_scores = parser_step.transition_loss(trace, seen_mask(model))
+        backprop(d_scores)
+        grads = [node.get_grad(name).copy() for node in model.walk()
+                 for name in node.param_names if node.has_grad(name)]
+        runs.append((trace, loss, grads))
+    (c, c_loss, c_grads), (py, py_loss, py_grads) = runs
+    assert c.sizes == py.sizes and c.n_steps > 1
+    if cut:  # the pieces run in parallel: no more steps than the longest piece allows
+        assert c.n_steps <= cut
+    assert numpy.array_equal(c.all_scores(), py.all_scores())
+    assert numpy.array_equal(c.all_costs(), py.all_costs())
+    assert [c.batch.history(i).tolist() for i in range(c.batch.n_states)] == \
+        [py.batch.history(i).tolist() for i in range(py.batch.n_states)]
+    assert c_loss == py_loss and len(c_grads) == len(py_grads) >= 5
+    for a, b in zip(c_grads, py_grads):
+        assert numpy.array_equal(a, b)
+
+
+def test_c_feature_scatter_equals_numpy():
+    from native.parser.train_forward import scatter_features
+
+    rng = numpy.random.default_rng(0)
+    n_rows, nF, width = 9, 3, 5
+    ctx = rng.integers(-1, n_rows - 1, size=(40, nF)).astype(numpy.int32)
+    d_pre = rng.normal(size=(40, width)).astype(numpy.float32)
+    got = scatter_features(numpy.zeros((n_rows * nF, width), dtype=numpy.float32), ctx,
+                           d_pre, n_rows, nF)
+    want = numpy.zeros((n_rows * nF, width), dtype=numpy.float32)
+    rows = numpy.where(ctx < 0, n_rows - 1, ctx) * nF + numpy.arange(nF)
+    numpy.add.at(want, rows.reshape(-1), numpy.repeat(d_pre, nF, axis=0))
+    assert numpy.array_equal(got, want)
