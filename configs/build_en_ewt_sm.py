@@ -26,7 +26,7 @@ import srsly
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "en_ewt_sm.cfg"
 TARGET = REPO / "nlp_core" / "models" / "en_ewt_sm"
-NAME, VERSION = "en_ewt_sm", "1.0.0"
+NAME, VERSION = "en_ewt_sm", "1.0.0"   # meta.json's name is NAME without "en_", as spaCy's
 N_SENTS = 10
 DEV_HELD_OUT = 400     # last sentences of EWT dev kept for model selection
 NER_REPEATS = 3        # the entity-annotated training documents are seen this many times
@@ -165,7 +165,7 @@ def install(model: Path, scores_dir: Path) -> None:
         scores = srsly.read_json(scores_dir / f"{name}.json")
         performance[name] = {key: scores.get(key) for key in keys}
     meta.update({
-        "name": NAME,
+        "name": NAME[len("en_"):],
         "version": VERSION,
         "description": "English tok2vec + XPOS tagger + UPOS tagger + dependency parser + "
                        "NER (PER/ORG/LOC), CPU-sized, trained on UD English EWT and UNER "

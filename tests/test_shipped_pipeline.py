@@ -23,7 +23,7 @@ def test_listed_and_within_the_size_limit():
 
 
 def test_meta_records_its_test_scores(nlp):
-    assert nlp.meta["name"] == NAME
+    assert f"{nlp.meta['lang']}_{nlp.meta['name']}" == NAME
     assert nlp.pipe_names == ["tok2vec", "tagger", "upos", "parser", "ner"]
     performance = nlp.meta["performance"]
     assert set(performance) == {"ewt_test_gold_tokens", "ewt_test_raw_text",
