@@ -2,6 +2,11 @@
 
 Every message names the input (key, file, value) and says what to change. Raise them as
 `raise ValueError(Errors.E002.format(...))`; the code prefix lets users search for help.
+
+Codes by area: E001-E299 strings, vocab, docs, formats, config and the pipeline object;
+E300-E329 layers; E330-E349 transformer; E350-E369 and E380-E399 trainable components;
+E370-E379 parser model; E400-E449 training and evaluation. Warnings: W001-W399 data,
+W400-W449 training.
 """
 import difflib
 from typing import Iterable
@@ -199,8 +204,164 @@ class Errors(metaclass=_Catalogue):
             "be equal: set the encoder's `width = {embed}` (in a config, e.g. "
             "`width = ${{components.tok2vec.model.embed.width}}` in the `encode` block).")
 
+    # Transformer model, listener and component (E330-E349).
+    E330 = ("TransformerModel: cannot load {what} from {name!r} ({reason}). Give `name` as a "
+            "local model directory (holding config.json, the weights and tokenizer files), "
+            "e.g. --components.transformer.model.name /path/to/model; models load offline "
+            "unless HF_HUB_OFFLINE is unset and the hub is reachable.")
+    E331 = ("TransformerModel {name!r}: the tokenizer {cls} is not a fast tokenizer, so it "
+            "gives no character offsets to align wordpieces with tokens. Use a model with a "
+            "tokenizer.json (tokenizer_config = {{\"use_fast\": true}}).")
+    E332 = ("TransformerModel: the model is not loaded yet. Call nlp.initialize() (training) "
+            "or load a saved pipeline (nlp_core.load) before running it.")
+    E333 = ("The span getter returned {got} lists of spans for {n_docs} docs; it must return "
+            "one list of Spans per doc.")
+    E334 = ("strided_spans: `window` ({window}) and `stride` ({stride}) must be positive, "
+            "and stride <= window so that no token is left out.")
+    E335 = ("TransformerListener (upstream {upstream!r}) has received no transformer output "
+            "for this batch of {n_docs} docs, and the docs have no `doc._.trf_data`. Put the "
+            "transformer component before this component in the pipeline (or name it in the "
+            "listener's `upstream`).")
+    E336 = ("TransformerListener (upstream {upstream!r}): its width is unknown. Initialise "
+            "the pipeline (nlp.initialize()) so the transformer sets it, or load a trained "
+            "pipeline.")
+    E337 = ("Transformer component {name!r}: cannot read {what} from {path}: {reason}. The "
+            "folder is written by `nlp.to_disk` and holds cfg.json and model/ (config.json, "
+            "model.safetensors and the tokenizer files).")
+    E338 = ("TransformerListener: grad_factor must be a number or a schedule, got "
+            "{type}.")
+
+    # Trainable components and the pipeline's training methods (E350-E369, E380-E399).
+    E350 = ("{component!r} ({cls}).initialize got no examples: `get_examples()` yielded "
+            "nothing. Pass a callable returning training Examples (e.g. `lambda: "
+            "train_examples`), or check that the training corpus is not empty.")
+    E351 = ("{component!r} ({cls}).initialize: `get_examples` must be a callable returning "
+            "Examples, got {type}. Pass e.g. `lambda: examples`.")
+    E352 = ("{component!r} ({cls}).initialize: `get_examples()` yielded {type}, not an "
+            "Example. Build them with `Example(predicted_doc, reference_doc)` or "
+            "`Example.from_dict(doc, {{\"tags\": [...]}})`.")
+    E353 = ("{component!r} (tagger, attr {attr!r}) found no labels: none of the {n} examples "
+            "has a gold {attr!r} value. Check that the training data carries {what} (e.g. the "
+            "{column} column of a CoNLL-U file), or give the labels in [initialize.components."
+            "{component}] labels = [...].")
+    E354 = ("{component!r} (tagger) has no labels, so it cannot predict. Call "
+            "`nlp.initialize(get_examples)` (labels come from the training data) or load a "
+            "trained pipeline.")
+    E355 = ("{component!r} (tagger): gold label {label!r} is not one of its {n} labels "
+            "(nearest: {known}). Labels come from the examples given to `initialize`: "
+            "initialize with data that contains it, add it with `add_label` before "
+            "`initialize`, or include it in [initialize.components.{component}] labels.")
+    E356 = ("{component!r} (tagger, attr \"pos\"): label {label!r} is not a Universal POS tag "
+            "(known: {known}). A tagger with attr = \"pos\" predicts UPOS; use attr = \"tag\" "
+            "for language-specific tags.")
+    E357 = ("{component!r} (tagger): attr must be \"tag\" (XPOS, into token.tag_) or \"pos\" "
+            "(UPOS, into token.pos_), got {attr!r}.")
+    E358 = ("{component!r} (tagger): labels must be non-empty strings, got {label!r}.")
+    E359 = ("{component!r} (tagger): the model's output width nO = {nO} is smaller than the "
+            "{n} labels. Leave `nO = null` in [components.{component}.model] so that it is "
+            "set from the labels.")
+    E360 = ("{component!r} (tagger): the loss is NaN. Lower the learning rate "
+            "([training.optimizer] learn_rate) or set grad_clip, and check the inputs.")
+    E361 = ("{component!r} (tagger): label_smoothing = {value} must be >= 0 and below "
+            "(n_labels - 1) / n_labels = {limit:.3f}.")
+    E362 = ("{component!r} ({cls}) cannot add label {label!r}: {reason}")
+    E363 = ("{method} expects Examples, got {type}. Build them with `Example(predicted_doc, "
+            "reference_doc)` or `Example.from_dict(doc, annotations)`.")
+    E364 = ("[initialize] vectors = {path!r}: this pipeline's Vocab has no static-vectors "
+            "table yet, so vectors cannot be loaded. Static vectors arrive with the vectors "
+            "issue; until then set `[initialize] vectors = null` (and "
+            "include_static_vectors = false in the embedding layers).")
+    E365 = ("[initialize] {key} = {value!r} is not supported yet: nlp_core has no {what}. "
+            "Set it to null.")
+    E366 = ("[initialize] init_tok2vec = {path!r}: the file does not exist. Point it at the "
+            "weights file written by `pretrain` (e.g. pretrain_output/model-last.bin), or "
+            "set it to null.")
+    E367 = ("[initialize] init_tok2vec: cannot load the weights in {path} into component "
+            "{component!r}{layer}: {detail}. The file must come from `pretrain` with the same "
+            "embedding architecture and widths as [components.{component}.model].")
+    E368 = ("[initialize] init_tok2vec: the pipeline has no component {component!r} "
+            "([pretraining] component) to load the weights into; it has {names}.")
+    E369 = ("{component!r} ({cls}).from_disk: {path} holds no {what}. Load a directory "
+            "written by `to_disk`.")
+    E380 = ("{component!r}: beam_width must be >= 1 and beam_density in [0, 1], got "
+            "beam_width={width}, beam_density={density}. beam_width = 1 parses greedily.")
+    E381 = ("{component!r}: update_with_oracle_cut_size must be >= 0 (0: whole docs), got "
+            "{value}.")
+    E382 = ("{component!r}: labels must be non-empty strings, got {label!r}.")
+    E383 = ("{component!r} ({kind}) has no moves yet, so it cannot predict. Call "
+            "`nlp.initialize(get_examples)` (labels come from the training data) or load a "
+            "trained pipeline.")
+    E384 = ("{component!r}: the loss is NaN. Lower the learning rate ([training.optimizer] "
+            "learn_rate) or set grad_clip, and check the inputs.")
+    E385 = ("{component!r} ({kind}) found no labels in the {n} training examples: none has "
+            "{what}. Check that the training data carries them, or give the labels in "
+            "[initialize.components.{component}] labels = [...].")
+    E386 = ("{component!r} (parser): learn_tokens = true is not supported: the arc-eager "
+            "system here does not split or merge tokens. Set learn_tokens = false.")
+    E387 = ("{component!r} (parser): min_action_freq must be >= 0, got {value}.")
+
+    # Transition-based parser model (E370-E379).
+    E370 = ("TransitionBasedParser: state_type must be \"parser\" or \"ner\", got "
+            "{value!r}. Set [components.NAME.model] state_type = \"parser\" for a dependency "
+            "parser, \"ner\" for an entity recogniser.")
+    E371 = ("TransitionBasedParser: hidden_width and maxout_pieces must be >= 1, got "
+            "hidden_width={hidden_width}, maxout_pieces={maxout_pieces}.")
+    E372 = ("TransitionBasedParser: the number of moves nO is not set. Leave nO = null in the "
+            "config and initialize the component (`nlp.initialize(...)`), which sets it from "
+            "the labels; or add labels before calling the model.")
+    E373 = ("TransitionBasedParser has {nO} outputs but the transition system has {n_moves} "
+            "moves. Resize it with `resize_output(model, {n_moves})` (the component does this "
+            "in add_label).")
+    E374 = ("TransitionBasedParser: the context width of the {kind} states ({got}) is not "
+            "the model's nF = {nF}. Use the same extra_state_tokens setting as the model.")
+    E375 = ("TransitionBasedParser cannot shrink its output from {old} to {new} moves: moves "
+            "are never removed, so their class ids stay stable.")
+
+    # Training and evaluation (E400-E449).
+    E400 = ("Corpus path {path} does not exist{where}. Point it at a corpus file ({formats}) "
+            "or a directory of them{hint}.")
+    E401 = ("Corpus path {path} holds no corpus files{where}: looked for {formats} (also "
+            "gzipped). Convert your data first (`python -m nlp_core convert`), or point the "
+            "path at the files.")
+    E402 = ("Corpus file {path} holds no documents{where}. Check that it is the file you "
+            "meant; convert the data again if it was written by an interrupted run.")
+    E403 = ("Corpus file {path} has an unsupported type{where}: expected one of {formats} "
+            "(also gzipped). Convert it with `python -m nlp_core convert`.")
+    E404 = ("The corpus reader got no path{where}. Set it in the config or on the command "
+            "line, e.g. --paths.train train.spacy.")
+    E405 = ("The training corpus ({key}) yielded no usable examples{detail}. Check the "
+            "path and the reader settings (limit, max_length).")
+    E406 = ("Batch size must be a positive int or a schedule, got {size!r} at "
+            "[training.batcher] size.")
+    E407 = ("[training] {key} = {value!r} is invalid: {reason}")
+    E408 = ("[training] {key} names {name!r}, which is not a component of the pipeline "
+            "{names}. Use the names from [nlp] pipeline.")
+    E409 = ("[training] {key} = {value!r} does not name a reader block in the config. Point "
+            "it at the dotted path of a [corpora.*] section, e.g. \"corpora.train\".")
+    E410 = ("The score {key!r} of [training.score_weights] was not produced by "
+            "nlp.evaluate, which returned: {known}. Use one of those names, or give the "
+            "component that produces it.")
+    E411 = ("--gpu-id {gpu_id}: cannot use the GPU: {reason}. Install cupy for your CUDA "
+            "version (e.g. `pip install cupy-cuda12x`) or train on CPU (--gpu-id -1).")
+    E412 = ("--code {path}: {reason}.")
+    E413 = ("Output directory {path} exists and is not a directory; give another --output.")
+    E414 = ("Evaluation data {path} does not exist. Give a .spacy or .conllu file, or a "
+            "directory of them.")
+    E415 = ("No model at {path}: expected a directory with config.cfg, as written by "
+            "`python -m nlp_core train` (model-best/ or model-last/).")
+
+
 class Warnings(metaclass=_Catalogue):
     W001 = "Skipped {n} bad records in {path}: {reason}"
+
+    # Training and evaluation (W400-W449).
+    W400 = ("Skipped {n} document(s) without tokens in {path}; they hold nothing to learn "
+            "from or score.")
+    W401 = ("Skipped {n} document(s) of {path} whose predicted and gold texts differ, so "
+            "their tokens cannot be aligned; first: {first}")
+    W402 = ("Skipped {n} sentence(s) of {path} longer than max_length = {max_length} tokens "
+            "({n_docs} document(s) without sentence boundaries were skipped whole). Raise "
+            "max_length, or set it to 0 to keep every document.")
 
 
 def nearest(name: str, known: Iterable[str], n: int = 3) -> str:

@@ -400,7 +400,6 @@ class Language:
         Returns:
             The optimizer (also kept for `update` calls without `sgd`).
         """
-        from .pipeline._errors import PipeErrors
 
         if get_examples is None:
             get_examples = self._placeholder_examples
@@ -408,11 +407,11 @@ class Language:
         if settings.get("before_init") is not None:
             settings["before_init"](self)
         if settings.get("vectors") is not None and self.vocab.vectors is None:
-            raise NotImplementedError(PipeErrors.E364.format(path=settings["vectors"]))
+            raise NotImplementedError(Errors.E364.format(path=settings["vectors"]))
         for key, what in (("vocab_data", "lexeme data tables"),
                           ("lookups", "lookup tables (lemmatizer data)")):
             if settings.get(key) is not None:
-                raise NotImplementedError(PipeErrors.E365.format(key=key, value=settings[key],
+                raise NotImplementedError(Errors.E365.format(key=key, value=settings[key],
                                                                  what=what))
         if hasattr(self.tokenizer, "initialize"):
             self.tokenizer.initialize(get_examples, nlp=self,
@@ -441,16 +440,15 @@ class Language:
     def _load_init_tok2vec(self, path: Union[str, Path]) -> None:
         """Load pretrained weights (thinc msgpack bytes, as `pretrain` writes them) into
         `[pretraining] component` (default "tok2vec"), or its `layer` ref if set."""
-        from .pipeline._errors import PipeErrors
 
         path = Path(path)
         if not path.is_file():
-            raise OSError(PipeErrors.E366.format(path=str(path)))
+            raise OSError(Errors.E366.format(path=str(path)))
         pretraining = self._config.get("pretraining") or {}
         component = pretraining.get("component") or "tok2vec"
         layer = pretraining.get("layer") or ""
         if component not in self.component_names:
-            raise ValueError(PipeErrors.E368.format(component=component,
+            raise ValueError(Errors.E368.format(component=component,
                                                     names=self.component_names))
         model = self.get_pipe(component).model
         if layer:
@@ -458,7 +456,7 @@ class Language:
         try:
             model.from_bytes(path.read_bytes())
         except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(PipeErrors.E367.format(
+            raise ValueError(Errors.E367.format(
                 path=str(path), component=component,
                 layer=f" (layer {layer!r})" if layer else "", detail=err)) from None
 
@@ -507,14 +505,13 @@ class Language:
         Returns:
             The losses dict.
         """
-        from .pipeline._errors import PipeErrors
         from .training.example import Example
 
         losses = {} if losses is None else losses
         examples = list(examples)
         for eg in examples:
             if not isinstance(eg, Example):
-                raise TypeError(PipeErrors.E363.format(method="Language.update",
+                raise TypeError(Errors.E363.format(method="Language.update",
                                                        type=type(eg).__name__))
         if not examples:
             return losses
@@ -575,14 +572,13 @@ class Language:
         """
         import time
 
-        from .pipeline._errors import PipeErrors
         from .training.example import Example
         from .training.scorer import score_tokenization
 
         examples = list(examples)
         for eg in examples:
             if not isinstance(eg, Example):
-                raise TypeError(PipeErrors.E363.format(method="Language.evaluate",
+                raise TypeError(Errors.E363.format(method="Language.evaluate",
                                                        type=type(eg).__name__))
         fresh = [_unannotated_copy(eg.predicted) for eg in examples]
         start = time.perf_counter()

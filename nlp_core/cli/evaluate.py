@@ -63,16 +63,16 @@ def evaluate(model: str, data_path: Path, *, output: Optional[Path] = None,
     """
     import nlp_core
 
-    from ..training._errors import TrainingErrors
+    from ..errors import Errors
     from ..training.corpus import Corpus
     from ..training.loop import single_blas_thread
 
     stdout = stdout or sys.stdout
     data_path = Path(data_path)
     if not data_path.exists():
-        raise FileNotFoundError(TrainingErrors.E414.format(path=data_path))
+        raise FileNotFoundError(Errors.E414.format(path=data_path))
     if Path(model).is_dir() and not (Path(model) / "config.cfg").is_file():
-        raise FileNotFoundError(TrainingErrors.E415.format(path=model))
+        raise FileNotFoundError(Errors.E415.format(path=model))
     nlp = nlp_core.load(model)
     corpus = Corpus(data_path, gold_preproc=gold_preproc)
     examples = list(corpus(nlp))

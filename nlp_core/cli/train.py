@@ -22,14 +22,14 @@ def setup_gpu(gpu_id: int) -> None:
     """Select GPU `gpu_id` for thinc (and so for every model); -1 stays on CPU."""
     if gpu_id < 0:
         return
-    from ..training._errors import TrainingErrors
+    from ..errors import Errors
 
     try:
         from thinc.api import require_gpu
 
         require_gpu(gpu_id)
     except Exception as err:  # no cupy, no device, or a bad id: all end the same way
-        raise ValueError(TrainingErrors.E411.format(gpu_id=gpu_id, reason=err)) from None
+        raise ValueError(Errors.E411.format(gpu_id=gpu_id, reason=err)) from None
 
 
 def load_training_config(config_path: str, overrides: Dict[str, Any]):

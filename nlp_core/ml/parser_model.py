@@ -29,8 +29,8 @@ import numpy
 from thinc.api import Linear, Model, chain, list2array, zero_init
 from thinc.types import Floats2d
 
+from ..errors import Errors
 from ..registry import registry
-from .parser_errors import ParserModelErrors
 
 # Context widths (nF) of each state type, without and with extra state tokens.
 STATE_FEATURES = {"parser": (8, 13), "ner": (3, 6)}
@@ -58,9 +58,9 @@ def TransitionBasedParser(tok2vec: Model, state_type: str, extra_state_tokens: b
     Refs: "tok2vec", "projection" (tok2vec + Linear), "hidden", "output" (use_upper only).
     """
     if state_type not in STATE_FEATURES:
-        raise ValueError(ParserModelErrors.E370.format(value=state_type))
+        raise ValueError(Errors.E370.format(value=state_type))
     if hidden_width < 1 or maxout_pieces < 1:
-        raise ValueError(ParserModelErrors.E371.format(hidden_width=hidden_width,
+        raise ValueError(Errors.E371.format(hidden_width=hidden_width,
                                                        maxout_pieces=maxout_pieces))
     nF = STATE_FEATURES[state_type][int(bool(extra_state_tokens))]
     t2v_width = tok2vec.maybe_get_dim("nO") if tok2vec.has_dim("nO") else None
@@ -134,7 +134,7 @@ def _init_hidden(model: Model, X: Any = None, Y: Any = None) -> None:
 def init(model: Model, X: Any = None, Y: Any = None) -> None:
     """Initialise from a sample of Docs (X); nO must be set (from the moves)."""
     if not model.has_dim("nO"):
-        raise ValueError(ParserModelErrors.E372)
+        raise ValueError(Errors.E372)
     nO = model.get_dim("nO")
     projection, hidden = model.get_ref("projection"), model.get_ref("hidden")
     docs = X[0] if isinstance(X, tuple) else X
@@ -162,7 +162,7 @@ def resize_output(model: Model, new_nO: int) -> Model:
     if old_nO == new_nO:
         return model
     if old_nO is not None and new_nO < old_nO:
-        raise ValueError(ParserModelErrors.E375.format(old=old_nO, new=new_nO))
+        raise ValueError(Errors.E375.format(old=old_nO, new=new_nO))
     name = "output" if model.attrs["use_upper"] else "hidden"
     old = model.get_ref(name)
     if not old.has_param("W"):

@@ -21,7 +21,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple
 import numpy
 from thinc.api import Model, NumpyOps
 
-from .parser_errors import ParserModelErrors
+from ..errors import Errors
 from .parser_model import seen_mask, weights
 
 # Score given to unseen classes: below any real score, but finite, so a state whose only
@@ -127,9 +127,9 @@ def _no_backprop(d_out: Any) -> List:
 def _check(model: Model, batch: Any) -> None:
     nO = model.get_dim("nO") if model.has_dim("nO") else None
     if nO is None:
-        raise ValueError(ParserModelErrors.E372)
+        raise ValueError(Errors.E372)
     if nO != batch.n_moves:
-        raise ValueError(ParserModelErrors.E373.format(nO=nO, n_moves=batch.n_moves))
+        raise ValueError(Errors.E373.format(nO=nO, n_moves=batch.n_moves))
 
 
 def parse(model: Model, docs: Sequence, batches: Sequence[Any], *,

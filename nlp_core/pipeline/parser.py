@@ -22,6 +22,7 @@ import numpy
 from confection import Config
 from thinc.api import Model
 
+from ..errors import Errors
 from ..language import Language
 from ..parser_internals import (
     ArcEager,
@@ -33,7 +34,6 @@ from ..parser_internals import (
 )
 from ..registry import registry
 from ..tokens import Doc
-from ._errors import PipeErrors
 from .trainable import validate_examples
 from .transition_parser import TransitionParser
 
@@ -143,9 +143,9 @@ class DependencyParser(TransitionParser):
                  min_action_freq: int = 30, beam_width: int = 1, beam_density: float = 0.0,
                  scorer: Optional[Callable] = parser_score):
         if learn_tokens:
-            raise ValueError(PipeErrors.E386.format(component=name))
+            raise ValueError(Errors.E386.format(component=name))
         if min_action_freq < 0:
-            raise ValueError(PipeErrors.E387.format(component=name, value=min_action_freq))
+            raise ValueError(Errors.E387.format(component=name, value=min_action_freq))
         super().__init__(vocab, model, name, moves=moves,
                          update_with_oracle_cut_size=update_with_oracle_cut_size,
                          beam_width=beam_width, beam_density=beam_density, scorer=scorer,

@@ -24,14 +24,13 @@ from confection import Config
 from thinc.api import Model, Optimizer
 from thinc.types import Floats2d, Ints1d
 
-from ..errors import nearest
+from ..errors import Errors, nearest
 from ..language import Language
 from ..ml.listener import Tok2VecListener, batch_id
 from ..ml.tagger_model import resize_output
 from ..registry import registry
 from ..tokens import Doc
 from ..tokens.doc import UNIVERSAL_POS, pos_id
-from ._errors import PipeErrors
 from .trainable import TrainablePipe, sample_examples, set_dropout_rate, validate_examples
 
 ATTRS = ("tag", "pos")
@@ -115,7 +114,7 @@ class Tagger(TrainablePipe):
                  scorer: Optional[Callable] = tagger_score, neg_prefix: str = "!",
                  label_smoothing: float = 0.0, attr: str = "tag"):
         if attr not in ATTRS:
-            raise ValueError(PipeErrors.E357.format(component=name, attr=attr))
+            raise ValueError(Errors.E357.format(component=name, attr=attr))
         cfg = {"labels": [], "overwrite": overwrite, "neg_prefix": neg_prefix,
                "label_smoothing": label_smoothing, "attr": attr}
         super().__init__(vocab, model, name, cfg)
@@ -144,11 +143,11 @@ class Tagger(TrainablePipe):
         """Add a label; returns 1 if it is new, 0 if known. After initialization the
         output layer grows (the new class's weights start at zero)."""
         if not isinstance(label, str) or not label:
-            raise ValueError(PipeErrors.E358.format(component=self.name, label=label))
+            raise ValueError(Errors.E358.format(component=self.name, label=label))
         if label in self.cfg["labels"]:
             return 0
         if self.attr == "pos" and label not in UNIVERSAL_POS:
-            raise ValueError(PipeErrors.E356.format(component=self.name, label=label,
+            raise ValueError(Errors.E356.format(component=self.name, label=label,
                                                     known=", ".join(UNIVERSAL_POS)))
         output = self.model.get_ref("output_layer")
         n_labels = len(self.cfg["labels"]) + 1
@@ -164,7 +163,7 @@ class Tagger(TrainablePipe):
         """The class index of each token (an index into `labels`), one array per doc."""
         n_labels = len(self.labels)
         if not n_labels:
-            raise ValueError(PipeErrors.E354.format(component=self.name))
+            raise ValueError(Errors.E354.format(component=self.name))
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((len(doc),), dtype=numpy.int64) for doc in docs]
         scores = self.model.predict(docs)
@@ -219,7 +218,7 @@ class Tagger(TrainablePipe):
         d_scores = self._gradient(guesses, classes)
         loss = float((d_scores ** 2).sum())
         if numpy.isnan(loss):
-            raise ValueError(PipeErrors.E360.format(component=self.name))
+            raise ValueError(Errors.E360.format(component=self.name))
         return loss, ops.unflatten(d_scores, ops.asarray1i(lengths))
 
     def _gradient(self, guesses: Floats2d, classes: numpy.ndarray) -> Floats2d:
@@ -232,7 +231,7 @@ class Tagger(TrainablePipe):
         if smoothing:
             limit = (n_classes - 1) / n_classes
             if n_classes < 2 or not 0 < smoothing < limit:
-                raise ValueError(PipeErrors.E361.format(component=self.name, value=smoothing,
+                raise ValueError(Errors.E361.format(component=self.name, value=smoothing,
                                                         limit=limit))
             other = smoothing / (n_classes - 1)
             d[xp.asarray(rows)] -= other
@@ -290,7 +289,7 @@ class Tagger(TrainablePipe):
             index = self._class_of.get(self._value_of(label[len(prefix):]))
             if index is not None:
                 return -(index + 2)
-        raise ValueError(PipeErrors.E355.format(component=self.name, label=label,
+        raise ValueError(Errors.E355.format(component=self.name, label=label,
                                                 n=len(self.labels),
                                                 known=nearest(label, self.labels)))
 
@@ -314,13 +313,13 @@ class Tagger(TrainablePipe):
         if not self.labels:
             what = "XPOS tags" if self.attr == "tag" else "UPOS tags"
             column = "XPOS" if self.attr == "tag" else "UPOS"
-            raise ValueError(PipeErrors.E353.format(component=self.name, attr=self.attr,
+            raise ValueError(Errors.E353.format(component=self.name, attr=self.attr,
                                                     n=len(examples), what=what,
                                                     column=column))
         smoothing = self.cfg["label_smoothing"]
         n_labels = len(self.labels)
         if smoothing and (n_labels < 2 or not 0 < smoothing < (n_labels - 1) / n_labels):
-            raise ValueError(PipeErrors.E361.format(component=self.name, value=smoothing,
+            raise ValueError(Errors.E361.format(component=self.name, value=smoothing,
                                                     limit=(n_labels - 1) / n_labels))
         self._initialize_model([eg.predicted for eg in examples[:10]])
 

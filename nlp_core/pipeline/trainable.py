@@ -17,8 +17,8 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Unio
 import srsly
 from thinc.api import Model, Optimizer
 
+from ..errors import Errors
 from ..tokens import Doc
-from ._errors import PipeErrors
 
 CFG_FILE = "cfg.json"
 MODEL_FILE = "model.msgpack"
@@ -79,7 +79,7 @@ class TrainablePipe:
         return self.labels
 
     def add_label(self, label: str) -> int:
-        raise NotImplementedError(PipeErrors.E362.format(
+        raise NotImplementedError(Errors.E362.format(
             component=self.name, cls=type(self).__name__, label=label,
             reason="this component has no labels."))
 
@@ -122,14 +122,14 @@ class TrainablePipe:
         exclude = set(exclude)
         if "cfg" not in exclude:
             if not (path / CFG_FILE).is_file():
-                raise OSError(PipeErrors.E369.format(component=self.name,
+                raise OSError(Errors.E369.format(component=self.name,
                                                      cls=type(self).__name__, path=path,
                                                      what=CFG_FILE))
             self.cfg.update(srsly.read_json(path / CFG_FILE))
             self._cfg_loaded()
         if "model" not in exclude:
             if not (path / MODEL_FILE).is_file():
-                raise OSError(PipeErrors.E369.format(component=self.name,
+                raise OSError(Errors.E369.format(component=self.name,
                                                      cls=type(self).__name__, path=path,
                                                      what=MODEL_FILE))
             self.model.from_bytes((path / MODEL_FILE).read_bytes())
@@ -156,7 +156,7 @@ def validate_examples(examples: Any, method: str) -> List[Any]:
     examples = list(examples)
     for eg in examples:
         if not isinstance(eg, Example):
-            raise TypeError(PipeErrors.E363.format(method=method, type=type(eg).__name__))
+            raise TypeError(Errors.E363.format(method=method, type=type(eg).__name__))
     return examples
 
 
@@ -172,13 +172,13 @@ def sample_examples(get_examples: Callable[[], Iterable[Any]], pipe: Any,
 
     cls = type(pipe).__name__
     if not callable(get_examples):
-        raise TypeError(PipeErrors.E351.format(component=pipe.name, cls=cls,
+        raise TypeError(Errors.E351.format(component=pipe.name, cls=cls,
                                                type=type(get_examples).__name__))
     examples = list(islice(get_examples(), n)) if n is not None else list(get_examples())
     if not examples:
-        raise ValueError(PipeErrors.E350.format(component=pipe.name, cls=cls))
+        raise ValueError(Errors.E350.format(component=pipe.name, cls=cls))
     for eg in examples:
         if not isinstance(eg, Example):
-            raise TypeError(PipeErrors.E352.format(component=pipe.name, cls=cls,
+            raise TypeError(Errors.E352.format(component=pipe.name, cls=cls,
                                                    type=type(eg).__name__))
     return examples

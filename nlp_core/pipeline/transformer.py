@@ -30,6 +30,7 @@ from confection import Config
 from thinc.api import Model, Optimizer
 from thinc.types import Floats2d
 
+from ..errors import Errors
 from ..language import Language
 from ..ml.listener import SharedGradient, batch_id, broadcast
 from ..ml.transformer import (
@@ -38,7 +39,6 @@ from ..ml.transformer import (
     TransformerModel,
     install_extensions,
 )
-from ..ml.transformer._errors import TransformerErrors
 from ..ml.transformer.windows import group_windows
 from ..tokens import Doc
 from .trainable import CFG_FILE, TrainablePipe, validate_examples
@@ -272,7 +272,7 @@ class Transformer(TrainablePipe):
         exclude = set(exclude)
         if "cfg" not in exclude:
             if not (path / CFG_FILE).is_file():
-                raise OSError(TransformerErrors.E337.format(
+                raise OSError(Errors.E337.format(
                     name=self.name, what=CFG_FILE, path=path, reason="no such file"))
             self.cfg.update(srsly.read_json(path / CFG_FILE))
             self._cfg_loaded()
@@ -280,7 +280,7 @@ class Transformer(TrainablePipe):
             try:
                 self.model.load(path / MODEL_DIR, from_saved=True)
             except (OSError, ValueError) as err:
-                raise OSError(TransformerErrors.E337.format(
+                raise OSError(Errors.E337.format(
                     name=self.name, what=MODEL_DIR, path=path, reason=err)) from None
             for listener in self.listeners:
                 self._set_listener_width(listener)

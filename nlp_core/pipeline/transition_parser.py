@@ -22,12 +22,12 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 import numpy
 from thinc.api import Model, Optimizer
 
+from ..errors import Errors
 from ..ml.listener import Tok2VecListener, batch_id
 from ..ml.parser_model import n_moves, resize_output, seen_mask, set_seen_classes
 from ..ml.parser_step import transition_loss
 from ..parser_internals import BeamBatch, GreedyBatch, TransitionSystem, sent_constraints
 from ..tokens import Doc
-from ._errors import PipeErrors
 from .trainable import TrainablePipe, set_dropout_rate, validate_examples
 
 # Tokens per chunk at inference: the precomputed features of a chunk are
@@ -54,10 +54,10 @@ class TransitionParser(TrainablePipe):
                  beam_density: float = 0.0, scorer: Optional[Callable] = None,
                  **cfg: Any):
         if beam_width < 1 or not 0.0 <= beam_density <= 1.0:
-            raise ValueError(PipeErrors.E380.format(component=name, width=beam_width,
+            raise ValueError(Errors.E380.format(component=name, width=beam_width,
                                                     density=beam_density))
         if update_with_oracle_cut_size < 0:
-            raise ValueError(PipeErrors.E381.format(component=name,
+            raise ValueError(Errors.E381.format(component=name,
                                                     value=update_with_oracle_cut_size))
         settings = {"moves": self._move_names(moves),
                     "update_with_oracle_cut_size": int(update_with_oracle_cut_size),
@@ -97,7 +97,7 @@ class TransitionParser(TrainablePipe):
         """Add a label's moves; returns 1 if the label is new, 0 if known. After
         initialization the model's output grows; the old classes keep their weights."""
         if not isinstance(label, str) or not label:
-            raise ValueError(PipeErrors.E382.format(component=self.name, label=label))
+            raise ValueError(Errors.E382.format(component=self.name, label=label))
         if self.moves.label_id(label) >= 0:
             return 0
         self.moves.add_label(label)
@@ -154,7 +154,7 @@ class TransitionParser(TrainablePipe):
         per doc for `set_annotations` (see the subclass). No Doc is changed."""
         docs = list(docs)
         if not self.moves.n_moves or n_moves(self.model) is None:
-            raise ValueError(PipeErrors.E383.format(component=self.name, kind=self.kind))
+            raise ValueError(Errors.E383.format(component=self.name, kind=self.kind))
         if not any(len(doc) for doc in docs):
             return [self._empty_result(doc) for doc in docs]
         width = self.cfg["beam_width"]
@@ -228,7 +228,7 @@ class TransitionParser(TrainablePipe):
         loss, d_scores = transition_loss(trace, seen_mask(self.model),
                                          to_numpy=self.model.ops.to_numpy)
         if numpy.isnan(loss):
-            raise ValueError(PipeErrors.E384.format(component=self.name))
+            raise ValueError(Errors.E384.format(component=self.name))
         return loss, d_scores
 
     def initialize(self, get_examples: Callable[[], Iterable[Any]], *, nlp: Any = None,
@@ -248,7 +248,7 @@ class TransitionParser(TrainablePipe):
         else:
             self._add_names(self._collect_labels(examples))
         if not self._has_labels():
-            raise ValueError(PipeErrors.E385.format(component=self.name, kind=self.kind,
+            raise ValueError(Errors.E385.format(component=self.name, kind=self.kind,
                                                     n=len(examples), what=self._label_what))
         self._initialize_model([eg.predicted for eg in examples[:10]])
         set_seen_classes(self.model, self._oracle_classes(examples))

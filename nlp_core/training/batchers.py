@@ -21,8 +21,8 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, 
 
 from thinc.api import Schedule
 
+from ..errors import Errors
 from ..registry import registry
-from ._errors import TrainingErrors
 
 ItemT = TypeVar("ItemT")
 Sizing = Union[int, Schedule, Sequence[int]]
@@ -40,7 +40,7 @@ def _sizes(size: Union[Sizing, Iterator[float]]) -> Iterator[float]:
     if isinstance(size, Iterator):
         return size
     if isinstance(size, bool) or (isinstance(size, (int, float)) and size <= 0):
-        raise ValueError(TrainingErrors.E406.format(size=size))
+        raise ValueError(Errors.E406.format(size=size))
     if isinstance(size, (int, float)):
         return itertools.repeat(size)
     if isinstance(size, Schedule) or callable(size):
@@ -48,7 +48,7 @@ def _sizes(size: Union[Sizing, Iterator[float]]) -> Iterator[float]:
     if isinstance(size, Sequence) and not isinstance(size, str) and size and \
             all(isinstance(s, (int, float)) and s > 0 for s in size):
         return itertools.chain(size, itertools.repeat(size[-1]))
-    raise ValueError(TrainingErrors.E406.format(size=size))
+    raise ValueError(Errors.E406.format(size=size))
 
 
 def minibatch_by_words(items: Iterable[ItemT], size: Union[Sizing, Iterator[float]], *, tolerance: float = 0.2,

@@ -31,10 +31,10 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
+from ..errors import Errors, Warnings
 from ..formats.detect import EXTENSIONS, converter_for, read_docs
 from ..registry import registry
 from ..tokens import Doc
-from ._errors import TrainingErrors, TrainingWarnings
 from .example import Example
 
 if TYPE_CHECKING:
@@ -76,19 +76,19 @@ class Corpus:
     def files(self) -> List[Path]:
         """The corpus files, in reading order."""
         if self.path is None:
-            raise ValueError(TrainingErrors.E404.format(where=self._where()))
+            raise ValueError(Errors.E404.format(where=self._where()))
         if not self.path.exists():
-            raise FileNotFoundError(TrainingErrors.E400.format(
+            raise FileNotFoundError(Errors.E400.format(
                 path=self.path, where=self._where(), formats=FORMATS, hint=self.config_hint))
         if self.path.is_dir():
             found = sorted(p for p in self.path.rglob("*")
                            if p.is_file() and converter_for(p) is not None)
             if not found:
-                raise ValueError(TrainingErrors.E401.format(
+                raise ValueError(Errors.E401.format(
                     path=self.path, where=self._where(), formats=FORMATS))
             return found
         if converter_for(self.path) is None:
-            raise ValueError(TrainingErrors.E403.format(
+            raise ValueError(Errors.E403.format(
                 path=self.path, where=self._where(), formats=FORMATS))
         return [self.path]
 
@@ -107,7 +107,7 @@ class Corpus:
                 if self.limit >= 1 and n_read >= self.limit:
                     return
             if n_in_file == 0:
-                raise ValueError(TrainingErrors.E402.format(path=path, where=self._where()))
+                raise ValueError(Errors.E402.format(path=path, where=self._where()))
 
     def __call__(self, nlp: "Language") -> Iterator[Example]:
         self.skipped = {}
@@ -156,14 +156,14 @@ class Corpus:
     def _warn(self) -> None:
         where = self.path
         if self.skipped.get("empty"):
-            warnings.warn(TrainingWarnings.W400.format(n=self.skipped["empty"], path=where),
+            warnings.warn(Warnings.W400.format(n=self.skipped["empty"], path=where),
                           stacklevel=3)
         if self.skipped.get("misaligned"):
-            warnings.warn(TrainingWarnings.W401.format(
+            warnings.warn(Warnings.W401.format(
                 n=self.skipped["misaligned"], path=where,
                 first=" | ".join(self._first_misaligned)), stacklevel=3)
         if self.skipped.get("long_sents") or self.skipped.get("long_docs"):
-            warnings.warn(TrainingWarnings.W402.format(
+            warnings.warn(Warnings.W402.format(
                 n=self.skipped.get("long_sents", 0), path=where, max_length=self.max_length,
                 n_docs=self.skipped.get("long_docs", 0)), stacklevel=3)
 
@@ -202,15 +202,15 @@ class JsonlCorpus:
     def files(self) -> List[Path]:
         where = f" (config key [{self.config_key}] path)" if self.config_key else ""
         if self.path is None:
-            raise ValueError(TrainingErrors.E404.format(where=where))
+            raise ValueError(Errors.E404.format(where=where))
         if not self.path.exists():
-            raise FileNotFoundError(TrainingErrors.E400.format(
+            raise FileNotFoundError(Errors.E400.format(
                 path=self.path, where=where, formats=".jsonl", hint=""))
         if self.path.is_dir():
             found = sorted(p for p in self.path.rglob("*")
                            if p.is_file() and converter_for(p) == "jsonl")
             if not found:
-                raise ValueError(TrainingErrors.E401.format(path=self.path, where=where,
+                raise ValueError(Errors.E401.format(path=self.path, where=where,
                                                             formats=".jsonl"))
             return found
         return [self.path]

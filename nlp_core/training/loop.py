@@ -22,8 +22,8 @@ from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, 
 from thinc.api import Optimizer, fix_random_seed
 
 from ..config import get_dot
+from ..errors import Errors
 from ..registry import registry
-from ._errors import TrainingErrors
 from .example import Example
 
 MODEL_BEST = "model-best"
@@ -45,7 +45,7 @@ def resolve_corpus(config: Dict[str, Any], raw_config: Optional[Dict[str, Any]],
     """The reader at the dotted path `key` (e.g. "corpora.train"), told its config key so
     that its errors name it."""
     if get_dot(config, key) is None:
-        raise ValueError(TrainingErrors.E409.format(value=key))
+        raise ValueError(Errors.E409.format(value=key))
     section, _, name = key.rpartition(".")
     corpus = registry.resolve({"x": get_dot(config, section)})["x"][name]
     if hasattr(corpus, "config_key"):
@@ -60,14 +60,14 @@ def _check_names(nlp, training: Dict[str, Any]) -> None:
     for key in ("frozen_components", "annotating_components"):
         for name in training[key]:
             if name not in nlp.component_names:
-                raise ValueError(TrainingErrors.E408.format(key=key, name=name,
+                raise ValueError(Errors.E408.format(key=key, name=name,
                                                             names=nlp.component_names))
     for key in ("eval_frequency",):
         if training[key] < 1:
-            raise ValueError(TrainingErrors.E407.format(key=key, value=training[key],
+            raise ValueError(Errors.E407.format(key=key, value=training[key],
                                                         reason="must be at least 1."))
     if training["accumulate_gradient"] < 1:
-        raise ValueError(TrainingErrors.E407.format(
+        raise ValueError(Errors.E407.format(
             key="accumulate_gradient", value=training["accumulate_gradient"],
             reason="must be at least 1 (1: one optimizer step per batch)."))
 
@@ -120,7 +120,7 @@ def init_nlp(config, *, use_gpu: int = -1):
         empty = not examples
     # Fail here, naming the corpus, rather than in a component that got no examples.
     if empty:
-        raise ValueError(TrainingErrors.E405.format(key=training["train_corpus"],
+        raise ValueError(Errors.E405.format(key=training["train_corpus"],
                                                     detail=_skipped(train_corpus)))
     # Frozen components are initialized too: pipelines here are built from config only
     # (no sourced, already trained components), so a frozen component must get its labels
@@ -171,7 +171,7 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
     if output_path is not None:
         output_path = Path(output_path)
         if output_path.exists() and not output_path.is_dir():
-            raise ValueError(TrainingErrors.E413.format(path=output_path))
+            raise ValueError(Errors.E413.format(path=output_path))
         output_path.mkdir(parents=True, exist_ok=True)
     stdout.write(f"Pipeline: {nlp.pipe_names}\n")
     if frozen:
@@ -273,11 +273,11 @@ def evaluation_callback(nlp, dev_corpus: Callable[[Any], Iterable[Example]],
         scores = nlp.evaluate(examples)
         for key in weights:
             if key not in scores and weights[key]:
-                raise ValueError(TrainingErrors.E410.format(
+                raise ValueError(Errors.E410.format(
                     key=key, known=", ".join(sorted(scores))))
             value = scores.get(key)
             if value is not None and not isinstance(value, (int, float)):
-                raise ValueError(TrainingErrors.E407.format(
+                raise ValueError(Errors.E407.format(
                     key=f"score_weights.{key}", value=weights[key],
                     reason=f"the score is a {type(value).__name__}, not a number; give "
                            "weights to numeric scores only (e.g. ents_f, not ents_per_type)."))
@@ -298,7 +298,7 @@ def train_batches(nlp, corpus: Callable[[Any], Iterable[Example]],
     if max_epochs >= 0:
         examples = list(corpus(nlp))
         if not examples:
-            raise ValueError(TrainingErrors.E405.format(key=key, detail=_skipped(corpus)))
+            raise ValueError(Errors.E405.format(key=key, detail=_skipped(corpus)))
     epoch = 0
     while max_epochs < 1 or epoch < max_epochs:
         if max_epochs >= 0:
@@ -311,7 +311,7 @@ def train_batches(nlp, corpus: Callable[[Any], Iterable[Example]],
             n_batches += 1
             yield epoch, batch
         if n_batches == 0:
-            raise ValueError(TrainingErrors.E405.format(key=key, detail=_skipped(corpus)))
+            raise ValueError(Errors.E405.format(key=key, detail=_skipped(corpus)))
         epoch += 1
 
 

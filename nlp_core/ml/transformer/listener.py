@@ -27,10 +27,10 @@ from thinc.api import Model
 from thinc.schedules import Schedule
 from thinc.types import Floats2d, Ragged
 
+from ...errors import Errors
 from ...registry import registry
 from ...tokens import Doc
 from ..listener import batch_id
-from ._errors import TransformerErrors
 from .data import TransformerData, install_extensions
 from .pooling import pool_tokens
 
@@ -54,7 +54,7 @@ class TransformerListener(Model):
     def __init__(self, upstream_name: str, pooling: Model[Ragged, Floats2d],
                  grad_factor: Union[float, Schedule] = 1.0) -> None:
         if not isinstance(grad_factor, (int, float, Schedule)):
-            raise TypeError(TransformerErrors.E338.format(type=type(grad_factor).__name__))
+            raise TypeError(Errors.E338.format(type=type(grad_factor).__name__))
         Model.__init__(self, name=self.name, forward=_forward, init=_init, layers=[pooling],
                        dims={"nO": None})
         install_extensions()
@@ -86,7 +86,7 @@ class TransformerListener(Model):
     def verify_inputs(self, docs: Sequence[Doc]) -> bool:
         """True when the stored output belongs to `docs`; otherwise raises E335."""
         if self._batch_id is None or self._batch_id != batch_id(docs):
-            raise ValueError(TransformerErrors.E335.format(upstream=self.upstream_name,
+            raise ValueError(Errors.E335.format(upstream=self.upstream_name,
                                                            n_docs=len(docs)))
         return True
 
@@ -106,7 +106,7 @@ def _init(model: TransformerListener, X: Any = None, Y: Any = None) -> None:
     if X is None:
         return
     if not model.has_dim("nO"):
-        raise ValueError(TransformerErrors.E336.format(upstream=model.upstream_name))
+        raise ValueError(Errors.E336.format(upstream=model.upstream_name))
     width = model.get_dim("nO")
     model._placeholder = (batch_id(X), [TransformerData.zeros(len(doc), width, model.ops.xp)
                                         for doc in X])
@@ -125,7 +125,7 @@ def _inputs(model: TransformerListener, docs: Sequence[Doc], is_train: bool
     if model._placeholder is not None and model._placeholder[0] == key:
         return model._placeholder[1], None
     model.verify_inputs(docs)
-    raise ValueError(TransformerErrors.E335.format(upstream=model.upstream_name,
+    raise ValueError(Errors.E335.format(upstream=model.upstream_name,
                                                    n_docs=len(docs)))
 
 

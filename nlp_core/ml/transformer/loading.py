@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, Tuple, Union
 
-from ._errors import TransformerErrors
+from ...errors import Errors
 
 # Model families whose position ids start after the padding index (so two of
 # max_position_embeddings are not usable).
@@ -36,16 +36,16 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **{**options, **tokenizer_config})
     except (OSError, ValueError) as err:
-        raise OSError(TransformerErrors.E330.format(what="the tokenizer", name=source,
+        raise OSError(Errors.E330.format(what="the tokenizer", name=source,
                                                     reason=err)) from None
     if not getattr(tokenizer, "is_fast", False):
-        raise ValueError(TransformerErrors.E331.format(name=source,
+        raise ValueError(Errors.E331.format(name=source,
                                                        cls=type(tokenizer).__name__))
     try:
         config = AutoConfig.from_pretrained(source, **options, **transformer_config)
         encoder = AutoModel.from_pretrained(source, config=config, **options)
     except (OSError, ValueError) as err:
-        raise OSError(TransformerErrors.E330.format(what="the model", name=source,
+        raise OSError(Errors.E330.format(what="the model", name=source,
                                                     reason=err)) from None
     encoder.eval()
     return encoder, tokenizer

@@ -24,9 +24,9 @@ import numpy
 from thinc.api import ArgsKwargs, Model, PyTorchGradScaler, PyTorchShim, torch2xp, xp2torch
 from thinc.types import Floats2d, Ragged
 
+from ...errors import Errors
 from ...registry import registry
 from ...tokens import Doc
-from ._errors import TransformerErrors
 from .data import FullTransformerBatch, WordpieceBatch
 from .loading import load_pretrained, max_positions, save_pretrained
 from .windows import WindowBatch, Wordpiecer, build_windows
@@ -102,7 +102,7 @@ class TransformerModel(Model):
 
     def _check_loaded(self) -> None:
         if not self.is_loaded:
-            raise ValueError(TransformerErrors.E332)
+            raise ValueError(Errors.E332)
 
     def load(self, source: str | Path, *, from_saved: bool = False) -> None:
         """Load the encoder and tokenizer from a model name or directory (the config's

@@ -14,9 +14,9 @@ of its vectors in every window that holds it. Register your own with
 """
 from typing import Callable, Iterable, List
 
+from ...errors import Errors
 from ...registry import registry
 from ...tokens import Doc, Span
-from ._errors import TransformerErrors
 
 SpanGetter = Callable[[Iterable[Doc]], List[List[Span]]]
 
@@ -78,7 +78,7 @@ def configure_strided_spans(window: int = 128, stride: int = 96) -> SpanGetter:
         ValueError: E334 unless 0 < stride <= window.
     """
     if window < 1 or stride < 1 or stride > window:
-        raise ValueError(TransformerErrors.E334.format(window=window, stride=stride))
+        raise ValueError(Errors.E334.format(window=window, stride=stride))
 
     def get_spans(docs: Iterable[Doc]) -> List[List[Span]]:
         return get_strided_spans(docs, window, stride)

@@ -16,8 +16,8 @@ from typing import Any, List, Sequence, Tuple
 import numpy
 from thinc.types import Ints1d, Ints2d
 
+from ...errors import Errors
 from ...tokens import Doc, Span
-from ._errors import TransformerErrors
 from .alignment import overlapping_ranges, ragged_ranges, shift_offsets, split_ranges
 
 # A tokenizer limit above this is HF's "no limit" sentinel (int(1e30)), not a real one.
@@ -172,7 +172,7 @@ def build_windows(docs: Sequence[Doc], spans: Sequence[Sequence[Span]],
         ValueError: E333 when `spans` has not one list per doc.
     """
     if len(spans) != len(docs):
-        raise ValueError(TransformerErrors.E333.format(got=len(spans), n_docs=len(docs)))
+        raise ValueError(Errors.E333.format(got=len(spans), n_docs=len(docs)))
     ids, offsets = wordpiecer.tokenize([doc.text for doc in docs])
     n_wp = [len(x) for x in ids]
     doc_wordpieces = _offsets(n_wp)
