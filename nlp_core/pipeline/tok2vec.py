@@ -17,9 +17,10 @@ from thinc.api import Model, Optimizer
 from thinc.types import Floats2d
 
 from ..language import Language
-from ..ml.listener import SharedGradient, Tok2VecListener, batch_id, broadcast
+from ..ml.listener import Tok2VecListener
 from ..tokens import Doc
-from .trainable import TrainablePipe, sample_examples, set_dropout_rate, validate_examples
+from .listened import ListenedPipe
+from .trainable import sample_examples, set_dropout_rate, validate_examples
 
 DEFAULT_TOK2VEC_MODEL = """
 [model]
@@ -53,51 +54,17 @@ def make_tok2vec(nlp: Language, name: str, model: Model) -> "Tok2Vec":
     return Tok2Vec(nlp.vocab, model, name)
 
 
-class Tok2Vec(TrainablePipe):
+class Tok2Vec(ListenedPipe):
     """Embeds each batch once and broadcasts the result to its listeners.
 
     Attributes:
         listener_map: component name -> its listeners of this tok2vec.
     """
 
+    listener_type = Tok2VecListener
+
     def __init__(self, vocab, model: Model, name: str = "tok2vec"):
         super().__init__(vocab, model, name)
-        self.listener_map: Dict[str, List[Tok2VecListener]] = {}
-        # The training hand-off of the current update: its gradient sum, and the batch.
-        self._shared: SharedGradient | None = None
-        self._shared_batch: int | None = None
-
-    # --- listeners ---------------------------------------------------------------------
-
-    @property
-    def listeners(self) -> List[Tok2VecListener]:
-        return [listener for group in self.listener_map.values() for listener in group]
-
-    @property
-    def listening_components(self) -> List[str]:
-        return list(self.listener_map)
-
-    def add_listener(self, listener: Tok2VecListener, component_name: str) -> None:
-        group = self.listener_map.setdefault(component_name, [])
-        if all(listener is not other for other in group):
-            group.append(listener)
-
-    def remove_listeners(self) -> None:
-        self.listener_map = {}
-
-    def find_listeners(self, component: Any, *, name: str | None = None,
-                       wildcard: bool = True) -> None:
-        """Register the listeners in `component`'s model that listen to this tok2vec: those
-        with `upstream` = this component's name, and (if `wildcard`) those with "*"."""
-        model = getattr(component, "model", None)
-        if not isinstance(model, Model) or component is self:
-            return
-        name = name or getattr(component, "name", None) or repr(component)
-        for node in model.walk():
-            if isinstance(node, Tok2VecListener) and (
-                    node.upstream_name == self.name
-                    or (wildcard and node.upstream_name == "*")):
-                self.add_listener(node, name)
 
     # --- running -----------------------------------------------------------------------
 
@@ -114,13 +81,7 @@ class Tok2Vec(TrainablePipe):
         is frozen)."""
         for doc, tokvecs in zip(docs, tokvecses):
             doc.tensor = tokvecs
-        listeners = self.listeners
-        if not listeners:
-            return
-        # Within an update the listeners hold this batch's training hand-off: keep it.
-        if self._shared is not None and self._shared_batch == batch_id(docs):
-            return
-        broadcast(listeners, docs, tokvecses, None)
+        self._share_predictions(docs, tokvecses)
 
     # --- training ----------------------------------------------------------------------
 
@@ -142,33 +103,8 @@ class Tok2Vec(TrainablePipe):
             return losses
         set_dropout_rate(self.model, drop)
         tokvecs, backprop = self.model.begin_update(docs)
-
-        def backprop_once(d_tokvecs: List[Floats2d]) -> Any:
-            losses[self.name] += float(sum((d ** 2).sum() for d in d_tokvecs))
-            result = backprop(d_tokvecs)
-            if sgd is not None:
-                self.model.finish_update(sgd)
-            return result
-
-        self._shared = broadcast(listeners, docs, tokvecs, backprop_once)
-        self._shared_batch = batch_id(docs)
+        self._share_for_update(docs, tokvecs, backprop, sgd, losses)
         return losses
-
-    def _flush(self) -> None:
-        if self._shared is not None:
-            self._shared.flush()
-        self._shared = None
-        self._shared_batch = None
-
-    def finish_update(self, sgd: Optimizer) -> None:
-        """Backpropagate the listeners' gradients received so far (if not done yet), then
-        apply the optimizer step."""
-        self._flush()
-        self.model.finish_update(sgd)
-
-    def get_loss(self, examples: Sequence[Any], scores: Any) -> None:
-        """The tok2vec has no loss of its own: its gradient comes from the listeners."""
-        return None
 
     def initialize(self, get_examples: Callable[[], Iterable[Any]], *, nlp: Any = None
                    ) -> None:

@@ -28,11 +28,9 @@ import numpy
 import srsly
 from confection import Config
 from thinc.api import Model, Optimizer
-from thinc.types import Floats2d
 
 from ..errors import Errors
 from ..language import Language
-from ..ml.listener import SharedGradient, batch_id, broadcast
 from ..ml.transformer import (
     FullTransformerBatch,
     TransformerListener,
@@ -41,7 +39,8 @@ from ..ml.transformer import (
 )
 from ..ml.transformer.windows import group_windows
 from ..tokens import Doc
-from .trainable import CFG_FILE, TrainablePipe, validate_examples
+from .listened import ListenedPipe
+from .trainable import CFG_FILE, validate_examples
 
 MODEL_DIR = "model"
 
@@ -88,13 +87,15 @@ def make_transformer(nlp: Language, name: str, model: Model,
                        max_batch_items=max_batch_items, learn_rate_scale=learn_rate_scale)
 
 
-class Transformer(TrainablePipe):
+class Transformer(ListenedPipe):
     """Runs a transformer once per batch and broadcasts it to its listeners.
 
     Attributes:
         listener_map: component name -> its TransformerListeners of this component.
         set_extra_annotations: called with (docs, FullTransformerBatch).
     """
+
+    listener_type = TransformerListener
 
     def __init__(self, vocab, model: Model, set_extra_annotations: Callable | None = None,
                  *, name: str = "transformer", max_batch_items: int = 4096,
@@ -103,9 +104,6 @@ class Transformer(TrainablePipe):
                                                   "learn_rate_scale": learn_rate_scale})
         install_extensions()
         self.set_extra_annotations = set_extra_annotations or _no_annotations
-        self.listener_map: Dict[str, List[TransformerListener]] = {}
-        self._shared: SharedGradient | None = None
-        self._shared_batch: int | None = None
         self._sync_settings()
 
     def _sync_settings(self) -> None:
@@ -116,36 +114,8 @@ class Transformer(TrainablePipe):
 
     # --- listeners ---------------------------------------------------------------------
 
-    @property
-    def listeners(self) -> List[TransformerListener]:
-        return [listener for group in self.listener_map.values() for listener in group]
-
-    @property
-    def listening_components(self) -> List[str]:
-        return list(self.listener_map)
-
-    def add_listener(self, listener: TransformerListener, component_name: str) -> None:
-        group = self.listener_map.setdefault(component_name, [])
-        if all(listener is not other for other in group):
-            group.append(listener)
+    def _listener_added(self, listener: TransformerListener) -> None:
         self._set_listener_width(listener)
-
-    def remove_listeners(self) -> None:
-        self.listener_map = {}
-
-    def find_listeners(self, component: Any, *, name: str | None = None,
-                       wildcard: bool = True) -> None:
-        """Register the TransformerListeners in `component`'s model listening to this
-        component (their upstream is this name, or "*" when `wildcard`)."""
-        model = getattr(component, "model", None)
-        if not isinstance(model, Model) or component is self:
-            return
-        name = name or getattr(component, "name", None) or repr(component)
-        for node in model.walk():
-            if isinstance(node, TransformerListener) and (
-                    node.upstream_name == self.name
-                    or (wildcard and node.upstream_name == "*")):
-                self.add_listener(node, name)
 
     def _set_listener_width(self, listener: TransformerListener) -> None:
         if self.model.has_dim("nO") and not listener.has_dim("nO"):
@@ -186,13 +156,7 @@ class Transformer(TrainablePipe):
         for doc, data in zip(docs, doc_data):
             doc._.trf_data = data
         self.set_extra_annotations(docs, predictions)
-        listeners = self.listeners
-        if not listeners:
-            return
-        # Within an update the listeners hold this batch's training hand-off: keep it.
-        if self._shared is not None and self._shared_batch == batch_id(docs):
-            return
-        broadcast(listeners, docs, doc_data, None)
+        self._share_predictions(docs, doc_data)
 
     # --- training ----------------------------------------------------------------------
 
@@ -213,37 +177,13 @@ class Transformer(TrainablePipe):
         if not listeners or not any(len(doc) for doc in docs):
             return losses
         full, backprop = self.model.begin_update(docs)
-
-        def backprop_once(d_outputs: List[Floats2d]) -> Any:
-            losses[self.name] += float(sum((d ** 2).sum() for d in d_outputs))
-            result = backprop(d_outputs)
-            if sgd is not None:
-                self.model.finish_update(self._scaled(sgd))
-            return result
-
-        self._shared = broadcast(listeners, docs, full.doc_data, backprop_once)
-        self._shared_batch = batch_id(docs)
+        self._share_for_update(docs, full.doc_data, backprop, sgd, losses)
         return losses
 
-    def _flush(self) -> None:
-        if self._shared is not None:
-            self._shared.flush()
-        self._shared = None
-        self._shared_batch = None
-
-    def finish_update(self, sgd: Optimizer) -> None:
-        """Backpropagate the listeners' gradients received so far (if not done yet),
-        then apply the optimizer step."""
-        self._flush()
-        self.model.finish_update(self._scaled(sgd))
-
-    def _scaled(self, sgd: Optimizer) -> Any:
+    def _optimizer(self, sgd: Optimizer) -> Any:
+        """The optimizer with its learning rate scaled by `learn_rate_scale`."""
         scale = float(self.cfg.get("learn_rate_scale", 1.0))
         return sgd if scale == 1.0 else ScaledLearnRate(sgd, scale)
-
-    def get_loss(self, examples: Sequence[Any], scores: Any) -> None:
-        """No loss of its own: the gradient comes from the listeners."""
-        return None
 
     def initialize(self, get_examples: Callable[[], Iterable[Any]] | None = None, *,
                    nlp: Any = None) -> None:
