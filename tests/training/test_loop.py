@@ -310,6 +310,7 @@ def test_parameter_averages_are_used_for_evaluating_and_saving():
 
 def test_training_runs_blas_single_threaded_unless_the_user_chose(monkeypatch):
     import threadpoolctl  # a dependency of the package
+
     from nlp_core.training.loop import BLAS_THREAD_VARIABLES, single_blas_thread
 
     def blas_threads():
