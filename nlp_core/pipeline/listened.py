@@ -7,13 +7,13 @@ and hands each listener its slice together with a shared gradient sum
 once, when every listener has sent its part or at `finish_update`. At inference (and when
 the component is frozen), `set_annotations` hands the predictions over without a gradient.
 """
-from typing import Any, Callable, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from thinc.api import Model, Optimizer
 
 from ..ml.listener import SharedGradient, batch_id, broadcast
 from ..tokens import Doc
-from .trainable import TrainablePipe
+from .trainable import TrainablePipe, validate_examples
 
 
 class ListenedPipe(TrainablePipe):
@@ -85,6 +85,31 @@ class ListenedPipe(TrainablePipe):
         if self._shared is not None and self._shared_batch == batch_id(docs):
             return
         broadcast(listeners, docs, outputs, None)
+
+    def update(self, examples: Sequence[Any], *, drop: float = 0.0,
+               sgd: Optimizer | None = None, losses: Dict[str, float] | None = None
+               ) -> Dict[str, float]:
+        """Run the model once on the batch (`_begin_update`) and hand the output to the
+        listeners, which send their gradients back when their components update. The
+        summed gradient goes through the model once: as soon as every listener has sent
+        one, or at `finish_update` (whatever has arrived). `losses[name]` accumulates the
+        sum of squares of that gradient. With `sgd`, the optimizer step follows the
+        backprop."""
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        examples = validate_examples(examples, f"{type(self).__name__}.update")
+        self._flush()
+        docs = [eg.predicted for eg in examples]
+        if not self.listeners or not any(len(doc) for doc in docs):
+            return losses
+        outputs, backprop = self._begin_update(docs, drop)
+        self._share_for_update(docs, outputs, backprop, sgd, losses)
+        return losses
+
+    def _begin_update(self, docs: List[Doc], drop: float) -> Tuple[List[Any], Callable]:
+        """The batch's per-doc outputs for the listeners, and the callback that
+        backpropagates their gradients through the model."""
+        raise NotImplementedError
 
     def _share_for_update(self, docs: Sequence[Doc], outputs: Sequence[Any],
                           backprop: Callable, sgd: Optimizer | None,

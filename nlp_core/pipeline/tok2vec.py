@@ -10,17 +10,17 @@ Which listeners belong to which tok2vec (`Language._link_components`, run whenev
 pipeline changes): a listener with `upstream = "NAME"` belongs to the component NAME; one
 with `upstream = "*"` to the nearest tok2vec before its component in the pipeline.
 """
-from typing import Any, Callable, Dict, Iterable, List, Sequence
+from typing import Any, Callable, Iterable, List, Sequence, Tuple
 
 from confection import Config
-from thinc.api import Model, Optimizer
+from thinc.api import Model
 from thinc.types import Floats2d
 
 from ..language import Language
 from ..ml.listener import Tok2VecListener
 from ..tokens import Doc
 from .listened import ListenedPipe
-from .trainable import sample_examples, set_dropout_rate, validate_examples
+from .trainable import sample_examples, set_dropout_rate
 
 DEFAULT_TOK2VEC_MODEL = """
 [model]
@@ -85,26 +85,10 @@ class Tok2Vec(ListenedPipe):
 
     # --- training ----------------------------------------------------------------------
 
-    def update(self, examples: Sequence[Any], *, drop: float = 0.0,
-               sgd: Optimizer | None = None, losses: Dict[str, float] | None = None
-               ) -> Dict[str, float]:
-        """Embed the batch once (with dropout) and hand it to the listeners, which send
-        their gradients back when their components update. The summed gradient goes
-        through the model once: as soon as every listener has sent one, or at
-        `finish_update` (whatever has arrived). `losses[name]` accumulates the sum of
-        squares of that gradient. With `sgd`, the optimizer step follows the backprop."""
-        losses = {} if losses is None else losses
-        losses.setdefault(self.name, 0.0)
-        examples = validate_examples(examples, "Tok2Vec.update")
-        self._flush()
-        listeners = self.listeners
-        docs = [eg.predicted for eg in examples]
-        if not listeners or not any(len(doc) for doc in docs):
-            return losses
+    def _begin_update(self, docs: List[Doc], drop: float) -> Tuple[List[Floats2d], Callable]:
+        """Embed the batch with dropout `drop`."""
         set_dropout_rate(self.model, drop)
-        tokvecs, backprop = self.model.begin_update(docs)
-        self._share_for_update(docs, tokvecs, backprop, sgd, losses)
-        return losses
+        return self.model.begin_update(docs)
 
     def initialize(self, get_examples: Callable[[], Iterable[Any]], *, nlp: Any = None
                    ) -> None:

@@ -22,7 +22,7 @@ saved pipeline loads without the hub or the original model directory.
 """
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Union
+from typing import Any, Callable, Iterable, Iterator, List, Sequence, Tuple, Union
 
 import numpy
 import srsly
@@ -40,7 +40,7 @@ from ..ml.transformer import (
 from ..ml.transformer.windows import group_windows
 from ..tokens import Doc
 from .listened import ListenedPipe
-from .trainable import CFG_FILE, validate_examples
+from .trainable import CFG_FILE
 
 MODEL_DIR = "model"
 
@@ -160,25 +160,11 @@ class Transformer(ListenedPipe):
 
     # --- training ----------------------------------------------------------------------
 
-    def update(self, examples: Sequence[Any], *, drop: float = 0.0,
-               sgd: Optimizer | None = None, losses: Dict[str, float] | None = None
-               ) -> Dict[str, float]:
-        """Run the transformer once on the batch and hand the output to the listeners;
-        their gradients come back when their components update, are summed, and go
-        through the transformer once (when all have arrived, or at `finish_update`).
-        `losses[name]` accumulates the sum of squares of that gradient. The encoder's
+    def _begin_update(self, docs: List[Doc], drop: float) -> Tuple[List[Any], Callable]:
+        """Run the transformer on the batch: one TransformerData per doc. The encoder's
         own dropout (its config) applies in training; `drop` is not used."""
-        losses = {} if losses is None else losses
-        losses.setdefault(self.name, 0.0)
-        examples = validate_examples(examples, "Transformer.update")
-        self._flush()
-        listeners = self.listeners
-        docs = [eg.predicted for eg in examples]
-        if not listeners or not any(len(doc) for doc in docs):
-            return losses
         full, backprop = self.model.begin_update(docs)
-        self._share_for_update(docs, full.doc_data, backprop, sgd, losses)
-        return losses
+        return full.doc_data, backprop
 
     def _optimizer(self, sgd: Optimizer) -> Any:
         """The optimizer with its learning rate scaled by `learn_rate_scale`."""
