@@ -4,8 +4,6 @@ the values the pipeline computed, and `nlp_core.read_tensors` gives them back.""
 import numpy
 import pyarrow.parquet as pq
 import pytest
-import torch
-from ml.transformer.tiny_bert import make_tiny_bert
 
 import nlp_core
 from beam_jobs import annotate
@@ -16,21 +14,16 @@ from schemas import schema_identity, tensors
 DOC_SPANS = {"@span_getters": "spacy-transformers.doc_spans.v1"}
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def trf_pipeline(tmp_path_factory):
+def trf_pipeline(tmp_path_factory, tiny_bert):
     """A saved transformer-only pipeline (tiny random BERT)."""
     root = tmp_path_factory.mktemp("trf_pipeline")
     nlp = nlp_core.blank("en")
     nlp.add_pipe("transformer", config={"model": {
-        "name": str(make_tiny_bert(root / "bert")), "get_spans": DOC_SPANS}})
+        "name": str(tiny_bert), "get_spans": DOC_SPANS}})
     nlp.initialize()
     nlp.to_disk(root / "pipeline")
     return root / "pipeline"

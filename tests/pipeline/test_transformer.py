@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy
 import pytest
 import torch
-from ml.transformer.tiny_bert import make_tiny_bert
 from pipeline.toy_pipelines import TOY, make_examples, train
 from thinc.api import fix_random_seed
 
@@ -27,18 +26,9 @@ NER_DATA = [("Hello New York city", [(6, 19, "GPE")]),
 DOC_SPANS = {"@span_getters": "spacy-transformers.doc_spans.v1"}
 
 
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    return make_tiny_bert(tmp_path_factory.mktemp("tiny_bert"))
-
-
 @pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _one_thread_and_seeded(one_torch_thread):
     fix_random_seed(0)
-    yield
-    torch.set_num_threads(before)
 
 
 def listener(grad_factor=1.0, pooling="reduce_mean.v1"):
