@@ -60,6 +60,29 @@ def write_corpus(root: Path) -> tuple:
     return path, [json.loads(line)["text"] for line in lines]
 
 
+def _load_and_pipe(load, texts, pipe_only: list) -> float:
+    """Seconds to `load()` a fresh pipeline and run `nlp.pipe` over `texts`; appends the
+    seconds of the pipe alone to `pipe_only`."""
+    start = time.perf_counter()
+    nlp = load()
+    loaded = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=BATCH):
+        pass
+    end = time.perf_counter()
+    pipe_only.append(end - loaded)
+    return end - start
+
+
+def _bare_details(n_words: int, job_s: float, bare_s: float, pipe_only: list) -> dict:
+    """The bare side's figures and the job's throughput relative to it (a ratio of words/s
+    over the same words, so of seconds)."""
+    return {"bare_pipe_words_per_s": round(n_words / bare_s),
+            "bare_seconds": round(bare_s, 2),
+            "job_vs_bare": round(bare_s / job_s, 3),
+            "bare_pipe_only_seconds": round(min(pipe_only), 2),
+            "job_vs_bare_pipe_only": round(min(pipe_only) / job_s, 3)}
+
+
 def _alternate(bare, job, passes: int) -> tuple:
     """Best seconds of `bare()` and `job()` over alternating passes (one warm-up each);
     `bare()` returns seconds, `job()` (seconds, result)."""
@@ -90,14 +113,7 @@ def ours(options) -> dict:
         pipe_only = []
 
         def bare():  # load + pipe, as the job does (it loads the pipeline too)
-            start = time.perf_counter()
-            nlp = nlp_core.load(_model_arg())
-            loaded = time.perf_counter()
-            for _ in nlp.pipe(texts, batch_size=BATCH):
-                pass
-            end = time.perf_counter()
-            pipe_only.append(end - loaded)
-            return end - start
+            return _load_and_pipe(lambda: nlp_core.load(_model_arg()), texts, pipe_only)
 
         def job():
             start = time.perf_counter()
@@ -116,11 +132,7 @@ def ours(options) -> dict:
                         "docs": len(texts), "words": n_words,
                         "job_seconds": round(job_s, 2),
                         "job_seconds_after_plan": summary["wall_seconds"],
-                        "bare_pipe_words_per_s": round(n_words / bare_s),
-                        "bare_seconds": round(bare_s, 2),
-                        "job_vs_bare": round(job_wps * bare_s / n_words, 3),
-                        "bare_pipe_only_seconds": round(min(pipe_only), 2),
-                        "job_vs_bare_pipe_only": round(job_wps * min(pipe_only) / n_words, 3)}}
+                        **_bare_details(n_words, job_s, bare_s, pipe_only)}}
 
 
 def _load_spacy():
@@ -214,14 +226,7 @@ def spacy(options) -> dict:
         pipe_only = []
 
         def bare():  # load + pipe, as the DoFn does (it loads the pipeline in setup)
-            start = time.perf_counter()
-            fresh = _load_spacy()
-            loaded = time.perf_counter()
-            for _ in fresh.pipe(texts, batch_size=BATCH):
-                pass
-            end = time.perf_counter()
-            pipe_only.append(end - loaded)
-            return end - start
+            return _load_and_pipe(_load_spacy, texts, pipe_only)
 
         bare_s, job_s, rows = _alternate(bare, lambda: _spacy_job(corpus, output),
                                          options.passes)
@@ -233,8 +238,4 @@ def spacy(options) -> dict:
                                  f"{nlp.meta['version']}", "pipeline": nlp.pipe_names,
                         "spacy": spacy_lib.__version__, "docs": len(texts),
                         "words": n_words, "job_seconds": round(job_s, 2),
-                        "bare_pipe_words_per_s": round(n_words / bare_s),
-                        "bare_seconds": round(bare_s, 2),
-                        "job_vs_bare": round(job_wps * bare_s / n_words, 3),
-                        "bare_pipe_only_seconds": round(min(pipe_only), 2),
-                        "job_vs_bare_pipe_only": round(job_wps * min(pipe_only) / n_words, 3)}}
+                        **_bare_details(n_words, job_s, bare_s, pipe_only)}}
