@@ -795,9 +795,9 @@ def load(name: Union[str, Path], *, disable: Iterable[str] = (),
         config: dotted-key overrides of the saved config, e.g. {"nlp.batch_size": 64}.
     """
     path = Path(name)
-    if not path.exists() and isinstance(name, str) and (SHIPPED_PIPELINES / name).is_dir():
+    if not path.exists() and isinstance(name, str) and name in shipped_pipelines():
         path = SHIPPED_PIPELINES / name
-    if not path.exists() and isinstance(name, str):
+    elif not path.exists() and isinstance(name, str):
         path = _package_data_dir(name, disable=disable, enable=enable, exclude=exclude,
                                  config=config)
         if isinstance(path, Language):
