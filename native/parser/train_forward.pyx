@@ -33,43 +33,36 @@ from .system cimport sys_set_costs
 cdef float UNSEEN_SCORE = -1e30
 
 
+cdef int _grow(void** array, size_t nbytes) noexcept nogil:
+    """realloc `*array` to `nbytes`; 0, or -1 (leaving `*array` as it was) when out of
+    memory."""
+    cdef void* p = realloc(array[0], nbytes)
+    if p == NULL:
+        return -1
+    array[0] = p
+    return 0
+
+
 cdef int _reserve(TrainRecord* rec, int rows, const ParserWeights* w) noexcept nogil:
     """Room for `rows` more states and one more step; 0, or -1 when out of memory."""
     cdef int need = rec.n_rows + rows
     cdef int cap
-    cdef void* p
     if rec.n_steps + 1 > rec.steps_capacity:
         cap = 2 * rec.steps_capacity + 64
-        p = realloc(rec.sizes, cap * sizeof(int))
-        if p == NULL:
+        if _grow(<void**>&rec.sizes, <size_t>cap * sizeof(int)) < 0:
             return -1
-        rec.sizes = <int*>p
         rec.steps_capacity = cap
     if need <= rec.capacity:
         return 0
     cap = 2 * rec.capacity
     if cap < need:
         cap = need
-    p = realloc(rec.ctx, <size_t>cap * w.nF * sizeof(int))
-    if p == NULL:
+    if (_grow(<void**>&rec.ctx, <size_t>cap * w.nF * sizeof(int)) < 0
+            or _grow(<void**>&rec.hidden, <size_t>cap * w.nH * sizeof(float)) < 0
+            or _grow(<void**>&rec.which, <size_t>cap * w.nH * sizeof(int)) < 0
+            or _grow(<void**>&rec.scores, <size_t>cap * w.nO * sizeof(float)) < 0
+            or _grow(<void**>&rec.costs, <size_t>cap * w.nO * sizeof(float)) < 0):
         return -1
-    rec.ctx = <int*>p
-    p = realloc(rec.hidden, <size_t>cap * w.nH * sizeof(float))
-    if p == NULL:
-        return -1
-    rec.hidden = <float*>p
-    p = realloc(rec.which, <size_t>cap * w.nH * sizeof(int))
-    if p == NULL:
-        return -1
-    rec.which = <int*>p
-    p = realloc(rec.scores, <size_t>cap * w.nO * sizeof(float))
-    if p == NULL:
-        return -1
-    rec.scores = <float*>p
-    p = realloc(rec.costs, <size_t>cap * w.nO * sizeof(float))
-    if p == NULL:
-        return -1
-    rec.costs = <float*>p
     rec.capacity = cap
     return 0
 
