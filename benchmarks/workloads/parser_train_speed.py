@@ -81,7 +81,11 @@ def _no_gradient(d_tokvecs):
     return []
 
 
-def _parser_only(nlp, batches, optimizer, set_cut, set_dropout_rate) -> dict:
+def _no_sync() -> None:
+    return None
+
+
+def _parser_only(nlp, batches, optimizer, set_cut, set_dropout_rate, sync=_no_sync) -> dict:
     """steps/s of `parser.update` alone per cut setting (see the module docstring)."""
     tok2vec, parser = nlp.get_pipe("tok2vec"), nlp.get_pipe("parser")
     nodes = set(id(node) for node in parser.model.walk())
@@ -99,14 +103,17 @@ def _parser_only(nlp, batches, optimizer, set_cut, set_dropout_rate) -> dict:
         for batch, (key, outputs) in zip(batches, feeds):
             for listener in listeners:
                 listener.receive(key, outputs, _no_gradient)
+            sync()
             start = time.perf_counter()
             parser.update(batch, drop=0.1, sgd=optimizer)
+            sync()
             elapsed += time.perf_counter() - start
         rates[cut] = len(batches) / elapsed
     return rates
 
 
-def _measure(nlp, examples, set_cut, set_dropout_rate) -> dict:
+def _measure(nlp, examples, set_cut, set_dropout_rate, sync=_no_sync) -> dict:
+    """sync: waits for the device's queued work (on GPU), before each timer reads."""
     optimizer = nlp.initialize(lambda: examples)
     batches = _batches(examples)
     for batch in batches[:WARMUP]:
@@ -114,11 +121,14 @@ def _measure(nlp, examples, set_cut, set_dropout_rate) -> dict:
     rates = {}
     for cut in (100, 0):
         set_cut(cut)
+        sync()
         start = time.perf_counter()
         for batch in batches[WARMUP:]:
             nlp.update(batch, drop=0.1, sgd=optimizer)
+        sync()
         rates[cut] = len(batches[WARMUP:]) / (time.perf_counter() - start)
-    parser_rates = _parser_only(nlp, batches[WARMUP:], optimizer, set_cut, set_dropout_rate)
+    parser_rates = _parser_only(nlp, batches[WARMUP:], optimizer, set_cut, set_dropout_rate,
+                                sync)
     words = sum(len(eg.predicted) for batch in batches[WARMUP:] for eg in batch)
     return {"metric": "steps/s (cut 100)", "value": rates[100], "higher_is_better": True,
             "details": {"steps_per_s_cut0": round(rates[0], 3),
@@ -131,7 +141,10 @@ def _measure(nlp, examples, set_cut, set_dropout_rate) -> dict:
                         "docs": DOCS, "batch_words": BATCH_WORDS}}
 
 
-def ours(options) -> dict:
+def ours(options, *, c_forward: bool = True, sync=_no_sync) -> dict:
+    """Our side. c_forward: the parser's step loop in C (the default; on GPU on host copies)
+    or the numpy/cupy loop (one device round trip per transition on GPU). Under thinc's
+    `require_gpu()` the pipeline is built on the GPU; pass `sync` then."""
     from thinc.api import fix_random_seed, set_dropout_rate
 
     from nlp_core.cli.init_config import make_training_config
@@ -145,9 +158,12 @@ def ours(options) -> dict:
     references = _group(list(read_conllu(TRAIN, vocab=nlp.vocab)), Doc.from_docs)
     examples = [Example(nlp.make_doc(doc.text), doc) for doc in references]
     parser = nlp.get_pipe("parser")
-    return _measure(nlp, examples,
-                    lambda cut: parser.cfg.__setitem__("update_with_oracle_cut_size", cut),
-                    set_dropout_rate)
+    parser.model.attrs["c_forward"] = c_forward
+    result = _measure(nlp, examples,
+                      lambda cut: parser.cfg.__setitem__("update_with_oracle_cut_size", cut),
+                      set_dropout_rate, sync)
+    result["details"]["parser_step_loop"] = "C" if c_forward else "array ops"
+    return result
 
 
 def spacy(options) -> dict:

@@ -2,16 +2,20 @@
 
 Inference (`model.predict((docs, batches))`): the docs are embedded once; each batch
 (a GreedyBatch or BeamBatch over the next `batch.n_docs` docs) gets its token features
-precomputed and is run to the end. Greedy batches on CPU run in C (`greedy_parse_c`); the
-numpy/cupy loop (`greedy_parse_python`) is the reference and the GPU path.
+precomputed and is run to the end. Greedy batches run in C (`greedy_parse_c`); on GPU the
+precomputed features and the step weights are copied to the host once per batch for it (one
+transfer instead of a device round trip per transition). The numpy/cupy loop
+(`greedy_parse_python`, `model.attrs["c_forward"] = False`) is the reference.
 
 Training (`model.begin_update((docs, batch, golds))`): at every step all active states are
 scored in one matrix product, their move costs against the golds are recorded (dynamic
 oracle: cost 0 = the gold tree stays reachable), and each state takes its best valid move
 by the model's own scores (classes outside the seen mask excluded). With oracle cuts the
-batch holds every piece of every doc, so all pieces advance together. On CPU the step loop
-runs in C (`native.parser.train_forward.greedy_train`, the same numbers as the numpy loop
-`_steps_python`, which serves on GPU and for callable golds). The backprop (`List[d_scores]`,
+batch holds every piece of every doc, so all pieces advance together. The step loop runs in
+C (`native.parser.train_forward.greedy_train`, the same numbers as the numpy/cupy loop
+`_steps_python`, which serves for callable golds and with `c_forward` off); on GPU its inputs
+are copied to the host once per update and the recorded hidden outputs back to the device
+for the backprop, which stays there. The backprop (`List[d_scores]`,
 one (n_active, nO) array per step, or all steps' rows in one array) handles every scored
 state at once: one output-layer product, one maxout backprop, one scatter into the
 precomputed features (C on CPU), then once into the projection and tok2vec.
@@ -139,16 +143,15 @@ def parse(model: Model, docs: Sequence, batches: Sequence[Any], *,
     Args:
         docs: the docs, in the order of the batches' docs.
         batches: GreedyBatch / BeamBatch objects over consecutive slices of `docs`.
-        use_c: force (True) or forbid (False) the C greedy loop; default: on CPU when
-            `model.attrs["c_forward"]`.
+        use_c: force (True) or forbid (False) the C greedy loop (on GPU: on host copies);
+            default: `model.attrs["c_forward"]`.
     """
     if not batches:
         return
     X = model.get_ref("projection").predict(list(docs))
     hidden = model.get_ref("hidden")
     if use_c is None:
-        use_c = model.attrs.get("c_forward", True) and _c_greedy_parse is not None \
-            and isinstance(model.ops, NumpyOps)
+        use_c = model.attrs.get("c_forward", True) and _c_greedy_parse is not None
     start = doc_start = 0
     for batch in batches:
         _check(model, batch)
@@ -203,14 +206,28 @@ def greedy_parse_python(model: Model, F: Any, batch: Any) -> None:
         batch.greedy_step(_masked(ops.to_numpy(scores), seen))
 
 
+def host_weights(model: Model, F: Any) -> Tuple:
+    """What the C loops read, as host float32 arrays: the features (n_rows, nF * nH * nP)
+    and the step weights (b, W_out, b_out). No copy on CPU; one transfer each on GPU."""
+    ops = model.ops
+    n_rows, nF, nH, nP = F.shape
+
+    def host(array: Any) -> Any:
+        if array is None:
+            return None
+        return numpy.ascontiguousarray(ops.to_numpy(array), dtype=numpy.float32)
+
+    return (host(F.reshape((n_rows, nF * nH * nP))),
+            *(host(array) for array in weights(model)))
+
+
 def greedy_parse_c(model: Model, F: Any, batch: Any) -> None:
     """The same loop in C (native.parser.forward), the GIL released throughout."""
-    b, W_out, b_out = weights(model)
+    features, b, W_out, b_out = host_weights(model, F)
     seen = seen_mask(model)
-    n_rows, nF, nH, nP = F.shape
-    _c_greedy_parse(batch, numpy.ascontiguousarray(F.reshape((n_rows, nF * nH * nP))),
-                    b, W_out, b_out, None if seen is None else seen.view(numpy.uint8),
-                    nF, nH, nP)
+    _, nF, nH, nP = F.shape
+    _c_greedy_parse(batch, features, b, W_out, b_out,
+                    None if seen is None else seen.view(numpy.uint8), nF, nH, nP)
 
 
 def beam_parse_python(model: Model, F: Any, batch: Any) -> None:
@@ -238,7 +255,7 @@ def log_softmax_valid(scores: numpy.ndarray, valid: numpy.ndarray) -> numpy.ndar
 
 def _use_c_train(model: Model, golds: Any) -> bool:
     return model.attrs.get("c_forward", True) and _c_greedy_train is not None \
-        and isinstance(model.ops, NumpyOps) and not callable(golds)
+        and not callable(golds)
 
 
 def _forward_train(model: Model, docs: Sequence, batch: Any, golds: Sequence[Any]):
@@ -312,15 +329,20 @@ def _steps_python(model: Model, F: Any, batch: Any, golds: Any) -> Tuple:
 
 
 def _steps_c(model: Model, F: Any, batch: Any, golds: Sequence[Any]) -> Tuple:
-    """The same loop in C (native.parser.train_forward), the same numbers."""
-    b, W_out, b_out = weights(model)
+    """The same loop in C (native.parser.train_forward), the same numbers. On GPU it runs on
+    host copies (`host_weights`) and the hidden outputs and maxout argmax go back to the
+    device; the recorded scores stay on the host (the loss reads them there)."""
+    features, b, W_out, b_out = host_weights(model, F)
     seen = seen_mask(model)
-    n_rows, nF, nH, nP = F.shape
-    rec = _c_greedy_train(batch, numpy.ascontiguousarray(F.reshape((n_rows, nF * nH * nP))),
-                          b, W_out, b_out, None if seen is None else seen.view(numpy.uint8),
-                          golds, nF, nH, nP)
+    _, nF, nH, nP = F.shape
+    rec = _c_greedy_train(batch, features, b, W_out, b_out,
+                          None if seen is None else seen.view(numpy.uint8), golds, nF, nH, nP)
     trace = ParserTrace.from_rows(batch, rec["sizes"], rec["scores"], rec["costs"])
-    return trace, rec["ctx"], rec["hidden"], rec["which"]
+    ops = model.ops
+    if isinstance(ops, NumpyOps):
+        return trace, rec["ctx"], rec["hidden"], rec["which"]
+    return (trace, rec["ctx"], ops.asarray2f(rec["hidden"]),
+            ops.asarray(rec["which"], dtype="int32"))
 
 
 def _scatter_features(ops: Any, ctx: numpy.ndarray, d_pre: Any, n_rows: int, nF: int) -> Any:

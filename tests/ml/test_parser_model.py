@@ -4,7 +4,7 @@ resizing, seen-class masks and serialisation."""
 import numpy
 import pytest
 from shared_data import shared_path
-from thinc.api import Model
+from thinc.api import Model, Ops
 
 from nlp_core.formats.conllu import read_conllu_sentences
 from nlp_core.ml import parser_step
@@ -397,3 +397,59 @@ def test_c_feature_scatter_equals_numpy():
     rows = numpy.where(ctx < 0, n_rows - 1, ctx) * nF + numpy.arange(nF)
     numpy.add.at(want, rows.reshape(-1), numpy.repeat(d_pre, nF, axis=0))
     assert numpy.array_equal(got, want)
+
+
+class _DeviceLikeOps(Ops):
+    """thinc's generic Ops: numpy arrays, but not NumpyOps, so the parser takes the path it
+    takes on GPU (host copies for the C loops, the backprop through the ops)."""
+
+    name = "device_like"
+
+
+def _train_grads(model, system, docs, golds, cut):
+    batch = GreedyBatch(system, [len(doc) for doc in docs])
+    if cut:
+        batch = batch.oracle_cuts(golds, cut)
+    for node in model.walk():
+        for name in node.param_names:
+            if node.has_param(name):
+                node.set_grad(name, numpy.zeros_like(node.get_param(name)))
+    trace, backprop = model.begin_update((docs, batch, golds))
+    loss, d_scores = parser_step.transition_loss(trace, seen_mask(model),
+                                                 to_numpy=model.ops.to_numpy)
+    backprop(d_scores)
+    grads = [numpy.asarray(node.get_grad(name)).copy() for node in model.walk()
+             for name in node.param_names if node.has_grad(name)]
+    return trace, loss, grads
+
+
+@pytest.mark.parametrize("cut", [0, 7])
+def test_c_loops_on_non_numpy_ops_match_numpy_ops(vocab, cut):
+    """With ops that are not NumpyOps (as on GPU) the C loops run on host copies of the
+    features and weights: the same moves, scores and costs as under NumpyOps, the same
+    gradients up to float summation order (the feature scatter goes through the ops)."""
+    system = ArcEager(["nsubj", "obj", "det", "amod", "punct", "case", "obl", "advmod"])
+    docs, golds = _ewt_parsed(vocab, system, 12)
+    model = _model(system, use_upper=True, hidden=16, pieces=3)
+    model.initialize(X=docs[:5])
+    _randomize(model, seed=11, scale=0.3)
+    numpy_run = _train_grads(model, system, docs, golds, cut)
+    lengths = [len(doc) for doc in docs]
+    numpy_parse = GreedyBatch(system, lengths)
+    parser_step.parse(model, docs, [numpy_parse])
+    device_like = _DeviceLikeOps()
+    for node in (model, model.get_ref("hidden"), model.get_ref("output")):
+        node.ops = device_like  # the parser's own layers (the tok2vec's paths are its own)
+    assert parser_step._use_c_train(model, golds)
+    device_run = _train_grads(model, system, docs, golds, cut)
+    device_parse = GreedyBatch(system, lengths)
+    parser_step.parse(model, docs, [device_parse])
+    (c, c_loss, c_grads), (d, d_loss, d_grads) = numpy_run, device_run
+    assert c.sizes == d.sizes and c.n_steps > 1
+    assert numpy.array_equal(c.all_scores(), d.all_scores(device_like.to_numpy))
+    assert numpy.array_equal(c.all_costs(), d.all_costs())
+    assert c_loss == d_loss and len(c_grads) == len(d_grads) >= 5
+    for a, b in zip(c_grads, d_grads):
+        numpy.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert [numpy_parse.history(i).tolist() for i in range(len(docs))] == \
+        [device_parse.history(i).tolist() for i in range(len(docs))]

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# All GPU checks in one call, for a machine with a CUDA GPU and cupy (about 5 minutes):
+#
+#   bash benchmarks/gpu_run.sh          # results: stdout and $OUT/*.jsonl, $OUT/*.json
+#
+#   1. gpu_parser_check.py annotate   en_ewt_sm on GPU vs CPU: same annotations, words/s
+#   2. gpu_parser_check.py train      parser training steps/s on GPU, cut 100 vs 0
+#   3. gpu_check.sh                   the transformer on GPU (parity, training, speed)
+#
+# Where the machine lacks nlp_core's dependencies or cannot build the extensions, a session
+# brings them along, ignored by git (see benchmarks/README.md, "GPU checks"):
+#   .whl/          wheels of the missing packages (installed into /tmp/site)
+#   .gpu/native/   the Cython extensions built for the machine's Python (copied into native/)
+#   .gpu/data/     gzipped EWT CoNLL-U files, when ../shared/data is not beside the checkout
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-/tmp/gpu_check}"
+export OUT
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+if ! command -v python >/dev/null; then  # the scripts call `python`
+    mkdir -p /tmp/bin && ln -sf "$(command -v python3)" /tmp/bin/python
+    export PATH="/tmp/bin:$PATH"
+fi
+if [ -d .whl ]; then
+    python -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl || exit 1
+    export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+fi
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+[ -d .gpu/native ] && cp -r .gpu/native/. native/
+python -c "import native.parser.batch" 2>/dev/null || python setup.py -q build_ext --inplace -j 8
+if [ ! -d ../shared/data/ud_english_ewt ] && [ -d .gpu/data ]; then
+    mkdir -p ../shared/data/ud_english_ewt
+    for f in .gpu/data/*.conllu.gz; do
+        gunzip -c "$f" > "../shared/data/ud_english_ewt/$(basename "$f" .gz)"
+    done
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$OUT/nvidia_smi.txt"
+python -c "import sys, numpy, thinc, torch; print(sys.version.split()[0], 'numpy', numpy.__version__, 'thinc', thinc.__version__, 'torch', torch.__version__)"
+python -c "import cupy; print('cupy', cupy.__version__)" 2>&1
+status=0
+timeout 150 python benchmarks/gpu_parser_check.py annotate || status=1
+timeout 240 python benchmarks/gpu_parser_check.py train --steps "${GPU_TRAIN_STEPS:-20}" || status=1
+timeout 300 bash benchmarks/gpu_check.sh || status=1
+exit $status
