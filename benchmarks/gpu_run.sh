@@ -40,7 +40,7 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee 
 python -c "import sys, numpy, thinc, torch; print(sys.version.split()[0], 'numpy', numpy.__version__, 'thinc', thinc.__version__, 'torch', torch.__version__)"
 python -c "import cupy; print('cupy', cupy.__version__)" 2>&1
 status=0
-timeout 150 python benchmarks/gpu_parser_check.py annotate || status=1
-timeout 240 python benchmarks/gpu_parser_check.py train --steps "${GPU_TRAIN_STEPS:-20}" || status=1
-timeout 300 bash benchmarks/gpu_check.sh || status=1
+timeout 120 python benchmarks/gpu_parser_check.py annotate || status=1
+timeout 200 python benchmarks/gpu_parser_check.py train --steps "${GPU_TRAIN_STEPS:-20}" || status=1
+timeout 200 bash benchmarks/gpu_check.sh || status=1
 exit $status
