@@ -3,6 +3,7 @@ training steps/s there with update_with_oracle_cut_size 100 vs 0.
 
     python benchmarks/gpu_parser_check.py annotate     # one step per call (see gpu_run.sh)
     python benchmarks/gpu_parser_check.py train
+    python benchmarks/gpu_parser_check.py cli_train
 
 Each step prints JSON lines ({"step": ..., ...}) and appends them to $OUT/gpu_parser.jsonl.
 
@@ -17,6 +18,11 @@ train: `benchmarks/workloads/parser_train_speed` on the GPU (thinc's require_gpu
     updates and parser-only updates with cut 100 and cut 0, same batches; once with the
     parser's step loop in C on host copies (the default), once in array ops. With
     --cpu-baseline the same workload runs on the CPU afterwards, same machine.
+
+cli_train: `nlp_core train --gpu-id 0` of a tagger+parser config (init config) on EWT dev
+    (documents of 10 sentences), scored on EWT test, and of an NER config on UNER dev,
+    scored on UNER test, 100 steps each; then `nlp_core evaluate` of each model-best on
+    the CPU (weights saved from the GPU load without it).
 
 Without CUDA/cupy each step reports why and exits 0 (run it on the device machine);
 --dry-run runs the GPU parts on the CPU instead, to check the script itself.
@@ -179,21 +185,74 @@ def train(options) -> None:
         report("train_cpu", steps_per_s_cut100=round(result["value"], 3), **result["details"])
 
 
+def _cli(args, timeout=300):
+    import subprocess
+
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "nlp_core", *map(str, args)],
+                          capture_output=True, text=True, timeout=timeout)
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    return done.returncode, round(time.perf_counter() - start, 1), lines
+
+
+def cli_train(options) -> None:
+    import tempfile
+
+    why = have_gpu()
+    gpu_id = -1 if DRY_RUN else 0
+    if why:
+        report("cli_train", ok=None, skipped=why)
+        return
+    work = Path(tempfile.mkdtemp(prefix="gpu_cli_"))
+    uner = EWT.parent / "uner_english_ewt"
+    runs = {"tagger_parser": ("tagger,parser", EWT / "en_ewt-ud-dev.conllu",
+                              EWT / "en_ewt-ud-test.conllu"),
+            "ner": ("ner", uner / "en_ewt-ud-dev.iob2", uner / "en_ewt-ud-test.iob2")}
+    for name, (pipeline, train_path, dev_path) in runs.items():
+        corpus = work / name
+        for path in (train_path, dev_path):
+            rc, _, lines = _cli(["convert", path, corpus / path.stem, "-n", 10])
+            if rc:
+                report("cli_train", name=name, ok=False, failed="convert", output=lines[-5:])
+                return
+        train_file = corpus / train_path.stem / f"{train_path.stem}.spacy"
+        dev_file = corpus / dev_path.stem / f"{dev_path.stem}.spacy"
+        config = work / f"{name}.cfg"
+        _cli(["init", "config", config, "-p", pipeline])
+        rc, seconds, lines = _cli(["train", config, "--gpu-id", gpu_id, "-o", work / name / "out",
+                                   "--paths.train", train_file, "--paths.dev", dev_file,
+                                   "--training.max_steps", options.cli_steps,
+                                   "--training.eval_frequency", options.cli_steps // 2])
+        if rc:
+            report("cli_train", name=name, ok=False, failed="train", seconds=seconds,
+                   output=lines[-12:])
+            continue
+        rc_eval, eval_s, eval_lines = _cli(["evaluate", work / name / "out" / "model-best",
+                                            dev_file])
+        keys = ("TOK ", "TAG", "POS", "UAS", "LAS", "SENT", "NER P", "NER R", "NER F",
+                "SPEED")
+        report("cli_train", name=name, ok=rc_eval == 0, train_seconds=seconds,
+               train_tail=lines[-4:], evaluate_on_cpu=[line for line in eval_lines
+                                                       if line.startswith(keys)])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["annotate", "train"])
+    parser.add_argument("step", choices=["annotate", "train", "cli_train"])
     parser.add_argument("--steps", type=int, default=20, help="timed training steps per setting")
     parser.add_argument("--array-ops-docs", type=int, default=20,
                         help="documents annotated with the array-ops step loop on GPU")
     parser.add_argument("--cpu-baseline", action="store_true",
                         help="train: also measure the workload on the CPU")
+    parser.add_argument("--cli-steps", type=int, default=100,
+                        help="cli_train: training steps per pipeline")
     parser.add_argument("--dry-run", action="store_true",
                         help="run the GPU parts on the CPU (checks the script, no GPU)")
     options = parser.parse_args()
     global DRY_RUN, GPU_ID
     DRY_RUN, GPU_ID = options.dry_run, -1 if options.dry_run else 0
-    {"annotate": annotate, "train": train}[options.step](options)
+    {"annotate": annotate, "train": train, "cli_train": cli_train}[options.step](options)
 
 
 if __name__ == "__main__":

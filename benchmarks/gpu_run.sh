@@ -5,13 +5,15 @@
 #
 #   1. gpu_parser_check.py annotate   en_ewt_sm on GPU vs CPU: same annotations, words/s
 #   2. gpu_parser_check.py train      parser training steps/s on GPU, cut 100 vs 0
+#      gpu_parser_check.py cli_train  `nlp_core train --gpu-id 0`, evaluated on the CPU
 #   3. gpu_check.sh                   the transformer on GPU (parity, training, speed)
 #
 # Where the machine lacks nlp_core's dependencies or cannot build the extensions, a session
 # brings them along, ignored by git (see benchmarks/README.md, "GPU checks"):
 #   .whl/          wheels of the missing packages (installed into /tmp/site)
 #   .gpu/native/   the Cython extensions built for the machine's Python (copied into native/)
-#   .gpu/data/     gzipped EWT CoNLL-U files, when ../shared/data is not beside the checkout
+#   .gpu/data/     the corpora of ../shared/data gzipped (.gpu/data/ud_english_ewt/*.gz, ...),
+#                  when ../shared/data is not beside the checkout
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-/tmp/gpu_check}"
@@ -31,16 +33,25 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 [ -d .gpu/native ] && cp -r .gpu/native/. native/
 python -c "import native.parser.batch" 2>/dev/null || python setup.py -q build_ext --inplace -j 8
 if [ ! -d ../shared/data/ud_english_ewt ] && [ -d .gpu/data ]; then
-    mkdir -p ../shared/data/ud_english_ewt
-    for f in .gpu/data/*.conllu.gz; do
-        gunzip -c "$f" > "../shared/data/ud_english_ewt/$(basename "$f" .gz)"
+    for f in .gpu/data/*/*.gz; do  # .gpu/data/<corpus dir>/<file>.gz
+        dir="../shared/data/$(basename "$(dirname "$f")")"
+        mkdir -p "$dir" && gunzip -c "$f" > "$dir/$(basename "$f" .gz)"
     done
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$OUT/nvidia_smi.txt"
 python -c "import sys, numpy, thinc, torch; print(sys.version.split()[0], 'numpy', numpy.__version__, 'thinc', thinc.__version__, 'torch', torch.__version__)"
 python -c "import cupy; print('cupy', cupy.__version__)" 2>&1
+# GPU_STEPS picks steps (default all): annotate train cli_train transformer
+steps=" ${GPU_STEPS:-annotate train cli_train transformer} "
 status=0
-timeout 120 python benchmarks/gpu_parser_check.py annotate || status=1
-timeout 200 python benchmarks/gpu_parser_check.py train --steps "${GPU_TRAIN_STEPS:-20}" || status=1
-timeout 200 bash benchmarks/gpu_check.sh || status=1
+for step in annotate train cli_train transformer; do
+    [[ "$steps" == *" $step "* ]] || continue
+    case $step in
+        annotate) timeout 120 python benchmarks/gpu_parser_check.py annotate ;;
+        train) timeout 200 python benchmarks/gpu_parser_check.py train \
+                   --steps "${GPU_TRAIN_STEPS:-20}" ;;
+        cli_train) timeout 150 python benchmarks/gpu_parser_check.py cli_train ;;
+        transformer) timeout 200 bash benchmarks/gpu_check.sh ;;
+    esac || status=1
+done
 exit $status
