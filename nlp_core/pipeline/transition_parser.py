@@ -4,8 +4,9 @@ Both run a transition system (`moves`: ArcEager or BiluoNER from native/parser) 
 TransitionBasedParser.v3 model:
 
 - `predict(docs)`: the docs are embedded once; states for chunks of about CHUNK_TOKENS
-  tokens are parsed to the end (greedy in C on CPU; `beam_width > 1`: beam search). Sentence
-  starts already set on a Doc (`sent_start` 1 / -1) constrain its states.
+  tokens are parsed to the end (greedy in C, on the host also when the model is on GPU;
+  `beam_width > 1`: beam search). Sentence starts already set on a Doc (`sent_start`
+  1 / -1) constrain its states.
 - `update(examples)`: golds from the examples (dynamic-oracle costs); with
   `update_with_oracle_cut_size = N > 0` each doc's static-oracle path is cut into pieces of
   at most about N moves (a random length in [N/2, 2N] per batch, as spaCy does), which
