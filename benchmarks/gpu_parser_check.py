@@ -24,6 +24,10 @@ cli_train: `nlp_core train --gpu-id 0` of a tagger+parser config (init config) o
     scored on UNER test, 100 steps each; then `nlp_core evaluate` of each model-best on
     the CPU (weights saved from the GPU load without it).
 
+beam_gpu: the README's first command (`python -m beam_jobs.annotate` over examples/, with
+    en_ewt_sm) on the CPU and with `--gpu`; both must reconcile and write identical
+    annotation rows.
+
 Without CUDA/cupy each step reports why and exits 0 (run it on the device machine);
 --dry-run runs the GPU parts on the CPU instead, to check the script itself.
 """
@@ -236,10 +240,46 @@ def cli_train(options) -> None:
                                                        if line.startswith(keys)])
 
 
+def beam_gpu(options) -> None:
+    import subprocess
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    why = have_gpu()
+    if why:
+        report("beam_gpu", ok=None, skipped=why)
+        return
+    work = Path(tempfile.mkdtemp(prefix="gpu_beam_"))
+    tables, results = {}, {}
+    for name, extra in (("cpu", []), ("gpu", [] if DRY_RUN else ["--gpu"])):
+        out = work / name
+        command = [sys.executable, "-m", "beam_jobs.annotate", "--input",
+                   "examples/ewt_sample.jsonl", "--output", str(out), "--model", "en_ewt_sm",
+                   "--max-chars", "5000", "--keep-text", "--overwrite", *extra]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=240,
+                              cwd=HERE.parent)
+        lines = (done.stdout + done.stderr).strip().splitlines()
+        results[name] = {"rc": done.returncode, "seconds": round(time.perf_counter() - start, 1),
+                         "tail": [line for line in lines if "apitools" not in line][-7:]}
+        if done.returncode == 0:
+            table = pq.read_table(out / "annotations")
+            tables[name] = table.sort_by("doc_id")
+    same = len(tables) == 2 and tables["cpu"].equals(tables["gpu"])
+    columns = {}
+    if len(tables) == 2 and not same:
+        columns = {c: tables["cpu"].column(c).equals(tables["gpu"].column(c))
+                   for c in tables["cpu"].column_names if c in tables["gpu"].column_names}
+    report("beam_gpu", ok=same and all(r["rc"] == 0 for r in results.values()),
+           identical_rows=same, rows=tables["cpu"].num_rows if "cpu" in tables else None,
+           column_equal=columns or None, **results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["annotate", "train", "cli_train"])
+    parser.add_argument("step", choices=["annotate", "train", "cli_train", "beam_gpu"])
     parser.add_argument("--steps", type=int, default=20, help="timed training steps per setting")
     parser.add_argument("--array-ops-docs", type=int, default=20,
                         help="documents annotated with the array-ops step loop on GPU")
@@ -252,7 +292,8 @@ def main() -> None:
     options = parser.parse_args()
     global DRY_RUN, GPU_ID
     DRY_RUN, GPU_ID = options.dry_run, -1 if options.dry_run else 0
-    {"annotate": annotate, "train": train, "cli_train": cli_train}[options.step](options)
+    {"annotate": annotate, "train": train, "cli_train": cli_train,
+     "beam_gpu": beam_gpu}[options.step](options)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 #   1. gpu_parser_check.py annotate   en_ewt_sm on GPU vs CPU: same annotations, words/s
 #   2. gpu_parser_check.py train      parser training steps/s on GPU, cut 100 vs 0
 #      gpu_parser_check.py cli_train  `nlp_core train --gpu-id 0`, evaluated on the CPU
+#      gpu_parser_check.py beam_gpu   the README's Beam annotate command with --gpu vs CPU
 #   3. gpu_check.sh                   the transformer on GPU (parity, training, speed)
 #
 # Where the machine lacks nlp_core's dependencies or cannot build the extensions, a session
@@ -41,16 +42,17 @@ fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$OUT/nvidia_smi.txt"
 python -c "import sys, numpy, thinc, torch; print(sys.version.split()[0], 'numpy', numpy.__version__, 'thinc', thinc.__version__, 'torch', torch.__version__)"
 python -c "import cupy; print('cupy', cupy.__version__)" 2>&1
-# GPU_STEPS picks steps (default all): annotate train cli_train transformer
-steps=" ${GPU_STEPS:-annotate train cli_train transformer} "
+# GPU_STEPS picks steps (default all): annotate train cli_train beam_gpu transformer
+steps=" ${GPU_STEPS:-annotate train cli_train beam_gpu transformer} "
 status=0
-for step in annotate train cli_train transformer; do
+for step in annotate train cli_train beam_gpu transformer; do
     [[ "$steps" == *" $step "* ]] || continue
     case $step in
         annotate) timeout 120 python benchmarks/gpu_parser_check.py annotate ;;
         train) timeout 200 python benchmarks/gpu_parser_check.py train \
                    --steps "${GPU_TRAIN_STEPS:-20}" ;;
         cli_train) timeout 150 python benchmarks/gpu_parser_check.py cli_train ;;
+        beam_gpu) timeout 200 python benchmarks/gpu_parser_check.py beam_gpu ;;
         transformer) timeout 200 bash benchmarks/gpu_check.sh ;;
     esac || status=1
 done
