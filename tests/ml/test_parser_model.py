@@ -340,6 +340,24 @@ def _ewt_parsed(vocab, system, n_docs, sents_per_doc=5):
     return docs, golds
 
 
+def _train_grads(model, system, docs, golds, cut):
+    """One training forward + backprop from zeroed gradients: (trace, loss, gradients)."""
+    batch = GreedyBatch(system, [len(doc) for doc in docs])
+    if cut:
+        batch = batch.oracle_cuts(golds, cut)
+    for node in model.walk():
+        for name in node.param_names:
+            if node.has_param(name):
+                node.set_grad(name, numpy.zeros_like(node.get_param(name)))
+    trace, backprop = model.begin_update((docs, batch, golds))
+    loss, d_scores = parser_step.transition_loss(trace, seen_mask(model),
+                                                 to_numpy=model.ops.to_numpy)
+    backprop(d_scores)
+    grads = [numpy.asarray(node.get_grad(name)).copy() for node in model.walk()
+             for name in node.param_names if node.has_grad(name)]
+    return trace, loss, grads
+
+
 @pytest.mark.parametrize("use_upper,seen,cut", [(True, True, 0), (True, False, 7),
                                                 (False, True, 7)])
 def test_c_training_forward_equals_the_numpy_loop(vocab, use_upper, seen, cut):
@@ -358,19 +376,7 @@ def test_c_training_forward_equals_the_numpy_loop(vocab, use_upper, seen, cut):
     runs = []
     for use_c in (True, False):
         model.attrs["c_forward"] = use_c
-        batch = GreedyBatch(system, [len(doc) for doc in docs])
-        if cut:
-            batch = batch.oracle_cuts(golds, cut)
-        for node in model.walk():
-            for name in node.param_names:
-                if node.has_param(name):
-                    node.set_grad(name, numpy.zeros_like(node.get_param(name)))
-        trace, backprop = model.begin_update((docs, batch, golds))
-        loss, d_scores = parser_step.transition_loss(trace, seen_mask(model))
-        backprop(d_scores)
-        grads = [node.get_grad(name).copy() for node in model.walk()
-                 for name in node.param_names if node.has_grad(name)]
-        runs.append((trace, loss, grads))
+        runs.append(_train_grads(model, system, docs, golds, cut))
     (c, c_loss, c_grads), (py, py_loss, py_grads) = runs
     assert c.sizes == py.sizes and c.n_steps > 1
     if cut:  # the pieces run in parallel: no more steps than the longest piece allows
@@ -404,23 +410,6 @@ class _DeviceLikeOps(Ops):
     takes on GPU (host copies for the C loops, the backprop through the ops)."""
 
     name = "device_like"
-
-
-def _train_grads(model, system, docs, golds, cut):
-    batch = GreedyBatch(system, [len(doc) for doc in docs])
-    if cut:
-        batch = batch.oracle_cuts(golds, cut)
-    for node in model.walk():
-        for name in node.param_names:
-            if node.has_param(name):
-                node.set_grad(name, numpy.zeros_like(node.get_param(name)))
-    trace, backprop = model.begin_update((docs, batch, golds))
-    loss, d_scores = parser_step.transition_loss(trace, seen_mask(model),
-                                                 to_numpy=model.ops.to_numpy)
-    backprop(d_scores)
-    grads = [numpy.asarray(node.get_grad(name)).copy() for node in model.walk()
-             for name in node.param_names if node.has_grad(name)]
-    return trace, loss, grads
 
 
 @pytest.mark.parametrize("cut", [0, 7])
