@@ -1,7 +1,8 @@
 """`--gpu` / `--gpu-id`: without cupy or a CUDA device the job stops before it starts with an
 error that names the option (and a worker that cannot use its GPU fails the same way);
 the pipeline is loaded once per worker process. No GPU runs here: the GPU path itself is
-checked by benchmarks/gpu_check.sh on a machine that has one."""
+checked by benchmarks/gpu_run.sh on a machine that has one (the job with --gpu among its
+steps; results in benchmarks/README.md)."""
 import sys
 
 import pytest
