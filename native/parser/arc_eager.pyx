@@ -12,6 +12,17 @@ ROOT): Reduce does this for the stack top once the buffer is empty, Break for ev
 stack item. Each root's subtree is one sentence: arc-eager forests are projective, so the
 subtrees are contiguous and the sentence starts are the roots' left edges.
 
+The end phase. Once the buffer is empty, a headless S0 above another stack item can also
+take S1 as its head: Right-Arc then attaches S0 to S1 (instead of B0 to S0) and pops S0.
+So a token the parser failed to attach before the buffer ran out need not become a root,
+i.e. a sentence of its own; the model chooses between Right-Arc (attach) and Reduce (root),
+as spaCy's non-monotonic system does with its Unshift. The costs of the moves before the end
+phase are those of the monotonic system (exact for it): the end phase is a repair step the
+oracle does not count on, since counting it would make the costs of earlier moves depend on
+each other (an item left headless right above its gold head keeps that head from its
+later buffer children). In the end phase every remaining arc (a headless item to the one
+right below it, or a root) can be built together, and the costs there are exact too.
+
 Sentence constraints (`StateC.constraints`, from sentence boundaries already on the doc):
 a token that must start a sentence cannot be pushed onto, or attached to, a non-empty stack;
 a token that must not start one cannot follow a Break.
@@ -73,7 +84,8 @@ cdef inline bint shift_valid(const StateC* st) noexcept nogil:
 # --- Reduce -------------------------------------------------------------------------------
 # "D". Valid when S0 has a head, or S0 has none and the buffer is empty.
 # Does: pop S0; a headless S0 becomes a root (label ROOT).
-# Costs: S0's gold children still in the buffer.
+# Costs: S0's gold children still in the buffer; in the end phase, 1 when a headless S0's
+# gold head is S1.
 
 cdef inline bint reduce_valid(const StateC* st) noexcept nogil:
     return st.depth > 0 and (st.heads[S(st, 0)] >= 0 or st.b0 >= st.length)
@@ -94,14 +106,23 @@ cdef inline bint left_valid(const StateC* st) noexcept nogil:
 
 # --- Right-Arc ----------------------------------------------------------------------------
 # "R-label". Valid when the stack and the buffer are not empty and B0 may join S0's
-# sentence.
-# Does: attach B0 to S0 with the label; push B0.
+# sentence; in the end phase (empty buffer), when S0 has no head and S1 exists.
+# Does: attach B0 to S0 with the label; push B0. End phase: attach S0 to S1; pop S0.
 # Costs: B0's gold head when it is still reachable and is not S0 (deeper in the stack, later
 # in the buffer, or the virtual root); B0's gold children among the headless stack items;
-# 1 more when S0 is the gold head but the gold label differs.
+# 1 more when S0 is the gold head but the gold label differs. End phase: 1 when S0 is a
+# gold root; 1 more when S1 is S0's gold head but the gold label differs.
+# (S0 can have been pushed without joining S1's sentence only if it was free to, so the
+# end-phase attachment never crosses a sentence constraint.)
+
+cdef inline bint _end_phase(const StateC* st) noexcept nogil:
+    return st.b0 >= st.length and st.depth > 1 and st.heads[S(st, 0)] == -1
+
 
 cdef inline bint right_valid(const StateC* st) noexcept nogil:
-    return st.depth > 0 and st.b0 < st.length and constraint(st, st.b0) != 1
+    if st.b0 >= st.length:
+        return _end_phase(st)
+    return st.depth > 0 and constraint(st, st.b0) != 1
 
 
 # --- Break --------------------------------------------------------------------------------
@@ -158,6 +179,13 @@ cdef void ae_apply(StateC* st, int action, int label, int root_label) noexcept n
         st.labels[s0] = label
         st.lchild2[b0] = st.lchild[b0]
         st.lchild[b0] = s0
+    elif action == RIGHT and st.b0 >= st.length:  # end phase: S1 -> S0
+        s0 = _pop(st)
+        b0 = S(st, 0)  # the new head (S1 before the pop)
+        st.heads[s0] = b0
+        st.labels[s0] = label
+        st.rchild2[b0] = st.rchild[b0]
+        st.rchild[b0] = s0
     elif action == RIGHT:
         s0 = S(st, 0)
         b0 = st.b0
@@ -178,6 +206,7 @@ cdef void ae_action_costs(const StateC* st, const GoldC* g, int* out) noexcept n
     """Label-independent cost of each action (out has N_PARSER_ACTIONS slots); the entries
     of invalid actions are meaningless."""
     cdef int s0 = S(st, 0)
+    cdef int s1 = S(st, 1)
     cdef int b0 = B(st, 0)
     cdef int i, k, x, gh, head_on_stack, kids_on_stack, s0_kids
     for i in range(N_PARSER_ACTIONS):
@@ -203,8 +232,14 @@ cdef void ae_action_costs(const StateC* st, const GoldC* g, int* out) noexcept n
     if s0 >= 0:
         s0_kids = _kids_from(g, s0, st.b0)
         out[REDUCE] = s0_kids
-        if b0 >= 0:
-            gh = g.heads[s0]
+        gh = g.heads[s0]
+        if b0 < 0:  # end phase (Right-Arc valid only there with S0 headless and S1)
+            if st.heads[s0] == -1 and s1 >= 0:
+                if gh == s1:
+                    out[REDUCE] += 1
+                elif gh == s0:
+                    out[RIGHT] = 1
+        else:
             out[LEFT] = s0_kids
             if gh >= 0 and gh != b0 and (gh == s0 or gh > b0):
                 out[LEFT] += 1
@@ -227,8 +262,12 @@ cdef int ae_label_cost(const StateC* st, const GoldC* g, int action, int label) 
     elif action == RIGHT:
         s0 = S(st, 0)
         b0 = st.b0
-        if b0 < st.length and g.heads[b0] == s0 and g.labels[b0] >= 0 \
-                and g.labels[b0] != label:
+        if b0 >= st.length:  # end phase: S1 -> S0
+            b0 = S(st, 1)
+            if s0 >= 0 and b0 >= 0 and g.heads[s0] == b0 and g.labels[s0] >= 0 \
+                    and g.labels[s0] != label:
+                return 1
+        elif g.heads[b0] == s0 and g.labels[b0] >= 0 and g.labels[b0] != label:
             return 1
     return 0
 

@@ -52,7 +52,13 @@ class RefState:
         return [i for i in range(self.n) if self.heads[i] == token and i != token]
 
 
-def is_valid(st: RefState, move: Move) -> bool:
+def in_end_phase(st: RefState) -> bool:
+    """The buffer is empty and a headless S0 sits on another stack item."""
+    return st.b0 >= st.n and len(st.stack) > 1 and st.heads[st.stack[-1]] == -1
+
+
+def is_valid(st: RefState, move: Move, end_phase: bool = True) -> bool:
+    """end_phase=False: the monotonic system alone (no end-phase Right-Arc)."""
     action = move[0]
     has_stack = bool(st.stack)
     has_buffer = st.b0 < st.n
@@ -64,7 +70,9 @@ def is_valid(st: RefState, move: Move) -> bool:
     if action == "L":
         return has_stack and has_buffer and st.heads[st.stack[-1]] == -1 and joins
     if action == "R":
-        return has_stack and has_buffer and joins
+        if not has_buffer:  # the end phase: a headless S0 takes S1 as its head
+            return end_phase and in_end_phase(st)
+        return has_stack and joins
     if action == "B":
         left_kids = [c for c in st.children(st.b0) if c < st.b0] if has_buffer else []
         return (has_stack and has_buffer and not left_kids
@@ -86,6 +94,9 @@ def apply(st: RefState, move: Move) -> RefState:
     elif action == "L":
         s0 = st.stack.pop()
         st.heads[s0], st.labels[s0] = st.b0, label
+    elif action == "R" and st.b0 >= st.n:
+        s0 = st.stack.pop()
+        st.heads[s0], st.labels[s0] = st.stack[-1], label
     elif action == "R":
         st.heads[st.b0], st.labels[st.b0] = st.stack[-1], label
         st.stack.append(st.b0)
@@ -99,8 +110,10 @@ def apply(st: RefState, move: Move) -> RefState:
 
 
 def _arc_reachable(st: RefState, dep: int, head: int, label: Optional[str],
-                   on_stack) -> bool:
-    """Can the gold arc head -> dep (head == dep: a root) still be built?"""
+                   on_stack, end_phase: bool) -> bool:
+    """Can the gold arc head -> dep (head == dep: a root) still be built? end_phase: count
+    the end phase's attachments (exact once the buffer is empty; before, the monotonic
+    system's reachability is the one the costs follow)."""
     if st.heads[dep] != -1:
         if st.heads[dep] != head:
             return False
@@ -108,12 +121,14 @@ def _arc_reachable(st: RefState, dep: int, head: int, label: Optional[str],
     if head == dep:
         return True  # a headless token can always become a root
     if dep in on_stack:
-        return head >= st.b0  # only a Left-Arc to a buffer token can attach it
+        # a Left-Arc to a buffer token, or the end phase to the stack item right below it
+        below = st.stack.index(dep) - 1
+        return head >= st.b0 or (end_phase and below >= 0 and st.stack[below] == head)
     # dep is in the buffer
     return head >= st.b0 or head in on_stack
 
 
-def loss_reachable(st: RefState, gold_heads, gold_labels) -> int:
+def loss_reachable(st: RefState, gold_heads, gold_labels, end_phase: bool = False) -> int:
     """Known gold arcs that can no longer be built."""
     lost = 0
     on_stack = set(st.stack)
@@ -121,14 +136,17 @@ def loss_reachable(st: RefState, gold_heads, gold_labels) -> int:
         if head is None or head < 0:
             continue
         if not _arc_reachable(st, dep, head, gold_labels[dep] if head != dep else None,
-                              on_stack):
+                              on_stack, end_phase):
             lost += 1
     return lost
 
 
 def cost(st: RefState, move: Move, gold_heads, gold_labels) -> int:
-    return loss_reachable(apply(st, move), gold_heads, gold_labels) - \
-        loss_reachable(st, gold_heads, gold_labels)
+    """Arcs the move makes unreachable: by the end phase's reachability in the end phase,
+    by the monotonic system's before it."""
+    end_phase = st.b0 >= st.n
+    return loss_reachable(apply(st, move), gold_heads, gold_labels, end_phase) - \
+        loss_reachable(st, gold_heads, gold_labels, end_phase)
 
 
 def final_loss(st: RefState, gold_heads, gold_labels) -> int:
@@ -228,15 +246,17 @@ def oracle_parse(n: int, gold_heads, gold_labels) -> Tuple[List[Move], RefState]
     return moves, st
 
 
-def best_loss(st: RefState, moves: Sequence[Move], gold_heads, gold_labels, memo) -> int:
-    """Exhaustive search: the least final loss reachable from st."""
+def best_loss(st: RefState, moves: Sequence[Move], gold_heads, gold_labels, memo,
+              end_phase: bool = True) -> int:
+    """Exhaustive search: the least final loss reachable from st (end_phase=False: with the
+    monotonic moves only; memo must then be that search's own)."""
     key = st.key()
     if key in memo:
         return memo[key]
     if st.is_final:
         value = final_loss(st, gold_heads, gold_labels)
     else:
-        value = min(best_loss(apply(st, m), moves, gold_heads, gold_labels, memo)
-                    for m in moves if is_valid(st, m))
+        value = min(best_loss(apply(st, m), moves, gold_heads, gold_labels, memo, end_phase)
+                    for m in moves if is_valid(st, m, end_phase))
     memo[key] = value
     return value
