@@ -12,8 +12,9 @@ ROOT): Reduce does this for the stack top once the buffer is empty, Break for ev
 stack item. Each root's subtree is one sentence: arc-eager forests are projective, so the
 subtrees are contiguous and the sentence starts are the roots' left edges.
 
-The end phase. Once the buffer is empty, a headless S0 above another stack item can also
-take S1 as its head: Right-Arc then attaches S0 to S1 (instead of B0 to S0) and pops S0.
+The end phase (when the system has `end_phase` on, as parsers trained since it exists do;
+a parser saved before keeps the monotonic system it was trained with). Once the buffer is
+empty, a headless S0 above another stack item can also take S1 as its head: Right-Arc then attaches S0 to S1 (instead of B0 to S0) and pops S0.
 So a token the parser failed to attach before the buffer ran out need not become a root,
 i.e. a sentence of its own; the model chooses between Right-Arc (attach) and Reduce (root),
 as spaCy's non-monotonic system does with its Unshift. The costs of the moves before the end
@@ -116,7 +117,8 @@ cdef inline bint left_valid(const StateC* st) noexcept nogil:
 # end-phase attachment never crosses a sentence constraint.)
 
 cdef inline bint _end_phase(const StateC* st) noexcept nogil:
-    return st.b0 >= st.length and st.depth > 1 and st.heads[S(st, 0)] == -1
+    return (st.end_phase and st.b0 >= st.length and st.depth > 1
+            and st.heads[S(st, 0)] == -1)
 
 
 cdef inline bint right_valid(const StateC* st) noexcept nogil:
@@ -234,7 +236,7 @@ cdef void ae_action_costs(const StateC* st, const GoldC* g, int* out) noexcept n
         out[REDUCE] = s0_kids
         gh = g.heads[s0]
         if b0 < 0:  # end phase (Right-Arc valid only there with S0 headless and S1)
-            if st.heads[s0] == -1 and s1 >= 0:
+            if _end_phase(st):
                 if gh == s1:
                     out[REDUCE] += 1
                 elif gh == s0:

@@ -159,6 +159,7 @@ cdef class GreedyBatch:
             st = state_new(system.c.kind, <int>lens[d], <int>offsets[d], d, cptr)
             if st == NULL:
                 raise MemoryError()
+            st.end_phase = system.c.end_phase
             self.states[d] = st
         self.c_refresh_active()
 
@@ -565,6 +566,7 @@ cdef class BeamBatch:
                     st = state_new(system.c.kind, <int>lens[d], <int>offsets[d], d, cptr)
                     if st == NULL:
                         raise MemoryError()
+                    st.end_phase = system.c.end_phase
                     if arr == 0:
                         self.states[d * W + j] = st
                     else:

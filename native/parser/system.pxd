@@ -18,6 +18,7 @@ ctypedef struct SystemC:
     int* actions        # action of each class
     int* labels         # label id of each class (-1 for unlabelled moves: S, D, O)
     int root_label      # parser: label id of ROOT (the Break label and roots' label)
+    int end_phase       # parser: its states allow the end phase's Right-Arc (arc_eager.pyx)
     int label_capacity  # allocated label slots of `lookup`
     int* lookup         # [action * (label_capacity + 1) + label + 1] -> class id or -1
 

@@ -369,7 +369,7 @@ cdef class TransitionSystem:
         return out
 
     def __reduce__(self):
-        return (type(self).from_list, (self.to_list(),))
+        return (_rebuild, (type(self), self.to_list(), self.c.end_phase))
 
     def __repr__(self):
         return f"{type(self).__name__}(n_moves={self.c.n_moves}, labels={len(self.labels)})"
@@ -381,9 +381,13 @@ cdef class ArcEager(TransitionSystem):
 
     Args:
         labels: dependency labels to add (each adds "L-label" and "R-label").
+        end_phase: allow the end phase's Right-Arc (a headless S0 takes S1 as its head once
+            the buffer is empty; see native/parser/arc_eager.pyx). Off: the monotonic
+            system of parsers trained before it existed.
     """
 
-    def __init__(self, labels=()):
+    def __init__(self, labels=(), end_phase=True):
+        self.c.end_phase = 1 if end_phase else 0
         self.c.kind = KIND_PARSER
         self.c.n_actions = N_PARSER_ACTIONS
         self.action_names = PARSER_ACTIONS
@@ -398,6 +402,16 @@ cdef class ArcEager(TransitionSystem):
     def n_features(self, extra_state_tokens: bool = False) -> int:
         """Context width of `get_context`: 13 with extra state tokens, else 8."""
         return 13 if extra_state_tokens else 8
+
+    @property
+    def end_phase(self) -> bool:
+        """Whether states of this system allow the end phase's Right-Arc (applies to
+        batches made after it is set)."""
+        return bool(self.c.end_phase)
+
+    @end_phase.setter
+    def end_phase(self, value: bool) -> None:
+        self.c.end_phase = 1 if value else 0
 
     def add_label(self, label: str) -> int:
         """Add "L-label" and "R-label"; returns the label id."""
@@ -563,3 +577,11 @@ cdef class BiluoNER(TransitionSystem):
                       &cols[0], has_other,
                       &cons[0] if (constraints is not None and n) else NULL, block)
         return gold
+
+
+def _rebuild(cls, names, end_phase):
+    """Unpickle a transition system (its move table and the end-phase setting)."""
+    system = cls.from_list(names)
+    if isinstance(system, ArcEager):
+        system.end_phase = bool(end_phase)
+    return system

@@ -6,7 +6,9 @@
     min_action_freq = 30
 
 It sets `token.head`, `token.dep_` and the sentence starts (each root's subtree is one
-sentence). Non-projective training trees are projectivized (lifted tokens get decorated
+sentence). A token still headless when the buffer runs out can take the stack item below
+it as its head (the arc-eager end phase, `cfg["end_phase"]`; a parser saved before it
+existed loads without it, as it was trained). Non-projective training trees are projectivized (lifted tokens get decorated
 labels "label||headlabel") and predictions are deprojectivized. Labels seen fewer than
 `min_action_freq` times in the training data are learned as "dep" (a rare decorated label
 as its base label when that one is frequent). Sentence starts already on a Doc without a
@@ -149,7 +151,16 @@ class DependencyParser(TransitionParser):
         super().__init__(vocab, model, name, moves=moves,
                          update_with_oracle_cut_size=update_with_oracle_cut_size,
                          beam_width=beam_width, beam_density=beam_density, scorer=scorer,
-                         learn_tokens=False, min_action_freq=int(min_action_freq))
+                         learn_tokens=False, min_action_freq=int(min_action_freq),
+                         end_phase=True)
+
+    def _saved_cfg(self, saved: Dict[str, Any]) -> Dict[str, Any]:
+        # saved before the arc-eager end phase existed: that parser was trained without it
+        return {"end_phase": False, **saved}
+
+    def _cfg_loaded(self) -> None:
+        super()._cfg_loaded()
+        self.moves.end_phase = bool(self.cfg.get("end_phase", False))
 
     def _labels_changed(self) -> None:
         labels = self.moves.labels

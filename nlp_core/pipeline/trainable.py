@@ -125,7 +125,7 @@ class TrainablePipe:
                 raise OSError(Errors.E369.format(component=self.name,
                                                      cls=type(self).__name__, path=path,
                                                      what=CFG_FILE))
-            self.cfg.update(srsly.read_json(path / CFG_FILE))
+            self.cfg.update(self._saved_cfg(srsly.read_json(path / CFG_FILE)))
             self._cfg_loaded()
         if "model" not in exclude:
             if not (path / MODEL_FILE).is_file():
@@ -134,6 +134,11 @@ class TrainablePipe:
                                                      what=MODEL_FILE))
             self.model.from_bytes((path / MODEL_FILE).read_bytes())
         return self
+
+    def _saved_cfg(self, saved: Dict[str, Any]) -> Dict[str, Any]:
+        """Hook: the settings a saved `cfg.json` stands for (a subclass fills in what older
+        saves lack)."""
+        return saved
 
     def _cfg_loaded(self) -> None:
         """Hook: rebuild what depends on `cfg` (e.g. label lookup tables)."""

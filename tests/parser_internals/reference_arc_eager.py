@@ -22,6 +22,7 @@ def move_name(move: Move) -> str:
 class RefState:
     n: int
     constraints: Optional[Sequence[int]] = None  # 1 must start a sentence, -1 must not
+    end_phase: bool = True  # the system allows the end phase's Right-Arc
     stack: List[int] = field(default_factory=list)
     b0: int = 0
     heads: List[int] = field(default_factory=list)
@@ -33,8 +34,8 @@ class RefState:
             self.labels = [None] * self.n
 
     def copy(self) -> "RefState":
-        return RefState(self.n, self.constraints, list(self.stack), self.b0, list(self.heads),
-                        list(self.labels))
+        return RefState(self.n, self.constraints, self.end_phase, list(self.stack), self.b0,
+                        list(self.heads), list(self.labels))
 
     def key(self):
         return (tuple(self.stack), self.b0, tuple(self.heads), tuple(self.labels))
@@ -53,8 +54,10 @@ class RefState:
 
 
 def in_end_phase(st: RefState) -> bool:
-    """The buffer is empty and a headless S0 sits on another stack item."""
-    return st.b0 >= st.n and len(st.stack) > 1 and st.heads[st.stack[-1]] == -1
+    """The buffer is empty and a headless S0 sits on another stack item (and the system has
+    the end phase)."""
+    return (st.end_phase and st.b0 >= st.n and len(st.stack) > 1
+            and st.heads[st.stack[-1]] == -1)
 
 
 def is_valid(st: RefState, move: Move, end_phase: bool = True) -> bool:
@@ -144,7 +147,7 @@ def loss_reachable(st: RefState, gold_heads, gold_labels, end_phase: bool = Fals
 def cost(st: RefState, move: Move, gold_heads, gold_labels) -> int:
     """Arcs the move makes unreachable: by the end phase's reachability in the end phase,
     by the monotonic system's before it."""
-    end_phase = st.b0 >= st.n
+    end_phase = st.end_phase and st.b0 >= st.n
     return loss_reachable(apply(st, move), gold_heads, gold_labels, end_phase) - \
         loss_reachable(st, gold_heads, gold_labels, end_phase)
 

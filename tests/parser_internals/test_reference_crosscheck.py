@@ -1,5 +1,6 @@
 """The Cython arc-eager system agrees with the plain-Python reference, move by move."""
 import math
+import pickle
 import random
 
 import numpy
@@ -18,7 +19,7 @@ def _walk_and_compare(system, heads, labels, rng, policy, constraints=None, full
     ref_moves = ref.all_moves(system.labels[1:])
     gold = system.gold(heads, labels)
     batch = GreedyBatch(system, [n], sent_starts=constraints)
-    st = ref.RefState(n, constraints)
+    st = ref.RefState(n, constraints, system.end_phase)
     starts = ref.gold_sent_starts(heads) if full_gold else None
     steps = 0
     while not st.is_final:
@@ -63,6 +64,7 @@ def _replay(history, ref_moves):
 def test_random_trees(policy):
     rng = random.Random(7)
     system = ArcEager(LABELS)
+    assert system.end_phase
     for _ in range(150):
         sizes = [rng.randint(1, 7) for _ in range(rng.randint(1, 3))]
         heads, labels = random_doc(rng, sizes)
@@ -71,6 +73,19 @@ def test_random_trees(policy):
             assert final.heads == heads
             assert [lab for i, lab in enumerate(final.labels) if heads[i] != i] == \
                 [lab for i, lab in enumerate(labels) if heads[i] != i]
+
+
+def test_random_trees_without_the_end_phase():
+    """end_phase off (parsers saved before it existed): the monotonic system, Right-Arc
+    never valid once the buffer is empty; a headless stack item can only become a root."""
+    rng = random.Random(8)
+    system = ArcEager(LABELS, end_phase=False)
+    for _ in range(150):
+        sizes = [rng.randint(1, 7) for _ in range(rng.randint(1, 3))]
+        heads, labels = random_doc(rng, sizes)
+        _walk_and_compare(system, heads, labels, rng, "random")
+    assert pickle.loads(pickle.dumps(system)).end_phase is False
+    assert pickle.loads(pickle.dumps(ArcEager(LABELS))).end_phase is True
 
 
 def test_random_trees_partial_gold():

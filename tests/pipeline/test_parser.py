@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy
 import pytest
+import srsly
 from thinc.api import Adam, fix_random_seed
 from typer.testing import CliRunner
 
@@ -206,6 +207,26 @@ def test_save_and_load_round_trip(tmp_path):
     assert loaded.get_pipe("parser").move_names == nlp.get_pipe("parser").move_names
     assert numpy.array_equal(seen_mask(loaded.get_pipe("parser").model),
                              seen_mask(nlp.get_pipe("parser").model))
+    assert loaded.get_pipe("parser").moves.end_phase
+
+
+def test_a_parser_saved_before_the_end_phase_loads_without_it(tmp_path):
+    """A cfg.json without "end_phase" (saved before the arc-eager end phase existed) loads
+    the monotonic system the parser was trained with; new parsers have the end phase."""
+    nlp = make_nlp(True)
+    train(nlp, toy_examples(nlp), n_iter=5)
+    parser = nlp.get_pipe("parser")
+    assert parser.cfg["end_phase"] is True and parser.moves.end_phase
+    nlp.to_disk(tmp_path / "model")
+    cfg_path = tmp_path / "model" / "parser" / "cfg.json"
+    cfg = srsly.read_json(cfg_path)
+    assert cfg["end_phase"] is True
+    del cfg["end_phase"]
+    srsly.write_json(cfg_path, cfg)
+    loaded = nlp_core.load(tmp_path / "model")
+    old = loaded.get_pipe("parser")
+    assert old.cfg["end_phase"] is False and not old.moves.end_phase
+    assert len(loaded("She likes green ham . We eat eggs")) == 8
 
 
 def test_scores_and_weights():
