@@ -24,6 +24,7 @@ ctypedef struct StateC:
     int n_hist          # transitions taken so far (entries of `history`)
     int steps_left      # transitions still allowed before the state counts as final; -1: no limit
     int end_phase       # parser: 1 when the end phase's Right-Arc is allowed (arc_eager.pyx)
+    int closing         # parser: 1 from an end-phase Break until the stack is empty
     int* stack          # parser: stack contents, bottom first (capacity length)
     int* heads          # parser: absolute head per token, -1 = none yet, i = root
     int* labels         # parser: label id per token, -1 = none yet

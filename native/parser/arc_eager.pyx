@@ -14,7 +14,9 @@ subtrees are contiguous and the sentence starts are the roots' left edges.
 
 The end phase (when the system has `end_phase` on, as parsers trained since it exists do;
 a parser saved before keeps the monotonic system it was trained with). Once the buffer is
-empty, a headless S0 above another stack item can also take S1 as its head: Right-Arc then attaches S0 to S1 (instead of B0 to S0) and pops S0.
+empty, and after a Break until the stack is empty (the sentence is "closing": nothing on
+the stack can reach the buffer any more), a headless S0 above another stack item can also
+take S1 as its head: Right-Arc then attaches S0 to S1 (instead of B0 to S0) and pops S0.
 So a token the parser failed to attach before the buffer ran out need not become a root,
 i.e. a sentence of its own; the model chooses between Right-Arc (attach) and Reduce (root),
 as spaCy's non-monotonic system does with its Unshift. The costs of the moves before the end
@@ -78,18 +80,26 @@ cdef inline bint _on_stack(const StateC* st, int token) noexcept nogil:
 # Costs: the gold arcs between B0 and the stack: B0's gold head on the stack, and B0's
 # gold children among the headless stack items (B0 can no longer take them).
 
+cdef inline bint _closing(const StateC* st) noexcept nogil:
+    """The buffer is out of reach of the stack: it is empty, or a Break (end phase) is
+    closing the sentence on the stack."""
+    return st.b0 >= st.length or st.closing
+
+
 cdef inline bint shift_valid(const StateC* st) noexcept nogil:
-    return st.b0 < st.length and (st.depth == 0 or constraint(st, st.b0) != 1)
+    return (st.b0 < st.length and not st.closing
+            and (st.depth == 0 or constraint(st, st.b0) != 1))
 
 
 # --- Reduce -------------------------------------------------------------------------------
-# "D". Valid when S0 has a head, or S0 has none and the buffer is empty.
+# "D". Valid when S0 has a head, or S0 has none and the buffer is empty (or a Break is
+# closing the sentence).
 # Does: pop S0; a headless S0 becomes a root (label ROOT).
-# Costs: S0's gold children still in the buffer; in the end phase, 1 when a headless S0's
-# gold head is S1.
+# Costs: S0's gold children still in the buffer (none can be reached while closing); in the
+# end phase, 1 when a headless S0's gold head is S1.
 
 cdef inline bint reduce_valid(const StateC* st) noexcept nogil:
-    return st.depth > 0 and (st.heads[S(st, 0)] >= 0 or st.b0 >= st.length)
+    return st.depth > 0 and (st.heads[S(st, 0)] >= 0 or _closing(st))
 
 
 # --- Left-Arc -----------------------------------------------------------------------------
@@ -101,13 +111,13 @@ cdef inline bint reduce_valid(const StateC* st) noexcept nogil:
 # but the gold label differs.
 
 cdef inline bint left_valid(const StateC* st) noexcept nogil:
-    return (st.depth > 0 and st.b0 < st.length and st.heads[S(st, 0)] == -1
+    return (st.depth > 0 and not _closing(st) and st.heads[S(st, 0)] == -1
             and constraint(st, st.b0) != 1)
 
 
 # --- Right-Arc ----------------------------------------------------------------------------
 # "R-label". Valid when the stack and the buffer are not empty and B0 may join S0's
-# sentence; in the end phase (empty buffer), when S0 has no head and S1 exists.
+# sentence; in the end phase (empty buffer, or closing), when S0 has no head and S1 exists.
 # Does: attach B0 to S0 with the label; push B0. End phase: attach S0 to S1; pop S0.
 # Costs: B0's gold head when it is still reachable and is not S0 (deeper in the stack, later
 # in the buffer, or the virtual root); B0's gold children among the headless stack items;
@@ -117,12 +127,12 @@ cdef inline bint left_valid(const StateC* st) noexcept nogil:
 # end-phase attachment never crosses a sentence constraint.)
 
 cdef inline bint _end_phase(const StateC* st) noexcept nogil:
-    return (st.end_phase and st.b0 >= st.length and st.depth > 1
+    return (st.end_phase and _closing(st) and st.depth > 1
             and st.heads[S(st, 0)] == -1)
 
 
 cdef inline bint right_valid(const StateC* st) noexcept nogil:
-    if st.b0 >= st.length:
+    if _closing(st):
         return _end_phase(st)
     return st.depth > 0 and constraint(st, st.b0) != 1
 
@@ -130,13 +140,15 @@ cdef inline bint right_valid(const StateC* st) noexcept nogil:
 # --- Break --------------------------------------------------------------------------------
 # "B-ROOT". Valid when the stack and the buffer are not empty, B0 has no left children
 # (so nothing before B0 hangs from it) and B0 is free to start a sentence.
-# Does: pop the whole stack; headless items become roots (label ROOT). B0 then starts a
-# sentence: nothing before it can attach to it or after it any more.
+# Does: pop the whole stack; headless items become roots (label ROOT). With the end phase,
+# it starts closing the sentence instead: Reduce and the end phase's Right-Arc empty the
+# stack, so a headless item can still take the item below it as its head. B0 then starts
+# a sentence: nothing before it can attach to it or after it any more.
 # Costs: the gold arcs between stack items and the buffer: gold children of stack items
 # in the buffer, and buffer gold heads of headless stack items.
 
 cdef inline bint break_valid(const StateC* st) noexcept nogil:
-    return (st.depth > 0 and st.b0 < st.length and st.lchild[st.b0] == -1
+    return (st.depth > 0 and not _closing(st) and st.lchild[st.b0] == -1
             and constraint(st, st.b0) != -1)
 
 
@@ -174,6 +186,8 @@ cdef void ae_apply(StateC* st, int action, int label, int root_label) noexcept n
         s0 = _pop(st)
         if st.heads[s0] == -1:
             _make_root(st, s0, root_label)
+        if st.depth == 0:
+            st.closing = 0
     elif action == LEFT:
         s0 = _pop(st)
         b0 = st.b0
@@ -181,7 +195,7 @@ cdef void ae_apply(StateC* st, int action, int label, int root_label) noexcept n
         st.labels[s0] = label
         st.lchild2[b0] = st.lchild[b0]
         st.lchild[b0] = s0
-    elif action == RIGHT and st.b0 >= st.length:  # end phase: S1 -> S0
+    elif action == RIGHT and _closing(st):  # end phase: S1 -> S0
         s0 = _pop(st)
         b0 = S(st, 0)  # the new head (S1 before the pop)
         st.heads[s0] = b0
@@ -197,6 +211,8 @@ cdef void ae_apply(StateC* st, int action, int label, int root_label) noexcept n
         st.rchild[s0] = b0
         _push(st, b0)
         st.b0 += 1
+    elif action == BREAK and st.end_phase:
+        st.closing = 1
     elif action == BREAK:
         while st.depth > 0:
             s0 = _pop(st)
@@ -213,9 +229,17 @@ cdef void ae_action_costs(const StateC* st, const GoldC* g, int* out) noexcept n
     cdef int i, k, x, gh, head_on_stack, kids_on_stack, s0_kids
     for i in range(N_PARSER_ACTIONS):
         out[i] = 0
+    if _closing(st):  # only Reduce and the end phase's Right-Arc are valid
+        if _end_phase(st):
+            gh = g.heads[s0]
+            if gh == s1:
+                out[REDUCE] = 1
+            elif gh == s0:
+                out[RIGHT] = 1
+        return
     kids_on_stack = 0
     head_on_stack = 0
-    if b0 >= 0 and st.depth > 0:
+    if st.depth > 0:
         gh = g.heads[b0]
         if 0 <= gh < b0 and _on_stack(st, gh):
             head_on_stack = 1
@@ -232,24 +256,17 @@ cdef void ae_action_costs(const StateC* st, const GoldC* g, int* out) noexcept n
         elif gh >= 0 and gh != s0 and (gh > b0 or head_on_stack):
             out[RIGHT] += 1
     if s0 >= 0:
-        s0_kids = _kids_from(g, s0, st.b0)
+        s0_kids = _kids_from(g, s0, b0)
         out[REDUCE] = s0_kids
         gh = g.heads[s0]
-        if b0 < 0:  # end phase (Right-Arc valid only there with S0 headless and S1)
-            if _end_phase(st):
-                if gh == s1:
-                    out[REDUCE] += 1
-                elif gh == s0:
-                    out[RIGHT] = 1
-        else:
-            out[LEFT] = s0_kids
-            if gh >= 0 and gh != b0 and (gh == s0 or gh > b0):
-                out[LEFT] += 1
-            for i in range(st.depth):
-                x = st.stack[i]
-                out[BREAK] += _kids_from(g, x, b0)
-                if st.heads[x] == -1 and g.heads[x] >= b0:
-                    out[BREAK] += 1
+        out[LEFT] = s0_kids
+        if gh >= 0 and gh != b0 and (gh == s0 or gh > b0):
+            out[LEFT] += 1
+        for i in range(st.depth):
+            x = st.stack[i]
+            out[BREAK] += _kids_from(g, x, b0)
+            if st.heads[x] == -1 and g.heads[x] >= b0:
+                out[BREAK] += 1
 
 
 cdef int ae_label_cost(const StateC* st, const GoldC* g, int action, int label) noexcept nogil:
@@ -264,7 +281,7 @@ cdef int ae_label_cost(const StateC* st, const GoldC* g, int action, int label) 
     elif action == RIGHT:
         s0 = S(st, 0)
         b0 = st.b0
-        if b0 >= st.length:  # end phase: S1 -> S0
+        if _closing(st):  # end phase: S1 -> S0
             b0 = S(st, 1)
             if s0 >= 0 and b0 >= 0 and g.heads[s0] == b0 and g.labels[s0] >= 0 \
                     and g.labels[s0] != label:
@@ -283,7 +300,7 @@ cdef int ae_static_oracle(const StateC* st, const GoldC* g, int* label) noexcept
     label[0] = -1
     if s0 < 0:
         return SHIFT if b0 >= 0 else -1
-    if b0 < 0:
+    if _closing(st):
         return REDUCE
     if g.sent_start[b0] == 1 and break_valid(st):
         return BREAK

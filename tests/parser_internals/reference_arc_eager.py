@@ -27,6 +27,7 @@ class RefState:
     b0: int = 0
     heads: List[int] = field(default_factory=list)
     labels: List[Optional[str]] = field(default_factory=list)
+    closing: bool = False  # a Break (with the end phase) is emptying the stack
 
     def __post_init__(self):
         if not self.heads:
@@ -35,10 +36,16 @@ class RefState:
 
     def copy(self) -> "RefState":
         return RefState(self.n, self.constraints, self.end_phase, list(self.stack), self.b0,
-                        list(self.heads), list(self.labels))
+                        list(self.heads), list(self.labels), self.closing)
 
     def key(self):
-        return (tuple(self.stack), self.b0, tuple(self.heads), tuple(self.labels))
+        return (tuple(self.stack), self.b0, tuple(self.heads), tuple(self.labels),
+                self.closing)
+
+    @property
+    def is_closing(self) -> bool:
+        """The stack can no longer reach the buffer (empty, or a Break is closing)."""
+        return self.b0 >= self.n or self.closing
 
     def constraint(self, i: int) -> int:
         if self.constraints is None or not 0 <= i < self.n:
@@ -54,9 +61,9 @@ class RefState:
 
 
 def in_end_phase(st: RefState) -> bool:
-    """The buffer is empty and a headless S0 sits on another stack item (and the system has
-    the end phase)."""
-    return (st.end_phase and st.b0 >= st.n and len(st.stack) > 1
+    """The stack is closing and a headless S0 sits on another stack item (and the system
+    has the end phase)."""
+    return (st.end_phase and st.is_closing and len(st.stack) > 1
             and st.heads[st.stack[-1]] == -1)
 
 
@@ -66,19 +73,20 @@ def is_valid(st: RefState, move: Move, end_phase: bool = True) -> bool:
     has_stack = bool(st.stack)
     has_buffer = st.b0 < st.n
     joins = st.constraint(st.b0) != 1
+    closing = st.is_closing
     if action == "S":
-        return has_buffer and (not has_stack or joins)
+        return has_buffer and not st.closing and (not has_stack or joins)
     if action == "D":
-        return has_stack and (st.heads[st.stack[-1]] != -1 or not has_buffer)
+        return has_stack and (st.heads[st.stack[-1]] != -1 or closing)
     if action == "L":
-        return has_stack and has_buffer and st.heads[st.stack[-1]] == -1 and joins
+        return has_stack and not closing and st.heads[st.stack[-1]] == -1 and joins
     if action == "R":
-        if not has_buffer:  # the end phase: a headless S0 takes S1 as its head
+        if closing:  # the end phase: a headless S0 takes S1 as its head
             return end_phase and in_end_phase(st)
         return has_stack and joins
     if action == "B":
         left_kids = [c for c in st.children(st.b0) if c < st.b0] if has_buffer else []
-        return (has_stack and has_buffer and not left_kids
+        return (has_stack and not closing and not left_kids
                 and st.constraint(st.b0) != -1)
     raise ValueError(action)
 
@@ -94,16 +102,20 @@ def apply(st: RefState, move: Move) -> RefState:
         s0 = st.stack.pop()
         if st.heads[s0] == -1:
             st.heads[s0], st.labels[s0] = s0, ROOT
+        if not st.stack:
+            st.closing = False
     elif action == "L":
         s0 = st.stack.pop()
         st.heads[s0], st.labels[s0] = st.b0, label
-    elif action == "R" and st.b0 >= st.n:
+    elif action == "R" and st.is_closing:
         s0 = st.stack.pop()
         st.heads[s0], st.labels[s0] = st.stack[-1], label
     elif action == "R":
         st.heads[st.b0], st.labels[st.b0] = st.stack[-1], label
         st.stack.append(st.b0)
         st.b0 += 1
+    elif action == "B" and st.end_phase:
+        st.closing = True
     elif action == "B":
         while st.stack:
             s0 = st.stack.pop()
@@ -123,12 +135,14 @@ def _arc_reachable(st: RefState, dep: int, head: int, label: Optional[str],
         return head == dep or label is None or st.labels[dep] == label
     if head == dep:
         return True  # a headless token can always become a root
+    closing = st.is_closing
     if dep in on_stack:
         # a Left-Arc to a buffer token, or the end phase to the stack item right below it
         below = st.stack.index(dep) - 1
-        return head >= st.b0 or (end_phase and below >= 0 and st.stack[below] == head)
+        return (not closing and head >= st.b0) or \
+            (end_phase and below >= 0 and st.stack[below] == head)
     # dep is in the buffer
-    return head >= st.b0 or head in on_stack
+    return head >= st.b0 or (not closing and head in on_stack)
 
 
 def loss_reachable(st: RefState, gold_heads, gold_labels, end_phase: bool = False) -> int:
@@ -147,7 +161,7 @@ def loss_reachable(st: RefState, gold_heads, gold_labels, end_phase: bool = Fals
 def cost(st: RefState, move: Move, gold_heads, gold_labels) -> int:
     """Arcs the move makes unreachable: by the end phase's reachability in the end phase,
     by the monotonic system's before it."""
-    end_phase = st.end_phase and st.b0 >= st.n
+    end_phase = st.end_phase and st.is_closing
     return loss_reachable(apply(st, move), gold_heads, gold_labels, end_phase) - \
         loss_reachable(st, gold_heads, gold_labels, end_phase)
 
@@ -192,7 +206,7 @@ def static_oracle(st: RefState, gold_heads, gold_labels, sent_starts) -> Move:
     S0, else Shift."""
     if not st.stack:
         return ("S", None)
-    if st.b0 >= st.n:
+    if st.is_closing:
         return ("D", None)
     s0, b0 = st.stack[-1], st.b0
     if sent_starts[b0] == 1 and is_valid(st, ("B", ROOT)):

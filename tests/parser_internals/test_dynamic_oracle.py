@@ -27,7 +27,7 @@ def _exhaustive_check(heads, labels):
         if st.key() in seen or st.is_final:
             continue
         seen.add(st.key())
-        end_phase = st.b0 >= n
+        end_phase = st.is_closing
         n_end += ref.in_end_phase(st)
         best = functools.partial(ref.best_loss, moves=moves, gold_heads=heads,
                                  gold_labels=labels, memo=memos[end_phase],
