@@ -26,6 +26,13 @@ each other (an item left headless right above its gold head keeps that head from
 later buffer children). In the end phase every remaining arc (a headless item to the one
 right below it, or a root) can be built together, and the costs there are exact too.
 
+Costs in the end phase also count a spurious root: a token that is not a gold root but
+becomes one although it could still take S1 as its head. Without that, a leftover whose
+gold arc is already lost costs the same attached or as a root, and the oracle would not
+teach the parser to avoid splitting off a one-token "sentence" (a stray comma, say). The
+end-phase costs are exact for that loss (arc errors + spurious roots; the items' choices
+are independent: each one attaches to the item below it or becomes a root).
+
 Sentence constraints (`StateC.constraints`, from sentence boundaries already on the doc):
 a token that must start a sentence cannot be pushed onto, or attached to, a non-empty stack;
 a token that must not start one cannot follow a Break.
@@ -95,8 +102,9 @@ cdef inline bint shift_valid(const StateC* st) noexcept nogil:
 # "D". Valid when S0 has a head, or S0 has none and the buffer is empty (or a Break is
 # closing the sentence).
 # Does: pop S0; a headless S0 becomes a root (label ROOT).
-# Costs: S0's gold children still in the buffer (none can be reached while closing); in the
-# end phase, 1 when a headless S0's gold head is S1.
+# Costs: S0's gold children still in the buffer. In the end phase (a headless S0 on S1):
+# 1 when S0 is not a gold root (a spurious root, see the module docstring), 1 more when its
+# gold head is S1.
 
 cdef inline bint reduce_valid(const StateC* st) noexcept nogil:
     return st.depth > 0 and (st.heads[S(st, 0)] >= 0 or _closing(st))
@@ -232,10 +240,10 @@ cdef void ae_action_costs(const StateC* st, const GoldC* g, int* out) noexcept n
     if _closing(st):  # only Reduce and the end phase's Right-Arc are valid
         if _end_phase(st):
             gh = g.heads[s0]
-            if gh == s1:
-                out[REDUCE] = 1
-            elif gh == s0:
+            if gh == s0:
                 out[RIGHT] = 1
+            elif gh >= 0:  # a spurious root (a sentence of its own), and maybe S1's arc
+                out[REDUCE] = 2 if gh == s1 else 1
         return
     kids_on_stack = 0
     head_on_stack = 0

@@ -158,12 +158,30 @@ def loss_reachable(st: RefState, gold_heads, gold_labels, end_phase: bool = Fals
     return lost
 
 
+def spurious_roots(st: RefState, gold_heads, closing: bool) -> int:
+    """Roots that are not gold roots (known gold heads only); closing: also the bottom stack
+    item when it is headless and not a gold root (it can only become a root)."""
+    count = sum(1 for i, h in enumerate(st.heads)
+                if h == i and gold_heads[i] is not None and 0 <= gold_heads[i] != i)
+    if closing and st.stack:
+        bottom = st.stack[0]
+        gh = gold_heads[bottom]
+        if st.heads[bottom] == -1 and gh is not None and 0 <= gh != bottom:
+            count += 1
+    return count
+
+
 def cost(st: RefState, move: Move, gold_heads, gold_labels) -> int:
     """Arcs the move makes unreachable: by the end phase's reachability in the end phase,
-    by the monotonic system's before it."""
+    where spurious roots count too, by the monotonic system's before it."""
     end_phase = st.end_phase and st.is_closing
-    return loss_reachable(apply(st, move), gold_heads, gold_labels, end_phase) - \
+    after = apply(st, move)
+    loss = loss_reachable(after, gold_heads, gold_labels, end_phase) - \
         loss_reachable(st, gold_heads, gold_labels, end_phase)
+    if end_phase:
+        loss += spurious_roots(after, gold_heads, after.is_closing) - \
+            spurious_roots(st, gold_heads, True)
+    return loss
 
 
 def final_loss(st: RefState, gold_heads, gold_labels) -> int:
@@ -265,13 +283,16 @@ def oracle_parse(n: int, gold_heads, gold_labels) -> Tuple[List[Move], RefState]
 
 def best_loss(st: RefState, moves: Sequence[Move], gold_heads, gold_labels, memo,
               end_phase: bool = True) -> int:
-    """Exhaustive search: the least final loss reachable from st (end_phase=False: with the
-    monotonic moves only; memo must then be that search's own)."""
+    """Exhaustive search: the least final loss reachable from st. end_phase=False: with
+    the monotonic moves only, and the LAS loss; True: all moves, and the LAS loss plus the
+    spurious roots (the end phase's loss). memo must be the search's own."""
     key = st.key()
     if key in memo:
         return memo[key]
     if st.is_final:
         value = final_loss(st, gold_heads, gold_labels)
+        if end_phase:
+            value += spurious_roots(st, gold_heads, False)
     else:
         value = min(best_loss(apply(st, m), moves, gold_heads, gold_labels, memo, end_phase)
                     for m in moves if is_valid(st, m, end_phase))
