@@ -186,7 +186,7 @@ cdef bint ae_is_valid(const StateC* st, int action) noexcept nogil:
 
 cdef void ae_apply(StateC* st, int action, int label, int root_label) noexcept nogil:
     """Apply a move (assumed valid: see ae_is_valid)."""
-    cdef int s0, b0
+    cdef int s0, s1, b0
     if action == SHIFT:
         _push(st, st.b0)
         st.b0 += 1
@@ -205,11 +205,11 @@ cdef void ae_apply(StateC* st, int action, int label, int root_label) noexcept n
         st.lchild[b0] = s0
     elif action == RIGHT and _closing(st):  # end phase: S1 -> S0
         s0 = _pop(st)
-        b0 = S(st, 0)  # the new head (S1 before the pop)
-        st.heads[s0] = b0
+        s1 = S(st, 0)  # S1 before the pop: the head
+        st.heads[s0] = s1
         st.labels[s0] = label
-        st.rchild2[b0] = st.rchild[b0]
-        st.rchild[b0] = s0
+        st.rchild2[s1] = st.rchild[s1]
+        st.rchild[s1] = s0
     elif action == RIGHT:
         s0 = S(st, 0)
         b0 = st.b0
@@ -280,7 +280,7 @@ cdef void ae_action_costs(const StateC* st, const GoldC* g, int* out) noexcept n
 cdef int ae_label_cost(const StateC* st, const GoldC* g, int action, int label) noexcept nogil:
     """1 when the move attaches a token to its gold head with a label other than the gold
     one (a known gold label), else 0."""
-    cdef int s0, b0
+    cdef int s0, s1, b0
     if action == LEFT:
         s0 = S(st, 0)
         b0 = st.b0
@@ -290,8 +290,8 @@ cdef int ae_label_cost(const StateC* st, const GoldC* g, int action, int label) 
         s0 = S(st, 0)
         b0 = st.b0
         if _closing(st):  # end phase: S1 -> S0
-            b0 = S(st, 1)
-            if s0 >= 0 and b0 >= 0 and g.heads[s0] == b0 and g.labels[s0] >= 0 \
+            s1 = S(st, 1)
+            if s0 >= 0 and s1 >= 0 and g.heads[s0] == s1 and g.labels[s0] >= 0 \
                     and g.labels[s0] != label:
                 return 1
         elif g.heads[b0] == s0 and g.labels[b0] >= 0 and g.labels[b0] != label:

@@ -382,8 +382,9 @@ cdef class ArcEager(TransitionSystem):
     Args:
         labels: dependency labels to add (each adds "L-label" and "R-label").
         end_phase: allow the end phase's Right-Arc (a headless S0 takes S1 as its head once
-            the buffer is empty; see native/parser/arc_eager.pyx). Off: the monotonic
-            system of parsers trained before it existed.
+            the buffer is empty, and after a Break until the stack is empty; see
+            native/parser/arc_eager.pyx). Off: the monotonic system of parsers trained
+            before it existed.
     """
 
     def __init__(self, labels=(), end_phase=True):

@@ -6,10 +6,10 @@
     min_action_freq = 30
 
 It sets `token.head`, `token.dep_` and the sentence starts (each root's subtree is one
-sentence). A token still headless when the buffer runs out can take the stack item below
-it as its head (the arc-eager end phase, `cfg["end_phase"]`; a parser saved before it
-existed loads without it, as it was trained). Non-projective training trees are projectivized (lifted tokens get decorated
-labels "label||headlabel") and predictions are deprojectivized. Labels seen fewer than
+sentence). A token still headless when the buffer runs out, or at a sentence Break, can
+take the stack item below it as its head (the arc-eager end phase, `cfg["end_phase"]`; a
+parser saved before it existed loads without it, as it was trained). Non-projective
+training trees are projectivized (lifted tokens get decorated labels "label||headlabel") and predictions are deprojectivized. Labels seen fewer than
 `min_action_freq` times in the training data are learned as "dep" (a rare decorated label
 as its base label when that one is frequent). Sentence starts already on a Doc without a
 parse (`sent_start` 1 / -1, e.g. from a sentence segmenter) constrain the parse.
