@@ -338,9 +338,7 @@ def _steps_c(model: Model, F: Any, batch: Any, golds: Sequence[Any]) -> Tuple:
     rec = _c_greedy_train(batch, features, b, W_out, b_out,
                           None if seen is None else seen.view(numpy.uint8), golds, nF, nH, nP)
     trace = ParserTrace.from_rows(batch, rec["sizes"], rec["scores"], rec["costs"])
-    ops = model.ops
-    if isinstance(ops, NumpyOps):
-        return trace, rec["ctx"], rec["hidden"], rec["which"]
+    ops = model.ops  # on CPU these are the same arrays, not copies
     return (trace, rec["ctx"], ops.asarray2f(rec["hidden"]),
             ops.asarray(rec["which"], dtype="int32"))
 
