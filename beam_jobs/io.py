@@ -13,6 +13,7 @@ A `.spacy` file is one DocBin and is read whole; a record's position is the doc'
 Both yield `RawChunk`s of up to CHUNK_LINES records so that Beam handles one element per
 chunk, not per line.
 """
+import os
 from typing import Iterator, List, Optional
 
 import apache_beam as beam
@@ -143,6 +144,13 @@ def match_inputs(pattern: str) -> List[str]:
         metadata = FileSystems.match([pattern])[0].metadata_list
     except Exception as err:  # Beam raises BeamIOError for patterns it cannot list
         raise ValueError(f"--input {pattern!r}: cannot list the files ({err}).") from None
+    # A local directory matches like a file (Beam lists it with its inode's size), but the
+    # readers would fail on it only once the model has loaded: refuse it here.
+    directories = [m.path for m in metadata if "://" not in m.path and os.path.isdir(m.path)]
+    if directories:
+        example = FileSystems.join(directories[0], "*.jsonl")
+        raise ValueError(f"--input {pattern!r} matches a directory ({directories[0]}), not "
+                         f"files: give a glob of the files in it, e.g. '{example}'.")
     paths = sorted(m.path for m in metadata if m.size_in_bytes > 0)
     if not paths:
         raise ValueError(f"--input {pattern!r} matches no non-empty file. Check the path or "
