@@ -55,7 +55,7 @@ class AnnotateBatches(beam.DoFn):
     def process(self, batch: List[Record]):
         start = time.perf_counter()
         inputs = [r.text if r.doc_data is None else r.doc_data for r in batch]
-        docs, failures = self._pipeline.annotate(inputs)
+        docs, pieces, failures = self._pipeline.annotate_pieces(inputs)
         if failures:
             failed = {i for i, _ in failures}
             for i, message in failures:
@@ -82,5 +82,5 @@ class AnnotateBatches(beam.DoFn):
             yield rows
             if self.tensors != "none":
                 yield beam.pvalue.TaggedOutput(self.TENSORS, docs_to_tensor_batch(
-                    [r.doc_id for r in batch], docs, self.tensors, self.tensor_dtype))
+                    [r.doc_id for r in batch], docs, self.tensors, self.tensor_dtype, pieces))
         yield beam.pvalue.TaggedOutput(self.STATS, (len(docs), n_tokens, n_chars, seconds))

@@ -29,6 +29,8 @@ import nlp_core
 from nlp_core.language import Language
 from nlp_core.tokens import Doc
 
+from .pieces import PIECE_CHARS, annotate_in_pieces
+
 BLANK_PREFIX = "blank:"
 # the pipeline the launcher loaded to check it (see `preload_pipeline`)
 _PRELOADED: Dict[str, Language] = {}
@@ -142,8 +144,9 @@ class SharedPipeline:
     """A loaded pipeline shared by the threads of a process (weak-referenceable, as
     `Shared` requires), on GPU `gpu_id` unless that is -1."""
 
-    def __init__(self, model: str, gpu_id: int = -1):
+    def __init__(self, model: str, gpu_id: int = -1, piece_chars: int = PIECE_CHARS):
         self.gpu_id = gpu_id
+        self.piece_chars = piece_chars
         if gpu_id >= 0:
             require_gpu(gpu_id)
         preloaded = _PRELOADED.pop(model, None) if gpu_id < 0 else None
@@ -160,23 +163,43 @@ class SharedPipeline:
 
         Returns:
             (docs, failures): the annotated Docs of the inputs that succeeded, in order, and
-            (input index, error message) for the others. A batch that fails is retried one
-            input at a time, so that one bad document costs only itself.
+            (input index, error message) for the others (see `annotate_pieces`).
+        """
+        docs, _, failures = self.annotate_pieces(inputs)
+        return docs, failures
+
+    def annotate_pieces(self, inputs: Sequence[Any]
+                        ) -> Tuple[List[Doc], List[List[Doc]], List[Tuple[int, str]]]:
+        """`annotate`, also giving the Docs of each document's pieces: a document longer
+        than `piece_chars` is annotated in pieces, so that memory stays bounded whatever
+        its length (beam_jobs/pieces.py); a shorter one is its own single piece.
+
+        Returns:
+            (docs, pieces, failures): a batch that fails is retried one input at a time,
+            so that one bad document costs only itself.
         """
         with self._lock, on_gpu(self.gpu_id):
             try:
-                docs = list(self.nlp.pipe([self._as_input(x) for x in inputs],
-                                          batch_size=len(inputs)))
-                return docs, []
+                done = list(annotate_in_pieces(self._pipe, self.nlp.make_doc,
+                                               [self._as_input(x) for x in inputs],
+                                               self.piece_chars))
+                return [doc for doc, _ in done], [parts for _, parts in done], []
             except Exception:  # retried per document below to find the culprit(s)
                 pass
-            docs, failures = [], []
+            docs, pieces, failures = [], [], []
             for i, x in enumerate(inputs):
                 try:
-                    docs.append(self.nlp(self._as_input(x)))
+                    [(doc, parts)] = annotate_in_pieces(self._pipe, self.nlp.make_doc,
+                                                        [self._as_input(x)], self.piece_chars)
                 except Exception as err:  # reported as a dead letter
                     failures.append((i, f"{type(err).__name__}: {err}"))
-            return docs, failures
+                    continue
+                docs.append(doc)
+                pieces.append(parts)
+            return docs, pieces, failures
+
+    def _pipe(self, inputs: List[Any]) -> List[Doc]:
+        return list(self.nlp.pipe(inputs, batch_size=max(1, len(inputs))))
 
     def _as_input(self, x: Any):
         return x if isinstance(x, str) else Doc.from_dict(self.nlp.vocab, x)

@@ -10,7 +10,7 @@ arrays over that buffer (no Python object per value).
   the token alignment;
 - `tok2vec`: `doc.tensor`, set by a tok2vec component.
 """
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy
 import pyarrow as pa
@@ -79,47 +79,92 @@ def _mean_per_token(datas: List[Any]) -> List[numpy.ndarray]:
     return numpy.split(means, numpy.cumsum([len(d.align.lengths) for d in datas])[:-1])
 
 
+def _by_row(values: List[numpy.ndarray], parts: Sequence[int]) -> List[numpy.ndarray]:
+    """Per-piece arrays -> per-row arrays (`parts[i]` pieces make row i)."""
+    rows, start = [], 0
+    for n in parts:
+        rows.append(values[start] if n == 1 else numpy.concatenate(values[start:start + n]))
+        start += n
+    return rows
+
+
+def _wordpiece_columns(datas: List[Any], starts: Sequence[int], parts: Sequence[int],
+                       arrays: List[numpy.ndarray]) -> Dict[str, pa.Array]:
+    """The wordpiece ids, offsets and token alignment of each row, its pieces' joined:
+    character offsets shifted by the piece's start in the text (`starts`), token ->
+    wordpiece links by the wordpieces of the row's earlier pieces."""
+    n_wp = [len(a) for a in arrays]
+    offsets, links, first_piece = [], [], 0
+    for n in parts:
+        shift = 0
+        for k in range(first_piece, first_piece + n):
+            offsets.append(numpy.asarray(datas[k].wordpiece_offsets, dtype=numpy.int64)
+                           + starts[k])
+            links.append(numpy.asarray(datas[k].align.dataXd, dtype=numpy.int64) + shift)
+            shift += n_wp[k]
+        first_piece += n
+    offsets_all = numpy.concatenate(offsets).reshape(-1, 2)
+    row_wp = [len(a) for a in _by_row(arrays, parts)]
+    row_tokens = _by_row([numpy.asarray(d.align.lengths, dtype=numpy.int32) for d in datas],
+                         parts)
+    row_links = _by_row(links, parts)
+    return {
+        "wordpiece_ids": _list(row_wp, numpy.concatenate(
+            [numpy.asarray(d.wordpiece_ids, dtype=numpy.int32) for d in datas])),
+        "wordpiece_start": _list(row_wp, offsets_all[:, 0].astype(numpy.int32)),
+        "wordpiece_end": _list(row_wp, offsets_all[:, 1].astype(numpy.int32)),
+        "token_wordpiece_counts": _list([len(t) for t in row_tokens],
+                                        numpy.concatenate(row_tokens)),
+        "token_wordpieces": _list([len(x) for x in row_links],
+                                  numpy.concatenate(row_links).astype(numpy.int32)),
+    }
+
+
 def docs_to_tensor_batch(doc_ids: Sequence[str], docs: Sequence[Doc], kind: str,
-                         dtype: str = "float32") -> pa.RecordBatch:
-    """One `tensors` row per (doc id, annotated doc)."""
+                         dtype: str = "float32",
+                         pieces: Optional[Sequence[Sequence[Doc]]] = None) -> pa.RecordBatch:
+    """One `tensors` row per (doc id, annotated doc).
+
+    Args:
+        pieces: for each doc, the Docs of the pieces it was annotated in (a long document,
+            see beam_jobs/pieces.py), whose tensors make its row; default: the doc itself.
+    """
     schema = tensors.schema(dtype)
     n = len(docs)
     if n == 0:
         return pa.RecordBatch.from_pylist([], schema=schema)
+    pieces = [[doc] for doc in docs] if pieces is None else pieces
+    flat = [piece for row in pieces for piece in row]
+    parts = [len(row) for row in pieces]
     nulls = {name: pa.nulls(n, schema.field(name).type) for name in (
         "wordpiece_ids", "wordpiece_start", "wordpiece_end", "token_wordpiece_counts",
         "token_wordpieces")}
     if kind == "tok2vec":
-        arrays = [_numpy(doc.tensor).reshape(len(doc), -1) for doc in docs]
+        arrays = [_numpy(doc.tensor).reshape(len(doc), -1) for doc in flat]
     else:
-        datas = [_trf_data(doc, kind) for doc in docs]
+        datas = [_trf_data(doc, kind) for doc in flat]
         if kind == "trf_tokens":
             arrays = _mean_per_token(datas)
         else:
             arrays = [_numpy(d.wordpiece_output) for d in datas]
-            offsets = numpy.concatenate([numpy.asarray(d.wordpiece_offsets) for d in datas])
-            n_wp = [len(a) for a in arrays]
-            counts = [len(d.align.lengths) for d in datas]
-            nulls = {
-                "wordpiece_ids": _list(n_wp, numpy.concatenate(
-                    [numpy.asarray(d.wordpiece_ids, dtype=numpy.int32) for d in datas])),
-                "wordpiece_start": _list(n_wp, offsets[:, 0].astype(numpy.int32)),
-                "wordpiece_end": _list(n_wp, offsets[:, 1].astype(numpy.int32)),
-                "token_wordpiece_counts": _list(counts, numpy.concatenate(
-                    [numpy.asarray(d.align.lengths, dtype=numpy.int32) for d in datas])),
-                "token_wordpieces": _list([len(d.align.dataXd) for d in datas],
-                                          numpy.concatenate([numpy.asarray(
-                                              d.align.dataXd, dtype=numpy.int32)
-                                              for d in datas])),
-            }
+            starts = [0] * len(flat)
+            first = 0
+            for n_parts in parts:
+                position = 0
+                for k in range(first, first + n_parts):
+                    starts[k] = position
+                    position += len(flat[k].text)
+                first += n_parts
+            nulls = _wordpiece_columns(datas, starts, parts, arrays)
+    arrays = _by_row(arrays, parts)
     shapes = numpy.array([a.shape for a in arrays], dtype=numpy.int32).reshape(n, 2)
-    flat = numpy.concatenate([a.reshape(-1) for a in arrays]).astype(dtype, copy=False)
+    values = numpy.concatenate([a.reshape(-1) for a in arrays]).astype(dtype, copy=False)
     columns: Dict[str, pa.Array] = {
         "doc_id": pa.array(list(doc_ids), type=pa.string()),
         "kind": pa.array([kind] * n, type=pa.string()),
         "shape": pa.ListArray.from_arrays(_offsets([2] * n), pa.array(shapes.reshape(-1))),
         "dtype": pa.array([dtype] * n, type=pa.string()),
-        "values": pa.ListArray.from_arrays(_offsets(shapes.prod(axis=1)), pa.array(flat)),
+        "values": pa.ListArray.from_arrays(_offsets(shapes.prod(axis=1)), pa.array(values)),
         **nulls,
     }
     return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)

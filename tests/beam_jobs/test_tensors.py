@@ -124,3 +124,44 @@ def test_tensors_need_the_right_component(job_args, tmp_path):
     with pytest.raises(ValueError, match="--tensors trf_tokens needs a pipeline with a "
                                          "transformer"):
         annotate.plan(job_args(tmp_path / "out", "--tensors", "trf_tokens"))
+
+
+def test_a_long_documents_row_joins_its_pieces_tensors(trf_pipeline):
+    """A document annotated in pieces (beam_jobs/pieces.py) gets one row: the pieces'
+    vectors in order, wordpiece offsets into the whole text, links into the whole row."""
+    from beam_jobs.model import SharedPipeline
+
+    shared = SharedPipeline(str(trf_pipeline), piece_chars=120)
+    text = "The cat sat on the mat. " * 6 + "\n\nA dog  barked twice!" * 8
+    docs, pieces, failures = shared.annotate_pieces([text, "short one"])
+    assert not failures and len(pieces[0]) > 2 and len(pieces[1]) == 1
+    row = docs_to_tensor_batch(["long", "short"], docs, "trf_wordpieces",
+                               pieces=pieces).to_pylist()[0]
+    datas = [p._.trf_data for p in pieces[0]]
+    n_wp = sum(len(d.wordpiece_ids) for d in datas)
+    assert row["shape"] == [n_wp, 32] and len(row["wordpiece_start"]) == n_wp
+    assert row["wordpiece_ids"] == [i for d in datas for i in d.wordpiece_ids.tolist()]
+    start = 0
+    expected = []
+    for piece, data in zip(pieces[0], datas):
+        expected += [piece.text[a:b] for a, b in data.wordpiece_offsets.tolist()]
+        start += len(piece.text)
+    assert [text[a:b] for a, b in zip(row["wordpiece_start"], row["wordpiece_end"])] == \
+        expected
+    assert row["token_wordpiece_counts"] == [
+        n for d in datas for n in d.align.lengths.tolist()]
+    assert len(row["token_wordpiece_counts"]) == len(docs[0])
+    links = numpy.array(row["token_wordpieces"])
+    assert links.max() < n_wp and len(links) == sum(row["token_wordpiece_counts"])
+    numpy.testing.assert_allclose(
+        numpy.array(row["values"]).reshape(row["shape"]),
+        numpy.concatenate([d.wordpiece_output for d in datas]), rtol=1e-6)
+    tokens = docs_to_tensor_batch(["long", "short"], docs, "trf_tokens",
+                                  pieces=pieces).to_pylist()
+    assert tokens[0]["shape"] == [len(docs[0]), 32]
+    numpy.testing.assert_allclose(
+        numpy.array(tokens[0]["values"]).reshape(tokens[0]["shape"]),
+        numpy.concatenate([token_means(p) for p in pieces[0]]), rtol=1e-5)
+    numpy.testing.assert_allclose(
+        numpy.array(tokens[1]["values"]).reshape(tokens[1]["shape"]), token_means(docs[1]),
+        rtol=1e-5)
