@@ -147,9 +147,11 @@ class Errors(metaclass=_Catalogue):
     E217 = ("Component {name!r} returned {type} instead of a Doc. A component must return the "
             "Doc it was given (from `__call__`) and yield Docs (from `pipe`).")
     E218 = "select_pipes needs `disable=` or `enable=` (a component name or a list of names)."
-    E219 = ("Cannot load pipeline {name!r}: it is neither an existing directory nor an "
-            "installed Python package, nor a pipeline shipped with nlp_core ({shipped}). "
-            "Pass the directory that `nlp.to_disk` wrote.")
+    E219 = ("Cannot load pipeline {name!r}: {reason}. A pipeline is one of: a directory "
+            "written by `nlp.to_disk` (holding config.cfg and meta.json); a pipeline shipped "
+            "with nlp_core ({shipped}); an installed pipeline package, i.e. a package whose "
+            "folder (or one sub-folder of it) holds config.cfg, or that declares an entry "
+            "point in the {groups} group. Nothing was imported or run.")
     E220 = ("No config.cfg in {path}: a pipeline directory holds config.cfg, meta.json, vocab/ "
             "and one folder per component, as written by `nlp.to_disk(path)`.")
     E221 = ("The config has no language: set `lang` in [nlp] (e.g. `lang = \"en\"`, or \"xx\" "
@@ -169,6 +171,18 @@ class Errors(metaclass=_Catalogue):
             "--pipeline, then add other components to the config by hand.")
     E230 = ("Component name {name!r} contains a dot, which config sections use as separator "
             "([components.NAME]). Pass another name with `add_pipe(..., name=\"...\")`.")
+    E231 = ("Cannot read {path}: {detail}. The file is corrupt or truncated, or it was not "
+            "written by `nlp.to_disk` for this pipeline: copy the whole pipeline directory "
+            "again, or re-train the pipeline.")
+    E232 = ("Pipeline package {name!r}: {what} returned {type}, not an nlp_core Language. "
+            "Load the package's data directory (the folder holding config.cfg) instead, or "
+            "fix the package's load().")
+    E233 = ("Pipeline package {name!r}: cannot import its entry point {entry!r} ({reason}). "
+            "Reinstall the package, or load its data directory (the folder holding "
+            "config.cfg).")
+    E234 = ("Cannot build the pipeline that {path} describes: {detail}\nIf the file was cut "
+            "short or edited, copy the whole pipeline directory again; if it names functions "
+            "of your own, import the file that registers them first (`--code`).")
 
 
     # model layers (E300-E349)

@@ -31,6 +31,8 @@ from .config import (
     resolve_component,
 )
 from .errors import Errors
+from .pipeline_files import UnreadableFileError, parsing, read_json
+from .pipeline_packages import call_entry_point, find_pipeline_package
 from .registry import FactoryMeta, known_names, registry
 from .tokens import Doc
 from .vocab import Vocab
@@ -705,7 +707,7 @@ class Language:
         path = Path(path)
         exclude = set(exclude)
         if (path / "meta.json").exists():
-            self._meta.update(srsly.read_json(path / "meta.json"))
+            self._meta.update(read_json(path / "meta.json", expect=dict))
         if "vocab" not in exclude and (path / "vocab").exists():
             self.vocab.from_disk(path / "vocab")
         if ("tokenizer" not in exclude and (path / "tokenizer").exists()
@@ -783,34 +785,71 @@ def blank(lang: str, *, config: Dict[str, Any] | None = None,
 def load(name: Union[str, Path], *, disable: Iterable[str] = (),
          enable: Iterable[str] | None = None, exclude: Iterable[str] = (),
          config: Dict[str, Any] | None = None) -> Language:
-    """Load a pipeline saved with `nlp.to_disk`.
+    """Load a pipeline saved with `nlp.to_disk`. Loading reads data only: no code from a
+    name or a directory is run, except the `load()` of a package that declares a pipeline
+    entry point (see `nlp_core.pipeline_packages`).
 
     Args:
-        name: a directory holding config.cfg, the name of a pipeline shipped inside this
-            package (`shipped_pipelines()`, e.g. "en_ewt_sm"), or the name of an installed
-            package that
-            either has a `load()` function or holds such a directory (in its folder or in
-            one sub-folder, as spaCy-style packages `name/name-1.0.0/` do).
+        name: a directory holding config.cfg; the name of a pipeline shipped inside this
+            package (`shipped_pipelines()`, e.g. "en_ewt_sm"); or the name of an installed
+            pipeline package: one whose folder (or one sub-folder of it, as in spaCy-style
+            packages `name/name-1.0.0/`) holds config.cfg, or that declares an entry point
+            in a group of `pipeline_packages.ENTRY_POINT_GROUPS`.
         disable / enable / exclude: as in `Language.from_config`.
         config: dotted-key overrides of the saved config, e.g. {"nlp.batch_size": 64}.
+
+    Raises:
+        OSError: E219 for a name that is none of these (a plain module such as "json" is
+            not imported), E220 for a directory without config.cfg.
+        ValueError: E231 naming a file of the directory that cannot be parsed (cut off or
+            corrupt); E232 when a package's `load()` returns no Language.
     """
     path = Path(name)
     if not path.exists() and isinstance(name, str) and name in shipped_pipelines():
         path = SHIPPED_PIPELINES / name
     elif not path.exists() and isinstance(name, str):
-        path = _package_data_dir(name, disable=disable, enable=enable, exclude=exclude,
-                                 config=config)
-        if isinstance(path, Language):
-            return path
+        found = find_pipeline_package(name, shipped_pipelines())
+        if isinstance(found, Path):
+            path = found
+        else:
+            options = {"disable": disable, "enable": enable, "exclude": exclude,
+                       "config": config}
+            nlp = call_entry_point(name, found, **{k: v for k, v in options.items() if v})
+            if not isinstance(nlp, Language):
+                raise ValueError(Errors.E232.format(name=name, what=f"{found.value}.load()",
+                                                    type=type(nlp).__name__))
+            return nlp
     if not (path / "config.cfg").is_file():
         raise OSError(Errors.E220.format(path=path))
-    from .config import load_config
-
-    saved = load_config(path / "config.cfg", overrides=dict(config or {}))
-    meta = srsly.read_json(path / "meta.json") if (path / "meta.json").exists() else {}
-    nlp = Language.from_config(saved, disable=disable, enable=enable, exclude=exclude,
-                               meta=meta)
+    saved = _read_saved_config(path / "config.cfg", dict(config or {}))
+    meta = read_json(path / "meta.json", expect=dict) if (path / "meta.json").exists() else {}
+    try:
+        nlp = Language.from_config(saved, disable=disable, enable=enable, exclude=exclude,
+                                   meta=meta)
+    except ValueError as err:
+        raise ValueError(Errors.E234.format(path=path / "config.cfg", detail=err)) from err
     return nlp.from_disk(path, exclude=exclude)
+
+
+def _read_saved_config(path: Path, overrides: Dict[str, Any]) -> Config:
+    """The config.cfg of a saved pipeline; E231 naming it when it is not text or has lost
+    the blocks every saved pipeline has (as a file cut short does)."""
+    from .config import load_config_from_str
+
+    with parsing(path):
+        text = path.read_text(encoding="utf8")
+    saved = load_config_from_str(text, overrides, source=str(path))
+    nlp_block = saved.get("nlp")
+    if not isinstance(nlp_block, dict) or "lang" not in nlp_block:
+        raise UnreadableFileError(Errors.E231.format(path=path, detail="it has no [nlp] "
+                                                     "block with a lang"))
+    components = saved.get("components", {})
+    for name in nlp_block.get("pipeline", []):
+        if name not in components:
+            raise UnreadableFileError(Errors.E231.format(
+                path=path, detail=f"[nlp] pipeline names {name!r} but there is no "
+                f"[components.{name}] block"))
+    return saved
 
 
 SHIPPED_PIPELINES = Path(__file__).parent / "models"
@@ -822,20 +861,3 @@ def shipped_pipelines() -> List[str]:
     if not SHIPPED_PIPELINES.is_dir():
         return []
     return sorted(p.name for p in SHIPPED_PIPELINES.iterdir() if (p / "config.cfg").is_file())
-
-
-def _package_data_dir(name: str, **kwargs: Any) -> Union[Path, Language]:
-    import importlib
-
-    try:
-        module = importlib.import_module(name)
-    except ImportError:
-        raise OSError(Errors.E219.format(name=name, shipped=shipped_pipelines())) from None
-    if hasattr(module, "load") and callable(module.load):
-        return module.load(**{k: v for k, v in kwargs.items() if v})
-    root = Path(module.__file__).parent
-    candidates = [root] + sorted(p for p in root.iterdir() if p.is_dir())
-    for candidate in candidates:
-        if (candidate / "config.cfg").is_file():
-            return candidate
-    raise OSError(Errors.E220.format(path=root))

@@ -12,6 +12,7 @@ import numpy
 from . import attrs
 from .errors import Errors
 from .lang.lex_attrs import LEX_ATTRS
+from .pipeline_files import parsing
 from .strings import StringStore
 
 FLAG_ATTRS = (
@@ -138,7 +139,9 @@ class Vocab:
         path = Path(path)
         strings_path = path / "strings.json"
         if strings_path.exists():
-            self.strings.update(StringStore().from_disk(strings_path))
+            data = strings_path.read_bytes()
+            with parsing(strings_path):
+                self.strings.update(StringStore().from_bytes(data))
         return self
 
 

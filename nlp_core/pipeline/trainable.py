@@ -18,6 +18,7 @@ import srsly
 from thinc.api import Model, Optimizer
 
 from ..errors import Errors
+from ..pipeline_files import parsing, read_json
 from ..tokens import Doc
 
 CFG_FILE = "cfg.json"
@@ -125,14 +126,17 @@ class TrainablePipe:
                 raise OSError(Errors.E369.format(component=self.name,
                                                      cls=type(self).__name__, path=path,
                                                      what=CFG_FILE))
-            self.cfg.update(self._saved_cfg(srsly.read_json(path / CFG_FILE)))
-            self._cfg_loaded()
+            with parsing(path / CFG_FILE):
+                self.cfg.update(self._saved_cfg(read_json(path / CFG_FILE, expect=dict)))
+                self._cfg_loaded()
         if "model" not in exclude:
             if not (path / MODEL_FILE).is_file():
                 raise OSError(Errors.E369.format(component=self.name,
                                                      cls=type(self).__name__, path=path,
                                                      what=MODEL_FILE))
-            self.model.from_bytes((path / MODEL_FILE).read_bytes())
+            data = (path / MODEL_FILE).read_bytes()
+            with parsing(path / MODEL_FILE):
+                self.model.from_bytes(data)
         return self
 
     def _saved_cfg(self, saved: Dict[str, Any]) -> Dict[str, Any]:

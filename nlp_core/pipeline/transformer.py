@@ -38,6 +38,7 @@ from ..ml.transformer import (
     install_extensions,
 )
 from ..ml.transformer.windows import group_windows
+from ..pipeline_files import check_hf_model_dir, parsing, read_json
 from ..tokens import Doc
 from .listened import ListenedPipe
 from .trainable import CFG_FILE
@@ -200,9 +201,11 @@ class Transformer(ListenedPipe):
             if not (path / CFG_FILE).is_file():
                 raise OSError(Errors.E337.format(
                     name=self.name, what=CFG_FILE, path=path, reason="no such file"))
-            self.cfg.update(srsly.read_json(path / CFG_FILE))
-            self._cfg_loaded()
+            with parsing(path / CFG_FILE):
+                self.cfg.update(read_json(path / CFG_FILE, expect=dict))
+                self._cfg_loaded()
         if "model" not in exclude:
+            check_hf_model_dir(path / MODEL_DIR)
             try:
                 self.model.load(path / MODEL_DIR, from_saved=True)
             except (OSError, ValueError) as err:
