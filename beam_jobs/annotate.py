@@ -15,6 +15,10 @@ Steps (see DESIGN.md, "Data flow of the main job"):
 Before that, unless --allow-duplicate-ids, a first pass over the input finds records whose id
 an earlier record already has (checking.py). `run(argv, test_pipeline)` runs it all;
 `plan` and `build_pipeline` let tests drive the pieces with `assert_that`.
+
+The pipeline writes into a staging area beside --output, never into it; `run` holds a lock
+on --output and, once the run has succeeded, swaps the new output in and writes `_SUCCESS`
+(output_dir.py). A failed or interrupted run leaves --output as it was.
 """
 import logging
 import sys
@@ -27,12 +31,14 @@ from apache_beam.options.pipeline_options import PipelineOptions, PortableOption
 
 from schemas import annotations, dead_letter, tensors
 
+from . import output_dir
 from .annotating import AnnotateBatches
 from .arrow import dead_letters_to_record_batch
 from .checking import CheckAndBatch, FindDuplicateIds
 from .io import ReadRawChunks, match_inputs, resolve_format
 from .model import check_gpu, forget_preloaded, pipeline_info, preload_pipeline
 from .options import AnnotateOptions, gpu_id, help_parser, job_option_names, parse_options
+from .output_dir import OutputDir
 from .parquet import WriteParquet
 from .records import CheckOptions
 from .summary import SUMMARY_NAME, WriteSummary, read_json, write_json
@@ -53,9 +59,15 @@ class JobPlan(NamedTuple):
     kind: str
     n_files: int
     pipeline: Dict[str, Any]
+    out: OutputDir  # --output and the staging area the pipeline writes to
 
     def path(self, *parts: str) -> str:
-        return FileSystems.join(self.job.output, *parts)
+        """A path in --output (where the outputs are once the run is committed)."""
+        return self.out.path(*parts)
+
+    def staged(self, *parts: str) -> str:
+        """A path in the staging area (where the pipeline writes)."""
+        return self.out.staged(*parts)
 
 
 class AnnotateOutputs(NamedTuple):
@@ -67,22 +79,13 @@ class AnnotateOutputs(NamedTuple):
     tensors: Optional[beam.PCollection] = None  # pyarrow.RecordBatch, with --tensors
 
 
-def _existing_outputs(plan: JobPlan) -> List[str]:
-    found = []
-    for pattern in (plan.path("annotations", "*"), plan.path("dead_letter", "*"),
-                    plan.path("tensors", "*"), plan.path(SUMMARY_NAME)):
-        try:
-            found += [m.path for m in FileSystems.match([pattern])[0].metadata_list]
-        except Exception:  # nothing there yet (some filesystems raise for no match)
-            continue
-    return found
-
-
 def plan(argv: Sequence[str]) -> JobPlan:
-    """Parse and check the options, the input files, the model and the output directory.
+    """Parse and check the options, the input files, the output directory and the model
+    (in that order: the cheap checks come before the model loads). Writes nothing.
 
     Raises:
-        ValueError / OSError: with a message naming the flag or path to fix.
+        ValueError / OSError: with a message naming the flag or path to fix
+            (output_dir.OutputInUse when another run holds --output).
     """
     options = parse_options(argv)
     job = options.view_as(AnnotateOptions)
@@ -90,18 +93,11 @@ def plan(argv: Sequence[str]) -> JobPlan:
         check_gpu(gpu_id(job))
     paths = match_inputs(job.input)
     kind = resolve_format(job.input_format, paths)
+    output_dir.check_output(job.output, job.overwrite)
+    out = output_dir.staging_for(job.output, output_dir.new_run_id())
     nlp = preload_pipeline(job.model)
     check_pipeline(nlp, job.tensors)
-    info = pipeline_info(nlp)
-    result = JobPlan(options, job, kind, len(paths), info)
-    existing = _existing_outputs(result)
-    if existing and not job.overwrite:
-        raise ValueError(f"--output {job.output!r} already holds outputs of a run (e.g. "
-                         f"{existing[0]}). Pass --overwrite to replace them, or choose "
-                         "another directory.")
-    if existing:
-        FileSystems.delete(existing)
-    return result
+    return JobPlan(options, job, kind, len(paths), pipeline_info(nlp), out)
 
 
 def _workers_are_local(options: PipelineOptions) -> bool:
@@ -138,7 +134,7 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
     row_group_bytes = job.row_group_mb << 20
     annotation_files = (annotated.rows
                         | "WriteAnnotations" >> WriteParquet(
-                            plan.path("annotations", "part"), annotations.SCHEMA,
+                            plan.staged("annotations", "part"), annotations.SCHEMA,
                             row_group_bytes=row_group_bytes))
     dead_letter_files = (dead
                          | "BatchDeadLetters" >> beam.BatchElements(
@@ -146,16 +142,17 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
                              max_batch_size=DEAD_LETTER_BATCH)
                          | "DeadLettersToArrow" >> beam.Map(dead_letters_to_record_batch)
                          | "WriteDeadLetters" >> WriteParquet(
-                             plan.path("dead_letter", "part"), dead_letter.SCHEMA,
+                             plan.staged("dead_letter", "part"), dead_letter.SCHEMA,
                              row_group_bytes=row_group_bytes))
     summary = ((checked[CheckAndBatch.COUNTS], annotated[AnnotateBatches.STATS], dead,
                 annotation_files, dead_letter_files)
-               | "WriteSummary" >> WriteSummary(plan.path(SUMMARY_NAME), _static(plan)))
+               | "WriteSummary" >> WriteSummary(plan.staged(SUMMARY_NAME), _static(plan),
+                                              plan.out.final_path))
     tensor_rows = None
     if job.tensors != "none":
         tensor_rows = annotated[AnnotateBatches.TENSORS]
         _ = (tensor_rows
-             | "WriteTensors" >> WriteParquet(plan.path("tensors", "part"),
+             | "WriteTensors" >> WriteParquet(plan.staged("tensors", "part"),
                                               tensors.schema(job.tensor_dtype),
                                               row_group_bytes=row_group_bytes,
                                               writer_options=TENSOR_PARQUET_OPTIONS))
@@ -180,8 +177,9 @@ def _static(plan: JobPlan) -> Dict[str, Any]:
 
 
 def finish_summary(plan: JobPlan, wall_seconds: float) -> Dict[str, Any]:
-    """Add wall-clock time and throughput to run_summary.json; returns the summary."""
-    path = plan.path(SUMMARY_NAME)
+    """Add wall-clock time and throughput to the staged run_summary.json; returns the
+    summary."""
+    path = plan.staged(SUMMARY_NAME)
     summary = read_json(path)
     counts = summary["counts"]
     summary["wall_seconds"] = round(wall_seconds, 3)
@@ -189,8 +187,10 @@ def finish_summary(plan: JobPlan, wall_seconds: float) -> Dict[str, Any]:
         "docs": round(counts["annotated"] / wall_seconds, 1),
         "words": round(counts["tokens"] / wall_seconds, 1)}
     if plan.job.tensors != "none":
-        summary["tensors"] = tensor_summary(plan.job.output, plan.job.tensors,
-                                            plan.job.tensor_dtype, wall_seconds)
+        written = tensor_summary(plan.out.staging, plan.job.tensors, plan.job.tensor_dtype,
+                                 wall_seconds)
+        written["files"] = [plan.out.final_path(f) for f in written["files"]]
+        summary["tensors"] = written
     write_json(path, summary)
     return summary
 
@@ -204,21 +204,40 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
         test_pipeline: a pipeline to build into (e.g. a TestPipeline) instead of one made
             from `argv`'s Beam options.
 
+    --output changes only when the run succeeds: it is locked for the run's duration, the
+    pipeline writes to the staging area, and the new output replaces the old one at the end
+    (output_dir.py). Whatever ends the run early (an error, KeyboardInterrupt) removes the
+    staging area and releases the lock.
+
     Raises:
-        RuntimeError: when the counts do not reconcile (a bug: a record got lost).
+        OutputInUse: when another run holds --output's lock.
+        RuntimeError: when the counts do not reconcile (a bug: a record got lost); the new
+            output is then not committed.
     """
     job_plan = plan(sys.argv[1:] if argv is None else argv)
+    try:
+        with output_dir.locked(job_plan.out):
+            output_dir.remove_debris(job_plan.out)
+            try:
+                summary = _run_staged(job_plan, test_pipeline)
+                output_dir.commit(job_plan.out)
+            finally:
+                output_dir.discard(job_plan.out)
+    finally:
+        forget_preloaded()
+    return summary
+
+
+def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Dict[str, Any]:
+    """Run the pipeline into the staging area; the finished, reconciled summary."""
     start = time.perf_counter()
     p = test_pipeline if test_pipeline is not None else beam.Pipeline(options=job_plan.options)
     build_pipeline(p, job_plan)
-    try:
-        p.run().wait_until_finish()
-    finally:
-        forget_preloaded()
+    p.run().wait_until_finish()
     summary = finish_summary(job_plan, time.perf_counter() - start)
     if not summary["reconciled"]:
-        raise RuntimeError(f"Counts do not reconcile: {summary['counts']} (see "
-                           f"{job_plan.path(SUMMARY_NAME)}).")
+        raise RuntimeError(f"Counts do not reconcile: {summary['counts']}; --output "
+                           f"{job_plan.job.output!r} was left as it was.")
     return summary
 
 
@@ -233,6 +252,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: the run stopped before finishing; --output was left as it was.",
+              file=sys.stderr)
+        return 130
     for line in report_lines(summary):
         print(line)
     return 0

@@ -2,12 +2,13 @@
 
 The counts are computed inside the pipeline from the elements themselves (not from metrics,
 which some runners report only as "attempted"), and written by a last step that waits for
-both Parquet outputs to be in place. `read` counts records as read, `annotated` the rows
+both Parquet outputs to be in place. The run writes into a staging area (output_dir.py), so
+`files` names each file where it will be once the run is committed, not where it is now. `read` counts records as read, `annotated` the rows
 written, `dead_lettered` the dead-letter rows: `reconciled` says read = annotated +
 dead-lettered. The launcher adds wall-clock time and throughput when the job has finished.
 """
 import json
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -73,22 +74,36 @@ def read_json(path: str) -> Dict[str, Any]:
         return json.loads(file_.read().decode("utf8"))
 
 
-def _write_summary(_, path: str, static, read_counts, stats, dead_by_reason,
+def _write_summary(_, path: str, static, final_path, read_counts, stats, dead_by_reason,
                    annotation_files, dead_letter_files) -> Dict[str, Any]:
     summary = make_summary(static, read_counts, stats, dict(dead_by_reason),
-                           list(annotation_files), list(dead_letter_files))
+                           [final_path(f) for f in annotation_files],
+                           [final_path(f) for f in dead_letter_files])
     write_json(path, summary)
     return summary
 
 
+def _same_path(path: str) -> str:
+    return path
+
+
 class WriteSummary(beam.PTransform):
     """Combines the counts and writes run_summary.json after both outputs are final;
-    outputs the summary dict."""
+    outputs the summary dict.
 
-    def __init__(self, path: str, static: Dict[str, Any]):
+    Args:
+        path: where to write run_summary.json.
+        static: the summary's entries known before the run (job, model, options, ...).
+        final_path: maps a written Parquet file to the path the summary names (its place
+            after the staging area is committed).
+    """
+
+    def __init__(self, path: str, static: Dict[str, Any],
+                 final_path: Callable[[str], str] = _same_path):
         super().__init__()
         self.path = path
         self.static = static
+        self.final_path = final_path
 
     def expand(self, inputs):
         read_counts, stats, dead_letters, annotation_files, dead_letter_files = inputs
@@ -101,7 +116,7 @@ class WriteSummary(beam.PTransform):
         return (p
                 | "Once" >> beam.Create([None])
                 | "Write" >> beam.Map(
-                    _write_summary, self.path, self.static,
+                    _write_summary, self.path, self.static, self.final_path,
                     beam.pvalue.AsSingleton(read_total), beam.pvalue.AsSingleton(stats_total),
                     beam.pvalue.AsDict(by_reason), beam.pvalue.AsList(annotation_files),
                     beam.pvalue.AsList(dead_letter_files)))

@@ -1,0 +1,402 @@
+"""The output directory's life cycle: a lock, a staging area beside it, and the swap.
+
+A run never writes into --output (OUTPUT below) until it has finished:
+
+    OUTPUT/_LOCK                JSON {pid, host, started, run_id} of the run using OUTPUT;
+                                a second run on OUTPUT fails at once while it is there
+    OUTPUT.tmp-<run_id>/        the staging area, a sibling of OUTPUT: the run's tables,
+                                Beam's temporary files (beam-temp-*) and run_summary.json
+                                are written here, so readers of OUTPUT (pyarrow, DuckDB
+                                `OUTPUT/**/*.parquet`, Polars) never see half-written files
+
+When the pipeline has succeeded and its counts reconcile, `commit` swaps the staged entries
+in: OUTPUT's `_SUCCESS` and the previous run's entries (annotations/, dead_letter/,
+tensors/, run_summary.json) move to OUTPUT.tmp-<run_id>/_replaced/, the new ones move into
+OUTPUT, and a new `_SUCCESS` is put in place last; then the staging area is deleted. Until
+the swap, OUTPUT keeps the previous run's output, so a failed or interrupted run (an error,
+Ctrl-C) changes nothing there; `_SUCCESS` says OUTPUT holds one finished run. The lock is
+released on every exit. A run killed outright (SIGKILL, a lost machine) leaves its lock and
+staging area behind: the next run on OUTPUT takes over a lock whose process is gone (same
+host, pid no longer alive) with a warning, and deletes every OUTPUT.tmp-* and the
+`beam-temp-*` directories that runs before this layout left inside OUTPUT's tables.
+
+Local paths get an atomic lock (O_CREAT | O_EXCL) and renames of whole directories. Other
+Beam filesystems (gs://, s3://, ...) get the same layout through `FileSystems`, with two
+limits: the lock is checked, then written (two runs starting within the same second can
+both pass; the one whose lock was overwritten notices when it reads it back, but not
+always), and a swap moves objects one by one (copy and delete), so it is not instantaneous.
+"""
+import datetime
+import errno
+import glob
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import time
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional
+
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.localfilesystem import LocalFileSystem
+
+from .summary import SUMMARY_NAME
+
+LOCK_NAME = "_LOCK"
+SUCCESS_NAME = "_SUCCESS"
+STAGING_TAG = ".tmp-"
+REPLACED = "_replaced"
+# what a run owns inside OUTPUT; anything else there (a user's notes) is left alone
+ENTRIES = ("annotations", "dead_letter", "tensors", SUMMARY_NAME)
+TABLES = ENTRIES[:3]
+
+
+class OutputInUse(OSError):
+    """Another run holds the output directory's lock."""
+
+
+class OutputDir(NamedTuple):
+    """Where one run writes: `final` is --output as given, `staging` its sibling."""
+
+    final: str
+    staging: str
+    run_id: str
+
+    def path(self, *parts: str) -> str:
+        return FileSystems.join(self.final, *parts)
+
+    def staged(self, *parts: str) -> str:
+        return FileSystems.join(self.staging, *parts)
+
+    def final_path(self, staged_path: str) -> str:
+        """The path a staged file will have in OUTPUT once the run is committed."""
+        if not staged_path.startswith(self.staging):
+            return staged_path
+        return FileSystems.join(self.final, staged_path[len(self.staging):].lstrip("/\\"))
+
+
+def is_local(path: str) -> bool:
+    return isinstance(FileSystems.get_filesystem(path), LocalFileSystem)
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique across processes and hosts."""
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def _stem(output: str) -> str:
+    """OUTPUT without a trailing slash (absolute when local); ValueError for a root, which
+    has no parent to hold the staging area."""
+    if is_local(output):
+        stem = os.path.abspath(output)
+        if os.path.dirname(stem) == stem:
+            raise ValueError(f"--output {output!r} is the root of the filesystem: choose a "
+                             "directory below it (the job builds its output beside it).")
+        return stem
+    stem = output.rstrip("/")
+    if "/" not in stem.split("://", 1)[-1]:
+        raise ValueError(f"--output {output!r} is a bucket root: choose a directory inside "
+                         "it (the job builds its output beside it), e.g. "
+                         f"{stem}/annotated.")
+    return stem
+
+
+def staging_for(output: str, run_id: str) -> OutputDir:
+    """Where run `run_id` stages its output for --output `output`."""
+    return OutputDir(output, _stem(output) + STAGING_TAG + run_id, run_id)
+
+
+# --- checks (no writes: `plan` calls these) ---
+
+def check_output(output: str, overwrite: bool) -> None:
+    """Raise a clear error now, before the model loads, when this run could not write
+    `output`: it is a file, it or its parent is not writable, another run holds its lock,
+    or it holds a previous run's output and `overwrite` is off."""
+    stem = _stem(output)
+    if is_local(output):
+        _check_local_writable(output, stem)
+    holder = read_lock(output)
+    if holder is not None and not _holder_is_gone(holder):
+        raise OutputInUse(_in_use_message(output, holder))
+    existing = existing_outputs(output)
+    if existing and not overwrite:
+        raise ValueError(f"--output {output!r} already holds outputs of a run (e.g. "
+                         f"{existing[0]}). Pass --overwrite to replace them (the old ones "
+                         "stay until the new run has succeeded), or choose another "
+                         "directory.")
+
+
+def _check_local_writable(output: str, stem: str) -> None:
+    if os.path.exists(stem) and not os.path.isdir(stem):
+        raise ValueError(f"--output {output!r} is a file, not a directory: choose a "
+                         "directory (it is created if missing).")
+    if os.path.isdir(stem) and not os.access(stem, os.W_OK | os.X_OK):
+        raise ValueError(f"--output {output!r}: the directory is not writable. Fix its "
+                         "permissions or choose another directory.")
+    # The staging area goes beside OUTPUT, so its parent (the nearest one that exists,
+    # where the job would create the rest) must be a writable directory too.
+    parent = os.path.dirname(stem)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(f"--output {output!r}: {parent} is a file, so the directory "
+                         "cannot be created. Choose another path.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--output {output!r}: {parent} is not writable, and the job "
+                         f"builds its output there beside {os.path.basename(stem)} before "
+                         "moving it in. Fix the permissions or choose another directory.")
+
+
+def existing_outputs(output: str) -> List[str]:
+    """Files of a previous run in `output` (not debris such as beam-temp-* directories)."""
+    patterns = [FileSystems.join(output, table, "part-*") for table in TABLES]
+    patterns += [FileSystems.join(output, name) for name in (SUMMARY_NAME, SUCCESS_NAME)]
+    return [path for pattern in patterns for path in _match(pattern)]
+
+
+def _match(pattern: str) -> List[str]:
+    try:
+        return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+    except Exception:  # nothing there (some filesystems raise for no match)
+        return []
+
+
+# --- the lock ---
+
+def read_lock(output: str) -> Optional[Dict[str, Any]]:
+    """The lock's holder, None when there is no lock, {} when it cannot be read (a lock
+    being written right now, or damaged: treated as held)."""
+    data = _read_bytes(FileSystems.join(output, LOCK_NAME))
+    return None if data is None else _parse_lock(data)
+
+
+def _read_bytes(path: str) -> Optional[bytes]:
+    try:
+        with FileSystems.open(path) as file_:
+            return file_.read()
+    except Exception:  # Beam wraps "not found" differently per filesystem
+        if FileSystems.exists(path):
+            raise
+        return None
+
+
+def _parse_lock(data: bytes) -> Dict[str, Any]:
+    try:
+        holder = json.loads(data.decode("utf8"))
+    except ValueError:  # half-written or damaged: not ours to judge as stale
+        return {}
+    return holder if isinstance(holder, dict) else {}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def _holder_is_gone(holder: Dict[str, Any]) -> bool:
+    """Only a lock from this host can be judged: its pid no longer runs."""
+    pid = holder.get("pid")
+    return (holder.get("host") == socket.gethostname() and isinstance(pid, int)
+            and not _pid_alive(pid))
+
+
+def _in_use_message(output: str, holder: Dict[str, Any]) -> str:
+    lock = FileSystems.join(output, LOCK_NAME)
+    who = (f"pid {holder.get('pid')} on {holder.get('host')}, started "
+           f"{holder.get('started')}" if holder else "its lock file cannot be read")
+    return (f"--output {output!r} is in use by another run ({who}). Wait for it to finish or "
+            f"choose another --output; if no such run is alive, delete {lock}.")
+
+
+@contextmanager
+def locked(out: OutputDir) -> Iterator[None]:
+    """Hold OUTPUT's lock for the block; OutputInUse when another run holds it."""
+    created = not FileSystems.exists(out.final)
+    if is_local(out.final):
+        _acquire_local(out)
+    else:
+        _acquire_remote(out)
+    try:
+        yield
+    finally:
+        _release(out, created)
+
+
+def _holder(out: OutputDir) -> Dict[str, Any]:
+    return {"pid": os.getpid(), "host": socket.gethostname(),
+            "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "run_id": out.run_id}
+
+
+def _acquire_local(out: OutputDir) -> None:
+    os.makedirs(out.final, exist_ok=True)
+    path = os.path.join(out.final, LOCK_NAME)
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        _take_over_local(out, path)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except FileExistsError:  # another run took it over first
+            raise OutputInUse(_in_use_message(out.final, read_lock(out.final) or {})) \
+                from None
+    with os.fdopen(fd, "w") as file_:
+        json.dump(_holder(out), file_)
+
+
+def _take_over_local(out: OutputDir, path: str) -> None:
+    """Remove a stale lock, or raise OutputInUse. Renaming it aside first (atomic) means
+    two runs taking over the same stale lock cannot both remove it; the one that finds
+    another lock than the stale one in its hands after the rename puts it back."""
+    seen = _read_bytes(path)
+    if seen is None:  # released in the meantime
+        return
+    holder = _parse_lock(seen)
+    if not _holder_is_gone(holder):
+        raise OutputInUse(_in_use_message(out.final, holder))
+    aside = f"{path}.stale-{out.run_id}"
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:  # another run moved it first
+        return
+    if _read_bytes(aside) != seen:
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        os.remove(aside)
+        raise OutputInUse(_in_use_message(out.final, read_lock(out.final) or {}))
+    os.remove(aside)
+    logging.warning("--output %s: took over the lock of run %s (pid %s on this host, "
+                    "started %s), which is no longer running.", out.final,
+                    holder.get("run_id"), holder.get("pid"), holder.get("started"))
+
+
+def _acquire_remote(out: OutputDir) -> None:
+    path = out.path(LOCK_NAME)
+    holder = read_lock(out.final)
+    if holder is not None:
+        if not _holder_is_gone(holder):
+            raise OutputInUse(_in_use_message(out.final, holder))
+        FileSystems.delete([path])
+        logging.warning("--output %s: took over the lock of run %s (pid %s on this host), "
+                        "which is no longer running.", out.final, holder.get("run_id"),
+                        holder.get("pid"))
+    mine = _holder(out)
+    with FileSystems.create(path, mime_type="application/json") as file_:
+        file_.write(json.dumps(mine).encode("utf8"))
+    if read_lock(out.final) != mine:  # a run that started at the same moment wrote last
+        raise OutputInUse(_in_use_message(out.final, read_lock(out.final) or {}))
+
+
+def _release(out: OutputDir, created: bool) -> None:
+    """Delete the lock if it is still ours; remove OUTPUT again if this run made it and
+    left nothing in it (a failed first run)."""
+    holder = read_lock(out.final)
+    if holder is not None and holder.get("run_id") == out.run_id:
+        FileSystems.delete([out.path(LOCK_NAME)])
+    if created and is_local(out.final):
+        try:
+            os.rmdir(out.final)
+        except OSError:  # not empty: it holds this run's output
+            pass
+
+
+# --- staging, swap, cleanup (only while holding the lock) ---
+
+def remove_debris(out: OutputDir) -> List[str]:
+    """Delete what killed runs left: staging areas beside OUTPUT and beam-temp-*
+    directories inside its tables. Safe only while holding OUTPUT's lock (no other run on
+    OUTPUT is writing). Returns what was deleted."""
+    stem = _stem(out.final)
+    if is_local(out.final):
+        found = glob.glob(glob.escape(stem + STAGING_TAG) + "*")
+        found += glob.glob(os.path.join(glob.escape(stem), "*", "beam-temp-*"))
+        for path in found:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+        return sorted(found)
+    found = _match(stem + STAGING_TAG + "*/**")
+    found += _match(FileSystems.join(out.final, "*", "beam-temp-*", "**"))
+    if found:
+        FileSystems.delete(found)
+    return sorted(found)
+
+
+def discard(out: OutputDir) -> None:
+    """Delete the staging area (what a failed run wrote, or what a commit replaced)."""
+    if is_local(out.staging):
+        shutil.rmtree(out.staging, ignore_errors=True)
+        return
+    found = _match(out.staged("**"))
+    if found:
+        FileSystems.delete(found)
+
+
+def commit(out: OutputDir) -> None:
+    """Swap the staged entries into OUTPUT (see the module docstring); on an error half way,
+    the moves done so far are undone and the error is raised."""
+    replaced = out.staged(REPLACED)
+    moves = [(out.path(name), FileSystems.join(replaced, name))
+             for name in (SUCCESS_NAME,) + ENTRIES if _exists(out.path(name))]
+    moves += [(out.staged(name), out.path(name)) for name in ENTRIES
+              if _exists(out.staged(name))]
+    done = []
+    try:
+        for source, destination in moves:
+            _move(source, destination)
+            done.append((source, destination))
+        _put_success_marker(out)
+    except BaseException:
+        for source, destination in reversed(done):
+            try:
+                _move(destination, source)
+            except Exception as err:  # keep undoing the rest; the first error is raised
+                logging.error("could not move %s back to %s: %s", destination, source, err)
+        raise
+
+
+def _put_success_marker(out: OutputDir) -> None:
+    """Written in the staging area, then renamed: a `_SUCCESS` in OUTPUT is always whole."""
+    staged = out.staged(SUCCESS_NAME)
+    marker = {"run_id": out.run_id,
+              "finished": datetime.datetime.now().astimezone().isoformat(timespec="seconds")}
+    with FileSystems.create(staged, mime_type="application/json") as file_:
+        file_.write(json.dumps(marker).encode("utf8") + b"\n")
+    _move(staged, out.path(SUCCESS_NAME))
+
+
+def _exists(path: str) -> bool:
+    if is_local(path):
+        return os.path.lexists(path)
+    return FileSystems.exists(path) or bool(_match(FileSystems.join(path, "**")))
+
+
+def _move(source: str, destination: str) -> None:
+    """Move a file or a directory tree. Locally one rename; elsewhere object by object."""
+    if is_local(source):
+        os.makedirs(os.path.dirname(os.path.abspath(destination)), exist_ok=True)
+        try:
+            os.rename(source, destination)
+        except OSError as err:
+            if err.errno != errno.EXDEV:
+                raise
+            # OUTPUT is a mount point of its own (e.g. a container volume): copy instead
+            shutil.move(source, destination)
+        return
+    if FileSystems.exists(source):
+        FileSystems.rename([source], [destination])
+        return
+    files = _match(FileSystems.join(source, "**"))
+    FileSystems.rename(files, [FileSystems.join(destination, f[len(source):].lstrip("/"))
+                               for f in files])
