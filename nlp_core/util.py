@@ -6,14 +6,17 @@ Worker processes never receive a pickled model: the parent writes the pipeline w
 the workers as strings (pre-tokenized Docs as `Doc.to_bytes()` msgpack) and annotated Docs
 come back as msgpack bytes, read into the parent's vocab with `Doc.from_bytes`.
 """
+import hashlib
 import importlib.util
 import multiprocessing
 import queue
+import re
 import sys
 import tempfile
 import threading
 import traceback
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Tuple, Union
 
 from .errors import Errors
@@ -27,17 +30,46 @@ _PREFETCH = 2
 _POLL_SECONDS = 0.1
 
 
-def import_code(path: Union[str, Path, None]) -> None:
-    """Import a Python file so that the functions it registers can be used in configs."""
+def import_code(path: Union[str, Path, None]) -> ModuleType | None:
+    """Import a Python file so that the functions it registers can be used in configs.
+
+    The file becomes the module `user_code_module_name(path)`, a private name no installed
+    module has: a user's `json.py` registers its functions without replacing the standard
+    library's `json` in `sys.modules` for everyone else.
+
+    Returns:
+        The imported module (None when `path` is None).
+    """
     if path is None:
-        return
+        return None
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(Errors.E227.format(path=path))
-    spec = importlib.util.spec_from_file_location(path.stem, str(path))
+    name = user_code_module_name(path)
+    spec = importlib.util.spec_from_file_location(name, str(path))
+    if spec is None or spec.loader is None:
+        raise ValueError(Errors.E412.format(path=path, reason="Python cannot import this "
+                                            "file; give a .py file"))
     module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
+    # Registered before running, as the import system does, so that the file's own
+    # dataclasses and type hints can look the module up while it runs.
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def user_code_module_name(path: Union[str, Path]) -> str:
+    """The module name `import_code` gives the file `path`: `nlp_core_user_code_`, a hash of
+    its resolved path and its stem (made an identifier), so that one file always gets the
+    same name and two files never share one."""
+    path = Path(path).resolve()
+    digest = hashlib.sha1(str(path).encode("utf8")).hexdigest()[:12]
+    stem = re.sub(r"\W", "_", path.stem)
+    return f"nlp_core_user_code_{digest}_{stem}"
 
 
 def _start_context() -> multiprocessing.context.BaseContext:
