@@ -123,7 +123,8 @@ def test_pretokenized_docs_are_cut_at_their_sentence_starts(shared_sm):
 def test_a_million_character_document_annotates_in_bounded_memory(tmp_path):
     """The job on one document of the default --max-chars less one, with en_ewt_sm: its
     peak RSS stays under 1.5 GB (the whole document at once took 4.4 GB)."""
-    text = _text(2200, per_paragraph=8)[:999_999]
+    text = _text(2700, per_paragraph=8)[:999_999]
+    assert len(text) == 999_999
     source = tmp_path / "long.jsonl"
     source.write_text(json.dumps({"id": "long", "text": text}) + "\n")
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
