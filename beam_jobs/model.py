@@ -5,7 +5,10 @@
 - `blank:LANG` — a tokenizer-only pipeline, `nlp_core.blank(LANG)`;
 - a directory written by `nlp.to_disk` (local, or gs:// / s3:// ... through Beam
   FileSystems: copied to a local temporary directory first);
-- the name of an installed pipeline package (`nlp_core.load(name)`).
+- the name of a pipeline shipped with nlp_core (e.g. `en_ewt_sm`), or of an installed
+  pipeline package: one holding config.cfg, or declaring an `nlp_core_pipelines` entry
+  point (`nlp_core.load(name)`). Any other name is an error naming `--model`, and nothing
+  it points to is imported: a `mymodel.py` in the working directory never runs.
 
 Workers receive only this string; the pipeline is never pickled. `SharedPipeline` holds the
 loaded pipeline; the annotate DoFn gets it through `apache_beam.utils.shared.Shared`, so the
@@ -27,6 +30,7 @@ from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import nlp_core
 from nlp_core.language import Language
+from nlp_core.pipeline_packages import PipelineNotFoundError
 from nlp_core.tokens import Doc
 
 from .pieces import PIECE_CHARS, annotate_in_pieces
@@ -54,12 +58,27 @@ def _copy_remote_dir(url: str) -> str:
 
 
 def load_pipeline(model: str) -> Language:
-    """The pipeline `--model` names (see the module docstring)."""
-    if model.startswith(BLANK_PREFIX):
-        return nlp_core.blank(model[len(BLANK_PREFIX):], meta={"name": "blank"})
-    if "://" in model:
-        return nlp_core.load(_copy_remote_dir(model))
-    return nlp_core.load(model)
+    """The pipeline `--model` names (see the module docstring).
+
+    Raises:
+        ValueError / OSError: naming `--model`, e.g. for a name that is no pipeline (listing
+            what is accepted) or a file of the pipeline directory that is cut short.
+    """
+    try:
+        if model.startswith(BLANK_PREFIX):
+            return nlp_core.blank(model[len(BLANK_PREFIX):], meta={"name": "blank"})
+        if "://" in model:
+            return nlp_core.load(_copy_remote_dir(model))
+        return nlp_core.load(model)
+    except PipelineNotFoundError as err:
+        raise OSError(f"--model {model!r}: {err} Here --model also takes {BLANK_PREFIX}LANG "
+                      "(a tokenizer-only pipeline, e.g. blank:en) and a gs:// or s3:// "
+                      "pipeline directory.") from err
+    except (ValueError, OSError) as err:
+        if str(err).startswith("--model"):
+            raise
+        kind = OSError if isinstance(err, OSError) else ValueError
+        raise kind(f"--model {model!r}: {err}") from err
 
 
 def preload_pipeline(model: str) -> Language:
