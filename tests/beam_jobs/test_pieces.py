@@ -13,7 +13,7 @@ import pytest
 import nlp_core
 from beam_jobs.arrow import docs_to_record_batch
 from beam_jobs.model import SharedPipeline
-from beam_jobs.pieces import cuts, join, split
+from beam_jobs.pieces import annotate_in_pieces, cuts, join, split
 from beam_jobs.records import Record
 from nlp_core.tokens import Doc
 
@@ -67,6 +67,24 @@ def test_cut_kinds_fall_back_to_sentences_then_any_token(blank):
     if len(doc) > 1:  # the tokenizer may split the run; each cut is a token boundary
         assert "".join(p.text for p in pieces) == run
         assert _tokens(join(pieces, run)) == _tokens(doc)
+
+
+def test_pipeline_calls_hold_at_most_group_chars(blank):
+    calls = []
+
+    def pipe(inputs):
+        calls.append(sum(len(x if isinstance(x, str) else x.text) for x in inputs))
+        return list(blank.pipe(inputs))
+
+    shorts = [_text(1)[:900] + str(i) for i in range(7)]
+    long = _text(30)
+    inputs = shorts[:3] + [long] + shorts[3:]
+    out = list(annotate_in_pieces(pipe, blank.make_doc, inputs, piece_chars=1000,
+                                  group_chars=2500))
+    assert [doc.text for doc, _ in out] == inputs
+    assert max(calls) <= 2500 and sum(calls) == sum(len(x) for x in inputs)
+    assert len(out[3][1]) > 5 and all(len(parts) == 1 for i, (_, parts) in enumerate(out)
+                                      if i != 3)
 
 
 @pytest.fixture(scope="module")
