@@ -17,7 +17,9 @@ class AnnotateBatches(beam.DoFn):
 
     The pipeline is loaded in `setup()`, once per worker process: the `Shared` handle is
     pickled with the DoFn, so every deserialized copy in a process (one per SDK worker
-    thread) finds the same pipeline.
+    thread) finds the same pipeline. It runs on calls of at most 100,000 characters, a
+    longer document in pieces joined back into one row (beam_jobs/pieces.py), so that
+    memory stays bounded whatever the documents' lengths.
     Outputs: main, RecordBatches; "dead", a DeadLetter per document the pipeline failed on;
     "stats", (docs, tokens, chars, seconds) per batch for the run summary; "tensors", a
     `tensors` RecordBatch per batch when `tensors` is not "none".
