@@ -69,8 +69,9 @@ def find_pipeline_package(name: str, shipped: Iterable[str] = ()
         reason = (f"it is the module {spec.origin or name}, not a pipeline package; it was "
                   "not imported")
     else:
-        reason = (f"the package in {', '.join(locations)} holds no {CONFIG_FILE} and declares "
-                  "no pipeline entry point; it was not imported")
+        reason = (f"the package in {', '.join(locations)} is not a pipeline package: it "
+                  f"holds no {CONFIG_FILE} and declares no pipeline entry point; it was not "
+                  "imported")
     raise not_found(name, reason, shipped)
 
 
