@@ -252,13 +252,27 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except BaseException as err:
+        if not _interrupted(err):
+            raise
         print("interrupted: the run stopped before finishing; --output was left as it was.",
               file=sys.stderr)
         return 130
     for line in report_lines(summary):
         print(line)
     return 0
+
+
+def _interrupted(err: BaseException) -> bool:
+    """Ctrl-C: a KeyboardInterrupt, also when Beam re-raised it from inside a step as
+    another exception (it keeps the original as the cause or context)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def report_lines(summary: Dict[str, Any]) -> List[str]:

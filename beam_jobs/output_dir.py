@@ -20,7 +20,8 @@ staging area behind: the next run on OUTPUT takes over a lock whose process is g
 host, pid no longer alive) with a warning, and deletes every OUTPUT.tmp-* and the
 `beam-temp-*` directories that runs before this layout left inside OUTPUT's tables.
 
-Local paths get an atomic lock (O_CREAT | O_EXCL) and renames of whole directories. Other
+Local paths get an atomic lock (O_CREAT | O_EXCL) and renames of whole directories (copies
+when OUTPUT is a mount point of its own, e.g. a container volume). Other
 Beam filesystems (gs://, s3://, ...) get the same layout through `FileSystems`, with two
 limits: the lock is checked, then written (two runs starting within the same second can
 both pass; the one whose lock was overwritten notices when it reads it back, but not

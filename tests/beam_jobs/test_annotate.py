@@ -2,6 +2,7 @@
 is annotated or dead-lettered with its reason, the counts reconcile, the Parquet output has
 the documented schema, tokens match `nlp(text)`, and a re-run gives the same rows."""
 import json
+from pathlib import Path
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -10,7 +11,7 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 import nlp_core
-from beam_jobs import annotate
+from beam_jobs import annotate, output_dir
 from schemas import annotations, dead_letter, schema_identity
 
 
@@ -125,6 +126,10 @@ def test_assert_that_on_the_built_pipeline(job_args, tmp_path, corpus):
              | "Total" >> beam.CombineGlobally(sum))
     assert_that(total, equal_to([len(corpus["texts"])]), label="AnnotatedRows")
     p.run().wait_until_finish()
+    # the pipeline writes to the staging area; only `run` swaps it into --output
+    assert not (tmp_path / "annotations").exists()
+    assert (Path(job_plan.out.staging) / "annotations").is_dir()
+    output_dir.discard(job_plan.out)
 
 
 def test_existing_output_needs_overwrite(in_memory, corpus):
