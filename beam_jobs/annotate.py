@@ -110,15 +110,15 @@ def _workers_are_local(options: PipelineOptions) -> bool:
 def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
     """Add the job's transforms to `p`."""
     job = plan.job
-    rules = CheckOptions(job.text_field, job.id_field, job.max_chars)
+    rules = CheckOptions(job.text_field, job.id_field, job.max_chars, job.max_decompressed_mb)
     if job.allow_duplicate_ids:
         duplicates = p | "NoDuplicateCheck" >> beam.Create([])
     else:
         duplicates = (p
-                      | "ReadForIds" >> ReadRawChunks(job.input, plan.kind)
+                      | "ReadForIds" >> ReadRawChunks(job.input, plan.kind, rules)
                       | "FindDuplicateIds" >> FindDuplicateIds(rules))
     checked = (p
-               | "ReadRecords" >> ReadRawChunks(job.input, plan.kind)
+               | "ReadRecords" >> ReadRawChunks(job.input, plan.kind, rules)
                | "CheckAndBatch" >> beam.ParDo(
                    CheckAndBatch(rules, job.batch_size, job.batch_chars),
                    beam.pvalue.AsDict(duplicates)).with_outputs(

@@ -7,8 +7,15 @@ side-input entry. The main pass (`CheckAndBatch`) dead-letters those. Reading tw
 main pass one fused stage that never holds the corpus in memory, on every runner; the first
 pass moves one short (id, position) pair per record with an id, and is skipped with
 --allow-duplicate-ids.
+
+A record without an id gets `<source>@<offset>`, which another record may carry as its id.
+Explicit ids win: an id of that form names the position whose generated id it takes, and the
+id-less record found there is dead-lettered as a duplicate. The side input is keyed by
+(position, doc id), so the entry only hits the record there when that record's id is the
+generated one.
 """
-from typing import Dict, Iterable, Iterator, List, Tuple
+import re
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -16,11 +23,23 @@ from apache_beam.transforms import window
 from apache_beam.utils.windowed_value import WindowedValue
 
 from .io import DEAD
-from .records import CheckOptions, DeadLetter, RawChunk, Record, check, dead_letter, explicit_id
+from .records import (
+    CheckOptions,
+    DeadLetter,
+    RawChunk,
+    Record,
+    check,
+    dead_letter,
+    explicit_id,
+    generated_id,
+)
 
 # the batcher sorts this many batches' worth of records by length before cutting batches
 POOL_BATCHES = 8
 Position = Tuple[str, int]
+# side-input key: the position of a record to dead-letter and the doc id it would have
+DuplicateKey = Tuple[Position, str]
+_GENERATED = re.compile(r"(.+)@(0|[1-9][0-9]*)", re.DOTALL)
 
 
 def _ids_with_positions(chunk: RawChunk, options: CheckOptions
@@ -31,32 +50,52 @@ def _ids_with_positions(chunk: RawChunk, options: CheckOptions
         if not explicit_id(chunk.kind, item, options):
             continue
         record = check(chunk.kind, chunk.source, item, options)
-        if isinstance(record, Record) and record.doc_id != f"{record.source}@{record.offset}":
+        if isinstance(record, Record) and record.id_given:
             yield record.doc_id, (record.source, record.offset)
 
 
-def _later_positions(group: Tuple[str, Iterable[Position]]) -> Iterator[Tuple[Position, str]]:
+def _generated_position(doc_id: str) -> Optional[Position]:
+    """The position whose generated id `doc_id` would be, or None when it has another form."""
+    match = _GENERATED.fullmatch(doc_id)
+    return None if match is None else (match.group(1), int(match.group(2)))
+
+
+def _later_positions(group: Tuple[str, Iterable[Position]], sources: Dict[str, bool]
+                     ) -> Iterator[Tuple[DuplicateKey, str]]:
+    """The entries for one id: every holder but the first, and the position whose generated
+    id it is when that is in an input file (`sources`)."""
     doc_id, positions = group
     positions = sorted(positions)
-    if len(positions) > 1:
-        source, offset = positions[0]
-        for position in positions[1:]:
-            yield position, f"id {doc_id!r} is also used by the record at {source}@{offset}"
+    source, offset = positions[0]
+    for position in positions[1:]:
+        yield (position, doc_id), (f"id {doc_id!r} is also used by the record at "
+                                   f"{generated_id(source, offset)}")
+    taken = _generated_position(doc_id)
+    if taken is not None and taken[0] in sources and taken not in positions:
+        yield (taken, doc_id), (f"this record has no id, and the id it would get, {doc_id!r}, "
+                                "is the explicit id of the record at "
+                                f"{generated_id(source, offset)}: give this record an id")
 
 
 class FindDuplicateIds(beam.PTransform):
-    """RawChunks -> ((source, offset), message) for every record whose id an earlier
-    record (in (source, offset) order) already has."""
+    """RawChunks -> (((source, offset), doc_id), message) for every record whose id an
+    earlier record (in (source, offset) order) already has, and for the position of every
+    generated id that some record carries as its explicit id."""
 
     def __init__(self, options: CheckOptions):
         super().__init__()
         self.options = options
 
     def expand(self, chunks):
+        # the files read: only an id naming a position in one of them can take a generated id
+        sources = (chunks
+                   | "Sources" >> beam.Map(lambda chunk: (chunk.source, True))
+                   | "DistinctSources" >> beam.Distinct())
         return (chunks
                 | "IdPositions" >> beam.FlatMap(_ids_with_positions, self.options)
                 | "GroupById" >> beam.GroupByKey()
-                | "LaterPositions" >> beam.FlatMap(_later_positions))
+                | "LaterPositions" >> beam.FlatMap(_later_positions,
+                                                   beam.pvalue.AsDict(sources)))
 
 
 class CheckAndBatch(beam.DoFn):
@@ -87,7 +126,7 @@ class CheckAndBatch(beam.DoFn):
     def start_bundle(self):
         self._pool = []
 
-    def process(self, chunk: RawChunk, duplicates: Dict[Position, str]):
+    def process(self, chunk: RawChunk, duplicates: Dict[DuplicateKey, str]):
         yield beam.pvalue.TaggedOutput(self.COUNTS, (len(chunk.items), chunk.n_blank))
         for item in chunk.items:
             if chunk.kind == DEAD:
@@ -95,7 +134,8 @@ class CheckAndBatch(beam.DoFn):
                 continue
             result = check(chunk.kind, chunk.source, item, self.options)
             if isinstance(result, Record) and duplicates:
-                message = duplicates.get((result.source, result.offset))
+                message = duplicates.get(((result.source, result.offset),
+                                          result.doc_id))
                 if message is not None:
                     text = None if result.doc_data is None else result.doc_data["text"]
                     result = dead_letter(result.source, item, "duplicate_id", message,

@@ -2,19 +2,27 @@
 
 JSONL is read by `JsonlSource`, a Beam `FileBasedSource`: plain files are split into byte
 ranges (initially and, on runners that do it, dynamically), compressed ones (.gz, .bz2,
-.zst, ... by extension) are read whole. A record's position is the byte offset of its line
-in the decompressed file. Unlike a line number it is known to whichever worker reads the
-range, so ids made from it (`<source>@<offset>`) do not depend on how the file was split.
-Line numbers are still reported for dead letters: counted from the start of the file, which
-is cheap for the first LINE_COUNT_LIMIT bytes; ranges starting further in report none.
+.zst, ... by extension) are read whole, through compressed.py. A record's position is the
+byte offset of its line in the decompressed file. Unlike a line number it is known to
+whichever worker reads the range, so ids made from it (`<source>@<offset>`) do not depend on
+how the file was split. Line numbers are still reported for dead letters: counted from the
+start of the file, which is cheap for the first LINE_COUNT_LIMIT bytes; ranges starting
+further in report none.
 
-A `.spacy` file is one DocBin and is read whole; a record's position is the doc's index.
+Reading never holds more than one line of `CheckOptions.max_line_bytes` in memory: a longer
+line (a file without line breaks, CR-only line endings) is skipped to its end and becomes a
+`line_too_long` dead letter. A compressed file that turns out corrupt or truncated becomes
+one `corrupt_file` / `truncated_file` dead letter at the point where reading stopped; the
+records before it are kept, so the file counts as its records read plus one.
+
+A `.spacy` file is one DocBin and is read whole, inflating to at most
+`--max-decompressed-mb`; a record's position is the doc's index.
 
 Both yield `RawChunk`s of up to CHUNK_LINES records so that Beam handles one element per
-chunk, not per line.
+chunk, not per line; dead letters made while reading travel in chunks of kind DEAD.
 """
 import os
-from typing import Iterator, List, Optional
+from typing import BinaryIO, Iterator, List, Optional
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -22,13 +30,26 @@ from apache_beam.io.filebasedsource import FileBasedSource
 from apache_beam.io.filesystems import FileSystems
 
 from nlp_core.tokens import DocBin
+from nlp_core.tokens.docbin import DocBinTooLarge
 from nlp_core.vocab import Vocab
 
-from .records import DOCBIN, JSONL, DeadLetter, RawChunk, RawItem, raw_text
+from .compressed import UnreadableFile, open_input
+from .records import (
+    CR_HINT,
+    DOCBIN,
+    JSONL,
+    CheckOptions,
+    DeadLetter,
+    RawChunk,
+    RawItem,
+    raw_text,
+    writable,
+)
 
 CHUNK_LINES = 1000
 CHUNK_BYTES = 4 << 20
 LINE_COUNT_LIMIT = 64 << 20
+SKIP_BLOCK = 1 << 20  # bytes read at a time while skipping the rest of a long line
 UTF8_BOM = b"\xef\xbb\xbf"
 DEAD = "dead"  # RawChunk.kind of a chunk that holds ready-made DeadLetters
 
@@ -46,70 +67,159 @@ def _count_newlines(source: FileBasedSource, file_name: str, stop: int) -> int:
     return count
 
 
+def _skip_line(file_: BinaryIO) -> int:
+    """Reads up to and including the next newline without holding the line; returns the
+    number of bytes read."""
+    size = 0
+    while True:
+        block = file_.readline(SKIP_BLOCK)
+        size += len(block)
+        if not block or block.endswith(b"\n"):
+            return size
+
+
+def _file_size(path: str) -> int:
+    try:
+        return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+    except Exception:  # only for a dead letter's raw_bytes: never worth failing the read
+        return 0
+
+
+def file_letter(path: str, line: Optional[int], offset: int, error_type: str, message: str,
+                detail: str) -> DeadLetter:
+    """A dead letter for a whole file, or for the part of it from `offset` on."""
+    return DeadLetter(writable(path), line, offset, None, error_type, writable(message),
+                      raw_text(detail), _file_size(path))
+
+
+def _unreadable_letter(path: str, line: Optional[int], offset: int, n_records: int,
+                       err: UnreadableFile) -> DeadLetter:
+    where = (f"after {n_records} record(s), at byte {offset} of the decompressed data"
+             + (f" (line {line})" if line is not None else "")) if offset else "at its start"
+    fix = ("copy or write the file again" if err.error_type == "truncated_file" else
+           "check that the file really is compressed as its extension says, or write it again")
+    return file_letter(path, line, offset, err.error_type,
+                       f"{path}: cannot read on {where}: {err.detail}. The records before "
+                       f"this point were read; what follows is lost: {fix}.", err.detail)
+
+
+def _long_line_letter(path: str, item: RawItem, size: int, limit: int) -> DeadLetter:
+    hint = f"; {CR_HINT}" if b"\r" in item.payload else ""
+    return DeadLetter(writable(path), item.line, item.offset, None, "line_too_long",
+                      f"the line has {size} bytes, more than the {limit} that a record within "
+                      f"--max-chars can take; it was skipped without being read whole{hint}",
+                      raw_text(item.payload), size)
+
+
 class JsonlSource(FileBasedSource):
     """JSONL records as `RawChunk(kind="jsonl")`; blank lines are counted, not yielded.
 
     Args:
         file_pattern: a glob understood by Beam FileSystems (local, gs://, s3://, ...).
+        max_line_bytes: longer lines become `line_too_long` dead letters.
     """
 
-    def __init__(self, file_pattern: str):
+    def __init__(self, file_pattern: str,
+                 max_line_bytes: int = CheckOptions().max_line_bytes):
         super().__init__(file_pattern, splittable=True, validate=False)
+        self.max_line_bytes = max_line_bytes
 
     def read_records(self, file_name: str, range_tracker) -> Iterator[RawChunk]:
         start = range_tracker.start_position()
-        with self.open_file(file_name) as file_:
+        # room for the line ending, so that a line of max_line_bytes is still read whole
+        cap = self.max_line_bytes + 2
+        with open_input(file_name) as file_:
             position = 0
             if start > 0:
                 # The line that starts exactly at `start` is ours; one that started before
                 # belongs to the previous range, so skip to just past the newline.
                 file_.seek(start - 1)
-                position = start - 1 + len(file_.readline())
+                position = start - 1 + _skip_line(file_)
             line: Optional[int] = 1
             if position > LINE_COUNT_LIMIT:
                 line = None
             elif position > 0:
                 line = _count_newlines(self, file_name, position) + 1
             items: List[RawItem] = []
-            n_bytes = n_blank = 0
-            while range_tracker.try_claim(position):
-                raw = file_.readline()
-                if not raw:
-                    break
-                size = len(raw)
-                raw = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
-                if position == 0 and raw.startswith(UTF8_BOM):
-                    raw = raw[len(UTF8_BOM):]
-                if raw.strip():
-                    items.append(RawItem(position, line, raw))
-                    n_bytes += size
-                else:
-                    n_blank += 1
-                position += size
-                if line is not None:
-                    line += 1
-                if len(items) >= CHUNK_LINES or n_bytes >= CHUNK_BYTES:
+            n_bytes = n_blank = n_read = 0
+            try:
+                while range_tracker.try_claim(position):
+                    raw = file_.readline(cap)
+                    if not raw:
+                        break
+                    size = len(raw)
+                    if size == cap and not raw.endswith(b"\n"):
+                        size += _skip_line(file_)
+                        letter = _long_line_letter(file_name, RawItem(position, line, raw),
+                                                   size, self.max_line_bytes)
+                        if items or n_blank:
+                            yield RawChunk(JSONL, file_name, items, n_blank)
+                        yield RawChunk(DEAD, file_name, [letter])
+                        n_read += len(items) + 1
+                        items, n_bytes, n_blank = [], 0, 0
+                    else:
+                        raw = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
+                        if position == 0 and raw.startswith(UTF8_BOM):
+                            raw = raw[len(UTF8_BOM):]
+                        if raw.strip():
+                            items.append(RawItem(position, line, raw))
+                            n_bytes += size
+                        else:
+                            n_blank += 1
+                    position += size
+                    if line is not None:
+                        line += 1
+                    if len(items) >= CHUNK_LINES or n_bytes >= CHUNK_BYTES:
+                        yield RawChunk(JSONL, file_name, items, n_blank)
+                        n_read += len(items)
+                        items, n_bytes, n_blank = [], 0, 0
+            except UnreadableFile as err:
+                letter = _unreadable_letter(file_name, line, position, n_read + len(items),
+                                            err)
+                if items or n_blank:
                     yield RawChunk(JSONL, file_name, items, n_blank)
-                    items, n_bytes, n_blank = [], 0, 0
+                yield RawChunk(DEAD, file_name, [letter])
+                return
             if items or n_blank:
                 yield RawChunk(JSONL, file_name, items, n_blank)
 
 
 class ReadDocBinFn(beam.DoFn):
     """A `.spacy` file -> RawChunks of its docs (msgpack of `Doc.to_bytes()`); a file that
-    does not decode becomes one `bad_docbin` dead letter."""
+    does not decode becomes one `bad_docbin` dead letter, one that would inflate to more
+    than `max_bytes` one `file_too_large` dead letter.
+
+    Args:
+        max_bytes: the most a file may inflate to (it is decompressed whole in memory).
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
 
     def process(self, readable: fileio.ReadableFile) -> Iterator[RawChunk]:
         path = readable.metadata.path
+        size = readable.metadata.size_in_bytes
+        limit = f"--max-decompressed-mb={self.max_bytes >> 20}"
+        if size > self.max_bytes:  # compressed data never gets smaller inflated
+            yield RawChunk(DEAD, path, [file_letter(
+                path, None, 0, "file_too_large",
+                f"{path}: the file has {size} bytes, more than {limit} allows; split it "
+                "into smaller DocBins or raise the limit", f"{size} bytes")])
+            return
         try:
             data = readable.read()
-            docs = DocBin().from_bytes(data, source=path).get_docs(Vocab())
-            items = [RawItem(i, None, doc.to_bytes()) for i, doc in enumerate(docs)]
+            docs = DocBin().from_bytes(data, source=path, max_size=self.max_bytes)
+            items = [RawItem(i, None, doc.to_bytes())
+                     for i, doc in enumerate(docs.get_docs(Vocab()))]
+        except DocBinTooLarge as err:
+            yield RawChunk(DEAD, path, [file_letter(
+                path, None, 0, "file_too_large",
+                f"{err} ({limit}): split it into smaller DocBins or raise the limit",
+                str(err))])
+            return
         except Exception as err:  # any decoding failure is this file's fault, not the job's
-            size = readable.metadata.size_in_bytes
-            yield RawChunk(DEAD, path, [DeadLetter(
-                path, None, 0, None, "bad_docbin", f"cannot read the DocBin: {err}",
-                raw_text(str(err)), size)], 0)
+            yield RawChunk(DEAD, path, [file_letter(
+                path, None, 0, "bad_docbin", f"cannot read the DocBin: {err}", str(err))])
             return
         for begin in range(0, len(items), CHUNK_LINES):
             yield RawChunk(DOCBIN, path, items[begin:begin + CHUNK_LINES], 0)
@@ -121,21 +231,26 @@ class ReadRawChunks(beam.PTransform):
     Args:
         pattern: file glob.
         kind: "jsonl" or "spacy" (see `resolve_format`).
+        options: the record rules, which set the reading limits (`max_line_bytes`,
+            `max_decompressed_mb`).
     """
 
-    def __init__(self, pattern: str, kind: str):
+    def __init__(self, pattern: str, kind: str, options: CheckOptions = CheckOptions()):
         super().__init__()
         self.pattern = pattern
         self.kind = kind
+        self.options = options
 
     def expand(self, pbegin):
         if self.kind == JSONL:
-            return pbegin | "ReadJsonl" >> beam.io.Read(JsonlSource(self.pattern))
+            return pbegin | "ReadJsonl" >> beam.io.Read(
+                JsonlSource(self.pattern, self.options.max_line_bytes))
         return (pbegin
                 | "MatchSpacy" >> fileio.MatchFiles(self.pattern)
                 | "SpreadFiles" >> beam.Reshuffle()
                 | "OpenSpacy" >> fileio.ReadMatches()
-                | "ReadDocBins" >> beam.ParDo(ReadDocBinFn()))
+                | "ReadDocBins" >> beam.ParDo(
+                    ReadDocBinFn(self.options.max_decompressed_mb << 20)))
 
 
 def match_inputs(pattern: str) -> List[str]:

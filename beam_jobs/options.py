@@ -63,6 +63,10 @@ class AnnotateOptions(PipelineOptions):
         parser.add_argument("--max-chars", type=int, default=1_000_000,
                             help="Longer texts are dead-lettered as text_too_long "
                                  "(default: 1000000).")
+        parser.add_argument("--max-decompressed-mb", type=int, default=512,
+                            help="A .spacy file is inflated whole in memory (about twice its "
+                                 "inflated size at the peak): one that would inflate to more "
+                                 "MiB is dead-lettered as file_too_large (default: 512).")
         parser.add_argument("--row-group-mb", type=int, default=64,
                             help="Arrow data per Parquet row group, in MiB (default: 64).")
         parser.add_argument("--allow-duplicate-ids", action="store_true",
@@ -124,7 +128,8 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
     if missing:
         raise ValueError("Missing " + ", ".join("--" + m for m in missing)
                          + ". See `python -m beam_jobs.annotate --help`.")
-    for flag in ("batch_size", "batch_chars", "max_chars", "row_group_mb"):
+    for flag in ("batch_size", "batch_chars", "max_chars", "max_decompressed_mb",
+                 "row_group_mb"):
         if getattr(job, flag) < 1:
             raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got "
                              f"{getattr(job, flag)}.")

@@ -112,6 +112,7 @@ class Errors(metaclass=_Catalogue):
     E195 = ("{path} holds {{\"text\": ...}} records, which need a tokenizer: pass --lang (e.g. "
             "--lang en), or give pre-tokenized {{\"tokens\": [...], \"spaces\": [...]}} records.")
     E196 = "Output directory {path} is a file; give a directory (it is created when missing)."
+    E197 = "{path}: the DocBin inflates to more than {limit} bytes, the most allowed here."
 
     # config / language (E200-E249)
     E200 = ("Unknown name {name!r} in registry {registry!r}{where}. Nearest registered names: "

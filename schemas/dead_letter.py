@@ -14,8 +14,13 @@ VERSION = 1
 RAW_MAX_CHARS = 8192
 
 ERROR_TYPES = {
-    "not_utf8": "the line is not valid UTF-8",
-    "bad_json": "the line is not valid JSON",
+    "not_utf8": "the line is not valid UTF-8 (the message says when it looks like UTF-16)",
+    "bad_json": "the line is not valid JSON, or nests arrays / objects too deeply to decode "
+                "(the message says when CR-only line endings are the likely cause)",
+    "bad_unicode": "the text, id or meta holds a lone surrogate (a \\uD800-\\uDFFF JSON "
+                   "escape that is not half of a pair), which is not Unicode text",
+    "line_too_long": "the line is longer than any record within --max-chars can be (12 bytes "
+                     "per character plus 1 MiB); it is skipped unread",
     "not_an_object": "the JSON value is not an object",
     "missing_text": "the record has no text field (--text-field)",
     "text_not_string": "the text field is not a string",
@@ -24,8 +29,17 @@ ERROR_TYPES = {
     "bad_id": "the id field (--id-field) is not a non-empty string or an integer",
     "bad_meta": "the 'meta' field is not an object",
     "duplicate_id": "another record with the same id is annotated (the first in "
-                    "(source, offset) order wins)",
+                    "(source, offset) order wins), or the record has no id and another "
+                    "record's explicit id is the '<source>@<offset>' it would get",
     "bad_docbin": "a .spacy file could not be decoded (the whole file is one dead letter)",
+    "file_too_large": "a .spacy file would inflate to more than --max-decompressed-mb (the "
+                      "whole file is one dead letter)",
+    "corrupt_file": "a compressed JSONL file holds data its format rejects (e.g. not gzip at "
+                    "all, a bad checksum): one dead letter at the offset where reading "
+                    "stopped; the records before it were read",
+    "truncated_file": "a compressed JSONL file ends inside its stream (cut short): one dead "
+                      "letter at the offset where reading stopped; the records before it "
+                      "were read",
     "annotation_error": "the pipeline raised an error on this document",
 }
 
@@ -46,7 +60,8 @@ COLUMNS = [
            f"The record as text (bytes that are not UTF-8 as \\xNN escapes; the doc text for "
            f".spacy input and for annotation_error), cut to its first {RAW_MAX_CHARS} "
            f"characters.", False),
-    Column("raw_bytes", pa.int64(), "Size of the whole record in bytes.", False),
+    Column("raw_bytes", pa.int64(), "Size of the whole record in bytes (for a letter about a "
+           "whole file or the rest of one, the file's size).", False),
 ]
 
 SCHEMA = build_schema(NAME, VERSION, COLUMNS)

@@ -18,7 +18,7 @@ looked up once per distinct value and each Doc's columns are views of shared arr
 import functools
 import zlib
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
 import srsly
@@ -277,17 +277,21 @@ class DocBin:
             msg["user_data"] = self.user_data
         return zlib.compress(srsly.msgpack_dumps(msg))
 
-    def from_bytes(self, data: bytes, *, source: str = "<bytes>") -> "DocBin":
+    def from_bytes(self, data: bytes, *, source: str = "<bytes>",
+                   max_size: Optional[int] = None) -> "DocBin":
         """Load a DocBin written by `to_bytes` (ours or spaCy's), replacing the contents.
 
         Args:
             source: names the data in error messages (from_disk passes the path).
+            max_size: the most bytes the data may inflate to (None: no limit). zlib data
+                can inflate ~1000-fold, so a small file can ask for gigabytes.
 
         Raises:
+            DocBinTooLarge: when the data inflates to more than `max_size` bytes.
             ValueError: naming `source` when the data is corrupt in any way.
         """
         try:
-            raw = zlib.decompress(data)
+            raw = _inflate(data, max_size, source)
         except (zlib.error, TypeError) as err:
             raise ValueError(Errors.E150.format(path=source, detail=err)) from None
         try:
@@ -316,6 +320,26 @@ class DocBin:
         """Load a `.spacy` file; corrupt files raise a ValueError naming the path."""
         path = Path(path)
         return self.from_bytes(path.read_bytes(), source=str(path))
+
+
+class DocBinTooLarge(ValueError):
+    """The data inflates to more than the `max_size` given to `DocBin.from_bytes`."""
+
+
+def _inflate(data: bytes, max_size: Optional[int], source: str) -> Union[bytes, bytearray]:
+    """zlib-decompress `data`, stopping as soon as the output passes `max_size` bytes."""
+    if max_size is None:
+        return zlib.decompress(data)
+    inflater = zlib.decompressobj()
+    # one buffer grown in place: joining pieces at the end would need the size twice
+    out = bytearray(inflater.decompress(data, max_size + 1))
+    while inflater.unconsumed_tail and len(out) <= max_size:
+        out += inflater.decompress(inflater.unconsumed_tail, max_size + 1 - len(out))
+    if len(out) > max_size:
+        raise DocBinTooLarge(Errors.E197.format(path=source, limit=max_size))
+    if not inflater.eof:  # zlib.decompress refuses a cut stream; so must this
+        raise zlib.error("incomplete or truncated stream")
+    return out
 
 
 # --- writing helpers --------------------------------------------------------------------

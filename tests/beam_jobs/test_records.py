@@ -46,10 +46,13 @@ def test_each_rule_has_its_reason(payload, error_type):
 
 def test_valid_records_and_their_ids():
     assert _check(b'{"text": "ok", "id": "a"}') \
-        == Record("a", "f.jsonl", 5, 2, "ok", None, 2, 25)
+        == Record("a", "f.jsonl", 5, 2, "ok", None, 2, 25, id_given=True)
     assert _check(b'{"text": "ok", "id": 12}').doc_id == "12"
     assert _check(b'{"text": "ok", "id": 12.0}').doc_id == "12"
-    assert _check(b'{"text": "ok"}').doc_id == "f.jsonl@5"
+    generated = _check(b'{"text": "ok"}')
+    assert generated.doc_id == "f.jsonl@5" and not generated.id_given
+    # an explicit id of the generated form is still explicit (the duplicate pass needs it)
+    assert _check(b'{"text": "ok", "id": "f.jsonl@5"}').id_given
     custom = CheckOptions(text_field="body", id_field="key", max_chars=10)
     assert _check(b'{"body": "ok", "key": "k", "text": 1}', custom).doc_id == "k"
 
