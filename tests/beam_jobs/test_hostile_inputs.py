@@ -15,6 +15,7 @@ import pytest
 import zstandard
 
 from beam_jobs import annotate
+from beam_jobs.checking import _later_positions
 
 MAX_CHARS = 200
 NESTED = "[" * 100_000 + "]" * 100_000
@@ -239,3 +240,18 @@ def test_allow_duplicate_ids_checks_no_ids(hostile, tmp_path, read_table):
     _, rows = read_table(tmp_path / "out", "annotations")
     doc_ids = collections.Counter(r["doc_id"] for r in rows)
     assert doc_ids[str(hostile.root / "ids-a.jsonl") + "@0"] == 3
+
+
+def test_an_explicit_id_takes_the_place_of_a_generated_one():
+    sources = {"a.jsonl": True, "b.jsonl": True}
+    entries = dict(_later_positions(("a.jsonl@0", [("b.jsonl", 7)]), sources))
+    assert list(entries) == [(("a.jsonl", 0), "a.jsonl@0")]
+    assert "b.jsonl@7" in entries[(("a.jsonl", 0), "a.jsonl@0")]
+    # the holder sits at that very position: its id is its own, nothing to take
+    assert list(_later_positions(("a.jsonl@0", [("a.jsonl", 0)]), sources)) == []
+    # not a position in an input file, or not the form a generated id has
+    for doc_id in ("c.jsonl@0", "a.jsonl@007", "a.jsonl@", "user@example.com", "a.jsonl@-1"):
+        assert list(_later_positions((doc_id, [("b.jsonl", 7)]), sources)) == []
+    # two explicit holders: the later one is a duplicate, the position still taken once
+    entries = dict(_later_positions(("a.jsonl@0", [("b.jsonl", 9), ("b.jsonl", 7)]), sources))
+    assert sorted(entries) == [(("a.jsonl", 0), "a.jsonl@0"), (("b.jsonl", 9), "a.jsonl@0")]

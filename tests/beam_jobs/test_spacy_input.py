@@ -1,15 +1,21 @@
 """.spacy input and pipelines with components: the annotation columns hold what the Docs
 hold (checked against the values spaCy itself wrote for the interop fixture), a corrupt
-DocBin is one dead letter, and a document the pipeline fails on is dead-lettered alone."""
+DocBin is one dead letter, so is one that would inflate past --max-decompressed-mb, and a
+document the pipeline fails on is dead-lettered alone."""
 import json
+import os
 import shutil
+import zlib
 
+import pytest
+import srsly
 from shared_data import shared_path
 
 import nlp_core
 from beam_jobs import annotate
 from nlp_core.language import Language
 from nlp_core.tokens import DocBin, Span
+from nlp_core.tokens.docbin import DocBinTooLarge
 
 
 def _args(pattern, output, *extra):
@@ -96,3 +102,37 @@ def test_span_groups_from_spacy_input(tmp_path, read_table):
     assert rows[0]["spans"] == [{"group": "people", "start_char": 16, "end_char": 24,
                                  "label": "PERSON"}]
     assert rows[1]["spans"] is None and rows[0]["ents"] is None
+
+
+def _bomb(n_bytes):
+    """zlib data that inflates to `n_bytes` (a DocBin-looking msgpack map of zeros)."""
+    return zlib.compress(srsly.msgpack_dumps({"version": "0.1", "attrs": [65],
+                                              "tokens": b"\0" * n_bytes}), 9)
+
+
+def test_docbin_inflation_can_be_capped():
+    nlp = nlp_core.blank("en")
+    data = DocBin(docs=[nlp("Two words.")]).to_bytes()
+    docs = DocBin().from_bytes(data, max_size=len(zlib.decompress(data)))
+    assert [d.text for d in docs.get_docs(nlp.vocab)] == ["Two words."]
+    with pytest.raises(DocBinTooLarge, match=r"bomb\.spacy: the DocBin inflates to more than "
+                                              r"1048576 bytes"):
+        DocBin().from_bytes(_bomb(8 << 20), source="bomb.spacy", max_size=1 << 20)
+    with pytest.raises(ValueError, match="not zlib-compressed"):  # a cut stream, as before
+        DocBin().from_bytes(data[:-3], max_size=1 << 20)
+
+
+def test_spacy_files_past_the_decompression_cap_are_dead_letters(tmp_path, read_table):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    nlp = nlp_core.blank("en")
+    DocBin(docs=[nlp("Small and fine.")]).to_disk(inputs / "fine.spacy")
+    (inputs / "bomb.spacy").write_bytes(_bomb(3 << 20))  # ~3 KB on disk
+    (inputs / "big.spacy").write_bytes(os.urandom(3 << 19))  # over the cap before inflating
+    summary = annotate.run(_args(str(inputs / "*.spacy"), tmp_path / "out", "--model",
+                                 "blank:en", "--max-decompressed-mb", "1"))
+    assert summary["counts"]["read"] == 3 and summary["counts"]["annotated"] == 1
+    _, dead = read_table(tmp_path / "out", "dead_letter")
+    assert [(os.path.basename(d["source"]), d["error_type"]) for d in dead] \
+        == [("big.spacy", "file_too_large"), ("bomb.spacy", "file_too_large")]
+    assert all("--max-decompressed-mb=1" in d["message"] for d in dead)
