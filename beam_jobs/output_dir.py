@@ -41,7 +41,6 @@ from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional
 
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.io.localfilesystem import LocalFileSystem
 
 from .summary import SUMMARY_NAME
 
@@ -79,7 +78,8 @@ class OutputDir(NamedTuple):
 
 
 def is_local(path: str) -> bool:
-    return isinstance(FileSystems.get_filesystem(path), LocalFileSystem)
+    """A path of this machine's filesystem (Beam gives every other one a scheme://)."""
+    return FileSystems.get_scheme(path) is None
 
 
 def new_run_id() -> str:

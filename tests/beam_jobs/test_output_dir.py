@@ -16,6 +16,8 @@ import polars
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from apache_beam.io.filesystem import BeamIOError, CompressionTypes, FileMetadata
+from apache_beam.io.localfilesystem import LocalFileSystem
 
 from beam_jobs import annotate, output_dir, parquet
 from beam_jobs.output_dir import LOCK_NAME, SUCCESS_NAME, OutputInUse
@@ -288,3 +290,102 @@ def test_ctrl_c_exits_130_with_one_line_and_no_debris(job_args, tmp_path, monkey
         assert _snapshot(output) == before
     else:
         assert not output.exists()
+
+
+# --- the same life cycle on a filesystem without directories (as gs://, s3://) ---
+
+class ObjectStore(LocalFileSystem):
+    """`objstore://KEY` kept in ROOT/KEY on disk, with an object store's rules: only files
+    exist; match, rename and delete see files (a "dir/" prefix deletes all below it, as on
+    GCS); mkdirs does nothing. Beam finds it by its scheme."""
+
+    ROOT = ""
+
+    @classmethod
+    def scheme(cls):
+        return "objstore"
+
+    def _disk(self, url):
+        return os.path.join(self.ROOT, url[len("objstore://"):])
+
+    def has_dirs(self):
+        return False
+
+    def split(self, path):
+        return tuple(path.rsplit("/", 1))
+
+    def exists(self, path):
+        return os.path.isfile(self._disk(path))
+
+    def metadata(self, path):
+        disk = self._disk(path)
+        if not os.path.isfile(disk):
+            raise BeamIOError(f"no object {path}")
+        return FileMetadata(path, os.path.getsize(disk), os.path.getmtime(disk))
+
+    def _list(self, prefix):
+        base = self._disk(prefix)
+        for dirpath, _, files in os.walk(base if os.path.isdir(base) else
+                                         os.path.dirname(base)):
+            for name in files:
+                disk = os.path.join(dirpath, name)
+                if disk.startswith(base):
+                    yield self.metadata("objstore://" + os.path.relpath(disk, self.ROOT))
+
+    def create(self, path, mime_type="application/octet-stream",
+               compression_type=CompressionTypes.AUTO):
+        os.makedirs(os.path.dirname(self._disk(path)), exist_ok=True)
+        return self._path_open(self._disk(path), "wb", mime_type, compression_type)
+
+    def open(self, path, mime_type="application/octet-stream",
+             compression_type=CompressionTypes.AUTO):
+        self.metadata(path)
+        return self._path_open(self._disk(path), "rb", mime_type, compression_type)
+
+    def mkdirs(self, path):
+        pass
+
+    def rename(self, sources, destinations):
+        for source, destination in zip(sources, destinations):
+            self.metadata(source)
+            os.makedirs(os.path.dirname(self._disk(destination)), exist_ok=True)
+            os.rename(self._disk(source), self._disk(destination))
+
+    def delete(self, paths):
+        for path in paths:
+            below = [m.path for m in self._list(path)] if path.endswith("/") else [path]
+            for url in below:
+                self.metadata(url)
+                os.remove(self._disk(url))
+
+
+def test_the_life_cycle_on_an_object_store(job_args, tmp_path, monkeypatch, corpus):
+    store = tmp_path / "store"
+    monkeypatch.setattr(ObjectStore, "ROOT", str(store))
+    url = "objstore://bucket/out"
+    first = annotate.run(job_args(url))
+    assert first["files"]["annotations"] == [f"{url}/annotations/part-00000-of-00001.parquet"]
+    output = store / "bucket" / "out"
+    assert (output / SUCCESS_NAME).is_file() and not (output / LOCK_NAME).exists()
+    before = _snapshot(output)
+    # a staged run that was killed: the next run deletes its objects
+    killed = store / "bucket" / "out.tmp-20240101T000000-4242-abcdef" / "annotations"
+    killed.mkdir(parents=True)
+    (killed / "part-00000-of-00001.parquet").write_bytes(b"PAR1 no footer")
+
+    def fail(self, batch):
+        raise RuntimeError("quota exceeded (simulated)")
+
+    with monkeypatch.context() as failing:
+        failing.setattr(parquet._RowGroupWriter, "write", fail)
+        with pytest.raises(Exception, match="quota exceeded"):
+            annotate.run(job_args(url, "--overwrite"))
+    assert _snapshot(output) == before
+    assert not [p for p in store.rglob("*") if p.is_file() and ".tmp-" in str(p)]
+    with output_dir.locked(output_dir.staging_for(url, "other-run")):
+        with pytest.raises(OutputInUse, match="in use by another run"):
+            annotate.run(job_args(url, "--overwrite"))
+    second = annotate.run(job_args(url, "--overwrite", "--allow-duplicate-ids"))
+    assert second["counts"]["annotated"] == first["counts"]["annotated"] + 1
+    _assert_readers_see_a_finished_output(output, second["counts"]["annotated"])
+    assert not [p for p in store.rglob("*") if p.is_file() and ".tmp-" in str(p)]
