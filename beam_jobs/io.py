@@ -199,12 +199,13 @@ class ReadDocBinFn(beam.DoFn):
     def process(self, readable: fileio.ReadableFile) -> Iterator[RawChunk]:
         path = readable.metadata.path
         size = readable.metadata.size_in_bytes
-        limit = f"--max-decompressed-mb={self.max_bytes >> 20}"
-        if size > self.max_bytes:  # compressed data never gets smaller inflated
+        fix = (f"Split it into smaller DocBins, or raise --max-decompressed-mb (now "
+               f"{self.max_bytes >> 20}).")
+        if size > self.max_bytes:  # zlib data inflates to at least its own size, in practice
             yield RawChunk(DEAD, path, [file_letter(
                 path, None, 0, "file_too_large",
-                f"{path}: the file has {size} bytes, more than {limit} allows; split it "
-                "into smaller DocBins or raise the limit", f"{size} bytes")])
+                f"{path}: the file has {size} bytes, more than it may inflate to. {fix}",
+                f"{size} bytes")])
             return
         try:
             data = readable.read()
@@ -213,9 +214,7 @@ class ReadDocBinFn(beam.DoFn):
                      for i, doc in enumerate(docs.get_docs(Vocab()))]
         except DocBinTooLarge as err:
             yield RawChunk(DEAD, path, [file_letter(
-                path, None, 0, "file_too_large",
-                f"{err} ({limit}): split it into smaller DocBins or raise the limit",
-                str(err))])
+                path, None, 0, "file_too_large", f"{err} {fix}", str(err))])
             return
         except Exception as err:  # any decoding failure is this file's fault, not the job's
             yield RawChunk(DEAD, path, [file_letter(

@@ -64,9 +64,9 @@ class AnnotateOptions(PipelineOptions):
                             help="Longer texts are dead-lettered as text_too_long "
                                  "(default: 1000000).")
         parser.add_argument("--max-decompressed-mb", type=int, default=512,
-                            help="A .spacy file is inflated whole in memory (about twice its "
-                                 "inflated size at the peak): one that would inflate to more "
-                                 "MiB is dead-lettered as file_too_large (default: 512).")
+                            help="A .spacy file is inflated whole in memory: one that "
+                                 "would inflate to more MiB is dead-lettered as "
+                                 "file_too_large, before the memory is spent (default: 512).")
         parser.add_argument("--row-group-mb", type=int, default=64,
                             help="Arrow data per Parquet row group, in MiB (default: 64).")
         parser.add_argument("--allow-duplicate-ids", action="store_true",

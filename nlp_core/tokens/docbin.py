@@ -42,6 +42,7 @@ _N_SYMBOLS = len(SYMBOL_NAMES)
 _TOKEN_DTYPE = numpy.dtype("<u8")
 _LENGTH_DTYPE = numpy.dtype("<i4")
 _EMPTY_MAP = b"\x80"
+_INFLATE_STEP = 16 << 20  # bytes inflated per step when the size is capped
 
 
 @functools.cache
@@ -331,10 +332,16 @@ def _inflate(data: bytes, max_size: Optional[int], source: str) -> Union[bytes, 
     if max_size is None:
         return zlib.decompress(data)
     inflater = zlib.decompressobj()
-    # one buffer grown in place: joining pieces at the end would need the size twice
-    out = bytearray(inflater.decompress(data, max_size + 1))
-    while inflater.unconsumed_tail and len(out) <= max_size:
-        out += inflater.decompress(inflater.unconsumed_tail, max_size + 1 - len(out))
+    # One buffer grown in place, in steps of at most _INFLATE_STEP bytes: joining pieces at
+    # the end, or one step of the whole size, would hold the data twice.
+    out = bytearray()
+    tail = data
+    while len(out) <= max_size and not inflater.eof:
+        step = inflater.decompress(tail, min(_INFLATE_STEP, max_size + 1 - len(out)))
+        tail = inflater.unconsumed_tail
+        if not step and not tail:  # the stream wants input that is not there
+            break
+        out += step
     if len(out) > max_size:
         raise DocBinTooLarge(Errors.E197.format(path=source, limit=max_size))
     if not inflater.eof:  # zlib.decompress refuses a cut stream; so must this

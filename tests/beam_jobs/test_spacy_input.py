@@ -135,4 +135,4 @@ def test_spacy_files_past_the_decompression_cap_are_dead_letters(tmp_path, read_
     _, dead = read_table(tmp_path / "out", "dead_letter")
     assert [(os.path.basename(d["source"]), d["error_type"]) for d in dead] \
         == [("big.spacy", "file_too_large"), ("bomb.spacy", "file_too_large")]
-    assert all("--max-decompressed-mb=1" in d["message"] for d in dead)
+    assert all("raise --max-decompressed-mb (now 1)" in d["message"] for d in dead)
