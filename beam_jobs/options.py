@@ -70,8 +70,10 @@ class AnnotateOptions(PipelineOptions):
         parser.add_argument("--row-group-mb", type=int, default=64,
                             help="Arrow data per Parquet row group, in MiB (default: 64).")
         parser.add_argument("--allow-duplicate-ids", action="store_true",
-                            help="Skip the duplicate-id pass (one less read of the input); "
-                                 "records sharing an id are then all annotated.")
+                            help="Skip the duplicate-id pass (one less read of the input): "
+                                 "doc_id is then not kept unique. Records sharing an id, and a "
+                                 "record without one whose '<file>@<offset>' id another record "
+                                 "gives as its id, are all annotated.")
         parser.add_argument("--tensors", default="none",
                             choices=["none", "trf_tokens", "trf_wordpieces", "tok2vec"],
                             help="Also write OUTPUT/tensors/ (schemas/tensors.py): token "
