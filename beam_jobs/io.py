@@ -266,6 +266,13 @@ def match_inputs(pattern: str) -> List[str]:
         raise ValueError(f"--input {pattern!r} matches a directory ({directories[0]}), not "
                          f"files: give a glob of the files in it, e.g. '{example}'.")
     paths = sorted(m.path for m in metadata if m.size_in_bytes > 0)
+    # A name that is not UTF-8 comes back with lone surrogates, which no output can hold
+    # (every row names its file): the run would fail at its first write.
+    unnamed = [path for path in paths if writable(path) != path]
+    if unnamed:
+        raise ValueError(f"--input {pattern!r} matches a file whose name is not UTF-8 "
+                         f"({os.fsencode(unnamed[0])!r}): rename it to a UTF-8 name (e.g. "
+                         "with `convmv`) or leave it out of the glob.")
     if not paths:
         raise ValueError(f"--input {pattern!r} matches no non-empty file. Check the path or "
                          "glob (quote it so that the shell does not expand it).")

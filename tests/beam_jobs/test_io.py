@@ -5,6 +5,7 @@ no line is held longer than the bound; formats are chosen by extension."""
 import bz2
 import gzip
 import lzma
+import os
 import tracemalloc
 import zlib
 
@@ -226,3 +227,11 @@ def test_a_long_line_is_skipped_once_however_the_file_is_split(tmp_path, bundle_
         == [(starts[1], 2, len(long) + 1), (starts[3], 4, len(lines[3]) + 1)]
     assert all(d.error_type == "line_too_long" for d in letters)
     assert ["CR-only" in d.message for d in sorted(letters)] == [False, True]
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_before_the_run(tmp_path):
+    (tmp_path / "fine.jsonl").write_text('{"text": "ok"}\n')
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.jsonl"), "wb") as file_:
+        file_.write(b'{"text": "ok"}\n')
+    with pytest.raises(ValueError, match=r"not UTF-8 \(b'.*caf\\xe9.jsonl'\): rename it"):
+        io.match_inputs(str(tmp_path / "*.jsonl"))
