@@ -31,7 +31,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, PortableOption
 
 from schemas import annotations, dead_letter, tensors
 
-from . import output_dir
+from . import output_dir, output_lock
 from .annotating import AnnotateBatches
 from .arrow import dead_letters_to_record_batch
 from .checking import CheckAndBatch, FindDuplicateIds
@@ -85,7 +85,7 @@ def plan(argv: Sequence[str]) -> JobPlan:
 
     Raises:
         ValueError / OSError: with a message naming the flag or path to fix
-            (output_dir.OutputInUse when another run holds --output).
+            (output_lock.OutputInUse when another run holds --output).
     """
     options = parse_options(argv)
     job = options.view_as(AnnotateOptions)
@@ -206,8 +206,8 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
 
     --output changes only when the run succeeds: it is locked for the run's duration, the
     pipeline writes to the staging area, and the new output replaces the old one at the end
-    (output_dir.py). Whatever ends the run early (an error, KeyboardInterrupt) removes the
-    staging area and releases the lock.
+    (output_dir.py, output_lock.py). Whatever ends the run early (an error,
+    KeyboardInterrupt) removes the staging area and releases the lock.
 
     Raises:
         OutputInUse: when another run holds --output's lock.
@@ -216,7 +216,7 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
     """
     job_plan = plan(sys.argv[1:] if argv is None else argv)
     try:
-        with output_dir.locked(job_plan.out):
+        with output_lock.locked(job_plan.job.output, job_plan.out.run_id):
             output_dir.remove_debris(job_plan.out)
             try:
                 summary = _run_staged(job_plan, test_pipeline)

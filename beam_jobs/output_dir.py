@@ -1,31 +1,29 @@
-"""The output directory's life cycle: a lock, a staging area beside it, and the swap.
+"""The output directory's life cycle: a staging area beside it, the swap, the cleanup.
 
 A run never writes into --output (OUTPUT below) until it has finished:
 
-    OUTPUT/_LOCK                JSON {pid, host, started, run_id} of the run using OUTPUT;
-                                a second run on OUTPUT fails at once while it is there
+    OUTPUT/_LOCK                the run using OUTPUT (output_lock.py)
     OUTPUT.tmp-<run_id>/        the staging area, a sibling of OUTPUT: the run's tables,
                                 Beam's temporary files (beam-temp-*) and run_summary.json
                                 are written here, so readers of OUTPUT (pyarrow, DuckDB
                                 `OUTPUT/**/*.parquet`, Polars) never see half-written files
+    OUTPUT/_SUCCESS             written last: OUTPUT holds one finished run
 
 When the pipeline has succeeded and its counts reconcile, `commit` swaps the staged entries
 in: OUTPUT's `_SUCCESS` and the previous run's entries (annotations/, dead_letter/,
-tensors/, run_summary.json) move to OUTPUT.tmp-<run_id>/_replaced/, the new ones move into
-OUTPUT, and a new `_SUCCESS` is put in place last; then the staging area is deleted. Until
-the swap, OUTPUT keeps the previous run's output, so a failed or interrupted run (an error,
-Ctrl-C) changes nothing there; `_SUCCESS` says OUTPUT holds one finished run. The lock is
-released on every exit. A run killed outright (SIGKILL, a lost machine) leaves its lock and
-staging area behind: the next run on OUTPUT takes over a lock whose process is gone (same
-host, pid no longer alive) with a warning, and deletes every OUTPUT.tmp-* and the
-`beam-temp-*` directories that runs before this layout left inside OUTPUT's tables.
+tensors/, run_summary.json; nothing else in OUTPUT) move to OUTPUT.tmp-<run_id>/_replaced/,
+the new ones move into OUTPUT, and a new `_SUCCESS` is put in place; then the staging area
+is deleted. Until the swap, OUTPUT keeps the previous run's output, so a failed or
+interrupted run (an error, Ctrl-C) changes nothing there. A run killed outright (SIGKILL, a
+lost machine) leaves its staging area behind; the next run on OUTPUT, once it holds the
+lock, deletes every OUTPUT.tmp-* and the `beam-temp-*` directories that runs before this
+layout left inside OUTPUT's tables. A run killed during the swap itself (a few renames on a
+local disk) leaves OUTPUT without `_SUCCESS`, possibly without some tables; the previous
+output is then only in that run's staging area, which the next run deletes.
 
-Local paths get an atomic lock (O_CREAT | O_EXCL) and renames of whole directories (copies
-when OUTPUT is a mount point of its own, e.g. a container volume). Other
-Beam filesystems (gs://, s3://, ...) get the same layout through `FileSystems`, with two
-limits: the lock is checked, then written (two runs starting within the same second can
-both pass; the one whose lock was overwritten notices when it reads it back, but not
-always), and a swap moves objects one by one (copy and delete), so it is not instantaneous.
+Locally the swap renames whole directories (copies them when OUTPUT is a mount point of its
+own, e.g. a container volume). On other Beam filesystems (gs://, s3://, ...) it goes
+through `FileSystems`, object by object (copy and delete), so it is not instantaneous.
 """
 import datetime
 import errno
@@ -35,26 +33,20 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import time
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional
+from typing import List, NamedTuple
 
 from apache_beam.io.filesystems import FileSystems
 
+from .output_lock import check_lock, is_local
 from .summary import SUMMARY_NAME
 
-LOCK_NAME = "_LOCK"
 SUCCESS_NAME = "_SUCCESS"
 STAGING_TAG = ".tmp-"
 REPLACED = "_replaced"
 # what a run owns inside OUTPUT; anything else there (a user's notes) is left alone
 ENTRIES = ("annotations", "dead_letter", "tensors", SUMMARY_NAME)
 TABLES = ENTRIES[:3]
-
-
-class OutputInUse(OSError):
-    """Another run holds the output directory's lock."""
 
 
 class OutputDir(NamedTuple):
@@ -75,11 +67,6 @@ class OutputDir(NamedTuple):
         if not staged_path.startswith(self.staging):
             return staged_path
         return FileSystems.join(self.final, staged_path[len(self.staging):].lstrip("/\\"))
-
-
-def is_local(path: str) -> bool:
-    """A path of this machine's filesystem (Beam gives every other one a scheme://)."""
-    return FileSystems.get_scheme(path) is None
 
 
 def new_run_id() -> str:
@@ -118,9 +105,7 @@ def check_output(output: str, overwrite: bool) -> None:
     stem = _stem(output)
     if is_local(output):
         _check_local_writable(output, stem)
-    holder = read_lock(output)
-    if holder is not None and not _holder_is_gone(holder):
-        raise OutputInUse(_in_use_message(output, holder))
+    check_lock(output)
     existing = existing_outputs(output)
     if existing and not overwrite:
         raise ValueError(f"--output {output!r} already holds outputs of a run (e.g. "
@@ -162,153 +147,6 @@ def _match(pattern: str) -> List[str]:
         return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
     except Exception:  # nothing there (some filesystems raise for no match)
         return []
-
-
-# --- the lock ---
-
-def read_lock(output: str) -> Optional[Dict[str, Any]]:
-    """The lock's holder, None when there is no lock, {} when it cannot be read (a lock
-    being written right now, or damaged: treated as held)."""
-    data = _read_bytes(FileSystems.join(output, LOCK_NAME))
-    return None if data is None else _parse_lock(data)
-
-
-def _read_bytes(path: str) -> Optional[bytes]:
-    try:
-        with FileSystems.open(path) as file_:
-            return file_.read()
-    except Exception:  # Beam wraps "not found" differently per filesystem
-        if FileSystems.exists(path):
-            raise
-        return None
-
-
-def _parse_lock(data: bytes) -> Dict[str, Any]:
-    try:
-        holder = json.loads(data.decode("utf8"))
-    except ValueError:  # half-written or damaged: not ours to judge as stale
-        return {}
-    return holder if isinstance(holder, dict) else {}
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by another user
-        return True
-    return True
-
-
-def _holder_is_gone(holder: Dict[str, Any]) -> bool:
-    """Only a lock from this host can be judged: its pid no longer runs."""
-    pid = holder.get("pid")
-    return (holder.get("host") == socket.gethostname() and isinstance(pid, int)
-            and not _pid_alive(pid))
-
-
-def _in_use_message(output: str, holder: Dict[str, Any]) -> str:
-    lock = FileSystems.join(output, LOCK_NAME)
-    who = (f"pid {holder.get('pid')} on {holder.get('host')}, started "
-           f"{holder.get('started')}" if holder else "its lock file cannot be read")
-    return (f"--output {output!r} is in use by another run ({who}). Wait for it to finish or "
-            f"choose another --output; if no such run is alive, delete {lock}.")
-
-
-@contextmanager
-def locked(out: OutputDir) -> Iterator[None]:
-    """Hold OUTPUT's lock for the block; OutputInUse when another run holds it."""
-    created = not FileSystems.exists(out.final)
-    if is_local(out.final):
-        _acquire_local(out)
-    else:
-        _acquire_remote(out)
-    try:
-        yield
-    finally:
-        _release(out, created)
-
-
-def _holder(out: OutputDir) -> Dict[str, Any]:
-    return {"pid": os.getpid(), "host": socket.gethostname(),
-            "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "run_id": out.run_id}
-
-
-def _acquire_local(out: OutputDir) -> None:
-    os.makedirs(out.final, exist_ok=True)
-    path = os.path.join(out.final, LOCK_NAME)
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY
-    try:
-        fd = os.open(path, flags, 0o644)
-    except FileExistsError:
-        _take_over_local(out, path)
-        try:
-            fd = os.open(path, flags, 0o644)
-        except FileExistsError:  # another run took it over first
-            raise OutputInUse(_in_use_message(out.final, read_lock(out.final) or {})) \
-                from None
-    with os.fdopen(fd, "w") as file_:
-        json.dump(_holder(out), file_)
-
-
-def _take_over_local(out: OutputDir, path: str) -> None:
-    """Remove a stale lock, or raise OutputInUse. Renaming it aside first (atomic) means
-    two runs taking over the same stale lock cannot both remove it; the one that finds
-    another lock than the stale one in its hands after the rename puts it back."""
-    seen = _read_bytes(path)
-    if seen is None:  # released in the meantime
-        return
-    holder = _parse_lock(seen)
-    if not _holder_is_gone(holder):
-        raise OutputInUse(_in_use_message(out.final, holder))
-    aside = f"{path}.stale-{out.run_id}"
-    try:
-        os.rename(path, aside)
-    except FileNotFoundError:  # another run moved it first
-        return
-    if _read_bytes(aside) != seen:
-        try:
-            os.link(aside, path)
-        except FileExistsError:
-            pass
-        os.remove(aside)
-        raise OutputInUse(_in_use_message(out.final, read_lock(out.final) or {}))
-    os.remove(aside)
-    logging.warning("--output %s: took over the lock of run %s (pid %s on this host, "
-                    "started %s), which is no longer running.", out.final,
-                    holder.get("run_id"), holder.get("pid"), holder.get("started"))
-
-
-def _acquire_remote(out: OutputDir) -> None:
-    path = out.path(LOCK_NAME)
-    holder = read_lock(out.final)
-    if holder is not None:
-        if not _holder_is_gone(holder):
-            raise OutputInUse(_in_use_message(out.final, holder))
-        FileSystems.delete([path])
-        logging.warning("--output %s: took over the lock of run %s (pid %s on this host), "
-                        "which is no longer running.", out.final, holder.get("run_id"),
-                        holder.get("pid"))
-    mine = _holder(out)
-    with FileSystems.create(path, mime_type="application/json") as file_:
-        file_.write(json.dumps(mine).encode("utf8"))
-    if read_lock(out.final) != mine:  # a run that started at the same moment wrote last
-        raise OutputInUse(_in_use_message(out.final, read_lock(out.final) or {}))
-
-
-def _release(out: OutputDir, created: bool) -> None:
-    """Delete the lock if it is still ours; remove OUTPUT again if this run made it and
-    left nothing in it (a failed first run)."""
-    holder = read_lock(out.final)
-    if holder is not None and holder.get("run_id") == out.run_id:
-        FileSystems.delete([out.path(LOCK_NAME)])
-    if created and is_local(out.final):
-        try:
-            os.rmdir(out.final)
-        except OSError:  # not empty: it holds this run's output
-            pass
 
 
 # --- staging, swap, cleanup (only while holding the lock) ---

@@ -19,8 +19,9 @@ import pytest
 from apache_beam.io.filesystem import BeamIOError, CompressionTypes, FileMetadata
 from apache_beam.io.localfilesystem import LocalFileSystem
 
-from beam_jobs import annotate, output_dir, parquet
-from beam_jobs.output_dir import LOCK_NAME, SUCCESS_NAME, OutputInUse
+from beam_jobs import annotate, output_dir, output_lock, parquet
+from beam_jobs.output_dir import SUCCESS_NAME
+from beam_jobs.output_lock import LOCK_NAME, OutputInUse
 
 from .conftest import REPO_ROOT
 
@@ -114,8 +115,7 @@ def test_overwrite_swaps_in_the_new_output_and_keeps_other_files(job_args, tmp_p
 
 def test_a_second_run_on_a_locked_output_fails_at_once(job_args, tmp_path, capsys, no_model):
     output = tmp_path / "out"
-    other_run = output_dir.staging_for(str(output), "other-run")
-    with output_dir.locked(other_run):
+    with output_lock.locked(str(output), "other-run"):
         holder = json.loads((output / LOCK_NAME).read_text())
         assert holder["pid"] == os.getpid() and holder["host"] == socket.gethostname()
         assert annotate.main(job_args(output)) == 2
@@ -128,13 +128,12 @@ def test_a_second_run_on_a_locked_output_fails_at_once(job_args, tmp_path, capsy
 
 def test_the_lock_is_atomic_between_runs_that_passed_the_plan(tmp_path):
     output = str(tmp_path / "out")
-    first, second = (output_dir.staging_for(output, run) for run in ("a", "b"))
-    with output_dir.locked(first):
+    with output_lock.locked(output, "a"):
         with pytest.raises(OutputInUse, match="in use by another run"):
-            with output_dir.locked(second):
+            with output_lock.locked(output, "b"):
                 pass
         assert json.loads((tmp_path / "out" / LOCK_NAME).read_text())["run_id"] == "a"
-    with output_dir.locked(second):  # free again once the first run is done
+    with output_lock.locked(output, "b"):  # free again once the first run is done
         assert json.loads((tmp_path / "out" / LOCK_NAME).read_text())["run_id"] == "b"
 
 
@@ -382,7 +381,7 @@ def test_the_life_cycle_on_an_object_store(job_args, tmp_path, monkeypatch, corp
             annotate.run(job_args(url, "--overwrite"))
     assert _snapshot(output) == before
     assert not [p for p in store.rglob("*") if p.is_file() and ".tmp-" in str(p)]
-    with output_dir.locked(output_dir.staging_for(url, "other-run")):
+    with output_lock.locked(url, "other-run"):
         with pytest.raises(OutputInUse, match="in use by another run"):
             annotate.run(job_args(url, "--overwrite"))
     second = annotate.run(job_args(url, "--overwrite", "--allow-duplicate-ids"))
