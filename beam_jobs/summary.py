@@ -2,10 +2,11 @@
 
 The counts are computed inside the pipeline from the elements themselves (not from metrics,
 which some runners report only as "attempted"), and written by a last step that waits for
-both Parquet outputs to be in place. The run writes into a staging area (output_dir.py), so
-`files` names each file where it will be once the run is committed, not where it is now. `read` counts records as read, `annotated` the rows
+both Parquet outputs to be in place. `read` counts records as read, `annotated` the rows
 written, `dead_lettered` the dead-letter rows: `reconciled` says read = annotated +
 dead-lettered. The launcher adds wall-clock time and throughput when the job has finished.
+The run writes into a staging area (output_dir.py), so `files` names each file where it
+will be once the run is committed, not where it is being written.
 """
 import json
 from typing import Any, Callable, Dict, List, Sequence, Tuple
