@@ -94,13 +94,16 @@ def file_letter(path: str, line: Optional[int], offset: int, error_type: str, me
 
 def _unreadable_letter(path: str, line: Optional[int], offset: int, n_records: int,
                        err: UnreadableFile) -> DeadLetter:
-    where = (f"after {n_records} record(s), at byte {offset} of the decompressed data"
-             + (f" (line {line})" if line is not None else "")) if offset else "at its start"
     fix = ("copy or write the file again" if err.error_type == "truncated_file" else
            "check that the file really is compressed as its extension says, or write it again")
-    return file_letter(path, line, offset, err.error_type,
-                       f"{path}: cannot read on {where}: {err.detail}. The records before "
-                       f"this point were read; what follows is lost: {fix}.", err.detail)
+    if offset == 0:
+        message = f"{path}: cannot read the file: {err.detail}. No record was read: {fix}."
+    else:
+        at_line = "" if line is None else f" (line {line})"
+        message = (f"{path}: reading stopped after {n_records} record(s), at byte {offset} of "
+                   f"the decompressed data{at_line}: {err.detail}. The records before that "
+                   f"point were read; the rest of the file is lost: {fix}.")
+    return file_letter(path, line, offset, err.error_type, message, err.detail)
 
 
 def _long_line_letter(path: str, item: RawItem, size: int, limit: int) -> DeadLetter:
