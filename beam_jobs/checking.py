@@ -99,8 +99,9 @@ class FindDuplicateIds(beam.PTransform):
 
 
 class CheckAndBatch(beam.DoFn):
-    """RawChunks -> batches (lists) of valid Records, sorted by length within a pool so that
-    each batch holds documents of similar size; bad records go to the "dead" output and
+    """RawChunks -> batches (lists) of valid Records, sorted by length within a pool (of at
+    most POOL_BATCHES batches' worth of documents and characters) so that each batch holds
+    documents of similar size; bad records go to the "dead" output and
     (records read, blank lines) per chunk to the "counts" output.
 
     Args:
@@ -118,13 +119,18 @@ class CheckAndBatch(beam.DoFn):
         self.batch_size = batch_size
         self.batch_chars = batch_chars
         self.pool_size = batch_size * POOL_BATCHES
+        # the pool's text is bounded too: 2,048 records of up to --max-chars each could
+        # otherwise hold gigabytes before the pool is cut into batches
+        self.pool_chars = batch_chars * POOL_BATCHES
 
     def setup(self):
         self._pool: List[Record] = []
+        self._pool_chars = 0
         self._dead = {}
 
     def start_bundle(self):
         self._pool = []
+        self._pool_chars = 0
 
     def process(self, chunk: RawChunk, duplicates: Dict[DuplicateKey, str]):
         yield beam.pvalue.TaggedOutput(self.COUNTS, (len(chunk.items), chunk.n_blank))
@@ -144,7 +150,8 @@ class CheckAndBatch(beam.DoFn):
                 yield self._dead_letter(result)
                 continue
             self._pool.append(result)
-            if len(self._pool) >= self.pool_size:
+            self._pool_chars += result.n_chars
+            if len(self._pool) >= self.pool_size or self._pool_chars >= self.pool_chars:
                 yield from self._batches()
 
     def finish_bundle(self):
@@ -162,6 +169,7 @@ class CheckAndBatch(beam.DoFn):
 
     def _batches(self) -> Iterator[List[Record]]:
         pool, self._pool = sorted(self._pool, key=lambda r: r.n_chars), []
+        self._pool_chars = 0
         batch: List[Record] = []
         chars = 0
         for record in pool:
