@@ -23,7 +23,8 @@ on --output and, once the run has succeeded, swaps the new output in and writes 
 import logging
 import sys
 import time
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -248,7 +249,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     logging.getLogger().setLevel(logging.WARNING)
     try:
-        summary = run(argv)
+        with _no_interrupt_tracebacks():
+            summary = run(argv)
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -261,6 +263,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for line in report_lines(summary):
         print(line)
     return 0
+
+
+class _DropInterrupts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and record.exc_info[1] is not None
+                    and _interrupted(record.exc_info[1]))
+
+
+@contextmanager
+def _no_interrupt_tracebacks() -> Iterator[None]:
+    """Ctrl-C prints one line: Beam logs an exception raised inside a step, with its
+    traceback, before re-raising it; such logs are dropped when the exception is the
+    KeyboardInterrupt (every other error is still logged)."""
+    drop = _DropInterrupts()
+    handlers = logging.getLogger().handlers or [logging.lastResort]
+    for handler in handlers:
+        handler.addFilter(drop)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(drop)
 
 
 def _interrupted(err: BaseException) -> bool:

@@ -3,6 +3,7 @@ beside it, swapped in, `_SUCCESS` last), two runs never share it (a lock, stale 
 over), a killed run's debris is never read as output and is removed by the next run, and the
 plan refuses unusable paths before the model loads."""
 import json
+import logging
 import os
 import signal
 import socket
@@ -280,7 +281,13 @@ def test_ctrl_c_exits_130_with_one_line_and_no_debris(job_args, tmp_path, monkey
         raise KeyboardInterrupt
 
     monkeypatch.setattr(parquet.ParquetBatchSink, "write_record", interrupt)
-    assert annotate.main(job_args(output, "--overwrite")) == 130
+    # what a terminal shows: logs reach stderr through the root logger's handler
+    to_stderr = logging.StreamHandler(sys.stderr)
+    logging.getLogger().addHandler(to_stderr)
+    try:
+        assert annotate.main(job_args(output, "--overwrite")) == 130
+    finally:
+        logging.getLogger().removeHandler(to_stderr)
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["interrupted: the run stopped before finishing; --output was left as it "
                    "was."]
