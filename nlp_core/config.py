@@ -19,7 +19,14 @@ import srsly
 from confection import Config, ConfigValidationError
 
 from .errors import Errors
-from .registry import FactoryMeta, RegistryNameError, iter_promises, known_names, registry
+from .registry import (
+    FactoryMeta,
+    RegistryNameError,
+    ensure_builtins_registered,
+    iter_promises,
+    known_names,
+    registry,
+)
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "default_config.cfg"
 DEFAULT_PRETRAINING_CONFIG_PATH = Path(__file__).parent / "default_config_pretraining.cfg"
@@ -35,26 +42,6 @@ SECTION_ORDER = [*TRAINING_SECTIONS, "pretraining"]
 PLANNED_NAMES = {
     "architectures": ("nlp_core.PretrainCharacters.v1", "nlp_core.PretrainVectors.v1"),
 }
-
-
-# Packages whose modules register the built-in architectures, layers, components and
-# training functions (each package's __init__ imports its registering modules). A package
-# that does not exist yet has nothing to register.
-BUILTIN_PACKAGES = ("nlp_core.ml", "nlp_core.pipeline", "nlp_core.training")
-
-
-def ensure_builtins_registered() -> None:
-    """Import the built-in packages so that their registered names resolve."""
-    import importlib
-
-    from . import language  # noqa: F401  (registers the [nlp] tokenizer and vectors makers)
-
-    for package in BUILTIN_PACKAGES:
-        try:
-            importlib.import_module(package)
-        except ModuleNotFoundError as err:
-            if err.name != package:
-                raise
 
 
 class MissingValuesError(ValueError):

@@ -13,8 +13,9 @@ the spaCy documentation uses, so configs written for spaCy resolve unchanged. th
 registries (`layers`, `optimizers`, `schedules`, `initializers`, `losses`, `ops`, `datasets`)
 are shared, not copied: `Adam.v1`, `warmup_linear.v1`, `reduce_mean.v1` … resolve as-is.
 """
+import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Tuple
 
 import catalogue
 import thinc.api  # noqa: F401  (importing it registers thinc's layers, optimizers, schedules)
@@ -120,6 +121,22 @@ def known_names(name: str, known: Iterable[str]) -> str:
     return nearest(name, known) if known else "none (nothing is registered there yet)"
 
 
+# Modules and packages whose import registers the built-in names: the [nlp] block's makers,
+# then each package whose __init__ imports its registering modules.
+BUILTIN_MODULES = ("nlp_core.nlp_makers", "nlp_core.ml", "nlp_core.pipeline",
+                   "nlp_core.training")
+
+
+def ensure_builtins_registered() -> None:
+    """Import the built-in modules so that their registered names resolve.
+
+    They are imported by name: this module sits below everything that registers, so
+    reaching up to them with an `import` statement would make a cycle.
+    """
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+
+
 def _accept_none(path: str, registry_name: str, func_name: str) -> bool:
     return False
 
@@ -200,6 +217,72 @@ class registry(thinc.config.registry):
         return super().fill(config, **kwargs)
 
     @classmethod
+    def factory(cls, name: str, *, default_config: Dict[str, Any] | None = None,
+                assigns: Sequence[str] = (), requires: Sequence[str] = (),
+                retokenizes: bool = False, default_score_weights: Dict | None = None,
+                aliases: Sequence[str] = (), func: Callable | None = None) -> Callable:
+        """Register a component factory `func(nlp, name, **settings) -> component` under
+        `name` (and `aliases`); used as a decorator when `func` is None.
+
+        Args:
+            name: the factory name a `[components.X]` block refers to.
+            default_config: the settings a `[components.X]` block may leave out, e.g. its
+                default `model` block.
+            assigns / requires / retokenizes / default_score_weights: see `FactoryMeta`.
+            aliases: further names for the same factory.
+            func: the factory, when not used as a decorator.
+
+        Returns:
+            The factory itself (or a decorator that registers and returns it).
+        """
+
+        def add_factory(factory: Callable) -> Callable:
+            meta = FactoryMeta(name=name, factory=factory,
+                               default_config=dict(default_config or {}),
+                               assigns=tuple(assigns), requires=tuple(requires),
+                               retokenizes=retokenizes,
+                               default_score_weights=dict(default_score_weights or {}))
+            cls.factories.register(name, func=meta, aliases=aliases)
+            return factory
+
+        return add_factory(func) if func is not None else add_factory
+
+    @classmethod
+    def component(cls, name: str, *, assigns: Sequence[str] = (), requires: Sequence[str] = (),
+                  retokenizes: bool = False, func: Callable | None = None) -> Callable:
+        """Register a stateless function `doc -> doc` as a component without settings;
+        used as a decorator when `func` is None.
+
+        Returns:
+            The function itself (or a decorator that registers and returns it).
+        """
+
+        def add_component(function: Callable) -> Callable:
+            def make(nlp: Any, name: str) -> Callable:
+                return function
+
+            cls.factory(name, assigns=assigns, requires=requires, retokenizes=retokenizes,
+                        func=make)
+            return function
+
+        return add_component(func) if func is not None else add_component
+
+    @classmethod
+    def get_factory_meta(cls, factory_name: str) -> FactoryMeta:
+        """What was registered for the component factory `factory_name`.
+
+        Raises:
+            ValueError: E207 naming the closest registered factories.
+        """
+        if factory_name not in cls.factories:
+            ensure_builtins_registered()
+        if factory_name not in cls.factories:
+            raise ValueError(Errors.E207.format(
+                factory=factory_name, name="?",
+                known=known_names(factory_name, cls.factories.get_all())))
+        return cls.factories.get(factory_name)
+
+    @classmethod
     def listing(cls) -> Dict[str, List[str]]:
         """Every registry and its sorted names: what a config can refer to right now."""
         return {name: sorted(getattr(cls, name).get_all()) for name in cls.names()}
@@ -219,5 +302,6 @@ def iter_promises(config: Any, parent: str = ""
             yield from iter_promises(value, f"{parent}.{key}" if parent else str(key))
 
 
-__all__ = ["registry", "Registry", "FactoryMeta", "known_names", "RegistryNameError", "register_with_aliases", "aliases_of",
-           "iter_promises"]
+__all__ = ["registry", "Registry", "FactoryMeta", "known_names", "RegistryNameError",
+           "register_with_aliases", "aliases_of", "iter_promises", "ensure_builtins_registered",
+           "BUILTIN_MODULES"]

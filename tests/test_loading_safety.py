@@ -15,7 +15,7 @@ from beam_jobs.model import load_pipeline
 from nlp_core.cli import app
 from nlp_core.language import Language
 from nlp_core.registry import registry
-from nlp_core.util import import_code, user_code_module_name
+from nlp_core.user_code import import_code, user_code_module_name
 
 # A module body that leaves a file behind when it is imported (run).
 MARKER_CODE = """

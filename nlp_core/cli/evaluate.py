@@ -13,7 +13,14 @@ from typing import IO, Any, Dict, List, Optional, Tuple
 import srsly
 import typer
 
+import nlp_core
+
+from ..errors import Errors
+from ..training.corpus import Corpus
+from ..training.loop import single_blas_thread
+from ..user_code import import_code
 from ._app import app
+from .train import setup_gpu
 
 # Table rows: label and score key, in the order printed (rows without a score are left out).
 METRICS: Tuple[Tuple[str, str], ...] = (
@@ -61,12 +68,6 @@ def evaluate(model: str, data_path: Path, *, output: Optional[Path] = None,
     Returns:
         every score `nlp.evaluate` returned.
     """
-    import nlp_core
-
-    from ..errors import Errors
-    from ..training.corpus import Corpus
-    from ..training.loop import single_blas_thread
-
     stdout = stdout or sys.stdout
     data_path = Path(data_path)
     if not data_path.exists():
@@ -109,9 +110,6 @@ def evaluate_cli(
 ) -> None:
     """Score MODEL on DATA_PATH: token accuracy and P/R/F, tags, POS, and UAS/LAS,
     entities and sentences when the pipeline predicts them, plus words per second."""
-    from ..util import import_code
-    from .train import setup_gpu
-
     try:
         import_code(code)
         setup_gpu(gpu_id)

@@ -15,6 +15,10 @@ from typing import Any, Dict, List
 import typer
 from confection import Config
 
+from ..config import fill_config, find_missing, get_default_config, load_config
+from ..errors import Errors
+from ..registry import RegistryNameError
+from ..user_code import import_code
 from ._app import init_cli
 
 # Components `init config` knows how to write, in pipeline order.
@@ -119,12 +123,8 @@ def make_training_config(lang: str, pipeline: List[str], *, optimize: str = "eff
         optimize: "efficiency" (smaller, faster) or "accuracy" (larger).
         gpu: with "accuracy", embed with a shared transformer instead of a CNN tok2vec.
     """
-    from ..config import get_default_config
-
     unknown = [name for name in pipeline if name not in SUPPORTED]
     if unknown or not pipeline:
-        from ..errors import Errors
-
         raise ValueError(Errors.E229.format(names=unknown or pipeline,
                                             supported=", ".join(SUPPORTED)))
     transformer = gpu and optimize == "accuracy"
@@ -143,9 +143,6 @@ def make_training_config(lang: str, pipeline: List[str], *, optimize: str = "eff
 def _fill_if_registered(config: Config) -> Config:
     """Fill factory and function defaults when every name the config uses is registered;
     otherwise keep the template, which already spells out every model setting."""
-    from ..config import fill_config
-    from ..registry import RegistryNameError
-
     try:
         return fill_config(config)
     except RegistryNameError as err:
@@ -204,10 +201,6 @@ def fill_config_cli(
 ) -> None:
     """Complete BASE_PATH with every default: missing sections, component factory settings
     and the default arguments of each registered function."""
-    from ..config import fill_config, find_missing, load_config
-    from ..errors import Errors
-    from ..util import import_code
-
     try:
         import_code(code)
         filled = fill_config(load_config(base_path), pretraining=pretraining)

@@ -14,7 +14,19 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 import typer
+from thinc.api import require_gpu
 
+from ..config import (
+    fill_config,
+    get_default_config,
+    load_config,
+    load_config_from_str,
+    parse_config_overrides,
+    validate_training_config,
+)
+from ..errors import Errors
+from ..training.loop import init_nlp, train
+from ..user_code import import_code
 from ._app import app
 
 
@@ -22,11 +34,7 @@ def setup_gpu(gpu_id: int) -> None:
     """Select GPU `gpu_id` for thinc (and so for every model); -1 stays on CPU."""
     if gpu_id < 0:
         return
-    from ..errors import Errors
-
     try:
-        from thinc.api import require_gpu
-
         require_gpu(gpu_id)
     except Exception as err:  # no cupy, no device, or a bad id: all end the same way
         raise ValueError(Errors.E411.format(gpu_id=gpu_id, reason=err)) from None
@@ -38,14 +46,6 @@ def load_training_config(config_path: str, overrides: Dict[str, Any]):
     Overrides are applied after the default sections are added, so `--paths.train` works
     for a config file without a [paths] section.
     """
-    from ..config import (
-        fill_config,
-        get_default_config,
-        load_config,
-        load_config_from_str,
-        validate_training_config,
-    )
-
     config = get_default_config().merge(load_config(config_path))
     if overrides:
         config = load_config_from_str(config.to_str(interpolate=False), overrides,
@@ -75,10 +75,6 @@ def train_cli(
 ) -> None:
     """Train the pipeline CONFIG_PATH describes on the train corpus (paths.train), scoring on the dev corpus (paths.dev).
     Extra `--section.key value` options override the config."""
-    from ..config import parse_config_overrides
-    from ..training.loop import init_nlp, train
-    from ..util import import_code
-
     try:
         overrides = parse_config_overrides(ctx.args)
         import_code(code)

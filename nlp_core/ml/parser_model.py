@@ -23,7 +23,7 @@ The model runs over whole transition sequences (see `parser_step`):
 `model.attrs["seen_mask"]`: bool (nO,) array of the classes seen in training data (None:
 all); other classes get no gradient and are predicted only when nothing else is valid.
 """
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 import numpy
 from thinc.api import Linear, Model, chain, list2array, zero_init
@@ -31,6 +31,8 @@ from thinc.types import Floats2d
 
 from ..errors import Errors
 from ..registry import registry
+from .parser_step import forward
+from .parser_weights import seen_mask, set_seen_classes, weights
 
 # Context widths (nF) of each state type, without and with extra state tokens.
 STATE_FEATURES = {"parser": (8, 13), "ner": (3, 6)}
@@ -73,8 +75,6 @@ def TransitionBasedParser(tok2vec: Model, state_type: str, extra_state_tokens: b
         output = make_output(nO, hidden_width)
         layers.append(output)
         refs["output"] = output
-    from .parser_step import forward
-
     return Model("transition_parser", forward, init=init, layers=layers, refs=refs,
                  dims={"nO": nO, "nF": nF, "nH": hidden_width, "nP": maxout_pieces},
                  attrs={"state_type": state_type, "use_upper": bool(use_upper),
@@ -200,28 +200,6 @@ def resize_output(model: Model, new_nO: int) -> Model:
     return model
 
 
-def set_seen_classes(model: Model, seen: Optional[numpy.ndarray]) -> None:
-    """Set the seen-class mask: bool (nO,), or None for all classes."""
-    model.attrs["seen_mask"] = None if seen is None else numpy.asarray(seen, dtype=bool).copy()
-
-
-def seen_mask(model: Model) -> Optional[numpy.ndarray]:
-    """The bool (nO,) seen-class mask, or None (all seen)."""
-    seen = model.attrs.get("seen_mask")
-    if seen is None:
-        return None
-    seen = numpy.asarray(seen, dtype=bool)
-    nO = model.get_dim("nO")
-    if seen.shape[0] < nO:  # classes added since: seen
-        seen = numpy.concatenate([seen, numpy.ones(nO - seen.shape[0], dtype=bool)])
-    return seen
-
-
-def weights(model: Model) -> List[Any]:
-    """(b (nH*nP,), W_out (nO, nH) or None, b_out (nO,) or None) as used per step."""
-    hidden = model.get_ref("hidden")
-    b = hidden.get_param("b").reshape(-1)
-    if model.attrs["use_upper"]:
-        output = model.get_ref("output")
-        return [b, output.get_param("W"), output.get_param("b")]
-    return [b, None, None]
+# The seen-class helpers are used through this module by the components and tests.
+__all__ = ["TransitionBasedParser", "make_hidden", "make_output", "precompute", "init",
+           "n_moves", "resize_output", "set_seen_classes", "seen_mask", "weights"]

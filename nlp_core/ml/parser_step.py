@@ -26,7 +26,7 @@ import numpy
 from thinc.api import Model, NumpyOps
 
 from ..errors import Errors
-from .parser_model import seen_mask, weights
+from .parser_weights import seen_mask, weights
 
 # Score given to unseen classes: below any real score, but finite, so a state whose only
 # valid moves are unseen still moves.

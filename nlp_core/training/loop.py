@@ -16,13 +16,15 @@ import os
 import random
 import sys
 import time
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from thinc.api import Optimizer, fix_random_seed
+from thinc.api import Optimizer, fix_random_seed, set_gpu_allocator
 
 from ..config import get_dot
 from ..errors import Errors
+from ..language import Language
 from ..registry import registry
 from .example import Example
 
@@ -87,16 +89,12 @@ def init_nlp(config, *, use_gpu: int = -1):
     Returns:
         The initialized Language.
     """
-    from ..language import Language
-
     interpolated = config.interpolate()
     seed = interpolated["training"]["seed"]
     if seed is not None:
         fix_random_seed(seed)
     allocator = interpolated["training"]["gpu_allocator"]
     if use_gpu >= 0 and allocator:
-        from thinc.api import set_gpu_allocator
-
         set_gpu_allocator(allocator)
     nlp = Language.from_config(config)
     training = resolve_training(interpolated)
@@ -104,8 +102,6 @@ def init_nlp(config, *, use_gpu: int = -1):
     train_corpus = resolve_corpus(interpolated, config, training["train_corpus"])
     if training["max_epochs"] == -1:
         # a streamed corpus may not fit in memory: components see a sample
-        from itertools import islice
-
         def get_examples() -> Iterable[Example]:
             return islice(train_corpus(nlp), 100)
 
@@ -234,7 +230,7 @@ def single_blas_thread() -> Iterator[None]:
     if any(name in os.environ for name in BLAS_THREAD_VARIABLES):
         yield
         return
-    try:
+    try:  # threadpoolctl is optional: without it BLAS keeps its own thread count
         from threadpoolctl import threadpool_limits
     except ImportError:
         yield

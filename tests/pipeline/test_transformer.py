@@ -15,7 +15,7 @@ from nlp_core.language import Language
 from nlp_core.ml.transformer import FullTransformerBatch, TransformerData
 from nlp_core.tokens import Doc
 from nlp_core.training import Example
-from nlp_core.util import import_code
+from nlp_core.user_code import import_code
 
 SEED_CONFIGS = Path(__file__).resolve().parents[3] / "shared" / "seed" / "configs"
 CUSTOM_SPANS_CODE = Path(__file__).resolve().parents[1] / "ml" / "transformer" / \

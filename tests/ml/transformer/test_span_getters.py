@@ -7,7 +7,7 @@ from confection import Config
 
 from nlp_core.ml.transformer import get_doc_spans, get_sent_spans, get_strided_spans
 from nlp_core.registry import aliases_of, registry
-from nlp_core.util import import_code
+from nlp_core.user_code import import_code
 
 SEED_CONFIGS = Path(__file__).resolve().parents[4] / "shared" / "seed" / "configs"
 CODE = Path(__file__).with_name("custom_sent_spans.py")

@@ -1,25 +1,19 @@
-"""Helpers of the pipeline object: worker processes for `nlp.pipe(n_process=N)`, and
-importing user code (`--code functions.py`) so that its registered functions exist.
+"""`nlp.pipe(texts, n_process=N)`: the pipeline run in N worker processes.
 
 Worker processes never receive a pickled model: the parent writes the pipeline with
-`nlp.to_disk` into a temporary directory and each worker loads it from there. Texts go to
+`nlp.to_disk` into a temporary directory and each worker rebuilds it from there. Texts go to
 the workers as strings (pre-tokenized Docs as `Doc.to_bytes()` msgpack) and annotated Docs
 come back as msgpack bytes, read into the parent's vocab with `Doc.from_bytes`.
 """
-import hashlib
-import importlib.util
 import multiprocessing
 import queue
-import re
-import sys
 import tempfile
 import threading
 import traceback
-from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Tuple, Type
 
 from .errors import Errors
+from .language_disk import load_from_directory
 from .tokens import Doc
 
 if TYPE_CHECKING:
@@ -28,48 +22,6 @@ if TYPE_CHECKING:
 # Batches in flight per worker: enough to keep workers busy, few enough to bound memory.
 _PREFETCH = 2
 _POLL_SECONDS = 0.1
-
-
-def import_code(path: Union[str, Path, None]) -> ModuleType | None:
-    """Import a Python file so that the functions it registers can be used in configs.
-
-    The file becomes the module `user_code_module_name(path)`, a private name no installed
-    module has: a user's `json.py` registers its functions without replacing the standard
-    library's `json` in `sys.modules` for everyone else.
-
-    Returns:
-        The imported module (None when `path` is None).
-    """
-    if path is None:
-        return None
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(Errors.E227.format(path=path))
-    name = user_code_module_name(path)
-    spec = importlib.util.spec_from_file_location(name, str(path))
-    if spec is None or spec.loader is None:
-        raise ValueError(Errors.E412.format(path=path, reason="Python cannot import this "
-                                            "file; give a .py file"))
-    module = importlib.util.module_from_spec(spec)
-    # Registered before running, as the import system does, so that the file's own
-    # dataclasses and type hints can look the module up while it runs.
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
-
-
-def user_code_module_name(path: Union[str, Path]) -> str:
-    """The module name `import_code` gives the file `path`: `nlp_core_user_code_`, a hash of
-    its resolved path and its stem (made an identifier), so that one file always gets the
-    same name and two files never share one."""
-    path = Path(path).resolve()
-    digest = hashlib.sha1(str(path).encode("utf8")).hexdigest()[:12]
-    stem = re.sub(r"\W", "_", path.stem)
-    return f"nlp_core_user_code_{digest}_{stem}"
 
 
 def _start_context() -> multiprocessing.context.BaseContext:
@@ -87,12 +39,11 @@ def _encode(item: Any) -> Tuple[str, Any]:
     return "bad", type(item).__name__
 
 
-def _worker(model_dir: str, tasks: Any, results: Any) -> None:
+def _worker(worker_class: Type["Language"], model_dir: str, tasks: Any, results: Any
+            ) -> None:
     """Load the pipeline once, then annotate batches until the None sentinel arrives."""
     try:
-        from .language import load
-
-        nlp = load(model_dir)
+        nlp = load_from_directory(worker_class, model_dir)
     except Exception:
         results.put((-1, "error", "RuntimeError", traceback.format_exc()))
         return
@@ -151,14 +102,28 @@ def _take(iterator: Iterator[Any], n: int) -> List[Any]:
 
 
 def pipe_in_processes(nlp: "Language", texts: Iterable[Any], *, n_process: int,
-                      batch_size: int) -> Iterator[Doc]:
-    """`nlp.pipe` over `n_process` worker processes; yields Docs in input order."""
+                      batch_size: int, worker_class: Type["Language"]) -> Iterator[Doc]:
+    """`nlp.pipe` over `n_process` worker processes; yields Docs in input order.
+
+    Args:
+        nlp: the pipeline; its `to_disk` copy is what the workers run.
+        texts: strs or pre-tokenized Docs.
+        n_process: number of worker processes (> 1).
+        batch_size: docs per task sent to a worker.
+        worker_class: the class each worker rebuilds the pipeline with (its
+            `from_config`), as `nlp_core.load` does.
+
+    Raises:
+        TypeError / ValueError: E223 with the worker's traceback when a batch fails on bad
+            input; RuntimeError: E223 for any other failure or when the workers exit.
+    """
     ctx = _start_context()
     with tempfile.TemporaryDirectory(prefix="nlp_core_pipe_") as model_dir:
         nlp.to_disk(model_dir)
         tasks = ctx.Queue(maxsize=n_process * _PREFETCH)
         results = ctx.Queue()
-        workers = [ctx.Process(target=_worker, args=(model_dir, tasks, results), daemon=True)
+        workers = [ctx.Process(target=_worker, daemon=True,
+                               args=(worker_class, model_dir, tasks, results))
                    for _ in range(n_process)]
         for worker in workers:
             worker.start()

@@ -1,0 +1,232 @@
+"""Training a pipeline: linking listeners to their embedding components,
+`nlp.initialize`, `nlp.update`, `nlp.evaluate` and the optimizer.
+
+    optimizer = nlp.initialize(lambda: train_examples)   # labels and shapes from the data
+    losses = nlp.update(batch, sgd=optimizer)            # one step over Examples
+    scores = nlp.evaluate(dev_examples)                  # token_acc, tag_acc, speed, ...
+
+The functions take the pipeline as their first argument; `Language` calls them from its
+thin methods of the same names (their docstrings are the user-facing ones).
+"""
+import inspect
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Union
+
+from confection import Config
+from thinc.api import Adam
+
+from .errors import Errors
+from .language_run import checked
+from .registry import registry
+from .tokens import Doc
+from .training.example import Example
+from .training.scorer import score_tokenization
+
+if TYPE_CHECKING:
+    from .language import Language
+
+
+def link_components(components: List[Any]) -> None:
+    """Connect each embedding component (one with `find_listeners`, e.g. tok2vec) to the
+    listener layers in the other components' models. A listener with upstream "NAME"
+    belongs to component NAME; one with "*" to the nearest embedding component before its
+    own component. Trainable components also learn their pipeline name here.
+
+    Args:
+        components: every (name, component) pair of the pipeline, in order.
+    """
+    embedders = [(i, proc) for i, (_, proc) in enumerate(components)
+                 if hasattr(proc, "find_listeners")]
+    for name, proc in components:
+        if getattr(proc, "is_trainable", False) and hasattr(proc, "name"):
+            proc.name = name
+    for _, proc in embedders:
+        proc.remove_listeners()
+    for j, (name, proc) in enumerate(components):
+        before = [embedder for i, embedder in embedders if i < j]
+        nearest = before[-1] if before else None
+        for i, embedder in embedders:
+            if i != j:
+                embedder.find_listeners(proc, name=name, wildcard=embedder is nearest)
+
+
+def initialize_settings(nlp: "Language") -> Dict[str, Any]:
+    """The resolved `[initialize]` block of the pipeline's config ({} without one)."""
+    config = nlp.config
+    if "initialize" not in config:
+        return {}
+    interpolated = Config(config).interpolate()
+    return registry.resolve({"initialize": interpolated["initialize"]},
+                            validate=False)["initialize"]
+
+
+def initialize(nlp: "Language", get_examples: Callable[[], Iterable[Any]] | None) -> None:
+    """Initialise the tokenizer and components from `[initialize]` and the examples
+    (see `Language.initialize`); the optimizer is left to the caller."""
+    if get_examples is None:
+        get_examples = _placeholder_examples(nlp)
+    settings = initialize_settings(nlp)
+    if settings.get("before_init") is not None:
+        settings["before_init"](nlp)
+    if settings.get("vectors") is not None and nlp.vocab.vectors is None:
+        raise NotImplementedError(Errors.E364.format(path=settings["vectors"]))
+    for key, what in (("vocab_data", "lexeme data tables"),
+                      ("lookups", "lookup tables (lemmatizer data)")):
+        if settings.get(key) is not None:
+            raise NotImplementedError(Errors.E365.format(key=key, value=settings[key],
+                                                         what=what))
+    if hasattr(nlp.tokenizer, "initialize"):
+        nlp.tokenizer.initialize(get_examples, nlp=nlp,
+                                 **dict(settings.get("tokenizer") or {}))
+    link_components(nlp.components)
+    component_settings = settings.get("components") or {}
+    for name, proc in nlp.pipeline:
+        if hasattr(proc, "initialize"):
+            kwargs = dict(component_settings.get(name) or {})
+            if _accepts(proc.initialize, "nlp"):
+                kwargs["nlp"] = nlp
+            proc.initialize(get_examples, **kwargs)
+    if settings.get("init_tok2vec") is not None:
+        load_init_tok2vec(nlp, settings["init_tok2vec"])
+    if settings.get("after_init") is not None:
+        settings["after_init"](nlp)
+
+
+def _placeholder_examples(nlp: "Language") -> Callable[[], List[Example]]:
+    """`get_examples` for initialising without data: one three-token example."""
+
+    def get_examples() -> List[Example]:
+        doc = Doc(nlp.vocab, words=["x", "y", "z"])
+        return [Example(doc, doc.copy())]
+
+    return get_examples
+
+
+def load_init_tok2vec(nlp: "Language", path: Union[str, Path]) -> None:
+    """Load pretrained weights (thinc msgpack bytes, as `pretrain` writes them) into
+    `[pretraining] component` (default "tok2vec"), or its `layer` ref if set.
+
+    Raises:
+        OSError: E366 when the file does not exist.
+        ValueError: E368 for a component not in the pipeline; E367 when the weights do
+            not fit the model.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise OSError(Errors.E366.format(path=str(path)))
+    pretraining = nlp.config.get("pretraining") or {}
+    component = pretraining.get("component") or "tok2vec"
+    layer = pretraining.get("layer") or ""
+    if component not in nlp.component_names:
+        raise ValueError(Errors.E368.format(component=component, names=nlp.component_names))
+    model = nlp.get_pipe(component).model
+    if layer:
+        model = model.get_ref(layer)
+    try:
+        model.from_bytes(path.read_bytes())
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(Errors.E367.format(
+            path=str(path), component=component,
+            layer=f" (layer {layer!r})" if layer else "", detail=err)) from None
+
+
+def create_optimizer(nlp: "Language") -> Any:
+    """The optimizer of `[training.optimizer]` (thinc's Adam with defaults when the
+    config has none)."""
+    config = nlp.config
+    if not config.get("training", {}).get("optimizer"):
+        return Adam()
+    interpolated = Config(config).interpolate()
+    return registry.resolve({"optimizer": interpolated["training"]["optimizer"]})["optimizer"]
+
+
+def check_examples(examples: Iterable[Any], method: str) -> List[Example]:
+    """`examples` as a list; E363 (TypeError) naming `method` for anything but Examples."""
+    examples = list(examples)
+    for eg in examples:
+        if not isinstance(eg, Example):
+            raise TypeError(Errors.E363.format(method=method, type=type(eg).__name__))
+    return examples
+
+
+def update(nlp: "Language", examples: List[Example], *, drop: float, sgd: Any,
+           losses: Dict[str, float], exclude: Iterable[str],
+           annotates: Iterable[str]) -> Dict[str, float]:
+    """One training step over `examples` (see `Language.update`); `sgd` is the optimizer,
+    or False for no step."""
+    exclude, annotates = set(exclude), set(annotates)
+    pipeline = nlp.pipeline
+    trained = {name for name, proc in pipeline
+               if name not in exclude and getattr(proc, "is_trainable", False)}
+    annotated: set = set()
+    updated = []
+    for name, proc in pipeline:
+        if name in trained:
+            proc.update(examples, drop=drop, sgd=None, losses=losses)
+            updated.append(proc)
+        elif hasattr(proc, "listening_components") and (
+                trained & set(proc.listening_components)):
+            _annotate(name, proc, examples, annotated)
+        if name in annotates:
+            _ensure_listened_outputs(nlp, name, examples, annotated)
+            _annotate(name, proc, examples, annotated)
+    if sgd is not False:
+        for proc in updated:
+            proc.finish_update(sgd)
+    return losses
+
+
+def _annotate(name: str, proc: Callable, examples: List[Example], annotated: set) -> None:
+    """Run one component on the examples' predicted docs (in place), once per step."""
+    if name in annotated:
+        return
+    docs = [eg.predicted for eg in examples]
+    if hasattr(proc, "predict") and hasattr(proc, "set_annotations"):
+        proc.set_annotations(docs, proc.predict(docs))
+    else:
+        for eg, doc in zip(examples, docs):
+            eg.predicted = checked(name, proc(doc))
+    annotated.add(name)
+
+
+def _ensure_listened_outputs(nlp: "Language", name: str, examples: List[Example],
+                             annotated: set) -> None:
+    """Before component `name` predicts in training, make the embedding components it
+    listens to annotate the batch (their training hand-off is not used at inference)."""
+    for upstream, proc in nlp.pipeline:
+        if upstream != name and name in getattr(proc, "listening_components", ()):
+            _annotate(upstream, proc, examples, annotated)
+
+
+def evaluate(nlp: "Language", examples: List[Example], *, batch_size: int) -> Dict[str, Any]:
+    """Score `nlp.pipe` over unannotated copies of the examples' predicted tokens against
+    the references (see `Language.evaluate`)."""
+    fresh = [_unannotated_copy(eg.predicted) for eg in examples]
+    start = time.perf_counter()
+    docs = list(nlp.pipe(fresh, batch_size=batch_size))
+    elapsed = time.perf_counter() - start
+    scored = [Example(doc, eg.reference) for doc, eg in zip(docs, examples)]
+    scores: Dict[str, Any] = dict(score_tokenization(scored))
+    for _, proc in nlp.pipeline:
+        if hasattr(proc, "score"):
+            scores.update(proc.score(scored))
+    n_words = sum(len(doc) for doc in docs)
+    scores["speed"] = n_words / elapsed if elapsed > 0 else 0.0
+    return scores
+
+
+def _unannotated_copy(doc: Doc) -> Doc:
+    """A Doc with the same text and tokens as `doc` and no annotation."""
+    cols = doc._cols
+    return Doc._from_tokens(doc.vocab, doc.text, cols["orth"].copy(), cols["length"].copy(),
+                            cols["spacy"].copy(), cols["idx"].copy())
+
+
+def _accepts(func: Callable, keyword: str) -> bool:
+    """Whether `func` takes the keyword argument `keyword` (or any keyword)."""
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == keyword or p.kind is p.VAR_KEYWORD for p in params)
