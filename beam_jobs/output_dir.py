@@ -164,11 +164,14 @@ def remove_debris(out: OutputDir) -> List[str]:
                 shutil.rmtree(path)
             else:
                 os.remove(path)
-        return sorted(found)
-    found = _match(stem + STAGING_TAG + "*/**")
-    found += _match(FileSystems.join(out.final, "*", "beam-temp-*", "**"))
+    else:
+        found = _match(stem + STAGING_TAG + "*/**")
+        found += _match(FileSystems.join(out.final, "*", "beam-temp-*", "**"))
+        if found:
+            FileSystems.delete(found)
     if found:
-        FileSystems.delete(found)
+        logging.warning("--output %s: removed what an interrupted run left (%s)", out.final,
+                        ", ".join(sorted(found)[:3]) + (", ..." if len(found) > 3 else ""))
     return sorted(found)
 
 
