@@ -27,7 +27,7 @@ from typing import Iterable, Iterator, List, TextIO, Union
 
 from ..errors import Errors
 from ..tokens import Doc
-from ..tokens.doc import UNIVERSAL_POS
+from ..tokens.annotation import UNIVERSAL_POS
 from ..tokens.morphanalysis import normalize_features
 from ..vocab import Vocab
 from .bad_records import BadRecordPolicy, OnError

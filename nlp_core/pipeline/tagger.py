@@ -30,7 +30,7 @@ from ..ml.listener import Tok2VecListener, batch_id
 from ..ml.tagger_model import resize_output
 from ..registry import registry
 from ..tokens import Doc
-from ..tokens.doc import UNIVERSAL_POS, pos_id
+from ..tokens.annotation import UNIVERSAL_POS, pos_id
 from .trainable import TrainablePipe, sample_examples, set_dropout_rate, validate_examples
 
 ATTRS = ("tag", "pos")

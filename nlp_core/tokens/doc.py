@@ -15,30 +15,21 @@ and `.spacy` files move between the two libraries unchanged.
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
+import srsly
 
 from .. import attrs as A
 from ..errors import Errors
-from ..symbols import IDS as SYMBOL_IDS
+from .annotation import (
+    ANNOTATION_DTYPES,
+    COLUMN_OF_ATTR,
+    IOB_VALUES,
+    pos_id,
+)
 from .morphanalysis import morph_key
+from .span import Span
+from .span_group import SpanGroups
+from .token import Token
 from .underscore import Underscore, make_extension_api
-
-ANNOTATION_DTYPES = {
-    "norm": numpy.uint64, "lemma": numpy.uint64, "tag": numpy.uint64, "pos": numpy.uint64,
-    "dep": numpy.uint64, "morph": numpy.uint64, "ent_type": numpy.uint64,
-    "ent_kb_id": numpy.uint64, "ent_id": numpy.uint64, "head": numpy.int32,
-    "sent_start": numpy.int8, "ent_iob": numpy.uint8,
-}
-# attribute ID -> column name, for the attributes a Doc stores per token
-COLUMN_OF_ATTR = {
-    A.ORTH: "orth", A.SPACY: "spacy", A.IDX: "idx", A.LENGTH: "length", A.NORM: "norm",
-    A.LEMMA: "lemma", A.TAG: "tag", A.POS: "pos", A.DEP: "dep", A.MORPH: "morph",
-    A.ENT_TYPE: "ent_type", A.ENT_KB_ID: "ent_kb_id", A.ENT_ID: "ent_id", A.HEAD: "head",
-    A.SENT_START: "sent_start", A.ENT_IOB: "ent_iob",
-}
-IOB_STRINGS = ("", "I", "O", "B")
-IOB_VALUES = {"": 0, "I": 1, "O": 2, "B": 3}
-UNIVERSAL_POS = ("ADJ", "ADP", "ADV", "AUX", "CONJ", "CCONJ", "DET", "INTJ", "NOUN", "NUM",
-                 "PART", "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X", "EOL", "SPACE")
 
 
 def _as_uint64(array: numpy.ndarray) -> numpy.ndarray:
@@ -227,9 +218,6 @@ class Doc:
         return self.length
 
     def __getitem__(self, key):
-        from .span import Span
-        from .token import Token
-
         if isinstance(key, slice):
             start, stop, step = key.indices(self.length)
             if step != 1:
@@ -243,8 +231,6 @@ class Doc:
         return Token(self, i)
 
     def __iter__(self) -> Iterator:
-        from .token import Token
-
         for i in range(self.length):
             yield Token(self, i)
 
@@ -425,16 +411,12 @@ class Doc:
     @property
     def sents(self) -> Iterator:
         """Sentences as Spans, from sentence starts or, failing those, the parse."""
-        from .span import Span
-
         for start, end in self._sent_bounds():
             yield Span(self, start, end)
 
     @property
     def ents(self) -> Tuple:
         """Named entities (from the token IOB/type arrays) as Spans with labels."""
-        from .span import Span
-
         iob = self._cols.get("ent_iob")
         if iob is None:
             return ()
@@ -467,8 +449,6 @@ class Doc:
 
         Entities may be Spans or (label, start, end) tuples; overlapping ones raise.
         """
-        from .span import Span
-
         if default not in ("outside", "missing", "unmodified"):
             raise ValueError(f"set_ents default must be 'outside', 'missing' or 'unmodified', "
                              f"got {default!r}.")
@@ -506,15 +486,11 @@ class Doc:
     def spans(self):
         """Named span groups: `doc.spans["key"] = [span, ...]`; spans may overlap."""
         if self._spans is None:
-            from .span_group import SpanGroups
-
-            self._spans = SpanGroups(self)
+                self._spans = SpanGroups(self)
         return self._spans
 
     @spans.setter
     def spans(self, groups) -> None:
-        from .span_group import SpanGroups
-
         self._spans = SpanGroups(self, dict(groups))
 
     def char_span(self, start_idx: int, end_idx: int, label: Union[int, str] = 0,
@@ -523,8 +499,6 @@ class Doc:
         """The Span covering characters [start_idx, end_idx), or None when the offsets do not
         fall on token boundaries ("strict"). "contract" keeps only tokens fully inside,
         "expand" takes every token that overlaps."""
-        from .span import Span
-
         if alignment_mode not in ("strict", "contract", "expand"):
             raise ValueError(Errors.E016.format(mode=alignment_mode))
         idx = self._cols["idx"]
@@ -671,32 +645,15 @@ class Doc:
         doc.cats = dict(data.get("cats", {}))
         doc.has_unknown_spaces = bool(data.get("has_unknown_spaces", False))
         for name, spans in data.get("spans", {}).items():
-            from .span import Span
-
-            doc.spans[name] = [Span(doc, s, e, label=lab, kb_id=kb, span_id=sid)
+                doc.spans[name] = [Span(doc, s, e, label=lab, kb_id=kb, span_id=sid)
                                for s, e, lab, kb, sid in spans]
         for key, value in data.get("user_data", []):
             doc.user_data[tuple(key) if isinstance(key, list) else key] = value
         return doc
 
     def to_bytes(self) -> bytes:
-        import srsly
-
         return srsly.msgpack_dumps(self.to_dict())
 
     @classmethod
     def from_bytes(cls, vocab, data: bytes) -> "Doc":
-        import srsly
-
         return cls.from_dict(vocab, srsly.msgpack_loads(data))
-
-
-def pos_id(value: Union[str, int]) -> int:
-    """The symbol ID of a Universal POS tag ("NOUN" -> 92); "" or 0 means unset."""
-    if isinstance(value, int):
-        return value
-    if value == "":
-        return 0
-    if value not in UNIVERSAL_POS:
-        raise ValueError(Errors.E017.format(value=value, known=", ".join(UNIVERSAL_POS[:6])))
-    return SYMBOL_IDS[value]

@@ -27,7 +27,8 @@ from .. import attrs as A
 from ..errors import Errors
 from ..strings import get_string_id
 from ..symbols import NAMES as SYMBOL_NAMES
-from .doc import ANNOTATION_DTYPES, COLUMN_OF_ATTR, Doc
+from .annotation import ANNOTATION_DTYPES, COLUMN_OF_ATTR
+from .doc import Doc
 from .morphanalysis import EMPTY_MORPH_ID
 
 DEFAULT_ATTRS = ("ORTH", "NORM", "TAG", "HEAD", "DEP", "ENT_IOB", "ENT_TYPE", "ENT_KB_ID",

@@ -4,6 +4,7 @@ from typing import Iterator, Optional, Union
 import numpy
 
 from ..errors import Errors
+from .annotation import ANNOTATION_DTYPES
 from .underscore import Underscore, make_extension_api
 
 
@@ -191,7 +192,8 @@ class Span:
 
     def as_doc(self):
         """A new Doc holding just this span's tokens and annotations."""
-        from .doc import ANNOTATION_DTYPES, Doc
+        # doc.py imports this module to make Spans: Span reaches Doc only when called
+        from .doc import Doc
 
         cols = self.doc._cols
         sl = slice(self.start, self.end)

@@ -3,7 +3,8 @@ from typing import Iterator, Union
 
 from .. import attrs as A
 from ..errors import Errors
-from .doc import IOB_STRINGS, IOB_VALUES, pos_id
+from ..vocab import Lexeme
+from .annotation import IOB_STRINGS, IOB_VALUES, pos_id
 from .morphanalysis import MorphAnalysis, morph_key
 from .underscore import Underscore, make_extension_api
 
@@ -110,8 +111,6 @@ class Token:
 
     @property
     def lex(self):
-        from ..vocab import Lexeme
-
         return Lexeme(self.doc.vocab, self.orth)
 
     lower = _lex_attr(A.LOWER)
