@@ -20,6 +20,9 @@ files, checks every record, runs the pipeline on batches of similar length, and 
   OUTPUT/dead_letter/part-*.parquet   one row per rejected record, with its reason
   OUTPUT/tensors/part-*.parquet       with --tensors: one tensor per document
   OUTPUT/run_summary.json             counts (read = annotated + dead-lettered), speed
+  OUTPUT/_SUCCESS                     written last: the directory holds a finished run
+The run writes into OUTPUT.tmp-<run id>/ beside OUTPUT and moves its outputs in only once
+it has succeeded; OUTPUT/_LOCK keeps a second run off the same directory.
 """
 
 EPILOG = """\
@@ -62,7 +65,8 @@ class AnnotateOptions(PipelineOptions):
                                  "batch of its own (default: 500000).")
         parser.add_argument("--max-chars", type=int, default=1_000_000,
                             help="Longer texts are dead-lettered as text_too_long "
-                                 "(default: 1000000).")
+                                 "(default: 1000000). A text over 20000 characters is "
+                                 "annotated in pieces, so memory stays bounded.")
         parser.add_argument("--max-decompressed-mb", type=int, default=512,
                             help="A .spacy file is inflated whole in memory: one that "
                                  "would inflate to more MiB is dead-lettered as "
@@ -90,8 +94,9 @@ class AnnotateOptions(PipelineOptions):
         parser.add_argument("--gpu-id", type=int, default=None,
                             help="Which GPU with --gpu (default: 0); implies --gpu.")
         parser.add_argument("--overwrite", action="store_true",
-                            help="Replace the outputs of an earlier run in --output (without "
-                                 "it, existing outputs are an error).")
+                            help="Replace the outputs of an earlier run in --output, once "
+                                 "the new run has succeeded (a failed run leaves them as they "
+                                 "were); without it, existing outputs are an error.")
 
 
 def gpu_id(job: AnnotateOptions) -> int:
