@@ -28,6 +28,9 @@ import tempfile
 import threading
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
+from thinc.api import CupyOps, get_current_ops, set_current_ops
+from thinc.api import require_gpu as thinc_require_gpu
+
 import nlp_core
 from nlp_core.language import Language
 from nlp_core.pipeline_packages import PipelineNotFoundError
@@ -41,6 +44,7 @@ _PRELOADED: Dict[str, Language] = {}
 
 
 def _copy_remote_dir(url: str) -> str:
+    # apache_beam is heavy; pipelines load here without it (tests, a local --model)
     from apache_beam.io.filesystems import FileSystems
 
     root = url.rstrip("/") + "/"
@@ -105,8 +109,6 @@ def require_gpu(gpu_id: int) -> None:
     """Put thinc and torch on GPU `gpu_id` for the calling thread (thinc's `require_gpu`,
     as `nlp_core train --gpu-id` does); ValueError naming the option when it cannot."""
     try:
-        from thinc.api import require_gpu as thinc_require_gpu
-
         thinc_require_gpu(gpu_id)
     except Exception as err:  # no cupy, no device, or a bad id: all end the same way
         raise gpu_error(gpu_id, err) from None
@@ -115,7 +117,7 @@ def require_gpu(gpu_id: int) -> None:
 def check_gpu(gpu_id: int) -> None:
     """Whether this machine can run the pipeline on GPU `gpu_id` (without selecting it);
     ValueError naming the option when it cannot."""
-    try:
+    try:  # cupy is the optional [gpu] extra
         import cupy
     except ImportError:
         raise gpu_error(gpu_id, "cupy is not installed") from None
@@ -134,14 +136,13 @@ def on_gpu(gpu_id: int) -> Iterator[None]:
     if gpu_id < 0:
         yield
         return
-    import cupy
-    from thinc.api import CupyOps, get_current_ops, set_current_ops
+    import cupy  # the optional [gpu] extra: only imported when a GPU is asked for
 
     previous = get_current_ops()
     set_current_ops(CupyOps())
     try:
         with cupy.cuda.Device(gpu_id):
-            try:
+            try:  # torch only matters when a transformer runs on the GPU
                 import torch
             except ImportError:
                 yield

@@ -151,11 +151,8 @@ class _FactoryArgs:
 
 
 def _args_collector(factory: Callable) -> Callable[..., Dict[str, Any]]:
-    try:
-        hints = typing.get_type_hints(factory)
-    except Exception:  # unresolvable forward references: accept any value
-        hints = {}
     params = list(inspect.signature(factory).parameters.values())[2:]
+    hints = _setting_hints(factory, [p.name for p in params])
     params = [p.replace(annotation=hints.get(p.name, Any)) for p in params]
 
     def collect(**kwargs: Any) -> Dict[str, Any]:
@@ -163,6 +160,20 @@ def _args_collector(factory: Callable) -> Callable[..., Dict[str, Any]]:
 
     collect.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     return collect
+
+
+def _setting_hints(factory: Callable, names: List[str]) -> Dict[str, Any]:
+    """The resolved type hints of the factory's settings `names`. The `nlp` argument is
+    left out: factories annotate it as "Language" without importing the pipeline class."""
+    annotations = getattr(factory, "__annotations__", {})
+
+    def settings() -> None: ...
+
+    settings.__annotations__ = {k: v for k, v in annotations.items() if k in names}
+    try:
+        return typing.get_type_hints(settings, globalns=getattr(factory, "__globals__", None))
+    except Exception:  # unresolvable forward references: accept any value
+        return {}
 
 
 class _ComponentRegistry(registry):

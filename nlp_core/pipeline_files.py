@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator, Union
 
 import srsly
+from safetensors import safe_open
 
 from .errors import Errors
 
@@ -48,8 +49,6 @@ def read_json(path: Union[str, Path], *, expect: type = object) -> Any:
 def check_safetensors(path: Union[str, Path]) -> None:
     """Check that the safetensors file `path` is whole: its header parses and covers the
     file (reading the header only; the weights are not loaded). E231 when it does not."""
-    from safetensors import safe_open
-
     with parsing(path), safe_open(str(path), framework="np") as weights:
         weights.keys()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, NamedTuple, Optional, Union
 
 import numpy
+import pyarrow.parquet as pq
 
 PathLike = Union[str, Path]
 
@@ -63,8 +64,6 @@ def _split(column, n_rows: int) -> List[Optional[numpy.ndarray]]:
 
 def read_tensor_rows(path: PathLike) -> Iterator[TensorRow]:
     """Every row of the tensors table at `path` (a folder of part files, or one file)."""
-    import pyarrow.parquet as pq
-
     for file_path in _files(path):
         parquet = pq.ParquetFile(file_path)
         for group in range(parquet.num_row_groups):

@@ -6,6 +6,8 @@ from typing import Iterable, Iterator, List, Tuple
 import numpy
 import typer
 
+import nlp_core
+
 from ..errors import Errors
 from ..formats.detect import CONVERTERS, EXTENSIONS, converter_for, read_docs
 from ..formats.jsonl import write_jsonl
@@ -101,8 +103,6 @@ def convert(input_path: Path, output_dir: Path, *, converter: str = "auto", n_se
         raise ValueError(Errors.E196.format(path=output_dir))
     make_doc = None
     if lang:
-        import nlp_core
-
         make_doc = nlp_core.blank(lang).make_doc
     total = Counts()
     for path, relative in _input_files(input_path, converter):

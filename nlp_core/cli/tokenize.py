@@ -5,6 +5,8 @@ from pathlib import Path
 
 import typer
 
+import nlp_core
+
 from ._app import app
 
 
@@ -16,8 +18,6 @@ def tokenize_cli(
                                "instead of space-separated tokens."),
 ) -> None:
     """Tokenize each line of INPUT_PATH and print its tokens (one line per input line)."""
-    import nlp_core
-
     nlp = nlp_core.blank(lang)
     if input_path == "-":
         lines = sys.stdin

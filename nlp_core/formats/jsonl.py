@@ -14,6 +14,7 @@ or pre-tokenized, optionally with annotations (what `write_jsonl` writes):
 all true otherwise. `id` and `meta` go to `doc.user_data["id"]` / `["meta"]` and are
 written back from there.
 """
+import gzip
 import json
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, Tuple, Union
@@ -208,8 +209,6 @@ def write_jsonl(docs: Iterable[Doc], path: Union[str, Path]) -> int:
     Returns:
         the number of docs written.
     """
-    import gzip
-
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
     n = 0

@@ -14,18 +14,21 @@ IOB value cost nothing); with `incorrect_spans_key = "KEY"`, the spans in the re
 
 Scores (`ner_score`): `ents_p`, `ents_r`, `ents_f`, `ents_per_type`.
 """
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from confection import Config
 from thinc.api import Model
 
-from ..language import Language
 from ..parser_internals import BiluoNER, biluo_from_example, make_ner_gold
 from ..registry import registry
 from ..tokens import Doc
+from ..training.scorer import one_to_one, score_spans
 from .trainable import validate_examples
 from .transition_parser import TransitionParser
+
+if TYPE_CHECKING:
+    from ..language import Language
 
 DEFAULT_NER_MODEL = """
 [model]
@@ -64,12 +67,10 @@ def make_ner_scorer() -> Callable[..., Dict[str, Any]]:
 
 
 def ner_score(examples: Iterable[Any], **kwargs: Any) -> Dict[str, Any]:
-    from ..training.scorer import score_spans
-
     return score_spans(examples, "ents", **kwargs)
 
 
-@Language.factory(
+@registry.factory(
     "ner",
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
     default_config={
@@ -84,7 +85,7 @@ def ner_score(examples: Iterable[Any], **kwargs: Any) -> Dict[str, Any]:
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0,
                            "ents_per_type": None},
 )
-def make_ner(nlp: Language, name: str, model: Model, moves: Optional[Any],
+def make_ner(nlp: "Language", name: str, model: Model, moves: Optional[Any],
              update_with_oracle_cut_size: int, incorrect_spans_key: Optional[str],
              beam_width: int, beam_density: float,
              scorer: Optional[Callable]) -> "EntityRecognizer":
@@ -193,8 +194,6 @@ def _incorrect_spans(moves: BiluoNER, example: Any, key: str) -> Dict[int, List[
     out: Dict[int, List[Tuple]] = {}
     if not group:
         return out
-    from ..training.scorer import one_to_one
-
     x_of_y = numpy.full(len(example.reference), -1, dtype=numpy.int64)
     gold_of = one_to_one(example)
     x_of_y[gold_of[gold_of >= 0]] = numpy.nonzero(gold_of >= 0)[0]

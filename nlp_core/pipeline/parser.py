@@ -18,14 +18,13 @@ Scores (`parser_score`, spaCy's convention): `dep_uas`, `dep_las` and `dep_las_p
 over lower-cased labels, punctuation ("p", "punct") left out; `sents_p/r/f`.
 """
 from collections import Counter
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from confection import Config
 from thinc.api import Model
 
 from ..errors import Errors
-from ..language import Language
 from ..parser_internals import (
     ArcEager,
     decompose,
@@ -36,8 +35,12 @@ from ..parser_internals import (
 )
 from ..registry import registry
 from ..tokens import Doc
+from ..training.scorer import score_deps, score_sents
 from .trainable import validate_examples
 from .transition_parser import TransitionParser
+
+if TYPE_CHECKING:
+    from ..language import Language
 
 DEFAULT_PARSER_MODEL = """
 [model]
@@ -83,8 +86,6 @@ def _dep_getter(token: Any, attr: str) -> str:
 
 
 def parser_score(examples: Iterable[Any], **kwargs: Any) -> Dict[str, Any]:
-    from ..training.scorer import score_deps, score_sents
-
     examples = list(examples)
     results: Dict[str, Any] = dict(score_sents(examples))
     kwargs.setdefault("getter", _dep_getter)
@@ -93,7 +94,7 @@ def parser_score(examples: Iterable[Any], **kwargs: Any) -> Dict[str, Any]:
     return results
 
 
-@Language.factory(
+@registry.factory(
     "parser",
     assigns=["token.dep", "token.head", "token.is_sent_start", "doc.sents"],
     default_config={
@@ -109,7 +110,7 @@ def parser_score(examples: Iterable[Any], **kwargs: Any) -> Dict[str, Any]:
     default_score_weights={"dep_uas": 0.5, "dep_las": 0.5, "dep_las_per_type": None,
                            "sents_p": None, "sents_r": None, "sents_f": 0.0},
 )
-def make_parser(nlp: Language, name: str, model: Model, moves: Optional[Any],
+def make_parser(nlp: "Language", name: str, model: Model, moves: Optional[Any],
                 update_with_oracle_cut_size: int, learn_tokens: bool, min_action_freq: int,
                 beam_width: int, beam_density: float,
                 scorer: Optional[Callable]) -> "DependencyParser":

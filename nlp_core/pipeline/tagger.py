@@ -17,7 +17,7 @@ tokens; tokens without one aligned gold token, or whose gold value is unset, get
 gradient. A gold value `neg_prefix + LABEL` (e.g. "!NN") means "not LABEL": only that
 class's probability is pushed down.
 """
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy
 from confection import Config
@@ -25,13 +25,16 @@ from thinc.api import Model, Optimizer
 from thinc.types import Floats2d, Ints1d
 
 from ..errors import Errors, nearest
-from ..language import Language
 from ..ml.listener import Tok2VecListener, batch_id
 from ..ml.tagger_model import resize_output
 from ..registry import registry
 from ..tokens import Doc
 from ..tokens.annotation import UNIVERSAL_POS, pos_id
+from ..training.scorer import score_token_attr
 from .trainable import TrainablePipe, sample_examples, set_dropout_rate, validate_examples
+
+if TYPE_CHECKING:
+    from ..language import Language
 
 ATTRS = ("tag", "pos")
 MISSING = -1  # class code of a token with no gold value; "not LABEL i" is -(i + 2)
@@ -69,12 +72,10 @@ def make_tagger_scorer() -> Callable[..., Dict[str, Any]]:
 
 def tagger_score(examples: Iterable[Any], *, attr: str = "tag", **kwargs: Any
                  ) -> Dict[str, Any]:
-    from ..training.scorer import score_token_attr
-
     return score_token_attr(examples, attr, **kwargs)
 
 
-@Language.factory(
+@registry.factory(
     "tagger",
     assigns=["token.tag"],
     default_config={
@@ -87,7 +88,7 @@ def tagger_score(examples: Iterable[Any], *, attr: str = "tag", **kwargs: Any
     },
     default_score_weights={"tag_acc": 1.0, "pos_acc": 0.0},
 )
-def make_tagger(nlp: Language, name: str, model: Model, overwrite: bool,
+def make_tagger(nlp: "Language", name: str, model: Model, overwrite: bool,
                 scorer: Optional[Callable], neg_prefix: str, label_smoothing: float,
                 attr: str) -> "Tagger":
     """`[components.NAME] factory = "tagger"`.

@@ -10,17 +10,20 @@ Which listeners belong to which tok2vec (`Language._link_components`, run whenev
 pipeline changes): a listener with `upstream = "NAME"` belongs to the component NAME; one
 with `upstream = "*"` to the nearest tok2vec before its component in the pipeline.
 """
-from typing import Any, Callable, Iterable, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Sequence, Tuple
 
 from confection import Config
 from thinc.api import Model
 from thinc.types import Floats2d
 
-from ..language import Language
 from ..ml.listener import Tok2VecListener
+from ..registry import registry
 from ..tokens import Doc
 from .listened import ListenedPipe
 from .trainable import sample_examples, set_dropout_rate
+
+if TYPE_CHECKING:
+    from ..language import Language
 
 DEFAULT_TOK2VEC_MODEL = """
 [model]
@@ -42,9 +45,9 @@ maxout_pieces = 3
 """
 
 
-@Language.factory("tok2vec", assigns=["doc.tensor"],
+@registry.factory("tok2vec", assigns=["doc.tensor"],
                   default_config={"model": Config().from_str(DEFAULT_TOK2VEC_MODEL)["model"]})
-def make_tok2vec(nlp: Language, name: str, model: Model) -> "Tok2Vec":
+def make_tok2vec(nlp: "Language", name: str, model: Model) -> "Tok2Vec":
     """`[components.NAME] factory = "tok2vec"`: a shared embedding.
 
     Args:

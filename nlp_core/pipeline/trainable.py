@@ -20,6 +20,7 @@ from thinc.api import Model, Optimizer
 from ..errors import Errors
 from ..pipeline_files import parsing, read_json
 from ..tokens import Doc
+from ..training.example import Example
 
 CFG_FILE = "cfg.json"
 MODEL_FILE = "model.msgpack"
@@ -160,8 +161,6 @@ def set_dropout_rate(model: Model, drop: float | None) -> None:
 
 def validate_examples(examples: Any, method: str) -> List[Any]:
     """The examples as a list; raises TypeError (E363) unless each is an Example."""
-    from ..training.example import Example
-
     examples = list(examples)
     for eg in examples:
         if not isinstance(eg, Example):
@@ -177,8 +176,6 @@ def sample_examples(get_examples: Callable[[], Iterable[Any]], pipe: Any,
         TypeError: E351 (not callable) / E352 (an item is not an Example).
         ValueError: E350 when there are no examples.
     """
-    from ..training.example import Example
-
     cls = type(pipe).__name__
     if not callable(get_examples):
         raise TypeError(Errors.E351.format(component=pipe.name, cls=cls,

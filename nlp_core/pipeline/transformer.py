@@ -22,7 +22,7 @@ saved pipeline loads without the hub or the original model directory.
 """
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, List, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Sequence, Tuple, Union
 
 import numpy
 import srsly
@@ -30,7 +30,6 @@ from confection import Config
 from thinc.api import Model, Optimizer
 
 from ..errors import Errors
-from ..language import Language
 from ..ml.transformer import (
     FullTransformerBatch,
     TransformerListener,
@@ -39,9 +38,13 @@ from ..ml.transformer import (
 )
 from ..ml.transformer.windows import group_windows
 from ..pipeline_files import check_hf_model_dir, parsing, read_json
+from ..registry import registry
 from ..tokens import Doc
 from .listened import ListenedPipe
 from .trainable import CFG_FILE
+
+if TYPE_CHECKING:
+    from ..language import Language
 
 MODEL_DIR = "model"
 
@@ -61,7 +64,7 @@ stride = 96
 """
 
 
-@Language.factory(
+@registry.factory(
     "transformer", assigns=["doc._.trf_data"],
     default_config={
         "model": Config().from_str(DEFAULT_TRANSFORMER_MODEL)["model"],
@@ -70,7 +73,7 @@ stride = 96
         "max_batch_items": 4096,
         "learn_rate_scale": 1.0,
     })
-def make_transformer(nlp: Language, name: str, model: Model,
+def make_transformer(nlp: "Language", name: str, model: Model,
                      set_extra_annotations: Callable, max_batch_items: int,
                      learn_rate_scale: float = 1.0) -> "Transformer":
     """`[components.NAME] factory = "transformer"`.

@@ -29,7 +29,7 @@ from ..ml.parser_model import n_moves, resize_output, seen_mask, set_seen_classe
 from ..ml.parser_step import transition_loss
 from ..parser_internals import BeamBatch, GreedyBatch, TransitionSystem, sent_constraints
 from ..tokens import Doc
-from .trainable import TrainablePipe, set_dropout_rate, validate_examples
+from .trainable import TrainablePipe, sample_examples, set_dropout_rate, validate_examples
 
 # Tokens per chunk at inference: the precomputed features of a chunk are
 # CHUNK_TOKENS * nF * hidden_width * maxout_pieces floats (8 * 128 * 3 * 2048 * 4 B = 25 MB).
@@ -241,8 +241,6 @@ class TransitionParser(TrainablePipe):
             ValueError: E350 when `get_examples()` yields nothing, E385 when no labels
                 were found.
         """
-        from .trainable import sample_examples
-
         examples = sample_examples(get_examples, self, n=None)
         if labels is not None:
             self._add_names(labels)

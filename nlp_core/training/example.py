@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Optional, Union
 import numpy
 
 from .. import attrs as A
+from ..formats.ner_tags import tags_to_spans
 from ..tokens import Doc
 from .alignment import Alignment
 
@@ -62,8 +63,6 @@ class Example:
         entities = annotations.get("entities")
         if entities:
             if isinstance(entities[0], str):
-                from ..formats.ner_tags import tags_to_spans
-
                 reference.ents = tags_to_spans(list(entities))
             else:
                 spans = []

@@ -11,6 +11,8 @@ evaluation time excluded) and `checkpoints` ([(score, step)]).
 import sys
 from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 
+import tqdm
+
 from ..registry import registry
 
 LogStep = Callable[[Optional[Dict[str, Any]]], None]
@@ -65,8 +67,6 @@ def console_logger(progress_bar: bool = False) -> Callable[..., Tuple[LogStep, F
 
         def new_bar(epoch: int, step: int) -> None:
             if progress_bar:
-                import tqdm
-
                 state["bar"] = tqdm.tqdm(total=eval_frequency, disable=None, leave=False,
                                          file=stderr, desc=f"Epoch {epoch + 1}",
                                          initial=step % eval_frequency)

@@ -21,7 +21,7 @@ import srsly
 from thinc.api import get_array_module
 from thinc.types import Floats2d, FloatsXd, Ints1d, Ints2d, Ragged
 
-from ...tokens import Span
+from ...tokens import Doc, Span
 
 
 def _to_numpy(array: Any) -> numpy.ndarray:
@@ -249,7 +249,5 @@ def _decode_transformer_data(obj: Any, chain: Any = None) -> Any:
 
 def install_extensions() -> None:
     """Register `Doc._.trf_data` (default None), once."""
-    from ...tokens import Doc
-
     if not Doc.has_extension("trf_data"):
         Doc.set_extension("trf_data", default=None)

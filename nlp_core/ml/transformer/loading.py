@@ -28,6 +28,7 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
         OSError: E330 when the files cannot be read.
         ValueError: E331 when the tokenizer is not a fast one.
     """
+    # transformers is heavy (and torch with it): imported when a model is loaded
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     source = str(name)

@@ -47,7 +47,7 @@ class TransformerShim(PyTorchShim):
     by megabytes per update when fine-tuning MiniLM.)"""
 
     def finish_update(self, optimizer: Any) -> None:
-        import torch
+        import torch  # heavy: imported once a transformer is trained
 
         for name, param in self._model.named_parameters():
             if param.grad is None:
@@ -115,6 +115,7 @@ class TransformerModel(Model):
 
     def set_encoder(self, encoder: Any, tokenizer: Any) -> None:
         """Use `encoder` (a HF torch module) and its fast `tokenizer`."""
+        # encoder.py imports torch, which stays unimported until an encoder is set
         from .encoder import WindowedEncoder
 
         hidden = bool(getattr(encoder.config, "output_hidden_states", False))
