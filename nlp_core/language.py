@@ -27,7 +27,7 @@ This module holds the pipeline's state and how it is edited (`add_pipe`, `remove
     blank, load                             making a pipeline        (loading)
 """
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Tuple, Union
 
 from confection import Config
 
@@ -37,7 +37,7 @@ from .errors import Errors
 from .lang import get_lang_defaults
 from .language_run import DisabledPipes
 from .nlp_makers import make_default_tokenizer
-from .registry import FactoryMeta, known_names, registry
+from .registry import known_names, registry
 from .tokens import Doc
 from .vocab import Vocab
 
@@ -76,32 +76,10 @@ class Language:
 
     # --- factories ----------------------------------------------------------------------
 
-    @classmethod
-    def factory(cls, name: str, *, default_config: Dict[str, Any] | None = None,
-                assigns: Sequence[str] = (), requires: Sequence[str] = (),
-                retokenizes: bool = False, default_score_weights: Dict | None = None,
-                aliases: Sequence[str] = (), func: Callable | None = None) -> Callable:
-        """Register a component factory `func(nlp, name, **settings) -> component` under
-        `name` (and `aliases`); the same as `registry.factory`. `default_config` holds the
-        settings a `[components.X]` block may leave out, e.g. its default `model` block."""
-        return registry.factory(name, default_config=default_config, assigns=assigns,
-                                requires=requires, retokenizes=retokenizes,
-                                default_score_weights=default_score_weights,
-                                aliases=aliases, func=func)
-
-    @classmethod
-    def component(cls, name: str, *, assigns: Sequence[str] = (), requires: Sequence[str] = (),
-                  retokenizes: bool = False, func: Callable[[Doc], Doc] | None = None
-                  ) -> Callable:
-        """Register a stateless function `doc -> doc` as a component without settings;
-        the same as `registry.component`."""
-        return registry.component(name, assigns=assigns, requires=requires,
-                                  retokenizes=retokenizes, func=func)
-
-    @staticmethod
-    def get_factory_meta(factory_name: str) -> FactoryMeta:
-        """What was registered for the factory `factory_name` (E207 if nothing)."""
-        return registry.get_factory_meta(factory_name)
+    # Registering a component is the registry's job; these are the spaCy spellings of it.
+    factory = staticmethod(registry.factory)
+    component = staticmethod(registry.component)
+    get_factory_meta = staticmethod(registry.get_factory_meta)
 
     # --- pipeline -----------------------------------------------------------------------
 
@@ -274,13 +252,9 @@ class Language:
 
     def initialize(self, get_examples: Callable[[], Iterable[Any]] | None = None, *,
                    sgd: Any = None) -> Any:
-        """Initialise the components for training (labels and weight shapes from the data)
-        and return the optimizer.
-
-        Reads `[initialize]` from the config: `components.NAME` settings go to that
-        component's `initialize` (e.g. `labels`); `init_tok2vec` loads pretrained weights
-        into the embedding layer ([pretraining] component / layer); `before_init` /
-        `after_init` are called with the pipeline.
+        """Initialise the components for training (labels and weight shapes from the data,
+        settings from `[initialize]`, see `language_training.initialize`) and return the
+        optimizer.
 
         Args:
             get_examples: returns the training Examples (iterated once per component that
@@ -314,14 +288,8 @@ class Language:
     def update(self, examples: Iterable[Any], *, drop: float = 0.0, sgd: Any = None,
                losses: Dict[str, float] | None = None, exclude: Iterable[str] = (),
                annotates: Iterable[str] = ()) -> Dict[str, float]:
-        """Learn from one batch of Examples.
-
-        Each enabled component runs in order: a trainable one not in `exclude` updates
-        (forward, loss, backprop); one named in `annotates` then writes its predictions on
-        the examples' predicted docs, so later components see them. A component in
-        `exclude` (frozen) is not updated, but still runs when it is in `annotates` or when
-        components being updated listen to it (they then get its output without gradient).
-        Finally each updated component applies the optimizer step (`finish_update`).
+        """Learn from one batch of Examples (the order components run and annotate in:
+        `language_training.update`).
 
         Args:
             examples: Examples; their predicted docs are what the components see.

@@ -63,7 +63,13 @@ def initialize_settings(nlp: "Language") -> Dict[str, Any]:
 
 def initialize(nlp: "Language", get_examples: Callable[[], Iterable[Any]] | None) -> None:
     """Initialise the tokenizer and components from `[initialize]` and the examples
-    (see `Language.initialize`); the optimizer is left to the caller."""
+    (see `Language.initialize`); the optimizer is left to the caller.
+
+    `[initialize]` settings: `components.NAME` go to that component's `initialize` (e.g.
+    `labels`); `init_tok2vec` loads pretrained weights into the embedding layer
+    ([pretraining] component / layer); `before_init` / `after_init` are called with the
+    pipeline; `vectors`, `vocab_data` and `lookups` are not supported yet (E364, E365).
+    """
     if get_examples is None:
         get_examples = _placeholder_examples(nlp)
     settings = initialize_settings(nlp)
@@ -154,7 +160,15 @@ def update(nlp: "Language", examples: List[Example], *, drop: float, sgd: Any,
            losses: Dict[str, float], exclude: Iterable[str],
            annotates: Iterable[str]) -> Dict[str, float]:
     """One training step over `examples` (see `Language.update`); `sgd` is the optimizer,
-    or False for no step."""
+    or False for no step.
+
+    Each enabled component runs in order: a trainable one not in `exclude` updates
+    (forward, loss, backprop); one named in `annotates` then writes its predictions on the
+    examples' predicted docs, so later components see them. A component in `exclude`
+    (frozen) is not updated, but still runs when it is in `annotates` or when components
+    being updated listen to it (they then get its output without gradient). Finally each
+    updated component applies the optimizer step (`finish_update`).
+    """
     exclude, annotates = set(exclude), set(annotates)
     pipeline = nlp.pipeline
     trained = {name for name, proc in pipeline

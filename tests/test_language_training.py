@@ -135,3 +135,20 @@ def test_blank_pipeline_trains_from_add_pipe_defaults():
     _, losses = train(nlp, examples, n_steps=20)
     assert set(losses) == {"tok2vec", "tagger"}
     assert nlp.evaluate(examples)["tag_acc"] == 1.0
+
+
+def test_evaluate_runs_the_pipeline_through_pipe(monkeypatch):
+    nlp = shared_nlp()
+    examples = make_examples(nlp)
+    train(nlp, examples, n_steps=5)
+    calls = []
+    run = nlp.pipe
+
+    def recording_pipe(docs, **kwargs):
+        calls.append(kwargs)
+        return run(docs, **kwargs)
+
+    monkeypatch.setattr(nlp, "pipe", recording_pipe)
+    scores = nlp.evaluate(examples, batch_size=3)
+    assert calls == [{"batch_size": 3}]
+    assert "tag_acc" in scores

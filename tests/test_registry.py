@@ -1,4 +1,7 @@
 """The registries a config refers to: names, aliases, thinc's functions, unknown names."""
+import subprocess
+import sys
+
 import pytest
 from confection import Config
 
@@ -23,7 +26,7 @@ def test_registry_listing_names_every_registry_and_its_functions():
     for name in ("reduce_mean.v1", "Relu.v1", "chain.v1"):
         assert name in listing["layers"]
     # The pipeline object's own makers, under versioned names and seed aliases.
-    import nlp_core.language  # noqa: F401
+    import nlp_core.nlp_makers  # noqa: F401
 
     listing = registry.listing()
     assert {"nlp_core.Tokenizer.v1", "spacy.Tokenizer.v1"} <= set(listing["tokenizers"])
@@ -104,3 +107,39 @@ def test_direct_get_of_unknown_name_lists_nearest():
         registry.get("optimizers", "Adma.v1")
     with pytest.raises(RegistryNameError, match="test_registry"):
         registry.architectures.get("test_registry.Thing.v9")
+
+
+def test_factories_register_on_the_registry_and_through_language():
+    from nlp_core import blank
+    from nlp_core.language import Language
+
+    @registry.factory("test_registry_marker", default_config={"mark": "x"})
+    def make_marker(nlp, name: str, mark: str):
+        def marker(doc):
+            doc.user_data["mark"] = mark
+            return doc
+
+        return marker
+
+    @Language.component("test_registry_noop")
+    def noop(doc):
+        return doc
+
+    assert Language.get_factory_meta("test_registry_marker").factory is make_marker
+    assert registry.get_factory_meta("test_registry_noop").name == "test_registry_noop"
+    nlp = blank("xx")
+    nlp.add_pipe("test_registry_marker", config={"mark": "y"})
+    nlp.add_pipe("test_registry_noop")
+    assert nlp("a b").user_data["mark"] == "y"
+    with pytest.raises(ValueError, match="test_registry_marker"):
+        registry.get_factory_meta("test_registry_markr")
+
+
+def test_built_in_factories_resolve_without_importing_them_first():
+    # The registry imports the built-in packages by name when a factory is not found yet.
+    code = ("import sys; from nlp_core.registry import registry; "
+            "assert 'nlp_core.pipeline' not in sys.modules; "
+            "print(registry.get_factory_meta('tagger').name)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "tagger"
