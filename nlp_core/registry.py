@@ -8,6 +8,12 @@ that defines a layer, reader or component registers it right where it is written
     @registry.architectures("nlp_core.Tok2Vec.v2", aliases=["spacy.Tok2Vec.v2"])
     def Tok2Vec(embed, encode): ...
 
+Components register the same way, `@registry.factory("tagger", default_config=...)` for a
+factory `make(nlp, name, **settings)` or `@registry.component("name")` for a function
+`doc -> doc` (`Language.factory` / `Language.component` are the same functions), so
+`pipeline/*` need not import the pipeline object. `ensure_builtins_registered()` imports the
+built-in packages by name the first time a name is missing.
+
 Names are versioned; a released name never changes behaviour. The `aliases` are the names
 the spaCy documentation uses, so configs written for spaCy resolve unchanged. thinc's own
 registries (`layers`, `optimizers`, `schedules`, `initializers`, `losses`, `ops`, `datasets`)
