@@ -11,19 +11,18 @@ import numpy
 import pyarrow as pa
 
 from nlp_core.tokens import Doc
+from nlp_core.tokens.annotation import CORE_COLUMNS
 from schemas import annotations, dead_letter
 
 from .records import DeadLetter, Record
 
 STRING_COLUMNS = ("tag", "pos", "lemma", "dep")
-CORE_COLUMNS = ("orth", "length", "spacy", "idx")  # what a Doc has before any annotation
 
 
 def _has(doc: Doc, name: str) -> bool:
     """Whether any token has a value in column `name` (`Doc.has_annotation`, without its
     attribute-name lookup: this runs for every column of every document)."""
-    col = doc._cols.get(name)
-    return col is not None and bool(col.any())
+    return doc.has_column(name) and bool(doc.column(name).any())
 
 
 def _offsets(lengths: numpy.ndarray) -> pa.Array:
@@ -57,7 +56,7 @@ def _string_values(strings, ids: numpy.ndarray) -> pa.DictionaryArray:
 
 def _string_column(docs: Sequence[Doc], name: str) -> pa.Array:
     has = [_has(d, name) for d in docs]
-    values = [d._cols[name] for d, h in zip(docs, has) if h]
+    values = [d.column(name) for d, h in zip(docs, has) if h]
     strings = docs[0].vocab.strings
     return _list_column(docs, has, values,
                         lambda v: _string_values(strings, _concat(v, numpy.uint64)))
@@ -65,26 +64,15 @@ def _string_column(docs: Sequence[Doc], name: str) -> pa.Array:
 
 def _head_column(docs: Sequence[Doc]) -> pa.Array:
     has = [_has(d, "dep") for d in docs]
-    values = [d._cols["head"] + numpy.arange(d.length, dtype=numpy.int32)
-              if "head" in d._cols else numpy.arange(d.length, dtype=numpy.int32)
+    values = [d.column("head") + numpy.arange(d.length, dtype=numpy.int32)
               for d, h in zip(docs, has) if h]
     return _list_column(docs, has, values, lambda v: pa.array(_concat(v, numpy.int32)))
 
 
 def _sent_start_column(docs: Sequence[Doc]) -> pa.Array:
-    has = []
-    for doc in docs:
-        col = doc._cols.get("sent_start")
-        has.append(doc.length > 0 and ((col is not None and bool((col[1:] != 0).any()))
-                                       or _has(doc, "dep")))
-    values = []
-    for doc, h in zip(docs, has):
-        if h:
-            col = doc._cols.get("sent_start")
-            if col is None or not (col[1:] != 0).any():
-                doc._sent_starts_from_heads()  # parsed, but boundaries never materialised
-                col = doc._cols["sent_start"]
-            values.append(col)
+    # set sentence starts, or a parse whose boundaries were never materialised
+    has = [doc.ensure_sent_starts() for doc in docs]
+    values = [doc.column("sent_start") for doc, h in zip(docs, has) if h]
 
     def to_array(v):
         starts = _concat(v, numpy.int8)
@@ -98,10 +86,10 @@ def _ents_column(docs: Sequence[Doc]) -> pa.Array:
     `Doc.ents` gives: B starts one, I continues one of the same label, else starts one)."""
     has = [_has(d, "ent_iob") for d in docs]
     ner_docs = [d for d, h in zip(docs, has) if h]
-    iob = _concat([d._cols["ent_iob"] for d in ner_docs], numpy.uint8)
-    typ = _concat([d._col("ent_type") for d in ner_docs], numpy.uint64)
-    idx = _concat([d._cols["idx"] for d in ner_docs], numpy.int32)
-    end_chars = idx + _concat([d._cols["length"] for d in ner_docs], numpy.int32)
+    iob = _concat([d.column("ent_iob") for d in ner_docs], numpy.uint8)
+    typ = _concat([d.column("ent_type") for d in ner_docs], numpy.uint64)
+    idx = _concat([d.column("idx") for d in ner_docs], numpy.int32)
+    end_chars = idx + _concat([d.column("length") for d in ner_docs], numpy.int32)
     lengths = numpy.array([d.length for d in ner_docs], dtype=numpy.int64)
     first = numpy.zeros(len(iob), dtype=bool)  # has_annotation is False for empty docs
     first[numpy.cumsum(lengths) - lengths] = True
@@ -134,7 +122,7 @@ def _spans_column(docs: Sequence[Doc]) -> pa.Array:
     """Span groups are few and small: built from Span views."""
     rows = []
     for doc in docs:
-        if doc._spans is None or not len(doc.spans):
+        if not len(doc.spans):
             rows.append(None)
             continue
         rows.append([{"group": name, "start_char": s.start_char, "end_char": s.end_char,
@@ -150,8 +138,8 @@ def docs_to_record_batch(records: Sequence[Record], docs: Sequence[Doc], *, keep
     if n == 0:
         return pa.RecordBatch.from_pylist([], schema=annotations.SCHEMA)
     lengths = numpy.fromiter((d.length for d in docs), dtype=numpy.int32, count=n)
-    idx = _concat([d._cols["idx"] for d in docs], numpy.int32)
-    ends = idx + _concat([d._cols["length"] for d in docs], numpy.int32)
+    idx = _concat([d.column("idx") for d in docs], numpy.int32)
+    ends = idx + _concat([d.column("length") for d in docs], numpy.int32)
     offsets = _offsets(lengths)
     pipeline = pa.StructArray.from_arrays(
         [pa.array([pipeline_name] * n, type=pa.string()),
@@ -166,7 +154,7 @@ def docs_to_record_batch(records: Sequence[Record], docs: Sequence[Doc], *, keep
         "spans": _spans_column(docs),
         "pipeline": pipeline,
     }
-    if any(len(d._cols) > len(CORE_COLUMNS) for d in docs):
+    if any(len(d.column_names) > len(CORE_COLUMNS) for d in docs):
         columns.update({name: _string_column(docs, name) for name in STRING_COLUMNS})
         columns.update(head=_head_column(docs), sent_start=_sent_start_column(docs),
                        ents=_ents_column(docs))

@@ -75,12 +75,8 @@ def cuts(doc: Doc, piece_chars: int = PIECE_CHARS) -> List[int]:
     text = doc.text
     if not n or len(text) <= piece_chars:
         return [0]
-    idx = doc._cols["idx"].astype(numpy.int64)
-    sentence_starts = None
-    if doc.has_annotation("SENT_START"):
-        if "sent_start" not in doc._cols or not (doc._cols["sent_start"][1:] == 1).any():
-            doc._sent_starts_from_heads()
-        sentence_starts = doc._cols["sent_start"] == 1
+    idx = doc.column("idx").astype(numpy.int64)
+    sentence_starts = doc.column("sent_start") == 1 if doc.ensure_sent_starts() else None
     starts = [0]
     while len(text) - idx[starts[-1]] > piece_chars:
         first = starts[-1]

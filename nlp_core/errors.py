@@ -52,6 +52,16 @@ class Errors(metaclass=_Catalogue):
             "absolute token indices within the same Doc.")
     E022 = "Span group {name!r} got a span from another Doc."
     E023 = "Cannot set a Span's label to {value!r}: expected str or int."
+    E024 = "Doc has no column {name!r}. Columns are: {known}."
+    E025 = ("Cannot set the Doc column {name!r}: the core columns (orth, length, "
+            "trailing_space, idx) define the tokens. Build a new Doc with `Doc.from_columns`.")
+    E026 = ("Doc column {name!r} got {got} values for a Doc of {n} tokens: give an array of "
+            "shape ({n},).")
+    E027 = ("Doc column {name!r} holds {dtype} values; got {got}. Give integers in "
+            "[{low}, {high}].")
+    E028 = "Doc column {name!r}: {detail}."
+    E029 = ("Doc.from_columns: {detail}. Give 1-d arrays with one value per token, and the "
+            "text the tokens and their trailing spaces spell.")
 
     # tokenizer (E100-E149): tokenizer, language data
     E100 = ("No language data for {lang!r}. Known language codes: {known}. Use 'xx' for "

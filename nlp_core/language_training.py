@@ -232,9 +232,9 @@ def evaluate(nlp: "Language", examples: List[Example], *, batch_size: int) -> Di
 
 def _unannotated_copy(doc: Doc) -> Doc:
     """A Doc with the same text and tokens as `doc` and no annotation."""
-    cols = doc._cols
-    return Doc._from_tokens(doc.vocab, doc.text, cols["orth"].copy(), cols["length"].copy(),
-                            cols["spacy"].copy(), cols["idx"].copy())
+    return Doc.from_columns(doc.vocab, doc.text, doc.column("orth").copy(),
+                            doc.column("length").copy(), doc.column("trailing_space").copy(),
+                            idx=doc.column("idx").copy())
 
 
 def _accepts(func: Callable, keyword: str) -> bool:

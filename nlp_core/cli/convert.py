@@ -44,8 +44,8 @@ class Counts:
 def _n_sentences(doc: Doc) -> int:
     if len(doc) == 0:
         return 0
-    starts = doc._cols.get("sent_start")
-    if starts is not None and (starts[1:] != 0).any():
+    starts = doc.column("sent_start")
+    if (starts[1:] != 0).any():
         return 1 + int(numpy.count_nonzero(starts[1:] == 1))
     if doc.has_annotation("DEP"):
         return sum(1 for _ in doc.sents)

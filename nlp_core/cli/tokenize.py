@@ -30,7 +30,7 @@ def tokenize_cli(
     for line in lines:
         doc = nlp.make_doc(line.rstrip("\n"))
         if jsonl:
-            record = {"tokens": doc.token_texts(), "spaces": [bool(s) for s in doc._cols["spacy"]]}
+            record = {"tokens": doc.token_texts(), "spaces": doc.column("trailing_space").tolist()}
             typer.echo(json.dumps(record, ensure_ascii=False))
         else:
             typer.echo(" ".join(doc.token_texts()))

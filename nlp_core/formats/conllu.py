@@ -293,7 +293,7 @@ def doc_to_conllu(doc: Doc, *, first_sent_id: int = 1) -> str:
     lines: List[str] = []
     parsed = doc.has_annotation("DEP")
     has_ents = doc.has_annotation("ENT_IOB")
-    heads = doc._heads().tolist()
+    heads = [i + offset for i, offset in enumerate(doc.column("head").tolist())]
     for k, (start, end) in enumerate(_sentence_bounds(doc)):
         sent_text = doc[start:end].text
         lines.append(f"# sent_id = {first_sent_id + k}")

@@ -170,21 +170,20 @@ def doc_to_record(doc: Doc) -> Dict[str, Any]:
             record[key] = doc.user_data[key]
     record["text"] = doc.text
     record["tokens"] = doc.token_texts()
-    record["spaces"] = doc._cols["spacy"].tolist()
+    record["spaces"] = doc.column("trailing_space").tolist()
     if doc.has_annotation("TAG"):
         record["tags"] = [t.tag_ for t in doc]
     if doc.has_annotation("POS"):
         record["pos"] = [t.pos_ for t in doc]
     if doc.has_annotation("MORPH"):
-        keys = doc._cols["morph"].tolist()
+        keys = doc.column("morph").tolist()
         record["morphs"] = [str(t.morph) if key else None for t, key in zip(doc, keys)]
     if doc.has_annotation("LEMMA"):
         record["lemmas"] = [t.lemma_ for t in doc]
     if doc.has_annotation("DEP"):
         record["heads"] = [t.head.i for t in doc]
         record["deps"] = [t.dep_ for t in doc]
-    starts = doc._cols.get("sent_start")
-    if starts is not None and (starts[1:] != 0).any():
+    if (doc.column("sent_start")[1:] != 0).any():  # set, not derived from the parse
         record["sent_starts"] = [t.is_sent_start for t in doc]
     if doc.has_annotation("ENT_IOB"):
         record["ents"] = [f"{t.ent_iob_}-{t.ent_type_}" if t.ent_iob_ in ("B", "I")

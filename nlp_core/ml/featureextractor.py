@@ -51,15 +51,9 @@ class FeatureBatch:
 
 
 def doc_orths(doc) -> numpy.ndarray:
-    """The uint64 orth IDs of a Doc, or of a Span's tokens."""
-    cols = getattr(doc, "_cols", None)
-    if cols is not None:
-        return cols["orth"]
-    return doc.doc._cols["orth"][doc.start: doc.end]
-
-
-def _doc_of(doc):
-    return doc if hasattr(doc, "_cols") else doc.doc
+    """The uint64 orth IDs of a Doc, or of a Span's tokens (a read-only view, no copy)."""
+    orth = doc.doc.column("orth")
+    return orth if doc.doc is doc else orth[doc.start: doc.end]
 
 
 def extract_features(docs: Sequence, attr_ids: Sequence[int]) -> FeatureBatch:
@@ -82,7 +76,7 @@ def extract_features(docs: Sequence, attr_ids: Sequence[int]) -> FeatureBatch:
     orths = numpy.concatenate([doc_orths(d) for d in docs])
     uniq, inverse = numpy.unique(orths, return_inverse=True)
     inverse = inverse.reshape(-1)
-    overridden = A.NORM in attr_ids and any("norm" in _doc_of(d)._cols for d in docs)
+    overridden = A.NORM in attr_ids and any(d.doc.has_column("norm") for d in docs)
     token_level = [j for j, a in enumerate(attr_ids)
                    if a in TOKEN_LEVEL or (a == A.NORM and overridden)]
     mixed_vocabs = any(d.vocab is not vocab for d in docs)

@@ -34,11 +34,10 @@ def _one_to_one(example) -> Tuple[numpy.ndarray, numpy.ndarray]:
 def _reference_tree(doc) -> Tuple[numpy.ndarray, List[Optional[str]]]:
     """Absolute heads (-1 unknown) and labels (None unknown) of a gold Doc."""
     n = len(doc)
-    dep = doc._cols.get("dep")
-    head = doc._cols.get("head")
-    if dep is None or head is None:
+    if not (doc.has_column("dep") and doc.has_column("head")):
         return numpy.full(n, -1, dtype=numpy.int32), [None] * n
-    heads = head.astype(numpy.int64) + numpy.arange(n)
+    dep = doc.column("dep")
+    heads = doc.column("head").astype(numpy.int64) + numpy.arange(n)
     strings = doc.vocab.strings
     labels = [strings[int(d)] if d else None for d in dep.tolist()]
     heads = numpy.where(dep != 0, heads, -1).astype(numpy.int32)
@@ -69,11 +68,10 @@ def parse_from_example(example, *, projective: bool = True
     out_heads = numpy.full(n, -1, dtype=numpy.int32)
     out_labels: List[Optional[str]] = [None] * n
     starts = numpy.zeros(n, dtype=numpy.int8)
-    ref_starts = ref._cols.get("sent_start")
     xs = numpy.nonzero(x2y >= 0)[0]
     ys = x2y[xs]
-    if ref_starts is not None:
-        starts[xs[numpy.asarray(ref_starts)[ys] == 1]] = 1
+    if ref.has_column("sent_start"):
+        starts[xs[ref.column("sent_start")[ys] == 1]] = 1
     hs = numpy.asarray(heads, dtype=numpy.int64)[ys]
     # the head in predicted tokens: itself for a root, else the aligned head (-1: none)
     mapped = numpy.where(hs == ys, xs, numpy.where(hs >= 0, y2x[numpy.maximum(hs, 0)], -1))
@@ -92,9 +90,9 @@ def biluo_from_example(example) -> Tuple[numpy.ndarray, List[Optional[str]]]:
     n = len(pred)
     iob = numpy.zeros(n, dtype=numpy.uint8)
     labels: List[Optional[str]] = [None] * n
-    ref_iob = ref._cols.get("ent_iob")
-    if ref_iob is None or n == 0:
+    if not ref.has_column("ent_iob") or n == 0:
         return iob, labels
+    ref_iob = ref.column("ent_iob")
     align = example.alignment
     xs, ys = align.x2y, align.y2x
     x_starts = xs.starts
@@ -125,10 +123,7 @@ def biluo_from_example(example) -> Tuple[numpy.ndarray, List[Optional[str]]]:
 def sent_constraints(doc) -> numpy.ndarray:
     """A Doc's preset sentence boundaries as state constraints, int8 (n,): 1 must start,
     -1 must not, 0 free."""
-    col = doc._cols.get("sent_start")
-    if col is None:
-        return numpy.zeros(len(doc), dtype=numpy.int8)
-    return col.astype(numpy.int8)
+    return doc.column("sent_start").astype(numpy.int8)
 
 
 def make_parser_gold(system: ArcEager, example, *, projective: bool = True) -> Gold:

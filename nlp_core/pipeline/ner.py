@@ -149,14 +149,15 @@ class EntityRecognizer(TransitionParser):
         for doc, ents in zip(docs, entities):
             if len(doc) == 0:
                 continue
-            iob, types, kb = doc._col("ent_iob"), doc._col("ent_type"), doc._col("ent_kb_id")
-            iob[:] = 2
-            types[:] = 0
-            kb[:] = 0
+            iob = numpy.full(len(doc), 2, dtype=numpy.uint8)
+            types = numpy.zeros(len(doc), dtype=numpy.uint64)
             for start, end, label in ents:
                 iob[start] = 3
                 iob[start + 1:end] = 1
                 types[start:end] = hashes[label]
+            doc.set_column("ent_iob", iob)
+            doc.set_column("ent_type", types)
+            doc.set_column("ent_kb_id", numpy.zeros(len(doc), dtype=numpy.uint64))
 
     # --- training ----------------------------------------------------------------------
 

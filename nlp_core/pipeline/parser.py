@@ -188,7 +188,7 @@ class DependencyParser(TransitionParser):
         """Preset sentence starts of the docs that have no parse yet. A doc that is
         already parsed (e.g. by this parser, as an annotating component in an earlier
         epoch) is parsed afresh: its sentence starts came from that parse."""
-        if not any("sent_start" in doc._cols and not _parsed(doc) for doc in docs):
+        if not any(doc.has_column("sent_start") and not _parsed(doc) for doc in docs):
             return None
         return numpy.concatenate([
             numpy.zeros(len(doc), dtype=numpy.int8) if _parsed(doc) else sent_constraints(doc)
@@ -221,10 +221,9 @@ class DependencyParser(TransitionParser):
                                      dtype=numpy.uint64)
             else:
                 deps = self._label_hashes[label_ids]
-            doc._col("head")[:] = heads - positions
-            doc._col("dep")[:] = deps
-            doc._col("sent_start")[:] = _sent_starts(heads)
-            doc._tree_changed()
+            doc.set_column("head", heads - positions)
+            doc.set_column("dep", deps)
+            doc.set_column("sent_start", _sent_starts(heads))
 
     # --- training ----------------------------------------------------------------------
 
@@ -279,8 +278,7 @@ class DependencyParser(TransitionParser):
 
 
 def _parsed(doc: Doc) -> bool:
-    dep = doc._cols.get("dep")
-    return dep is not None and bool(dep.any())
+    return doc.has_column("dep") and bool(doc.column("dep").any())
 
 
 def _sent_starts(heads: numpy.ndarray) -> numpy.ndarray:

@@ -178,12 +178,10 @@ class Tagger(TrainablePipe):
             if not len(doc):
                 continue
             values = label_ids[classes]
-            col = doc._col(column)
-            if overwrite:
-                col[:] = values
-            else:
-                unset = col == 0
-                col[unset] = values[unset]
+            if not overwrite and doc.has_column(column):
+                current = doc.column(column)
+                values = numpy.where(current == 0, values, current)
+            doc.set_column(column, values)
 
     # --- training ----------------------------------------------------------------------
 
@@ -267,9 +265,9 @@ class Tagger(TrainablePipe):
         token it is aligned to, 0 when it is aligned to none or several."""
         predicted, reference = example.predicted, example.reference
         n = len(predicted)
-        column = reference._cols.get(self.attr)
-        if column is None or n == 0:
+        if not reference.has_column(self.attr) or n == 0:
             return numpy.zeros((n,), dtype=numpy.uint64)
+        column = reference.column(self.attr)
         if _same_tokens(predicted, reference):
             return column.astype(numpy.uint64, copy=False)
         x2y = example.alignment.x2y
@@ -327,8 +325,8 @@ class Tagger(TrainablePipe):
     def _labels_in(self, examples: Sequence[Any]) -> set:
         columns: Dict[int, Tuple[Any, List[numpy.ndarray]]] = {}  # per StringStore
         for eg in examples:
-            column = eg.reference._cols.get(self.attr)
-            if column is not None and len(column):
+            if eg.reference.has_column(self.attr) and len(eg.reference):
+                column = eg.reference.column(self.attr)
                 strings = eg.reference.vocab.strings
                 columns.setdefault(id(strings), (strings, []))[1].append(column)
         labels: set = set()
@@ -374,6 +372,5 @@ def _same_tokens(predicted: Doc, reference: Doc) -> bool:
     tokenizer that agrees with the treebank): the alignment is the identity."""
     if len(predicted) != len(reference) or predicted.text != reference.text:
         return False
-    x, y = predicted._cols, reference._cols
-    return bool(numpy.array_equal(x["idx"], y["idx"])
-                and numpy.array_equal(x["length"], y["length"]))
+    return bool(numpy.array_equal(predicted.column("idx"), reference.column("idx"))
+                and numpy.array_equal(predicted.column("length"), reference.column("length")))

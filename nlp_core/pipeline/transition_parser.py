@@ -127,7 +127,7 @@ class TransitionParser(TrainablePipe):
 
     def _constraints(self, docs: Sequence[Doc]) -> Optional[numpy.ndarray]:
         """Sentence constraints of the docs, concatenated (None when no doc has any)."""
-        if not any("sent_start" in doc._cols for doc in docs):
+        if not any(doc.has_column("sent_start") for doc in docs):
             return None
         return numpy.concatenate([sent_constraints(doc) for doc in docs]) if docs else None
 

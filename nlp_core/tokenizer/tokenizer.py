@@ -60,7 +60,7 @@ class Tokenizer:
                                        infix_finditer, token_match, url_match)
         self._core = TokenizerCore(self._splitter.split, self._splitter.split_final,
                                    vocab.strings.add,
-                                   functools.partial(Doc._from_tokens, vocab),
+                                   functools.partial(Doc.from_columns, vocab),
                                    max_cache_entries)
 
     def __call__(self, text: str) -> Doc:

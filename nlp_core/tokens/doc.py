@@ -1,18 +1,13 @@
 """Doc: a tokenized text with its annotations, stored as one numpy array per attribute.
 
-Token and Span are thin views over these arrays. The arrays are:
-
-- core (always present): `orth` (uint64 string IDs), `length` (int32 chars), `spacy` (bool:
-  one trailing space), `idx` (int32 char offset);
-- annotation (allocated on first write; absent means all zero): `norm`, `lemma`, `tag`,
-  `pos`, `dep`, `morph`, `ent_type`, `ent_kb_id`, `ent_id` (uint64), `head` (int32, offset
-  of the head relative to the token: 0 for a root or no head), `sent_start` (int8: 1 starts
-  a sentence, -1 does not, 0 unknown), `ent_iob` (uint8: 0 missing, 1 I, 2 O, 3 B).
+Token and Span are thin views over these arrays. The columns, their dtypes and the public
+way to read and write them (`Doc.column`, `Doc.set_column`, `Doc.from_columns`) are in
+`doc_columns.py`.
 
 The values and the attribute IDs used by `to_array` / `from_array` match spaCy's, so arrays
 and `.spacy` files move between the two libraries unchanged.
 """
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Sequence, Tuple, Union
 
 import numpy
 import srsly
@@ -22,9 +17,11 @@ from ..errors import Errors
 from .annotation import (
     ANNOTATION_DTYPES,
     COLUMN_OF_ATTR,
+    CORE_DTYPES,
     IOB_VALUES,
     pos_id,
 )
+from .doc_columns import DocColumns
 from .morphanalysis import morph_key
 from .span import Span
 from .span_group import SpanGroups
@@ -41,7 +38,7 @@ def _as_uint64(array: numpy.ndarray) -> numpy.ndarray:
     return array.astype(numpy.uint64)
 
 
-class Doc:
+class Doc(DocColumns):
     """A sequence of tokens over one text, with annotations.
 
     Args:
@@ -80,32 +77,16 @@ class Doc:
             self.user_data.update(user_data)
         self._set_initial_annotations(tags, pos, morphs, lemmas, heads, deps, sent_starts, ents)
 
-    @classmethod
-    def _from_tokens(cls, vocab, text: str, orths: numpy.ndarray, lengths: numpy.ndarray,
-                     spaces: numpy.ndarray, idx: Optional[numpy.ndarray] = None) -> "Doc":
-        """Fast constructor for the tokenizer: no validation.
-
-        Args:
-            text: the full text; equals the tokens joined with their trailing spaces.
-            orths: uint64 (n,), each already in `vocab.strings`.
-            lengths: int32 (n,) character lengths.
-            spaces: bool (n,).
-            idx: int32 (n,) character offsets, when the caller has them already.
-        """
-        doc = cls.__new__(cls)
-        doc._init(vocab, text, orths, lengths, spaces, idx)
-        return doc
-
-    def _init(self, vocab, text: str, orths, lengths, spaces, idx=None) -> None:
+    def _init(self, vocab, text: str, orth, length, trailing_space, idx=None) -> None:
         self.vocab = vocab
         self.text = text
-        self.length = n = len(orths)
+        self.length = n = len(orth)
         if idx is None:
             idx = numpy.zeros(n, dtype=numpy.int32)
             if n > 1:
-                numpy.cumsum(lengths[:-1] + spaces[:-1], out=idx[1:])
+                numpy.cumsum(length[:-1] + trailing_space[:-1], out=idx[1:])
         self._cols: Dict[str, numpy.ndarray] = {
-            "orth": orths, "length": lengths, "spacy": spaces, "idx": idx}
+            "orth": orth, "length": length, "trailing_space": trailing_space, "idx": idx}
         self.user_data: Dict[Any, Any] = {}
         self.cats: Dict[str, float] = {}
         # True when the spaces were guessed (e.g. tokens read without spacing information)
@@ -180,18 +161,6 @@ class Doc:
                              f"value per word (None to leave it unset).")
 
     # --- columns -----------------------------------------------------------------------
-
-    def _col(self, name: str) -> numpy.ndarray:
-        """The writable array of one attribute, allocated (zeros) on first use."""
-        col = self._cols.get(name)
-        if col is None:
-            col = numpy.zeros(self.length, dtype=ANNOTATION_DTYPES[name])
-            self._cols[name] = col
-        return col
-
-    def _get(self, name: str, i: int) -> int:
-        col = self._cols.get(name)
-        return 0 if col is None else int(col[i])
 
     def has_annotation(self, attr: Union[str, int], *, require_complete: bool = False) -> bool:
         """Whether any (or, with require_complete, every) token has a value for `attr`."""
@@ -313,7 +282,7 @@ class Doc:
         for j, attr_id in enumerate(ids):
             name = COLUMN_OF_ATTR.get(attr_id)
             values = array[:, j]
-            if name in ("orth", "spacy", "idx", "length"):
+            if name in CORE_DTYPES:
                 if not numpy.array_equal(values, _as_uint64(self._cols[name])):
                     raise ValueError(
                         f"from_array: the {A.NAMES[attr_id]} column does not match this Doc's "
@@ -395,13 +364,9 @@ class Doc:
     def _sent_bounds(self) -> List[Tuple[int, int]]:
         if self.length == 0:
             return []
-        starts_col = self._cols.get("sent_start")
-        if starts_col is None or not (starts_col[1:] != 0).any():
-            if self.has_annotation("DEP"):
-                self._sent_starts_from_heads()
-                starts_col = self._cols["sent_start"]
-            else:
-                raise ValueError(Errors.E008)
+        if not self.ensure_sent_starts():
+            raise ValueError(Errors.E008)
+        starts_col = self._cols["sent_start"]
         starts = numpy.nonzero(starts_col == 1)[0].tolist()
         if not starts or starts[0] != 0:
             starts.insert(0, 0)
@@ -530,8 +495,9 @@ class Doc:
     # --- combining and copying ---------------------------------------------------------
 
     def copy(self) -> "Doc":
-        doc = Doc._from_tokens(self.vocab, self.text, self._cols["orth"].copy(),
-                               self._cols["length"].copy(), self._cols["spacy"].copy())
+        doc = Doc.from_columns(self.vocab, self.text, self._cols["orth"].copy(),
+                               self._cols["length"].copy(),
+                               self._cols["trailing_space"].copy())
         for name, col in self._cols.items():
             doc._cols[name] = col.copy()
         doc.user_data = dict(self.user_data)
@@ -562,7 +528,7 @@ class Doc:
         spaces_parts = []
         texts = []
         for k, d in enumerate(docs):
-            spaces = d._cols["spacy"].copy()
+            spaces = d._cols["trailing_space"].copy()
             text = d.text
             last = k == len(docs) - 1
             if ensure_whitespace and not last and d.length and not spaces[-1]:
@@ -570,7 +536,7 @@ class Doc:
                 text = text + " "
             spaces_parts.append(spaces)
             texts.append(text)
-        merged = Doc._from_tokens(
+        merged = Doc.from_columns(
             vocab, "".join(texts),
             numpy.concatenate([d._cols["orth"] for d in docs]).astype(numpy.uint64),
             numpy.concatenate([d._cols["length"] for d in docs]).astype(numpy.int32),
@@ -639,8 +605,10 @@ class Doc:
             vocab.strings.add(s)
         cols = {name: numpy.frombuffer(raw, dtype=numpy.dtype(dtype)).copy()
                 for name, (dtype, raw) in data["columns"].items()}
-        doc = cls._from_tokens(vocab, data["text"], cols.pop("orth"), cols.pop("length"),
-                               cols.pop("spacy"))
+        # "spacy": the trailing-space column's name in data written before it was renamed
+        spaces = cols.pop("trailing_space") if "trailing_space" in cols else cols.pop("spacy")
+        doc = cls.from_columns(vocab, data["text"], cols.pop("orth"), cols.pop("length"),
+                               spaces)
         doc._cols.update(cols)
         doc.cats = dict(data.get("cats", {}))
         doc.has_unknown_spaces = bool(data.get("has_unknown_spaces", False))

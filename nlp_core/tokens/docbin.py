@@ -27,7 +27,7 @@ from .. import attrs as A
 from ..errors import Errors
 from ..strings import get_string_id
 from ..symbols import NAMES as SYMBOL_NAMES
-from .annotation import ANNOTATION_DTYPES, COLUMN_OF_ATTR
+from .annotation import ANNOTATION_DTYPES, COLUMN_OF_ATTR, CORE_DTYPES
 from .doc import Doc
 from .morphanalysis import EMPTY_MORPH_ID
 
@@ -239,7 +239,7 @@ class DocBin:
         source = self._source
         for i in range(n_docs):
             s, e = int(doc_starts[i]), int(doc_starts[i + 1])
-            doc = Doc._from_tokens(vocab, text[char_starts[i]:char_starts[i + 1]], orth[s:e],
+            doc = Doc.from_columns(vocab, text[char_starts[i]:char_starts[i + 1]], orth[s:e],
                                    tok_lengths[s:e], spaces[s:e], idx=tok_idx[s:e])
             cols = doc._cols
             for name, col in columns:
@@ -372,7 +372,7 @@ class _Pending:
                 # lexical values (and norms not set on every token) come from the vocab
                 col = doc.to_array(attr_id)
             self.columns[j].append(None if col is None else col.copy())
-        self.spaces.append(numpy.array(cols["spacy"], dtype=bool))
+        self.spaces.append(numpy.array(cols["trailing_space"], dtype=bool))
         self.lengths.append(len(doc))
         self.vocabs.setdefault(id(doc.vocab), doc.vocab)
 
@@ -438,7 +438,7 @@ def _columns(attrs: Sequence[int], tokens: numpy.ndarray) -> List[Tuple[str, num
     for j, attr_id in enumerate(attrs):
         name = COLUMN_OF_ATTR.get(attr_id)
         # ORTH and the spaces define the tokens; lexical attributes follow from ORTH
-        if name is None or name in ("orth", "spacy", "idx", "length"):
+        if name is None or name in CORE_DTYPES:
             continue
         dtype = ANNOTATION_DTYPES[name]
         values = tokens[:, j]

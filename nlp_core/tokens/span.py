@@ -92,7 +92,7 @@ class Span:
     @property
     def text_with_ws(self) -> str:
         end = self.end_char
-        if self.end > self.start and self.doc._cols["spacy"][self.end - 1]:
+        if self.end > self.start and self.doc._cols["trailing_space"][self.end - 1]:
             end += 1
         return self.doc.text[self.start_char:end]
 
@@ -197,9 +197,9 @@ class Span:
 
         cols = self.doc._cols
         sl = slice(self.start, self.end)
-        spaces = cols["spacy"][sl].copy()
+        spaces = cols["trailing_space"][sl].copy()
         text = self.text_with_ws
-        doc = Doc._from_tokens(self.doc.vocab, text, cols["orth"][sl].copy(),
+        doc = Doc.from_columns(self.doc.vocab, text, cols["orth"][sl].copy(),
                                cols["length"][sl].copy(), spaces)
         for name in ANNOTATION_DTYPES:
             if name in cols:

@@ -71,7 +71,7 @@ class Token:
 
     @property
     def whitespace_(self) -> str:
-        return " " if self.doc._cols["spacy"][self.i] else ""
+        return " " if self.doc._cols["trailing_space"][self.i] else ""
 
     @property
     def text_with_ws(self) -> str:

@@ -64,8 +64,8 @@ class Alignment:
 
 
 def _token_spans(doc) -> numpy.ndarray:
-    idx = doc._cols["idx"].astype(numpy.int64)
-    return numpy.stack([idx, idx + doc._cols["length"]], axis=1) if len(idx) else \
+    idx = doc.column("idx").astype(numpy.int64)
+    return numpy.stack([idx, idx + doc.column("length")], axis=1) if len(idx) else \
         numpy.zeros((0, 2), dtype=numpy.int64)
 
 

@@ -175,7 +175,7 @@ def _sentence_docs(doc: Doc) -> List[Doc]:
 def _gold_tokens(nlp: "Language", reference: Doc) -> Doc:
     """A Doc with the reference's words and spaces and no annotation."""
     words = reference.token_texts()
-    spaces = [bool(s) for s in reference._cols["spacy"]]
+    spaces = reference.column("trailing_space").tolist()
     return Doc(nlp.vocab, words=words, spaces=spaces)
 
 

@@ -55,7 +55,7 @@ class Example:
         words = annotations.get("words") or predicted.token_texts()
         spaces = annotations.get("spaces")
         if spaces is None:
-            spaces = [bool(s) for s in predicted._cols["spacy"]] \
+            spaces = predicted.column("trailing_space").tolist() \
                 if "words" not in annotations else None
         kwargs = {key: annotations[name] for name, key in _DOC_KEYS.items()
                   if name in annotations}

@@ -273,10 +273,7 @@ def _default_span_getter(doc, attr: str) -> Iterable:
 
 def _unannotated_ents(doc) -> numpy.ndarray:
     """Gold tokens whose entity annotation is missing (IOB value 0)."""
-    iob = doc._cols.get("ent_iob")
-    if iob is None:
-        return numpy.ones(len(doc), dtype=bool)
-    return iob == 0
+    return doc.column("ent_iob") == 0
 
 
 def score_spans(examples: Iterable[Example], attr: str, *,

@@ -27,27 +27,27 @@ def _random_doc(vocab, rng, n):
     words = [rng.choice(["a", "bb", "ccc", "Dd", "!"]) for _ in range(n)]
     doc = Doc(vocab, words=words, spaces=[rng.random() < 0.7 for _ in words])
     if rng.random() < 0.8:  # raw IOB codes, including I after O and label changes inside I
-        iob, types = doc._col("ent_iob"), doc._col("ent_type")
-        for i in range(n):
-            iob[i] = rng.choice([0, 1, 1, 2, 2, 3])
-            types[i] = vocab.strings.add(rng.choice(LABELS)) if iob[i] in (1, 3) else 0
+        iob = [rng.choice([0, 1, 1, 2, 2, 3]) for _ in range(n)]
+        doc.set_column("ent_iob", iob)
+        doc.set_column("ent_type", [vocab.strings.add(rng.choice(LABELS)) if v in (1, 3) else 0
+                                    for v in iob])
     if rng.random() < 0.5:
-        doc._col("tag")[:] = [vocab.strings.add(rng.choice(["NN", "VB"])) if rng.random() < 0.9
-                              else 0 for _ in range(n)]
+        doc.set_column("tag", [vocab.strings.add(rng.choice(["NN", "VB"]))
+                               if rng.random() < 0.9 else 0 for _ in range(n)])
     if rng.random() < 0.5 and n:
         heads = [rng.randrange(n) for _ in range(n)]
         deps = [rng.choice(["nsubj", "obj"]) for _ in range(n)]
-        doc = Doc(vocab, words=words, spaces=[bool(s) for s in doc._cols["spacy"]],
+        doc = Doc(vocab, words=words, spaces=doc.column("trailing_space").tolist(),
                   heads=heads, deps=deps, ents=doc_ents(doc))
     return doc
 
 
 def doc_ents(doc):
-    if "ent_iob" not in doc._cols:
+    if not doc.has_column("ent_iob"):
         return None
     iob = ["", "I", "O", "B"]
     return [f"{iob[v]}-{doc.vocab.strings[int(t)]}" if v in (1, 3) else iob[v]
-            for v, t in zip(doc._cols["ent_iob"].tolist(), doc._cols["ent_type"].tolist())]
+            for v, t in zip(doc.column("ent_iob").tolist(), doc.column("ent_type").tolist())]
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -32,8 +32,8 @@ def _text(n_paragraphs: int, per_paragraph: int = 6) -> str:
 
 
 def _tokens(doc: Doc):
-    return list(zip(doc._cols["orth"].tolist(), doc._cols["idx"].tolist(),
-                    doc._cols["spacy"].tolist()))
+    return list(zip(doc.column("orth").tolist(), doc.column("idx").tolist(),
+                    doc.column("trailing_space").tolist()))
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_long_documents_reach_the_pipeline_in_pieces(shared_sm, monkeypatch):
     assert doc.text == text and len(pieces[1]) > 2
     assert max(seen) <= 1500 and len(seen) == 1 + len(pieces[1]), seen  # never whole
     assert _tokens(doc) == _tokens(shared_sm.nlp.make_doc(text))
-    heads = doc._cols["head"] + numpy.arange(len(doc))
+    heads = doc.column("head") + numpy.arange(len(doc))
     assert heads.min() >= 0 and heads.max() < len(doc)
     start = 0
     for piece in pieces[1]:

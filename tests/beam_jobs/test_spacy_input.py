@@ -57,7 +57,7 @@ def tag_x_or_fail(doc):
     """Tags every token 'X', marks the first token as an entity; fails on 'BOOM'."""
     if "BOOM" in doc.text:
         raise ValueError("cannot annotate BOOM")
-    doc._col("tag")[:] = doc.vocab.strings.add("X")
+    doc.set_column("tag", [doc.vocab.strings.add("X")] * len(doc))
     doc.ents = [Span(doc, 0, 1, label="FIRST")]
     doc.spans["firsts"] = [Span(doc, 0, 1, label="W"), Span(doc, 0, len(doc))]
     return doc

@@ -30,7 +30,7 @@ def test_feature_extractor_layer(docs):
 
 def test_token_level_attributes_and_norm_override(vocab):
     doc = Doc(vocab, words=["gonna", "run", "gonna"], tags=["VB", "VB", "MD"])
-    doc._col("norm")[0] = vocab.strings.add("going to")
+    doc[0].norm_ = "going to"
     names = ["NORM", "TAG", "LOWER"]
     batch = extract_features([doc, Doc(vocab, words=["gonna"])], attrs.intify_attrs(names))
     per_token = batch.per_token()

@@ -80,8 +80,8 @@ def test_biluo_oracle_rebuilds_every_uner_dev_entity():
             system.add_label(ent.label_)
     golds, lengths, expected = [], [], []
     for doc in docs:
-        iob = doc._cols["ent_iob"]
-        labels = [doc.vocab.strings[int(t)] if t else None for t in doc._cols["ent_type"]]
+        iob = doc.column("ent_iob")
+        labels = [doc.vocab.strings[int(t)] if t else None for t in doc.column("ent_type")]
         golds.append(system.gold(iob, labels))
         lengths.append(len(doc))
         expected.append([(e.start, e.end, e.label_) for e in doc.ents])

@@ -104,11 +104,10 @@ def test_entities_never_cross_sentence_boundaries():
     train(nlp, toy_examples(nlp))
     doc = nlp.make_doc("I flew to New York with Mary")
     assert [e.text for e in nlp(doc.copy()).ents] == ["New York", "Mary"]
-    doc._col("sent_start")[:] = -1
-    doc._col("sent_start")[[0, 4]] = 1  # "York" starts a sentence
+    doc.set_column("sent_start", [1, -1, -1, -1, 1, -1, -1])  # "York" starts a sentence
     doc = nlp(doc)
     for ent in doc.ents:
-        assert not any(doc._cols["sent_start"][ent.start + 1:ent.end] == 1), ent.text
+        assert not any(doc.column("sent_start")[ent.start + 1:ent.end] == 1), ent.text
 
 
 def test_sentence_starts_from_the_parser_constrain_the_ner():
@@ -132,7 +131,7 @@ def test_sentence_starts_from_the_parser_constrain_the_ner():
     for _ in range(40):
         nlp.update(examples, sgd=optimizer, annotates=["parser"])
     doc = nlp("We met Anna . Berlin is big")
-    starts = doc._cols["sent_start"]
+    starts = doc.column("sent_start")
     assert starts[4] == 1
     for ent in doc.ents:
         assert not (starts[ent.start + 1:ent.end] == 1).any(), ent.text

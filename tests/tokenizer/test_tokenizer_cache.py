@@ -16,13 +16,13 @@ def test_same_result_twice(fresh_en_tokenizer):
     second = fresh_en_tokenizer(text)
     assert texts(first) == texts(second)
     assert [t.whitespace_ for t in first] == [t.whitespace_ for t in second]
-    assert list(first._cols["orth"]) == list(second._cols["orth"])
+    assert list(first.column("orth")) == list(second.column("orth"))
 
 
 def test_orths_are_in_the_string_store(fresh_en_tokenizer):
     doc = fresh_en_tokenizer("A brand-new sentence, isn't it?")
     strings = fresh_en_tokenizer.vocab.strings
-    assert [strings[int(o)] for o in doc._cols["orth"]] == texts(doc)
+    assert [strings[int(o)] for o in doc.column("orth")] == texts(doc)
 
 
 def test_add_special_case_invalidates_cache(fresh_en_tokenizer):

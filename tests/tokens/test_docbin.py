@@ -242,7 +242,7 @@ def test_strings_table_is_available_after_add(vocab):
 
 def test_adding_a_doc_with_an_unknown_string_id_fails_clearly(vocab):
     doc = Doc(vocab, words=["a"])
-    doc._col("tag")[0] = 123456789
+    doc.set_column("tag", [123456789])
     bin_ = DocBin(attrs=["TAG"], docs=[doc])
     with pytest.raises(ValueError, match="123456789"):
         bin_.to_bytes()

@@ -197,7 +197,7 @@ def test_column_fast_path_agrees_with_the_getter_path():
         # right where aligned, except every third token; "" leaves a token untagged
         tags = [("XX" if i % 3 == n % 3 else tag) if tag else "" for i, tag in enumerate(gold)]
         eg.predicted = Doc(nlp.vocab, words=eg.predicted.token_texts(),
-                           spaces=[bool(s) for s in eg.predicted._cols["spacy"]],
+                           spaces=eg.predicted.column("trailing_space").tolist(),
                            tags=[t or None for t in tags], pos=["NOUN"] * len(tags))
         eg._alignment = None
     for attr in ("tag", "tag_", "pos_"):

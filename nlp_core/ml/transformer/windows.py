@@ -186,9 +186,9 @@ def build_windows(docs: Sequence[Doc], spans: Sequence[Sequence[Span]],
 
     # Tokens -> wordpieces (batch indices, then made doc-local).
     tok_shift = numpy.repeat(shifts, numpy.diff(doc_tokens))
-    tok_starts = numpy.concatenate([doc._cols["idx"] for doc in docs]).astype(numpy.int64) \
+    tok_starts = numpy.concatenate([doc.column("idx") for doc in docs]).astype(numpy.int64) \
         if len(docs) else numpy.zeros(0, dtype=numpy.int64)
-    tok_ends = tok_starts + (numpy.concatenate([doc._cols["length"] for doc in docs])
+    tok_ends = tok_starts + (numpy.concatenate([doc.column("length") for doc in docs])
                              if len(docs) else 0)
     lo, hi = overlapping_ranges(tok_starts + tok_shift, tok_ends + tok_shift,
                                 wp_starts, wp_ends)
