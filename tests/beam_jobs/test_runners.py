@@ -52,6 +52,7 @@ def job_endpoint(tmp_path):
         log.close()
 
 
+@pytest.mark.slow  # starts Beam's job service and builds an sdist: about 11 s
 def test_portable_runner_with_setup_file(job_endpoint, job_args, corpus, tmp_path,
                                          read_table):
     summary = annotate.run([arg for arg in job_args(tmp_path / "out") if "--runner" not in arg]
