@@ -5,7 +5,7 @@ string attributes become dictionary arrays whose dictionary holds each distinct 
 the batch once (`numpy.unique` over the uint64 string IDs), so no Python object is made per
 token. A document that lacks an attribute gets a null list (see schemas/annotations.py).
 """
-from typing import List, Sequence
+from typing import List, Sequence, Tuple
 
 import numpy
 import pyarrow as pa
@@ -19,10 +19,18 @@ from .records import DeadLetter, Record
 STRING_COLUMNS = ("tag", "pos", "lemma", "dep")
 
 
-def _has(doc: Doc, name: str) -> bool:
-    """Whether any token has a value in column `name` (`Doc.has_annotation`, without its
-    attribute-name lookup: this runs for every column of every document)."""
-    return doc.has_column(name) and bool(doc.column(name).any())
+def _annotated(docs: Sequence[Doc], name: str) -> Tuple[List[bool], List[numpy.ndarray]]:
+    """Per doc, whether any token has a value in column `name` (`Doc.has_annotation`,
+    without its attribute-name lookup: this runs for every column of every document); and
+    the column of each doc that has one (views, no copies)."""
+    has, values = [], []
+    for doc in docs:
+        col = doc.column(name) if doc.has_column(name) else None
+        found = col is not None and bool(col.any())
+        has.append(found)
+        if found:
+            values.append(col)
+    return has, values
 
 
 def _offsets(lengths: numpy.ndarray) -> pa.Array:
@@ -55,15 +63,14 @@ def _string_values(strings, ids: numpy.ndarray) -> pa.DictionaryArray:
 
 
 def _string_column(docs: Sequence[Doc], name: str) -> pa.Array:
-    has = [_has(d, name) for d in docs]
-    values = [d.column(name) for d, h in zip(docs, has) if h]
+    has, values = _annotated(docs, name)
     strings = docs[0].vocab.strings
     return _list_column(docs, has, values,
                         lambda v: _string_values(strings, _concat(v, numpy.uint64)))
 
 
 def _head_column(docs: Sequence[Doc]) -> pa.Array:
-    has = [_has(d, "dep") for d in docs]
+    has, _deps = _annotated(docs, "dep")
     values = [d.column("head") + numpy.arange(d.length, dtype=numpy.int32)
               for d, h in zip(docs, has) if h]
     return _list_column(docs, has, values, lambda v: pa.array(_concat(v, numpy.int32)))
@@ -84,9 +91,9 @@ def _sent_start_column(docs: Sequence[Doc]) -> pa.Array:
 def _ents_column(docs: Sequence[Doc]) -> pa.Array:
     """Entities from the IOB / type arrays, all docs of the batch at once (the same spans
     `Doc.ents` gives: B starts one, I continues one of the same label, else starts one)."""
-    has = [_has(d, "ent_iob") for d in docs]
+    has, iobs = _annotated(docs, "ent_iob")
     ner_docs = [d for d, h in zip(docs, has) if h]
-    iob = _concat([d.column("ent_iob") for d in ner_docs], numpy.uint8)
+    iob = _concat(iobs, numpy.uint8)
     typ = _concat([d.column("ent_type") for d in ner_docs], numpy.uint64)
     idx = _concat([d.column("idx") for d in ner_docs], numpy.int32)
     end_chars = idx + _concat([d.column("length") for d in ner_docs], numpy.int32)

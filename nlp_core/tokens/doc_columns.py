@@ -58,6 +58,25 @@ def _typed(name: str, values, dtype) -> numpy.ndarray:
     return array.astype(target)
 
 
+_UINT64, _INT32, _BOOL = numpy.dtype(numpy.uint64), numpy.dtype(numpy.int32), numpy.dtype(bool)
+
+
+def _checked_core(orth, length, trailing_space, idx):
+    """The core columns of `Doc.from_columns` in their dtypes, all 1-d of one length."""
+    orth = _typed("orth", orth, numpy.uint64)
+    length = _typed("length", length, numpy.int32)
+    trailing_space = _typed("trailing_space", trailing_space, numpy.bool_)
+    if idx is not None:
+        idx = _typed("idx", idx, numpy.int32)
+    n = len(orth) if orth.ndim == 1 else -1
+    for name, array in (("orth", orth), ("length", length), ("trailing_space", trailing_space),
+                        ("idx", idx)):
+        if array is not None and (array.ndim != 1 or len(array) != n):
+            raise ValueError(Errors.E029.format(
+                detail=f"{name} has shape {array.shape}, expected ({max(n, 0)},) like orth"))
+    return orth, length, trailing_space, idx
+
+
 class DocColumns:
     """The column methods of `Doc`, mixed into it: they use the Doc's `_cols` (column name
     -> array), `length`, `_init`, `_tree_changed` and `_sent_starts_from_heads`."""
@@ -92,22 +111,22 @@ class DocColumns:
                 not fit the column's dtype, or the last token and its space do not end
                 where `text` ends.
         """
-        orth = _typed("orth", orth, numpy.uint64)
-        length = _typed("length", length, numpy.int32)
-        trailing_space = _typed("trailing_space", trailing_space, numpy.bool_)
-        if idx is not None:
-            idx = _typed("idx", idx, numpy.int32)
-        n = len(orth) if orth.ndim == 1 else -1
-        for name, array in (("orth", orth), ("length", length),
-                            ("trailing_space", trailing_space), ("idx", idx)):
-            if array is not None and (array.ndim != 1 or len(array) != n):
-                raise ValueError(Errors.E029.format(
-                    detail=f"{name} has shape {array.shape}, expected ({max(n, 0)},) "
-                           "like orth"))
+        # the tokenizer calls this for every text: arrays of the right dtypes and shapes
+        # skip the conversions (which added about a third to a tokenizer cache hit)
+        array = numpy.ndarray
+        if not (type(orth) is array and type(length) is array
+                and type(trailing_space) is array and orth.dtype is _UINT64
+                and length.dtype is _INT32 and trailing_space.dtype is _BOOL
+                and orth.ndim == length.ndim == trailing_space.ndim == 1
+                and len(orth) == len(length) == len(trailing_space)
+                and (idx is None or (type(idx) is array and idx.dtype is _INT32
+                                     and idx.ndim == 1 and len(idx) == len(orth)))):
+            orth, length, trailing_space, idx = _checked_core(orth, length, trailing_space, idx)
+        n = len(orth)
         doc = cls.__new__(cls)
         doc._init(vocab, text, orth, length, trailing_space, idx)
         idx = doc._cols["idx"]
-        end = int(idx[-1]) + int(length[-1]) + int(trailing_space[-1]) if n else 0
+        end = idx.item(-1) + length.item(-1) + trailing_space.item(-1) if n else 0
         if end != len(text):
             raise ValueError(Errors.E029.format(
                 detail=f"the tokens end at character {end} but the text has {len(text)}"))
@@ -156,7 +175,7 @@ class DocColumns:
             _known(name)
             col = numpy.zeros(self.length, dtype=ANNOTATION_DTYPES[name])
         view = col.view()
-        view.flags.writeable = False
+        view.setflags(write=False)  # (faster than view.flags.writeable = False)
         return view
 
     def set_column(self, name: str, values) -> None:
