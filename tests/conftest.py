@@ -28,3 +28,23 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def one_blas_thread():
+    """numpy's OpenBLAS on one thread for a module (`pytestmark =
+    pytest.mark.usefixtures("one_blas_thread")`): it runs small products on a thread per
+    core, and on a busy machine that makes the tiny matrices of these tests many times
+    slower."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+@pytest.fixture
+def nlp():
+    """A blank English pipeline (tokenizer only); some modules override it with their own."""
+    import nlp_core
+
+    return nlp_core.blank("en")

@@ -21,17 +21,7 @@ from nlp_core.tokens.doc import Doc
 LABELS = ["nsubj", "dobj", "amod", "det", "punct"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """numpy's OpenBLAS runs small products on a thread per core; on a busy machine that
-    makes the tiny matrices of these tests many times slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def _tok2vec(width=16):

@@ -35,17 +35,7 @@ TOY = [
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """numpy's OpenBLAS runs small products on a thread per core; on a busy machine that
-    makes the tiny matrices of these tests many times slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 
 def make_nlp(shared=True, **ner_cfg) -> Language:

@@ -19,10 +19,6 @@ TRAIN = FIXTURES / "ewt-train-60.conllu"
 DEV = FIXTURES / "ewt-dev-20.conllu"
 
 
-@pytest.fixture(scope="module")
-def nlp():
-    return nlp_core.blank("en")
-
 
 def test_conllu_file_gives_examples_tokenized_from_the_gold_text(nlp):
     examples = list(Corpus(TRAIN)(nlp))

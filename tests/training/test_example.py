@@ -1,13 +1,7 @@
 import pytest
 
-import nlp_core
 from nlp_core.tokens import Doc
 from nlp_core.training import Alignment, Example
-
-
-@pytest.fixture(scope="module")
-def nlp():
-    return nlp_core.blank("en")
 
 
 def test_one_to_one_alignment_passes_gold_values_through(nlp):

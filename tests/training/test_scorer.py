@@ -10,12 +10,6 @@ from nlp_core.training.scorer import (
     score_token_attr,
     score_tokenization,
 )
-from nlp_core.vocab import Vocab
-
-
-@pytest.fixture
-def vocab():
-    return Vocab(lang="en")
 
 
 def test_prf_score_from_sets():

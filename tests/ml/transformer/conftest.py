@@ -1,5 +1,5 @@
-"""Fixtures of the transformer tests: a blank English pipeline, and every test on one torch
-thread (`tiny_bert` and `one_torch_thread` are shared from tests/conftest.py)."""
+"""Every transformer test runs on one torch thread (`nlp`, `tiny_bert` and
+`one_torch_thread` are shared from tests/conftest.py)."""
 import pytest
 
 
@@ -7,9 +7,3 @@ import pytest
 def _torch_on_one_thread(one_torch_thread):
     """Every test here runs with `one_torch_thread` (tests/conftest.py)."""
 
-
-@pytest.fixture
-def nlp():
-    import nlp_core
-
-    return nlp_core.blank("en")
