@@ -97,9 +97,9 @@ def extract_features(docs: Sequence, attr_ids: Sequence[int]) -> FeatureBatch:
 
 
 def _to_array(doc, attr_ids: List[int]) -> numpy.ndarray:
-    if hasattr(doc, "_cols"):
-        return doc.to_array(attr_ids)
-    return doc.doc.to_array(attr_ids)[doc.start: doc.end]
+    """`to_array` of a Doc, or of a Span's tokens."""
+    array = doc.doc.to_array(attr_ids)
+    return array if doc.doc is doc else array[doc.start: doc.end]
 
 
 def split_rows(array, lengths: numpy.ndarray) -> list:
