@@ -2,8 +2,12 @@
 
 - `python -m beam_jobs.annotate`: annotate JSONL / .spacy corpora -> Parquet (annotate.py).
 
-Shared pieces: options.py (flags), io.py (reading corpora), records.py (record checks and
-dead letters), checking.py (duplicate ids, length batching), model.py (loading the pipeline
-once per worker), arrow.py (Doc arrays -> Arrow), parquet.py (Parquet sink), summary.py
-(run_summary.json). Beam is imported by these modules only; nlp_core never imports it.
+Shared pieces, in the order a record meets them: options.py (flags), io.py (reading
+corpora in byte ranges) with compressed.py (bounded, checked decompression), records.py
+(record checks and dead letters), checking.py (duplicate ids, length batching), model.py
+(loading the pipeline once per worker) with pieces.py (long documents in pieces),
+annotating.py (the annotate DoFn), arrow.py (Doc arrays -> Arrow), tensors.py (the tensors
+table), parquet.py (Parquet sink), summary.py (run_summary.json), output_dir.py and
+output_lock.py (staging, the swap into --output, the lock). Beam is imported by these
+modules only; nlp_core never imports it.
 """

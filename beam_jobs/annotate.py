@@ -2,13 +2,14 @@
 
     python -m beam_jobs.annotate --input 'corpus/*.jsonl.gz' --output out/ --model blank:en
 
-Steps (see DESIGN.md, "Data flow of the main job"):
+Steps (see ARCHITECTURE.md, "The annotate job"):
 
     ReadRecords    JSONL (split by byte ranges) or .spacy files -> chunks of raw records
     CheckAndBatch  every record checked (records.py); bad ones -> dead letters; good ones
                    sorted by length within a pool and cut into batches
-    Annotate       the pipeline (loaded once per worker process) on each batch -> one Arrow
-                   record batch per batch, built from the Doc arrays
+    Annotate       the pipeline (loaded once per worker process) on each batch, long
+                   documents in pieces (pieces.py) -> one Arrow record batch per batch,
+                   built from the Doc arrays
     Write*         annotations and dead-letter Parquet (schemas/), the tensors table with
                    --tensors (tensors.py), then run_summary.json
 
