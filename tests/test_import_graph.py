@@ -209,3 +209,50 @@ def test_imports_inside_functions_say_why():
     assert not unexplained, ("imports inside functions without a comment saying why "
                              "(move them to module level, or say which heavy optional "
                              "dependency they keep lazy):\n  " + "\n  ".join(unexplained))
+
+
+# The layers of nlp_core as ARCHITECTURE.md lists them, top first: a module imports only
+# modules of its own layer or of layers below it. The longest matching prefix decides a
+# module's layer (training.loop sits above the pipeline object, the rest of training below
+# the components).
+LAYERS = [
+    ["nlp_core.cli", "nlp_core.__main__"],
+    ["nlp_core.loading", "nlp_core.pipeline_packages"],
+    ["nlp_core.training.loop"],
+    ["nlp_core.language", "nlp_core.language_run", "nlp_core.pipe_workers",
+     "nlp_core.language_training", "nlp_core.language_config", "nlp_core.language_disk",
+     "nlp_core.nlp_makers"],
+    ["nlp_core.pipeline"],
+    ["nlp_core.training"],
+    ["nlp_core.ml", "nlp_core.parser_internals"],
+    ["nlp_core.tokenizer", "nlp_core.formats", "nlp_core.tensors_io"],
+    ["nlp_core.tokens"],
+    ["nlp_core.vocab", "nlp_core.strings", "nlp_core.symbols", "nlp_core.attrs",
+     "nlp_core.lang"],
+    ["nlp_core.registry", "nlp_core.config", "nlp_core.errors", "nlp_core.user_code",
+     "nlp_core.pipeline_files"],
+]
+
+
+def _layer(module: str):
+    best = None
+    for index, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and \
+                    (best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
+    return None if best is None else best[0]
+
+
+def test_nlp_core_layers_import_downward():
+    graph, _ = build_graph()
+    nlp_core_modules = [m for m in graph if m.startswith("nlp_core.")]
+    assert not [m for m in nlp_core_modules if _layer(m) is None], \
+        "a module of nlp_core is in no layer: add it to LAYERS and to ARCHITECTURE.md"
+    upward = sorted((a, b) for a in nlp_core_modules for b in graph[a]
+                    if _layer(b) is not None and b != "nlp_core.training"
+                    and _layer(b) < _layer(a))
+    # (`nlp_core.training` itself is the package whose __init__ holds the lower layer's
+    # names; importing it from below is importing those)
+    assert not upward, "imports against the layers of ARCHITECTURE.md:\n" + "\n".join(
+        f"  {a} -> {b}" for a, b in upward)
