@@ -24,6 +24,7 @@ thinc's current ops are per thread, and Beam may call `process` from another thr
 """
 import contextlib
 import os
+import shutil
 import tempfile
 import threading
 from typing import Any, Dict, Iterator, List, Sequence, Tuple
@@ -33,18 +34,27 @@ from thinc.api import require_gpu as thinc_require_gpu
 
 import nlp_core
 from nlp_core.language import Language
+from nlp_core.ml.transformer.extra import MissingExtraError
 from nlp_core.pipeline_packages import PipelineNotFoundError
 from nlp_core.tokens import Doc
 
 from .pieces import PIECE_CHARS, annotate_in_pieces
 
 BLANK_PREFIX = "blank:"
+# bytes per read when copying a remote pipeline directory
+COPY_CHUNK = 8 << 20
 # the pipeline the launcher loaded to check it (see `preload_pipeline`)
 _PRELOADED: Dict[str, Language] = {}
 
 
 def _copy_remote_dir(url: str) -> str:
+    """Copy the pipeline directory `url` (gs://, s3://, ... through Beam FileSystems) into a
+    new local temporary directory and return its path; each file streams through in
+    COPY_CHUNK pieces, so memory stays bounded whatever the size of the weights.
+    (`FileSystems.copy` cannot do it: it copies within one filesystem, e.g. gs:// to gs://.)
+    """
     # apache_beam is heavy; pipelines load here without it (tests, a local --model)
+    from apache_beam.io.filesystem import CompressionTypes  # lazy too: apache_beam
     from apache_beam.io.filesystems import FileSystems
 
     root = url.rstrip("/") + "/"
@@ -53,11 +63,19 @@ def _copy_remote_dir(url: str) -> str:
         raise OSError(f"--model {url!r}: no files under this path. Give the directory that "
                       "`nlp.to_disk` wrote (it holds config.cfg and meta.json).")
     local = tempfile.mkdtemp(prefix="nlp_core_model_")
-    for meta in matched:
-        target = os.path.join(local, meta.path[len(root):])
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with FileSystems.open(meta.path) as src, open(target, "wb") as dst:
-            dst.write(src.read())
+    try:
+        for meta in matched:
+            if meta.path.endswith("/"):  # a "folder" placeholder object of the store
+                continue
+            target = os.path.join(local, meta.path[len(root):])
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            # byte for byte: Beam would otherwise decompress a file named *.gz on the way
+            with FileSystems.open(meta.path, compression_type=CompressionTypes.UNCOMPRESSED
+                                  ) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst, COPY_CHUNK)
+    except BaseException:
+        shutil.rmtree(local, ignore_errors=True)
+        raise
     return local
 
 
@@ -66,7 +84,9 @@ def load_pipeline(model: str) -> Language:
 
     Raises:
         ValueError / OSError: naming `--model`, e.g. for a name that is no pipeline (listing
-            what is accepted) or a file of the pipeline directory that is cut short.
+            what is accepted), a file of the pipeline directory that is cut short, or a
+            transformer pipeline where torch or transformers is not installed (naming the
+            `nlp-core[transformers]` extra).
     """
     try:
         if model.startswith(BLANK_PREFIX):
@@ -78,6 +98,8 @@ def load_pipeline(model: str) -> Language:
         raise OSError(f"--model {model!r}: {err} Here --model also takes {BLANK_PREFIX}LANG "
                       "(a tokenizer-only pipeline, e.g. blank:en) and a gs:// or s3:// "
                       "pipeline directory.") from err
+    except MissingExtraError as err:  # a transformer pipeline in an image without torch
+        raise OSError(f"--model {model!r}: {err}") from err
     except (ValueError, OSError) as err:
         if str(err).startswith("--model"):
             raise

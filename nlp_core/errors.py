@@ -255,6 +255,11 @@ class Errors(metaclass=_Catalogue):
             "model.safetensors and the tokenizer files).")
     E338 = ("TransformerListener: grad_factor must be a number or a schedule, got "
             "{type}.")
+    E339 = ("TransformerModel {name!r} needs {missing}, which this Python environment does "
+            "not have ({reason}). torch and transformers are the optional extra of the "
+            "transformer component: install it with `pip install torch==2.13.0 && pip install "
+            "\"nlp-core[transformers]\"` (a CUDA build of torch for the GPU), or use a "
+            "pipeline without a transformer component (e.g. en_ewt_sm).")
 
     # Trainable components and the pipeline's training methods (E350-E369, E380-E399).
     E350 = ("{component!r} ({cls}).initialize got no examples: `get_examples()` yielded "

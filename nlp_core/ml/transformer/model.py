@@ -28,6 +28,7 @@ from ...errors import Errors
 from ...registry import registry
 from ...tokens import Doc
 from .data import FullTransformerBatch, WordpieceBatch
+from .extra import require_extra
 from .loading import load_pretrained, max_positions, save_pretrained
 from .windows import WindowBatch, Wordpiecer, build_windows
 
@@ -65,7 +66,8 @@ class TransformerShim(PyTorchShim):
 
 class TransformerModel(Model):
     """A thinc Model[List[Doc], FullTransformerBatch] holding a HF encoder in a PyTorch
-    shim (`shims[0]`, present once loaded).
+    shim (`shims[0]`, present once loaded). Needs torch and transformers (the
+    `nlp-core[transformers]` extra): MissingExtraError (E339) when either is not installed.
 
     Attributes:
         get_spans: the span getter.
@@ -76,6 +78,7 @@ class TransformerModel(Model):
     def __init__(self, name: str, get_spans: Callable, *, tokenizer_config: Dict[str, Any],
                  transformer_config: Dict[str, Any], mixed_precision: bool,
                  grad_scaler_config: Dict[str, Any]) -> None:
+        require_extra(str(name))
         Model.__init__(self, "transformer", _forward, init=_init, dims={"nO": None},
                        attrs={"name": str(name), "max_batch_items": DEFAULT_MAX_BATCH_ITEMS,
                               "mixed_precision": bool(mixed_precision)})
