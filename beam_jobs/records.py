@@ -4,6 +4,13 @@ and the dead letter an invalid one becomes.
 The rules follow schemas/input_record.schema.json; the reasons are the `error_type` values
 of schemas/dead_letter.py. Checking is a pure function of the raw bytes and the options, so
 the duplicate-id pass and the main pass reach the same verdict on every record.
+
+The checks are written out here rather than run by a JSON Schema validator: they run on every
+record in each pass, and parsing plus checking takes ~3 us a record where `json.loads`
+and jsonschema's validator take ~26 us; a validator also reports the schema's first failing
+keyword, not the `error_type` and actionable message each dead letter carries.
+tests/schemas/test_schemas.py cross-checks the two (same verdict as jsonschema on every kind of
+record).
 """
 import json
 import re

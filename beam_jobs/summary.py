@@ -9,7 +9,7 @@ The run writes into a staging area (output_dir.py), so `files` names each file w
 will be once the run is committed, not where it is being written.
 """
 import json
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -17,26 +17,9 @@ from apache_beam.io.filesystems import FileSystems
 SUMMARY_NAME = "run_summary.json"
 
 
-class TupleSum(beam.CombineFn):
-    """Element-wise sum of fixed-width numeric tuples (zeros for an empty input)."""
-
-    def __init__(self, width: int):
-        self.width = width
-
-    def create_accumulator(self) -> Tuple:
-        return (0,) * self.width
-
-    def add_input(self, acc: Tuple, value: Sequence) -> Tuple:
-        return tuple(a + v for a, v in zip(acc, value))
-
-    def merge_accumulators(self, accumulators) -> Tuple:
-        total = self.create_accumulator()
-        for acc in accumulators:
-            total = self.add_input(total, acc)
-        return total
-
-    def extract_output(self, acc: Tuple) -> Tuple:
-        return acc
+def tuple_sum(width: int) -> beam.CombineFn:
+    """Element-wise sum of `width`-tuples of numbers; zeros for an empty input."""
+    return beam.combiners.TupleCombineFn(*[sum] * width)
 
 
 def _rate(amount: float, seconds: float) -> float | None:
@@ -109,8 +92,8 @@ class WriteSummary(beam.PTransform):
     def expand(self, inputs):
         read_counts, stats, dead_letters, annotation_files, dead_letter_files = inputs
         p = read_counts.pipeline
-        read_total = read_counts | "SumReads" >> beam.CombineGlobally(TupleSum(2))
-        stats_total = stats | "SumStats" >> beam.CombineGlobally(TupleSum(4))
+        read_total = read_counts | "SumReads" >> beam.CombineGlobally(tuple_sum(2))
+        stats_total = stats | "SumStats" >> beam.CombineGlobally(tuple_sum(4))
         by_reason = (dead_letters
                      | "Reasons" >> beam.Map(lambda letter: letter.error_type)
                      | "CountReasons" >> beam.combiners.Count.PerElement())
