@@ -3,7 +3,8 @@
 Every message names the input (key, file, value) and says what to change. Raise them as
 `raise ValueError(Errors.E002.format(...))`; the code prefix lets users search for help.
 
-Codes by area: E001-E299 strings, vocab, docs, formats, config and the pipeline object;
+Codes by area: E001-E299 strings, vocab, docs, formats, config and the pipeline object
+(E060-E079 the vectors table);
 E300-E329 layers; E330-E349 transformer; E350-E369 and E380-E399 trainable components;
 E370-E379 parser model; E400-E449 training and evaluation. Warnings: W001-W399 data,
 W400-W449 training.
@@ -62,6 +63,32 @@ class Errors(metaclass=_Catalogue):
     E028 = "Doc column {name!r}: {detail}."
     E029 = ("Doc.from_columns: {detail}. Give 1-d arrays with one value per token, and the "
             "text the tokens and their trailing spaces spell.")
+
+    # vectors (E060-E079): the static vectors table (vectors.py, vectors_disk.py)
+    E060 = ("Vectors: unknown mode {mode!r}. Use 'default' (one row per key) or 'floret' "
+            "(hashed subword rows).")
+    E061 = ("Vectors: {detail}. A floret table needs data of shape (n_buckets, width), "
+            "0 <= minn <= maxn and 1 <= hash_count <= 4, and takes no keys.")
+    E062 = ("Vectors: the data must be a 2-d float array (rows, width); got {got}.")
+    E063 = ("Vectors: no row for key {key!r}. Add it with `vectors.add(key, vector=...)`, or "
+            "check `key in vectors` first.")
+    E064 = ("Vectors: cannot add key {key!r} to row {row}: the table has {rows} rows. Give a "
+            "row below {rows}, or `resize` the table first.")
+    E065 = ("Vectors: cannot add key {key!r}: all {rows} rows of the table are in use. "
+            "`resize((n_rows, {width}))` to make room, or give `row=` to share a row.")
+    E066 = ("Vectors: a vector of shape {got} does not fit a table of width {width}. Give a "
+            "1-d float vector of {width} values.")
+    E067 = ("Vectors.{method} is not available in {mode} mode: {why}")
+    E068 = ("Vectors.find: give exactly one of key=, keys=, row=, rows= (got {given}).")
+    E069 = ("Vectors: the table is memory-mapped read-only (loaded with mmap_mode='r'), so "
+            "{what} cannot change it. Load it with mmap_mode=None (a copy in memory) or "
+            "mmap_mode='c' (copy on write).")
+    E070 = ("Vectors directory {path}: {detail}.")
+    E071 = ("Vectors.most_similar: asked for n={n} neighbours but only {n_rows} rows have "
+            "a key. Ask for n <= {n_rows}.")
+    E072 = ("Vectors: attr {attr!r} cannot key a vectors table. Use ORTH, LOWER or NORM.")
+    E073 = ("Vectors.resize: cannot change the width in place from {curr} to {new}; resize "
+            "with inplace=False, or keep the width.")
 
     # tokenizer (E100-E149): tokenizer, language data
     E100 = ("No language data for {lang!r}. Known language codes: {known}. Use 'xx' for "
@@ -383,6 +410,11 @@ class Errors(metaclass=_Catalogue):
 
 class Warnings(metaclass=_Catalogue):
     W001 = "Skipped {n} bad records in {path}: {reason}"
+    W010 = ("{obj}.similarity: the vocab has no vectors table with keys, so the result "
+            "compares {what}; load a pipeline with vectors (`vocab.vectors`) for word "
+            "similarity.")
+    W011 = ("{obj}.similarity: one side has an all-zero vector (no vector for its words), so "
+            "the similarity is 0.0.")
 
     # Training and evaluation (W400-W449).
     W400 = ("Skipped {n} document(s) without tokens in {path}; they hold nothing to learn "

@@ -75,7 +75,7 @@ def initialize(nlp: "Language", get_examples: Callable[[], Iterable[Any]] | None
     settings = initialize_settings(nlp)
     if settings.get("before_init") is not None:
         settings["before_init"](nlp)
-    if settings.get("vectors") is not None and nlp.vocab.vectors is None:
+    if settings.get("vectors") is not None and not len(nlp.vocab.vectors):
         raise NotImplementedError(Errors.E364.format(path=settings["vectors"]))
     for key, what in (("vocab_data", "lexeme data tables"),
                       ("lookups", "lookup tables (lemmatizer data)")):

@@ -14,6 +14,7 @@ from .errors import Errors
 from .lang.lex_attrs import LEX_ATTRS
 from .pipeline_files import parsing
 from .strings import StringStore
+from .vectors import Vectors
 
 FLAG_ATTRS = (
     attrs.IS_ALPHA, attrs.IS_ASCII, attrs.IS_DIGIT, attrs.IS_LOWER, attrs.IS_PUNCT,
@@ -58,10 +59,23 @@ class Vocab:
         if lex_attr_getters:
             self.lex_attr_getters.update(lex_attr_getters)
         self.lang = lang
-        self.vectors = None
+        self._vectors = Vectors(strings=self.strings)
         self._lexemes: Dict[int, LexemeData] = {}
         # Bumped whenever a Lexeme attribute is set, so caches of lexical values can tell.
         self.lex_version = 0
+
+    @property
+    def vectors(self):
+        """The static vectors table (`Vectors`; empty, shape (0, 0), until one is loaded
+        or assigned). A `Vectors` assigned here shares this vocab's strings."""
+        return self._vectors
+
+    @vectors.setter
+    def vectors(self, value) -> None:
+        if isinstance(value, Vectors) and value.strings is not self.strings:
+            self.strings.update(value.strings)
+            value.strings = self.strings
+        self._vectors = Vectors(strings=self.strings) if value is None else value
 
     def lex_data(self, text: str, orth: int | None = None) -> LexemeData:
         """The cached LexemeData of `text` (computed and stored on first use)."""
@@ -131,17 +145,32 @@ class Vocab:
             yield Lexeme(self, orth)
 
     def to_disk(self, path: Union[str, Path]) -> None:
+        """Write `strings.json` and, when the vectors table has rows, spaCy's vectors files
+        (`vectors`, `key2row`, `vectors.cfg`) into the directory `path`."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.strings.to_disk(path / "strings.json")
+        if isinstance(self.vectors, Vectors) and len(self.vectors):
+            self.vectors.to_disk(path, exclude=("strings",))
 
-    def from_disk(self, path: Union[str, Path]) -> "Vocab":
+    def from_disk(self, path: Union[str, Path], *,
+                  vectors_mmap_mode: str | None = None) -> "Vocab":
+        """Read what `to_disk` (or spaCy's `Vocab.to_disk`) wrote into `path`.
+
+        Args:
+            path: a pipeline's `vocab/` directory.
+            vectors_mmap_mode: "r" to memory-map the vectors table read-only instead of
+                reading it into memory (see `Vectors.from_disk`).
+        """
         path = Path(path)
         strings_path = path / "strings.json"
         if strings_path.exists():
             data = strings_path.read_bytes()
             with parsing(strings_path):
                 self.strings.update(StringStore().from_bytes(data))
+        if (path / "vectors").exists():
+            self.vectors = Vectors(strings=self.strings).from_disk(
+                path, exclude=("strings",), mmap_mode=vectors_mmap_mode)
         return self
 
 

@@ -228,7 +228,8 @@ LAYERS = [
     ["nlp_core.tokenizer", "nlp_core.formats", "nlp_core.tensors_io"],
     ["nlp_core.tokens"],
     ["nlp_core.vocab", "nlp_core.strings", "nlp_core.symbols", "nlp_core.attrs",
-     "nlp_core.lang"],
+     "nlp_core.lang", "nlp_core.vectors", "nlp_core.vectors_disk", "nlp_core.vectors_floret",
+     "nlp_core.vectors_similarity"],
     ["nlp_core.registry", "nlp_core.config", "nlp_core.errors", "nlp_core.user_code",
      "nlp_core.pipeline_files"],
 ]

@@ -1,0 +1,161 @@
+"""A vectors table on disk, in spaCy's layout (what `spacy init vectors` writes to `vocab/`):
+
+    vectors       the table: .npy (no suffix), little-endian float32 (rows, width)
+    key2row       msgpack map {key (uint64): row (int)} (default mode)
+    vectors.cfg   JSON {"mode": "default" | "floret", floret: "minn", "maxn", "hash_count",
+                  "hash_seed", "bow", "eow"}; ours adds "attr" ("ORTH", "LOWER" or "NORM")
+                  and "name", which spaCy ignores; a file without "attr" means ORTH
+    strings.json  the strings (optional: a Vocab writes its own there)
+
+The .npy file is read with `allow_pickle=False` and may be memory-mapped; older spaCy
+directories with a `keys` .npy (one key per row) instead of `key2row` are read too. A file
+that is missing or does not parse raises E070 naming it.
+"""
+from pathlib import Path
+from typing import TYPE_CHECKING, Dict, Sequence, Tuple
+
+import numpy
+import srsly
+
+from .errors import Errors
+from .pipeline_files import UnreadableFileError, parsing, read_json
+from .strings import StringStore
+
+if TYPE_CHECKING:
+    from .vectors import Vectors
+
+FLORET_SETTINGS = ("minn", "maxn", "hash_count", "hash_seed", "bow", "eow")
+MMAP_MODES = (None, "r", "c")
+
+
+def vectors_cfg(vectors: "Vectors") -> dict:
+    """The contents of vectors.cfg."""
+    cfg = {"mode": vectors.mode}
+    if vectors.mode == "floret":
+        cfg.update({name: getattr(vectors, name) for name in FLORET_SETTINGS})
+    cfg["attr"] = vectors.attr_
+    if vectors.name is not None:
+        cfg["name"] = vectors.name
+    return cfg
+
+
+def write_vectors(vectors: "Vectors", path: Path, *, exclude: Sequence[str] = ()) -> None:
+    """Write `vectors` into the directory `path` (created if needed)."""
+    path.mkdir(parents=True, exist_ok=True)
+    data = vectors.data
+    if not isinstance(data, numpy.ndarray):
+        data = data.get()  # cupy -> host
+    with (path / "vectors").open("wb") as file_:
+        numpy.save(file_, numpy.asarray(data, dtype="<f4"), allow_pickle=False)
+    srsly.write_msgpack(path / "key2row", vectors.key2row)
+    srsly.write_json(path / "vectors.cfg", vectors_cfg(vectors))
+    if "strings" not in exclude:
+        vectors.strings.to_disk(path / "strings.json")
+
+
+def _fail(path: Path, detail: str) -> UnreadableFileError:
+    return UnreadableFileError(Errors.E070.format(path=path, detail=detail))
+
+
+def read_vectors(path: Path, *, exclude: Sequence[str] = (), mmap_mode: str | None = None
+                 ) -> Tuple[dict, numpy.ndarray, Dict[int, int], StringStore | None]:
+    """Read the directory `path`.
+
+    Returns:
+        (the settings of vectors.cfg ({} when there is none), the float32 table (rows,
+        width), key -> row ({} in floret mode), the strings of strings.json or None).
+    """
+    if mmap_mode not in MMAP_MODES:
+        raise ValueError(Errors.E070.format(
+            path=path, detail=f"mmap_mode={mmap_mode!r} is not one of {MMAP_MODES}"))
+    if not path.is_dir():
+        raise OSError(Errors.E070.format(
+            path=path, detail="it is not a directory; give the folder that holds `vectors`, "
+                              "`key2row` and `vectors.cfg` (a pipeline's vocab/)"))
+    cfg_path = path / "vectors.cfg"
+    cfg = read_json(cfg_path, expect=dict) if cfg_path.exists() else {}
+    data = read_table(path / "vectors", mmap_mode)
+    floret = cfg.get("mode") == "floret"
+    key2row = {} if floret else read_key2row(path, n_rows=data.shape[0])
+    strings = None
+    strings_path = path / "strings.json"
+    if "strings" not in exclude and strings_path.exists():
+        with parsing(strings_path):
+            strings = StringStore().from_disk(strings_path)
+    return cfg, data, key2row, strings
+
+
+def bad_cfg(path: Path, detail: str) -> UnreadableFileError:
+    """E070 naming vectors.cfg in the directory `path`."""
+    return _fail(path / "vectors.cfg", detail)
+
+
+def read_table(path: Path, mmap_mode: str | None):
+    """The 2-d float32 table in the .npy file `path` (memory-mapped when `mmap_mode`)."""
+    if not path.is_file():
+        raise OSError(Errors.E070.format(
+            path=path.parent, detail="it has no file `vectors` (the .npy table); write it "
+                                     "with `init vectors` or `Vectors.to_disk`"))
+    try:
+        data = numpy.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+    except OSError:
+        raise
+    except Exception as err:  # numpy raises ValueError / EOFError for a bad or short file
+        raise _fail(path, f"it is not a whole .npy array ({type(err).__name__}: {err}); "
+                          "write it again with `init vectors` or `Vectors.to_disk`") from None
+    if data.ndim != 2 or data.dtype.kind != "f":
+        raise _fail(path, f"expected a 2-d float32 table, got {data.dtype} of shape "
+                          f"{data.shape}")
+    if data.dtype != numpy.float32:
+        # another float type (e.g. big-endian or float16): converted, so no longer mapped
+        data = numpy.asarray(data, dtype=numpy.float32)
+    return data
+
+
+def read_key2row(path: Path, *, n_rows: int) -> dict:
+    """key -> row from `key2row` (or the older `keys` .npy), each row checked < n_rows."""
+    key2row_path = path / "key2row"
+    if key2row_path.is_file():
+        with parsing(key2row_path):
+            raw = srsly.msgpack_loads(key2row_path.read_bytes(), use_list=False)
+        if not isinstance(raw, dict):
+            raise _fail(key2row_path, f"expected a msgpack map key -> row, got "
+                                      f"{type(raw).__name__}")
+        try:
+            keys = numpy.fromiter(raw.keys(), dtype=numpy.uint64, count=len(raw))
+            rows = numpy.fromiter(raw.values(), dtype=numpy.int64, count=len(raw))
+        except (TypeError, ValueError, OverflowError):
+            raise _fail(key2row_path, "its keys and rows must be non-negative integers") \
+                from None
+        where = key2row_path
+    elif (path / "keys").is_file():
+        where = path / "keys"
+        keys = read_keys_npy(where)
+        if len(keys) > n_rows:
+            raise _fail(where, f"it has {len(keys)} keys for a table of {n_rows} rows")
+        rows = numpy.arange(len(keys), dtype=numpy.int64)
+    elif n_rows == 0:
+        return {}
+    else:
+        raise OSError(Errors.E070.format(
+            path=path, detail="it has a table but no `key2row` (the msgpack map from key to "
+                              "row); copy it along with `vectors`, or write the directory "
+                              "again"))
+    bad = (rows < 0) | (rows >= n_rows)
+    if bad.any():
+        first = int(numpy.argmax(bad))
+        raise _fail(where, f"key {int(keys[first])} points at row {int(rows[first])}, but the "
+                           f"table has {n_rows} rows; the files do not belong together")
+    return dict(zip(keys.tolist(), rows.tolist()))
+
+
+def read_keys_npy(path: Path) -> numpy.ndarray:
+    try:
+        keys = numpy.load(path, allow_pickle=False)
+    except OSError:
+        raise
+    except Exception as err:
+        raise _fail(path, f"it is not a .npy array of keys ({type(err).__name__})") from None
+    if keys.ndim != 1 or keys.dtype.kind not in "iu":
+        raise _fail(path, f"expected 1-d integer keys, got {keys.dtype} {keys.shape}")
+    return keys.astype(numpy.uint64)
