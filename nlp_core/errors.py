@@ -4,7 +4,7 @@ Every message names the input (key, file, value) and says what to change. Raise 
 `raise ValueError(Errors.E002.format(...))`; the code prefix lets users search for help.
 
 Codes by area: E001-E299 strings, vocab, docs, formats, config and the pipeline object
-(E060-E079 the vectors table);
+(E060-E079 the vectors table; E080-E099 reading and pruning vector files, `init vectors`);
 E300-E329 layers; E330-E349 transformer; E350-E369 and E380-E399 trainable components;
 E370-E379 parser model; E400-E449 training and evaluation. Warnings: W001-W399 data,
 W400-W449 training.
@@ -89,6 +89,23 @@ class Errors(metaclass=_Catalogue):
     E072 = ("Vectors: attr {attr!r} cannot key a vectors table. Use ORTH, LOWER or NORM.")
     E073 = ("Vectors.resize: cannot change the width in place from {curr} to {new}; resize "
             "with inplace=False, or keep the width.")
+
+    # vector files (E080-E099): reading and pruning them, `init vectors`
+    E080 = ("Vector file {path}, {where}: {reason}. Fix or remove that row, or pass "
+            "--skip-bad-lines to skip bad rows (they are counted and reported).")
+    E081 = ("Cannot read the vector file {path}: {detail}. Check the path or URL; remote "
+            "files need smart-open's extra for their scheme (e.g. `pip install "
+            "'smart-open[s3]'`).")
+    E082 = ("Vector file {path} holds no vectors: {detail}. Give a word2vec, GloVe, fastText "
+            "(.vec) or floret file.")
+    E083 = ("Vector file {path}: found {found}; {fix}.")
+    E084 = ("init vectors: {option} {detail}")
+    E085 = ("Vector file {path} is cut short at {where}: {detail}. Download or write it "
+            "again.")
+    E086 = ("Vector file {path}: its header says {declared} rows but {got} follow. Fix the "
+            "header's first number, or write the file again.")
+    E087 = ("init vectors: the output {path} exists and is not a directory. Give a new or "
+            "existing directory.")
 
     # tokenizer (E100-E149): tokenizer, language data
     E100 = ("No language data for {lang!r}. Known language codes: {known}. Use 'xx' for "

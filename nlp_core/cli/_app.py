@@ -8,5 +8,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-init_cli = typer.Typer(help="Create configs (init config, init fill-config).", no_args_is_help=True)
+init_cli = typer.Typer(help="Create configs (init config, init fill-config) and vectors "
+                       "pipelines (init vectors).", no_args_is_help=True)
 app.add_typer(init_cli, name="init")

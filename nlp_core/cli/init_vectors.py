@@ -1,0 +1,170 @@
+"""`init vectors` converts a word-vector file into a blank pipeline that holds the table.
+
+    python -m nlp_core init vectors en glove.6B.50d.txt.gz ./en_vectors --prune 20000
+    python -m nlp_core init vectors en cc.en.300.floret ./en_floret --mode floret
+
+The output is a pipeline directory (config.cfg, meta.json, tokenizer, vocab/ with spaCy's
+`vectors`, `key2row` and `vectors.cfg`) that `nlp_core.load` and `spacy.load` open, and
+that `[initialize] vectors` can name. With --prune, `prune_report.json` beside them says
+what pruning did to the keys it remapped.
+"""
+from enum import Enum
+from pathlib import Path
+from typing import Dict, List
+
+import srsly
+import typer
+
+from ..errors import Errors
+from ..loading import blank
+from ..vectors_building import Built, build_vectors
+from ._app import init_cli
+
+# The [nlp] block names spaCy's registered functions too, so spaCy can load the output.
+SPACY_NLP_FUNCTIONS = {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1"},
+                       "vectors": {"@vectors": "spacy.Vectors.v1"}}
+
+
+class Mode(str, Enum):
+    default = "default"
+    floret = "floret"
+
+
+class Attr(str, Enum):
+    ORTH = "ORTH"
+    LOWER = "LOWER"
+    NORM = "NORM"
+
+
+def _fail(err: Exception) -> None:
+    typer.echo(str(err), err=True)
+    raise typer.Exit(1)
+
+
+def check_options(*, mode: str, prune: int, truncate: int, batch_size: int | None,
+                  skip_bad_lines: bool, output_dir: Path) -> None:
+    """E084 / E087 for settings that cannot work, before anything is read or written."""
+    for option, value in (("--prune", prune), ("--truncate", truncate)):
+        if value < 0:
+            raise ValueError(Errors.E084.format(option=option, detail=f"{value} must be >= 0 "
+                                                "(0 keeps every row)."))
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(Errors.E084.format(option="--batch-size", detail=f"{batch_size} "
+                                            "must be >= 1 (or leave it out)."))
+    if mode == "floret":
+        for option, given in (("--prune", prune), ("--truncate", truncate),
+                              ("--skip-bad-lines", skip_bad_lines)):
+            if given:
+                raise ValueError(Errors.E084.format(option=option, detail=(
+                    "does not apply in floret mode: a floret table is one row per hash "
+                    "bucket and every word's vector sums several of them, so no row can be "
+                    "dropped or skipped. Leave it out, or convert a word table in --mode "
+                    "default.")))
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(Errors.E087.format(path=output_dir))
+
+
+def summary_lines(built: Built, output_dir: Path) -> List[str]:
+    """What the conversion did, for the terminal."""
+    info, stats, vectors = built.info, built.stats, built.vectors
+    lines = [f"Read {built.rows_in:,} rows of {info.dims} dims from {info.path} "
+             f"({info.format})."]
+    if stats.bad:
+        first = "; ".join(f"line {line}: {reason}" for line, reason in stats.bad_examples[:3])
+        lines.append(f"Skipped {stats.bad:,} bad rows (first: {first}).")
+    if built.duplicates:
+        first = ", ".join(f"{word!r} at line {line}"
+                          for word, line in built.duplicate_examples[:5])
+        lines.append(f"Skipped {built.duplicates:,} repeated words; the first occurrence "
+                     f"of each was kept (repeats: {first}).")
+    if built.report is not None:
+        report = built.report
+        sims = report["similarity"]
+        lines.append(f"Pruned to {report['rows_kept']:,} rows: {report['keys_remapped']:,} "
+                     "keys remapped to their nearest kept row" + (
+                         f" (cosine mean {sims['mean']:.3f}, 5th percentile "
+                         f"{sims['p5']:.3f}); see {output_dir / 'prune_report.json'}."
+                         if sims else "."))
+    lines.append(f"Wrote {output_dir}: {vectors.shape[0]:,} x {vectors.shape[1]} table, "
+                 f"{len(vectors.key2row) if vectors.mode == 'default' else 0:,} keys, "
+                 f"mode {vectors.mode}.")
+    return lines
+
+
+def vectors_meta(built: Built) -> Dict[str, object]:
+    vectors = built.vectors
+    return {"width": vectors.shape[1], "vectors": vectors.shape[0],
+            "keys": len(vectors.key2row) if vectors.mode == "default" else 0,
+            "name": vectors.name, "mode": vectors.mode}
+
+
+def init_vectors(lang: str, vectors_file: str, output_dir: Path, *, prune: int = 0,
+                 truncate: int = 0, mode: str = "default", name: str | None = None,
+                 attr: str = "ORTH", batch_size: int | None = None,
+                 skip_bad_lines: bool = False, progress: bool = True) -> Built:
+    """Convert `vectors_file` and write the pipeline directory `output_dir` (see the
+    command's help for the options). Returns what `build_vectors` reports."""
+    output_dir = Path(output_dir)
+    check_options(mode=mode, prune=prune, truncate=truncate, batch_size=batch_size,
+                  skip_bad_lines=skip_bad_lines, output_dir=output_dir)
+    nlp = blank(lang, config={"nlp": SPACY_NLP_FUNCTIONS})
+    built = build_vectors(vectors_file, nlp.vocab.strings, mode=mode, truncate=truncate,
+                          prune=prune, batch_size=batch_size,
+                          name=name or f"{lang}_pipeline.vectors", attr=attr,
+                          skip_bad_lines=skip_bad_lines, progress=progress)
+    nlp.vocab.vectors = built.vectors
+    nlp.meta = {**nlp.meta, "vectors": vectors_meta(built)}
+    nlp.to_disk(output_dir)
+    if built.report is not None:
+        srsly.write_json(output_dir / "prune_report.json", built.report)
+    return built
+
+
+@init_cli.command("vectors")
+def init_vectors_cli(
+    lang: str = typer.Argument(..., help="Language code of the blank pipeline that holds "
+                               "the table (e.g. en; xx for any language)."),
+    vectors_file: str = typer.Argument(..., help=(
+        "The vector file: word2vec text (header 'rows dims'), GloVe text (no header), "
+        "fastText .vec, word2vec binary (.bin, or detected after the header) or, with "
+        "--mode floret, floret text. Plain or .gz/.bz2/.zst/.xz; a local path or an "
+        "s3://, gs:// or https:// URL.")),
+    output_dir: Path = typer.Argument(..., help="Directory to write the pipeline to "
+                                      "(created if needed; files in it are replaced)."),
+    prune: int = typer.Option(0, "--prune", "-p", help=(
+        "Keep only the first N rows (file order, which is frequency order for these "
+        "formats) and map every other word to its nearest kept row by cosine; writes "
+        "prune_report.json. 0 keeps every row. Default mode only.")),
+    truncate: int = typer.Option(0, "--truncate", "-t", help=(
+        "Read only the first N distinct rows and stop. 0 reads the whole file. Default "
+        "mode only.")),
+    mode: Mode = typer.Option(Mode.default, "--mode", "-m", help=(
+        "default: one row per word; floret: a floret table of hashed subword rows (the "
+        "file's header gives its settings).")),
+    name: str | None = typer.Option(None, "--name", "-n", help=(
+        "The table's name, saved in meta.json and vectors.cfg (default: LANG_pipeline."
+        "vectors). Components trained with the table refer to it by this name.")),
+    attr: Attr = typer.Option(Attr.ORTH, "--attr", "-a", help=(
+        "Which token attribute looks up the table: ORTH (the text as is), LOWER (lower "
+        "case; for uncased tables such as GloVe) or NORM.")),
+    batch_size: int | None = typer.Option(None, "--batch-size", "-b", help=(
+        "With --prune: rows compared with the kept rows at once; memory is about "
+        "batch x kept x 4 bytes (default: about 16 MB).")),
+    skip_bad_lines: bool = typer.Option(False, "--skip-bad-lines", help=(
+        "Skip and count rows that do not parse (wrong number of fields, a field that is "
+        "not a number, a word that is not UTF-8) instead of stopping at the first one.")),
+) -> None:
+    """Convert a word-vector file into a pipeline directory with the vectors table.
+
+    Reads the file once, streaming: memory is the output table plus one batch of rows.
+    Repeated words keep their first occurrence; skipped rows and repeats are counted and
+    reported.
+    """
+    try:
+        built = init_vectors(lang, vectors_file, output_dir, prune=prune, truncate=truncate,
+                             mode=mode.value, name=name, attr=attr.value,
+                             batch_size=batch_size, skip_bad_lines=skip_bad_lines)
+    except (ValueError, OSError) as err:
+        _fail(err)
+    for line in summary_lines(built, output_dir):
+        typer.echo(line)

@@ -1,0 +1,361 @@
+"""Reading word-vector files in one streaming pass, batch by batch.
+
+Formats, told apart by the first line (and, after a "rows dims" header, by whether the
+next bytes are text):
+
+    word2vec text / fastText .vec   "rows dims", then one `word v1 ... vdims` line per row
+    GloVe text                      no header: the first line is already a row
+    word2vec binary                 "rows dims", then `word<space>` + dims float32 (little-
+                                    endian) per row, optionally followed by a newline
+    floret text (mode "floret")     "rows dims minn maxn hash_count hash_seed bow eow",
+                                    then one `index v1 ... vdims` line per hash bucket
+
+A text row's numbers are its last `dims` space-separated fields; everything before them is
+the word (GloVe 840B has words with spaces). Files may be plain or compressed (.gz, .bz2,
+.zst, .xz) and local or remote (s3://, gs://, https://): `smart_open` picks both from the
+name. A bad row (too few fields, a field that is not a finite number, a word that is not
+UTF-8) stops the read with E080 naming the file and line, or is counted and skipped.
+"""
+import re
+from dataclasses import dataclass, field
+from typing import BinaryIO, Dict, Iterator, List, Tuple
+
+import numpy
+
+from .errors import Errors
+
+FORMATS = ("word2vec-text", "glove-text", "word2vec-binary", "floret-text")
+BLOCK_BYTES = 1 << 22
+# A binary record whose word runs longer than this is corrupt, not a long word.
+MAX_WORD_BYTES = 1 << 16
+KEPT_EXAMPLES = 10
+_INT = re.compile(rb"^[0-9]+$")
+
+
+class VectorFileError(ValueError):
+    """A vector file that cannot be read as it is; the message names file, line and fix."""
+
+
+@dataclass
+class FileInfo:
+    """What the first line says: format, width, rows (None without a header) and, in
+    floret mode, the hashing settings (minn, maxn, hash_count, hash_seed, bow, eow)."""
+
+    path: str
+    format: str
+    dims: int
+    rows: int | None
+    floret: Dict[str, object] | None = None
+
+
+@dataclass
+class ReadStats:
+    """Rows read and bad rows skipped; `bad_examples` holds the first few (line, reason)."""
+
+    rows: int = 0
+    bad: int = 0
+    bad_examples: List[Tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class Batch:
+    """Consecutive good rows: words (floret: bucket indices as text), their (n, dims)
+    float32 vectors and the 1-based line (binary: record) number of each."""
+
+    words: List[str]
+    vectors: numpy.ndarray
+    lines: List[int]
+
+
+def open_binary(path: str) -> BinaryIO:
+    """`path` opened for reading bytes, decompressed by its extension (smart_open)."""
+    # Imported here: smart_open loads its transport modules (boto3, google-cloud) on demand
+    # and takes ~0.1 s to import, which only `init vectors` needs.
+    import smart_open
+
+    try:
+        return smart_open.open(str(path), "rb")
+    except (OSError, ValueError, ImportError) as err:
+        raise VectorFileError(Errors.E081.format(path=path, detail=err)) from None
+
+
+class VectorFileReader:
+    """Stream the rows of a vector file; use as a context manager.
+
+    Args:
+        path: a local path or URL.
+        mode: "default" (word2vec, GloVe, fastText) or "floret" (a .floret text file).
+        skip_bad_lines: count and skip bad rows instead of raising E080.
+        batch_rows: rows per yielded batch.
+    """
+
+    def __init__(self, path: str, *, mode: str = "default", skip_bad_lines: bool = False,
+                 batch_rows: int = 8192):
+        self.path = str(path)
+        self.skip_bad_lines = skip_bad_lines
+        self.batch_rows = batch_rows
+        self.stats = ReadStats()
+        self._stream = open_binary(self.path)
+        try:
+            self.info, self._pending, self._first_line = self._read_header(mode)
+        except BaseException:
+            self._stream.close()
+            raise
+
+    def __enter__(self) -> "VectorFileReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stream.close()
+
+    def batches(self) -> Iterator[Batch]:
+        if self.info.format == "word2vec-binary":
+            return self._binary_batches()
+        return self._text_batches()
+
+    # --- header ----------------------------------------------------------------------
+
+    def _read_header(self, mode: str) -> Tuple[FileInfo, bytes, int]:
+        head = self._read_block()
+        end = head.find(b"\n")
+        while end < 0 and len(head) < MAX_WORD_BYTES * 4:
+            more = self._read_block()
+            if not more:
+                break
+            head += more
+            end = head.find(b"\n")
+        first = head if end < 0 else head[:end]
+        rest = b"" if end < 0 else head[end + 1:]
+        fields = first.split()
+        if not fields:
+            raise VectorFileError(Errors.E082.format(path=self.path,
+                                                     detail="its first line is empty"))
+        header_ints = [f for f in fields[:6] if _INT.match(f)]
+        if len(fields) == 8 and len(header_ints) == 6:
+            if mode != "floret":
+                raise VectorFileError(Errors.E083.format(
+                    path=self.path, found="a floret header (rows dims minn maxn hash_count "
+                    "hash_seed bow eow)", fix="convert it with --mode floret"))
+            names = ("minn", "maxn", "hash_count", "hash_seed")
+            settings: Dict[str, object] = {n: int(v) for n, v in zip(names, fields[2:6])}
+            settings.update(bow=fields[6].decode("utf8", "replace"),
+                            eow=fields[7].decode("utf8", "replace"))
+            info = FileInfo(self.path, "floret-text", int(fields[1]), int(fields[0]), settings)
+            return self._checked(info), rest, 2
+        if mode == "floret":
+            raise VectorFileError(Errors.E083.format(
+                path=self.path, found=f"no floret header (first line: {first[:80]!r})",
+                fix="a floret table starts with 'rows dims minn maxn hash_count hash_seed "
+                    "bow eow'; convert other files in --mode default"))
+        if len(fields) == 2 and len(header_ints) == 2:
+            rows, dims = int(fields[0]), int(fields[1])
+            binary = self.path.split("?")[0].endswith((".bin", ".bin.gz", ".bin.bz2",
+                                                       ".bin.zst", ".bin.xz"))
+            if not binary:
+                while rest.find(b"\n") < 0 and len(rest) < MAX_WORD_BYTES:
+                    more = self._read_block()
+                    if not more:
+                        break
+                    rest += more
+                binary = not _looks_like_text_row(rest, dims)
+            info = FileInfo(self.path, "word2vec-binary" if binary else "word2vec-text",
+                            dims, rows)
+            return self._checked(info), rest, 2
+        dims = len(first.rstrip().split(b" ")) - 1
+        info = FileInfo(self.path, "glove-text", dims, None)
+        return self._checked(info), head, 1
+
+    def _checked(self, info: FileInfo) -> FileInfo:
+        if info.dims < 1:
+            raise VectorFileError(Errors.E082.format(
+                path=self.path, detail="its first line gives no vector width (a header "
+                "'rows dims', or a first row 'word v1 ... vN')"))
+        return info
+
+    def _read_block(self) -> bytes:
+        try:
+            return self._stream.read(BLOCK_BYTES)
+        except (OSError, EOFError, ValueError) as err:
+            raise VectorFileError(Errors.E081.format(path=self.path, detail=err)) from None
+
+    # --- text ------------------------------------------------------------------------
+
+    def _lines(self) -> Iterator[List[bytes]]:
+        """Lists of complete lines (without their newlines), as read."""
+        tail = self._pending
+        while True:
+            block = self._read_block()
+            if not block:
+                if tail:
+                    yield tail.split(b"\n")
+                return
+            lines = (tail + block).split(b"\n")
+            tail = lines.pop()
+            yield lines
+
+    def _text_batches(self) -> Iterator[Batch]:
+        dims = self.info.dims
+        floret = self.info.format == "floret-text"
+        line_no = self._first_line - 1
+        words: List[str] = []
+        numbers: List[bytes] = []
+        lines: List[int] = []
+        for chunk in self._lines():
+            for raw in chunk:
+                line_no += 1
+                text = raw.rstrip()
+                if not text:
+                    continue
+                n_spaces = text.count(b" ")
+                if n_spaces < dims:
+                    self._bad(line_no, f"{n_spaces + 1} fields; a row is a word and {dims} "
+                                       "numbers separated by single spaces")
+                    continue
+                cut = text.find(b" ") if n_spaces == dims else len(text.rsplit(b" ", dims)[0])
+                if cut == 0:
+                    self._bad(line_no, "no word before the numbers")
+                    continue
+                try:
+                    word = text[:cut].decode("utf8")
+                except UnicodeDecodeError as err:
+                    self._bad(line_no, f"the word is not UTF-8 ({err.reason} at byte "
+                                       f"{err.start})")
+                    continue
+                if floret and word != str(len(lines) + self.stats.rows):
+                    self._bad(line_no, f"bucket index {word!r}, expected "
+                                       f"{len(lines) + self.stats.rows} (rows in order)")
+                    continue
+                words.append(word)
+                numbers.append(text[cut + 1:])
+                lines.append(line_no)
+            while len(words) >= self.batch_rows:
+                yield self._parse_numbers(words[:self.batch_rows], numbers[:self.batch_rows],
+                                          lines[:self.batch_rows])
+                del words[:self.batch_rows], numbers[:self.batch_rows], lines[:self.batch_rows]
+        if words:
+            yield self._parse_numbers(words, numbers, lines)
+
+    def _parse_numbers(self, words: List[str], numbers: List[bytes],
+                       lines: List[int]) -> Batch:
+        dims = self.info.dims
+        try:
+            flat = numpy.fromstring(b" ".join(numbers), dtype=numpy.float32, sep=" ")
+        except ValueError:
+            flat = None
+        if flat is not None and flat.size == len(words) * dims:
+            table = flat.reshape(len(words), dims)
+            good = numpy.isfinite(table).all(axis=1)
+            if good.all():
+                self.stats.rows += len(words)
+                return Batch(list(words), table, list(lines))
+        # Something in the batch is bad: find which rows, line by line.
+        rows, keep = [], []
+        for i, text in enumerate(numbers):
+            try:
+                row = numpy.fromstring(text, dtype=numpy.float32, sep=" ")
+            except ValueError:
+                self._bad(lines[i], f"a field is not a number: {_first_non_number(text)!r}")
+                continue
+            if row.size != dims:
+                self._bad(lines[i], f"{row.size} numbers after the word, expected {dims}")
+            elif not numpy.isfinite(row).all():
+                self._bad(lines[i], "a number is not finite (nan or inf)")
+            else:
+                rows.append(row)
+                keep.append(i)
+        table = (numpy.stack(rows) if rows else numpy.zeros((0, dims), dtype=numpy.float32))
+        self.stats.rows += len(keep)
+        return Batch([words[i] for i in keep], table, [lines[i] for i in keep])
+
+    # --- binary ----------------------------------------------------------------------
+
+    def _binary_batches(self) -> Iterator[Batch]:
+        dims = self.info.dims
+        size = 4 * dims
+        buf = self._pending
+        pos = 0
+        record = 0
+        eof = False
+        words: List[str] = []
+        vectors = numpy.empty((self.batch_rows, dims), dtype=numpy.float32)
+        lines: List[int] = []
+        while True:
+            while pos < len(buf) and buf[pos:pos + 1] in (b"\n", b"\r"):
+                pos += 1
+            space = buf.find(b" ", pos, pos + MAX_WORD_BYTES)
+            if space < 0 and len(buf) - pos >= MAX_WORD_BYTES:
+                raise VectorFileError(Errors.E085.format(
+                    path=self.path, where=f"record {record + 1}",
+                    detail=f"no space after a word within {MAX_WORD_BYTES} bytes"))
+            if space < 0 or len(buf) < space + 1 + size:
+                if not eof:
+                    block = self._read_block()
+                    eof = not block
+                    buf = buf[pos:] + block
+                    pos = 0
+                    continue
+                if pos < len(buf) and buf[pos:].strip():
+                    what = ("the file ends inside a word" if space < 0 else
+                            f"the file ends {len(buf) - space - 1} bytes into its {size} "
+                            "bytes of numbers")
+                    raise VectorFileError(Errors.E085.format(
+                        path=self.path, where=f"record {record + 1}", detail=what))
+                break
+            record += 1
+            raw_word = buf[pos:space]
+            row = numpy.frombuffer(buf, dtype="<f4", count=dims, offset=space + 1)
+            pos = space + 1 + size
+            try:
+                word = raw_word.decode("utf8")
+            except UnicodeDecodeError as err:
+                self._bad(record, f"the word is not UTF-8 ({err.reason} at byte {err.start})",
+                          unit="record")
+                continue
+            if not word or not numpy.isfinite(row).all():
+                self._bad(record, "an empty word" if not word else
+                          "a number is not finite (nan or inf)", unit="record")
+                continue
+            vectors[len(words)] = row
+            words.append(word)
+            lines.append(record)
+            if len(words) == self.batch_rows:
+                self.stats.rows += len(words)
+                yield Batch(words, vectors, lines)
+                words, lines = [], []
+                vectors = numpy.empty((self.batch_rows, dims), dtype=numpy.float32)
+        if words:
+            self.stats.rows += len(words)
+            yield Batch(words, vectors[:len(words)], lines)
+
+    # --- bad rows --------------------------------------------------------------------
+
+    def _bad(self, line: int, reason: str, unit: str = "line") -> None:
+        if not self.skip_bad_lines:
+            raise VectorFileError(Errors.E080.format(path=self.path, where=f"{unit} {line}",
+                                                     reason=reason))
+        self.stats.bad += 1
+        if len(self.stats.bad_examples) < KEPT_EXAMPLES:
+            self.stats.bad_examples.append((line, reason))
+
+
+def _looks_like_text_row(data: bytes, dims: int) -> bool:
+    """Whether the first line of `data` is a text row `word v1 ... vdims`."""
+    line = data.split(b"\n", 1)[0].rstrip()
+    parts = line.rsplit(b" ", dims)
+    if len(parts) != dims + 1:
+        return False
+    try:
+        parts[0].decode("utf8")
+        return numpy.fromstring(b" ".join(parts[1:]), dtype=numpy.float32,
+                                sep=" ").size == dims
+    except (UnicodeDecodeError, ValueError):
+        return False
+
+
+def _first_non_number(text: bytes) -> str:
+    for part in text.split(b" "):
+        try:
+            float(part)
+        except ValueError:
+            return part[:40].decode("utf8", "replace")
+    return text[:40].decode("utf8", "replace")
