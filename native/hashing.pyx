@@ -98,7 +98,8 @@ def hash_strings(list texts):
 
 # MurmurHash3_x64_128 (Austin Appleby's MurmurHash3, public domain algorithm): the hash that
 # floret and spaCy's floret-mode Vectors apply to the UTF-8 bytes of each character ngram,
-# with the table's hash_seed. Checked against a pure-Python reference in tests/test_hashing.py.
+# with the table's hash_seed. Checked against a pure-Python reference in
+# tests/test_vectors_floret.py.
 
 cdef inline uint64_t _rotl64(uint64_t x, int r) noexcept nogil:
     return (x << r) | (x >> (64 - r))

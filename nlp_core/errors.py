@@ -83,7 +83,7 @@ class Errors(metaclass=_Catalogue):
     E069 = ("Vectors: the table is memory-mapped read-only (loaded with mmap_mode='r'), so "
             "{what} cannot change it. Load it with mmap_mode=None (a copy in memory) or "
             "mmap_mode='c' (copy on write).")
-    E070 = ("Vectors directory {path}: {detail}.")
+    E070 = ("Vectors at {path}: {detail}.")
     E071 = ("Vectors.most_similar: asked for n={n} neighbours but only {n_rows} rows have "
             "a key. Ask for n <= {n_rows}.")
     E072 = ("Vectors: attr {attr!r} cannot key a vectors table. Use ORTH, LOWER or NORM.")

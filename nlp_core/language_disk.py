@@ -34,8 +34,18 @@ def pipeline_meta(nlp: "Language", user_meta: Dict[str, Any]) -> Dict[str, Any]:
             "author": "", "email": "", "url": "", "license": ""}
     meta.update(user_meta)
     meta.update({"nlp_core_version": __version__, "pipeline": nlp.pipe_names,
-                 "components": nlp.component_names, "disabled": nlp.disabled})
+                 "components": nlp.component_names, "disabled": nlp.disabled,
+                 "vectors": vectors_meta(nlp.vocab.vectors)})
     return meta
+
+
+def vectors_meta(vectors) -> Dict[str, Any]:
+    """meta.json's "vectors" block, as spaCy writes it: width, rows, keys, name, mode."""
+    shape = tuple(getattr(vectors, "shape", (0, 0)))
+    width = int(shape[1]) if len(shape) == 2 else 0
+    return {"width": width, "vectors": int(shape[0]) if width else 0,
+            "keys": int(getattr(vectors, "n_keys", 0)), "name": getattr(vectors, "name", None),
+            "mode": getattr(vectors, "mode", "default")}
 
 
 def to_disk(nlp: "Language", path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:

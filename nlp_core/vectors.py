@@ -391,11 +391,11 @@ class Vectors:
         self.name = cfg.get("name", self.name)
         for setting, default in zip(disk.FLORET_SETTINGS, (0, 0, 1, 0, "<", ">")):
             setattr(self, setting, cfg.get(setting, default))
+        self.data = data
         if mode == "floret":
             problem = floret.settings_problem(self)
             if problem is not None:
                 raise disk.bad_cfg(path, problem)
-        self.data = data
         self.key2row = key2row
         if strings is not None:
             self.strings.update(strings)

@@ -1,17 +1,19 @@
-"""Nearest rows by cosine similarity, batched (`Vectors.most_similar`).
+"""Cosine similarity: nearest rows of a table, batched (`Vectors.most_similar`), and the
+`.similarity` of two vectors that Lexeme, Token, Span and Doc share.
 
-Only rows that some key points to are candidates. Each batch of queries is normalised
+Nearest rows: only rows that some key points to are candidates. Each batch of queries is normalised
 and multiplied with the normalised candidates on the table's device (numpy or cupy), so
 memory stays at batch_size x candidates floats; only the (batch, n) winners come back to
 the host. Ties go to the lower row, so results do not depend on the batch size or the
 device's partition order. All-zero vectors have similarity 0 with everything.
 """
+import warnings
 from typing import TYPE_CHECKING, Tuple
 
 import numpy
 from thinc.api import get_array_module
 
-from .errors import Errors
+from .errors import Errors, Warnings
 
 if TYPE_CHECKING:
     from .vectors import Vectors
@@ -86,3 +88,36 @@ def most_similar(vectors: "Vectors", queries, *, batch_size: int = 1024, n: int 
     lookup = numpy.vectorize(row2key.__getitem__, otypes=[numpy.uint64])
     keys = lookup(rows) if rows.size else numpy.zeros(rows.shape, dtype=numpy.uint64)
     return keys, rows, numpy.clip(scores, -1.0, 1.0)
+
+
+def vector_norm(vector) -> float:
+    """The L2 norm of a 1-d vector (numpy or cupy) as a Python float."""
+    xp = get_array_module(vector)
+    return float(xp.sqrt((vector.astype("float32") ** 2).sum())) if vector.size else 0.0
+
+
+def cosine_similarity(obj: str, vector, other, *, has_keys: bool, compares: str,
+                      warn_zero: bool = True, stacklevel: int = 3) -> float:
+    """Cosine of `vector` (the `obj`'s, e.g. "Token") with `other.vector`, as spaCy's
+    `.similarity`: W010 when the vocab's table has no keys (the result then compares
+    `compares`), W011 and 0.0 when either vector is all zeros.
+
+    Args:
+        obj: the caller's class name, for the warnings.
+        vector: float32 (width,).
+        other: anything with `.vector` and `.vector_norm`.
+        has_keys: whether the vocab's table maps any key (floret tables count as having).
+        compares: what the vectors are without a table (e.g. "doc.tensor rows").
+        warn_zero: warn on a zero vector (Doc and Span warn only when a side has no vector).
+        stacklevel: of the warnings: the user's call that asked for the similarity.
+    """
+    if not has_keys:
+        warnings.warn(Warnings.W010.format(obj=obj, what=compares), stacklevel=stacklevel)
+    norm, other_norm = vector_norm(vector), other.vector_norm
+    if norm == 0 or other_norm == 0:
+        if warn_zero:
+            warnings.warn(Warnings.W011.format(obj=obj), stacklevel=stacklevel)
+        return 0.0
+    xp = get_array_module(vector)
+    other_vector = xp.asarray(other.vector, dtype="float32")
+    return float(xp.dot(vector.astype("float32"), other_vector) / (norm * other_norm))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, Union
 
 import numpy
+from thinc.api import get_array_module
 
 from . import attrs
 from .errors import Errors
@@ -15,6 +16,7 @@ from .lang.lex_attrs import LEX_ATTRS
 from .pipeline_files import parsing
 from .strings import StringStore
 from .vectors import Vectors
+from .vectors_similarity import cosine_similarity, vector_norm
 
 FLAG_ATTRS = (
     attrs.IS_ALPHA, attrs.IS_ASCII, attrs.IS_DIGIT, attrs.IS_LOWER, attrs.IS_PUNCT,
@@ -128,6 +130,57 @@ class Vocab:
             dtype=numpy.uint64, count=len(unique))
         return values[inverse.reshape(-1)]
 
+    # --- vectors ---------------------------------------------------------------------
+
+    @property
+    def vectors_length(self) -> int:
+        """Width of the vectors table (0 without one)."""
+        shape = self.vectors.shape
+        return int(shape[1]) if len(shape) == 2 else 0
+
+    def vector_key(self, orth: Union[str, int]) -> int:
+        """The key the vectors table uses for the word `orth`: the ID of its ORTH, LOWER or
+        NORM, as the table's `attr` says."""
+        orth = self.strings.add(orth) if isinstance(orth, str) else int(orth)
+        attr_id = getattr(self.vectors, "attr", attrs.ORTH)
+        if attr_id == attrs.ORTH:
+            return orth
+        return self.get_attr(self.lex_data(self.strings[orth], orth), attr_id)
+
+    def has_vector(self, orth: Union[str, int]) -> bool:
+        """Whether the word `orth` (string or ID) has a vector: its key is in the table
+        (every word does in a floret table with rows)."""
+        if getattr(self.vectors, "mode", "default") == "floret":
+            return len(self.vectors) > 0
+        return self.vector_key(orth) in self.vectors
+
+    def get_vector(self, orth: Union[str, int]):
+        """The vector of the word `orth` (string or ID): float32 (width,) on the table's
+        device; zeros when it has none."""
+        key = self.vector_key(orth)
+        vectors = self.vectors
+        if getattr(vectors, "mode", "default") == "floret":
+            return vectors.get_batch([self.strings[key]])[0]
+        if key in vectors:
+            return vectors[key]
+        xp = get_array_module(vectors.data)
+        return xp.zeros((self.vectors_length,), dtype="float32")
+
+    def set_vector(self, orth: Union[str, int], vector) -> None:
+        """Give the word `orth` (string or ID) the vector `vector` (float, (width,)).
+
+        A table without a free row grows by 30% (at least 100 rows); an empty table takes
+        the vector's width. Default-mode tables only (E067 for floret).
+        """
+        key = self.vector_key(orth)
+        vectors = self.vectors
+        vector = numpy.asarray(vector, dtype=numpy.float32) \
+            if not hasattr(vector, "__cuda_array_interface__") else vector
+        if vectors.mode == "default" and vectors.is_full and key not in vectors:
+            width = vector.shape[-1] if vectors.shape[1] == 0 else vectors.shape[1]
+            vectors.resize((max(100, int(vectors.shape[0] * 1.3)), width))
+        vectors.add(key, vector=vector)
+
     def __getitem__(self, key: Union[str, int]) -> "Lexeme":
         if isinstance(key, str):
             return Lexeme(self, self.strings.add(key))
@@ -227,6 +280,36 @@ class Lexeme:
     @property
     def lang_(self) -> str:
         return self.vocab.lang
+
+    @property
+    def vector(self):
+        """The word's vector from `vocab.vectors`: float32 (width,), zeros if none."""
+        return self.vocab.get_vector(self.orth)
+
+    @vector.setter
+    def vector(self, value) -> None:
+        self.vocab.set_vector(self.orth, value)
+
+    @property
+    def has_vector(self) -> bool:
+        return self.vocab.has_vector(self.orth)
+
+    @property
+    def vector_norm(self) -> float:
+        """L2 norm of `vector` (0.0 without one)."""
+        return vector_norm(self.vector)
+
+    def similarity(self, other) -> float:
+        """Cosine of this word's vector with `other`'s (a Lexeme, Token, Span or Doc):
+        1.0 for the same word, 0.0 (with a warning) when either vector is all zeros."""
+        if getattr(other, "orth", None) == self.orth:
+            return 1.0
+        if not hasattr(other, "orth") and hasattr(other, "__len__") and len(other) == 1 \
+                and other[0].orth == self.orth:
+            return 1.0
+        return cosine_similarity("Lexeme", self.vector, other,
+                                 has_keys=self.vocab.vectors.n_keys != 0,
+                                 compares="zero vectors")
 
     def __len__(self) -> int:
         return self._data.length

@@ -14,6 +14,8 @@ import srsly
 
 from .. import attrs as A
 from ..errors import Errors
+from ..vectors_similarity import vector_norm
+from . import vector_attrs as VA
 from .annotation import (
     ANNOTATION_DTYPES,
     COLUMN_OF_ATTR,
@@ -489,8 +491,26 @@ class Doc(DocColumns):
     # --- vectors -----------------------------------------------------------------------
 
     @property
+    def vector(self):
+        """The mean of the tokens' vectors (of `doc.tensor` without a table):
+        float32 (width,); `tokens.vector_attrs` says where it comes from."""
+        return VA.span_vector(self, 0, len(self))
+
+    @property
     def has_vector(self) -> bool:
-        return self.vocab.vectors is not None and len(self.vocab.vectors) > 0
+        return VA.span_has_vector(self, 0, len(self), whole_doc=True)
+
+    @property
+    def vector_norm(self) -> float:
+        """L2 norm of `vector` (0.0 when it is all zeros)."""
+        return vector_norm(self.vector)
+
+    def similarity(self, other) -> float:
+        """Cosine of `vector` with `other.vector` (Lexeme, Token, Span or Doc): 1.0 for the
+        same words, 0.0 with a warning (W011) when a side has no vector."""
+        orths = tuple(int(o) for o in self.column("orth"))
+        return VA.similarity("Doc", self.vector, orths, other, self.vocab,
+                             has_vector=self.has_vector)
 
     # --- combining and copying ---------------------------------------------------------
 

@@ -4,6 +4,8 @@ from typing import Iterator, Optional, Union
 import numpy
 
 from ..errors import Errors
+from ..vectors_similarity import vector_norm
+from . import vector_attrs as VA
 from .annotation import ANNOTATION_DTYPES
 from .underscore import Underscore, make_extension_api
 
@@ -140,6 +142,29 @@ class Span:
     def _(self) -> Underscore:
         return Underscore(Underscore.span_extensions, self, start=self.start_char,
                           end=self.end_char)
+
+    # --- vectors -----------------------------------------------------------------------
+
+    @property
+    def vector(self):
+        """The mean of the tokens' vectors:
+        float32 (width,); `tokens.vector_attrs` says where it comes from."""
+        return VA.span_vector(self.doc, self.start, self.end)
+
+    @property
+    def has_vector(self) -> bool:
+        return VA.span_has_vector(self.doc, self.start, self.end, whole_doc=False)
+
+    @property
+    def vector_norm(self) -> float:
+        """L2 norm of `vector` (0.0 when it is all zeros)."""
+        return vector_norm(self.vector)
+
+    def similarity(self, other) -> float:
+        """Cosine of `vector` with `other.vector` (Lexeme, Token, Span or Doc): 1.0 for the
+        same words, 0.0 with a warning (W011) when a side has no vector."""
+        return VA.similarity("Span", self.vector, tuple(t.orth for t in self), other, self.doc.vocab,
+                             has_vector=self.has_vector)
 
     @property
     def vocab(self):

@@ -3,7 +3,9 @@ from typing import Iterator, Union
 
 from .. import attrs as A
 from ..errors import Errors
+from ..vectors_similarity import vector_norm
 from ..vocab import Lexeme
+from . import vector_attrs as VA
 from .annotation import IOB_STRINGS, IOB_VALUES, pos_id
 from .morphanalysis import MorphAnalysis, morph_key
 from .underscore import Underscore, make_extension_api
@@ -51,6 +53,29 @@ class Token:
     def __init__(self, doc, i: int):
         self.doc = doc
         self.i = i
+
+    # --- vectors -----------------------------------------------------------------------
+
+    @property
+    def vector(self):
+        """The token's word vector (or its `doc.tensor` row without a table):
+        float32 (width,); `tokens.vector_attrs` says where it comes from."""
+        return VA.token_vector(self)
+
+    @property
+    def has_vector(self) -> bool:
+        return VA.token_has_vector(self)
+
+    @property
+    def vector_norm(self) -> float:
+        """L2 norm of `vector` (0.0 when it is all zeros)."""
+        return vector_norm(self.vector)
+
+    def similarity(self, other) -> float:
+        """Cosine of `vector` with `other.vector` (Lexeme, Token, Span or Doc): 1.0 for the
+        same words, 0.0 with a warning (W011) when a side has no vector."""
+        return VA.similarity("Token", self.vector, (self.orth,), other, self.doc.vocab,
+                             has_vector=self.has_vector)
 
     # --- text --------------------------------------------------------------------------
 
