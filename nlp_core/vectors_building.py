@@ -143,14 +143,14 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
     for batch in reader.batches():
         take, keys = [], []
         for i, word in enumerate(batch.words):
-            key = strings.as_int(word)
+            # The same int object keys the StringStore, `seen` and the table.
+            key = strings.add(word)
             if key in seen:
                 dup_count += 1
                 if len(dup_examples) < 10:
                     dup_examples.append((word, batch.lines[i]))
                 continue
             seen.add(key)
-            strings.add(word)
             take.append(i)
             keys.append(key)
             if truncate and rows_in + len(take) == truncate:
@@ -178,20 +178,26 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
                                                      got=got))
     if rows_in == 0:
         raise VectorFileError(Errors.E082.format(path=info.path, detail="no good rows"))
+    del seen
     rows.trim()
     kept_keys = rows.keys
     vectors = Vectors(strings=strings, data=rows.data, name=name, attr=attr)
-    vectors.add_keys(kept_keys, numpy.arange(rows.n))
+    _add_keys(vectors, kept_keys, numpy.arange(rows.n))
     built = Built(vectors, info, reader.stats, rows_in, dup_count, dup_examples)
     if prune:
         r_keys, r_rows, r_scores = (numpy.concatenate(parts) for parts in zip(*remapped)) \
             if remapped else (numpy.zeros(0, numpy.uint64), numpy.zeros(0, numpy.int32),
                               numpy.zeros(0, numpy.float64))
-        if len(r_keys):
-            vectors.add_keys(r_keys, r_rows)
+        _add_keys(vectors, r_keys, r_rows)
         built.report = prune_report(
             source=info.path, rows_in=rows_in, rows_kept=rows.n, n_keys=rows_in,
             remapped_scores=r_scores, remapped_rows=r_rows,
             remapped_word=lambda i: strings[int(r_keys[i])],
             kept_word=lambda row: strings[int(kept_keys[row])])
     return built
+
+
+def _add_keys(vectors: Vectors, keys: numpy.ndarray, rows: numpy.ndarray) -> None:
+    # In chunks: `add_keys` makes Python ints of a whole call's keys and rows at once.
+    for start in range(0, len(keys), GROW_ROWS):
+        vectors.add_keys(keys[start:start + GROW_ROWS], rows[start:start + GROW_ROWS])

@@ -11,18 +11,14 @@ from typing import Callable, Dict, Tuple
 
 import numpy
 
-# Scores are `batch x kept` float32: the default batch keeps that matrix near 16 MB.
-SCORE_ELEMENTS = 1 << 22
+# Kept rows scored at once: with the default batch, 1024 x 1024 float32 scores (4 MB).
+KEPT_BLOCK = 1024
+DEFAULT_BATCH = 1024
 # Cosines that agree this closely in float64 are a tie, won by the lower row.
 TIE = 1e-12
 # Candidate (query, kept row) pairs re-scored in float64 at once.
 PAIR_CHUNK = 1 << 18
 WORST = 20
-
-
-def default_batch_size(n_kept: int) -> int:
-    """Queries per matrix product: about 16 MB of float32 scores, 16 to 4096 rows."""
-    return int(min(4096, max(16, SCORE_ELEMENTS // max(1, n_kept))))
 
 
 def _norms(table: numpy.ndarray, chunk: int = 1 << 16) -> numpy.ndarray:
@@ -39,14 +35,15 @@ class NearestKept:
 
     Args:
         kept: float32 (n_kept, width), the rows that stay; read, never copied or changed.
-        batch_size: queries per matrix product (default: `default_batch_size`).
+        batch_size: queries scored together (default 1024); memory is about
+            batch_size x KEPT_BLOCK x 4 bytes of scores.
     """
 
     def __init__(self, kept: numpy.ndarray, *, batch_size: int | None = None):
         if kept.ndim != 2 or len(kept) == 0:
             raise ValueError("NearestKept needs a non-empty (n_kept, width) table")
         self.kept = kept
-        self.batch_size = batch_size or default_batch_size(len(kept))
+        self.batch_size = batch_size or DEFAULT_BATCH
         self.norms = _norms(kept)
         with numpy.errstate(divide="ignore"):
             self.inverse = numpy.where(self.norms > 0, 1.0 / self.norms, 0.0).astype(
@@ -71,30 +68,52 @@ class NearestKept:
         live = numpy.flatnonzero(q_norms > 0)
         if not len(live):
             return rows, scores
-        unit = queries[live] * (1.0 / q_norms[live]).astype(numpy.float32)[:, None]
-        approx = unit @ self.kept.T
-        approx *= self.inverse[None, :]
-        best = approx.max(axis=1)
-        q_index, k_index = numpy.nonzero(approx >= (best - self.tolerance)[:, None])
-        del approx
+        q_index, k_index = self._candidates(
+            queries[live] * (1.0 / q_norms[live]).astype(numpy.float32)[:, None])
         exact = numpy.empty(len(q_index), dtype=numpy.float64)
         for start in range(0, len(q_index), PAIR_CHUNK):
-            qi = q_index[start:start + PAIR_CHUNK]
+            qi = live[q_index[start:start + PAIR_CHUNK]]
             ki = k_index[start:start + PAIR_CHUNK]
-            dots = numpy.einsum("ij,ij->i", queries[live[qi]].astype(numpy.float64),
+            dots = numpy.einsum("ij,ij->i", queries[qi].astype(numpy.float64),
                                 self.kept[ki].astype(numpy.float64))
-            denom = q_norms[live[qi]] * self.norms[ki]
-            exact[start:start + PAIR_CHUNK] = numpy.where(denom > 0, dots / numpy.where(
-                denom > 0, denom, 1.0), 0.0)
-        # Pairs come sorted by query, then by kept row: one group per live query.
-        starts = numpy.flatnonzero(numpy.r_[True, q_index[1:] != q_index[:-1]])
+            denom = q_norms[qi] * self.norms[ki]
+            exact[start:start + PAIR_CHUNK] = numpy.where(
+                denom > 0, dots / numpy.where(denom > 0, denom, 1.0), 0.0)
+        # Pairs are sorted by query, then by kept row: one group per live query.
+        new_group = numpy.r_[True, q_index[1:] != q_index[:-1]]
+        starts = numpy.flatnonzero(new_group)
         group_max = numpy.maximum.reduceat(exact, starts)
-        group = numpy.cumsum(numpy.r_[False, q_index[1:] != q_index[:-1]])
-        near = exact >= group_max[group] - TIE
+        near = exact >= group_max[numpy.cumsum(new_group) - 1] - TIE
         candidate = numpy.where(near, k_index, numpy.iinfo(numpy.int64).max)
         rows[live] = numpy.minimum.reduceat(candidate, starts)
         scores[live] = group_max
         return rows, scores
+
+    def _candidates(self, unit: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """(query, kept row) pairs whose float32 cosine is within `tolerance` of the
+        query's best, sorted by query then row; every query has at least one.
+
+        The kept rows are scanned in blocks small enough that each block's scores stay in
+        the CPU cache; a pair is collected when it is near the best seen so far and
+        filtered again against the final best."""
+        best = numpy.full(len(unit), -numpy.inf, dtype=numpy.float32)
+        found_q, found_k, found_s = [], [], []
+        for start in range(0, len(self.kept), KEPT_BLOCK):
+            stop = start + KEPT_BLOCK
+            block = self.kept[start:stop] * self.inverse[start:stop, None]
+            approx = unit @ block.T
+            numpy.maximum(best, approx.max(axis=1), out=best)
+            # (flat positions: much faster than a 2-d nonzero)
+            qi, ki = numpy.divmod(numpy.flatnonzero(approx >= (best - self.tolerance)[:, None]),
+                                  approx.shape[1])
+            found_q.append(qi)
+            found_k.append(ki + start)
+            found_s.append(approx[qi, ki])
+        q_index, k_index = numpy.concatenate(found_q), numpy.concatenate(found_k)
+        keep = numpy.concatenate(found_s) >= best[q_index] - self.tolerance
+        q_index, k_index = q_index[keep], k_index[keep]
+        order = numpy.lexsort((k_index, q_index))
+        return q_index[order], k_index[order]
 
 
 def prune_report(*, source: str, rows_in: int, rows_kept: int, n_keys: int,

@@ -16,16 +16,20 @@ the word (GloVe 840B has words with spaces). Files may be plain or compressed (.
 name. A bad row (too few fields, a field that is not a finite number, a word that is not
 UTF-8) stops the read with E080 naming the file and line, or is counted and skipped.
 """
+import bz2
+import gzip
+import lzma
 import re
 from dataclasses import dataclass, field
 from typing import BinaryIO, Dict, Iterator, List, Tuple
 
 import numpy
+import zstandard
 
 from .errors import Errors
 
 FORMATS = ("word2vec-text", "glove-text", "word2vec-binary", "floret-text")
-BLOCK_BYTES = 1 << 22
+BLOCK_BYTES = 1 << 20
 # A binary record whose word runs longer than this is corrupt, not a long word.
 MAX_WORD_BYTES = 1 << 16
 KEPT_EXAMPLES = 10
@@ -67,16 +71,27 @@ class Batch:
     lines: List[int]
 
 
-def open_binary(path: str) -> BinaryIO:
-    """`path` opened for reading bytes, decompressed by its extension (smart_open)."""
+def open_binary(path: str) -> Tuple[BinaryIO, BinaryIO]:
+    """`path` opened for reading bytes (smart_open: local, s3://, gs://, https://) and the
+    stream that decompresses it by its extension (the same object for a plain file)."""
     # Imported here: smart_open loads its transport modules (boto3, google-cloud) on demand
     # and takes ~0.1 s to import, which only `init vectors` needs.
     import smart_open
 
+    name = path.split("?")[0].lower()
     try:
-        return smart_open.open(str(path), "rb")
+        raw = smart_open.open(path, "rb", compression="disable")
     except (OSError, ValueError, ImportError) as err:
         raise VectorFileError(Errors.E081.format(path=path, detail=err)) from None
+    if name.endswith(".gz"):
+        return raw, gzip.GzipFile(fileobj=raw, mode="rb")
+    if name.endswith(".bz2"):
+        return raw, bz2.BZ2File(raw, mode="rb")
+    if name.endswith(".xz"):
+        return raw, lzma.LZMAFile(raw, mode="rb")
+    if name.endswith(".zst"):
+        return raw, zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    return raw, raw
 
 
 class VectorFileReader:
@@ -95,18 +110,22 @@ class VectorFileReader:
         self.skip_bad_lines = skip_bad_lines
         self.batch_rows = batch_rows
         self.stats = ReadStats()
-        self._stream = open_binary(self.path)
+        self._raw, self._stream = open_binary(self.path)
         try:
             self.info, self._pending, self._first_line = self._read_header(mode)
         except BaseException:
-            self._stream.close()
+            self.close()
             raise
 
     def __enter__(self) -> "VectorFileReader":
         return self
 
     def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._stream.close()
+        self._raw.close()
 
     def batches(self) -> Iterator[Batch]:
         if self.info.format == "word2vec-binary":
@@ -175,7 +194,7 @@ class VectorFileReader:
     def _read_block(self) -> bytes:
         try:
             return self._stream.read(BLOCK_BYTES)
-        except (OSError, EOFError, ValueError) as err:
+        except (OSError, EOFError, ValueError, zstandard.ZstdError) as err:
             raise VectorFileError(Errors.E081.format(path=self.path, detail=err)) from None
 
     # --- text ------------------------------------------------------------------------

@@ -70,7 +70,7 @@ def summary_lines(built: Built, output_dir: Path) -> List[str]:
     lines = [f"Read {built.rows_in:,} rows of {info.dims} dims from {info.path} "
              f"({info.format})."]
     if stats.bad:
-        first = "; ".join(f"line {line}: {reason}" for line, reason in stats.bad_examples[:3])
+        first = "; ".join(f"line {line}: {reason}" for line, reason in sorted(stats.bad_examples)[:3])
         lines.append(f"Skipped {stats.bad:,} bad rows (first: {first}).")
     if built.duplicates:
         first = ", ".join(f"{word!r} at line {line}"
