@@ -1,7 +1,10 @@
 """Reading vector files: every format and compression gives back the table bit for bit,
 bad rows name their line (or are counted with skip_bad_lines), headers are checked."""
 import bz2
+import functools
 import gzip
+import http.server
+import threading
 
 import numpy
 import pytest
@@ -164,3 +167,18 @@ def test_empty_and_missing_files(tmp_path):
         read_all(empty)
     with pytest.raises(VectorFileError, match=r"\[E081\].*missing.txt"):
         read_all(tmp_path / "missing.txt")
+
+
+def test_remote_files_are_read_through_smart_open(tmp_path, glove):
+    words, table = glove
+    plain = write_word2vec_text(tmp_path / "v.txt", words, table)
+    (tmp_path / "v.txt.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/v.txt.gz"
+            _, _, got_words, got, _ = read_all(url)
+        finally:
+            server.shutdown()
+    assert got_words == words and numpy.array_equal(got, table)

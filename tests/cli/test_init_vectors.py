@@ -224,3 +224,15 @@ def test_help_explains_every_option():
     for option in ("--prune", "--truncate", "--mode", "--name", "--attr", "--batch-size",
                    "--skip-bad-lines"):
         assert option in result.output
+
+
+@pytest.mark.xfail(strict=True, reason="vectors_disk writes vectors.cfg's attr as a name "
+                   "('ORTH'); spaCy 3.8's Vectors._set_cfg assigns it to an int field and "
+                   "spacy.load fails with 'TypeError: an integer is required'. Remove this "
+                   "mark when it writes the attribute ID (ORTH 65, LOWER 66, NORM 67).")
+def test_vectors_cfg_values_have_the_types_spacy_reads(tmp_path):
+    init_vectors("en", str(shared_path("interop", "vectors-small.txt")), tmp_path / "out",
+                 progress=False)
+    cfg = table_files(tmp_path / "out")[2]
+    # spaCy reads mode as str, the floret settings as ints/strs and attr as an int ID
+    assert isinstance(cfg.get("attr", 65), int)
