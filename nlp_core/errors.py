@@ -341,9 +341,10 @@ class Errors(metaclass=_Catalogue):
     E362 = ("{component!r} ({cls}) cannot add label {label!r}: {reason}")
     E363 = ("{method} expects Examples, got {type}. Build them with `Example(predicted_doc, "
             "reference_doc)` or `Example.from_dict(doc, annotations)`.")
-    E364 = ("[initialize] vectors = {path!r}: this pipeline's Vocab has no static-vectors "
-            "table yet, so vectors cannot be loaded. Static vectors arrive with the vectors "
-            "issue; until then set `[initialize] vectors = null` (and "
+    E364 = ("[initialize] vectors = {path!r}: {problem}. Point it at a pipeline directory "
+            "or vocab directory holding a vectors table (`vectors`, `key2row`), e.g. one "
+            "written by `python -m nlp_core init vectors`, or the name of a shipped or "
+            "installed pipeline with vectors; or set it to null (and "
             "include_static_vectors = false in the embedding layers).")
     E365 = ("[initialize] {key} = {value!r} is not supported yet: nlp_core has no {what}. "
             "Set it to null.")

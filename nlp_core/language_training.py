@@ -22,6 +22,7 @@ from .registry import registry
 from .tokens import Doc
 from .training.example import Example
 from .training.scorer import score_tokenization
+from .vectors import Vectors
 
 if TYPE_CHECKING:
     from .language import Language
@@ -68,15 +69,16 @@ def initialize(nlp: "Language", get_examples: Callable[[], Iterable[Any]] | None
     `[initialize]` settings: `components.NAME` go to that component's `initialize` (e.g.
     `labels`); `init_tok2vec` loads pretrained weights into the embedding layer
     ([pretraining] component / layer); `before_init` / `after_init` are called with the
-    pipeline; `vectors`, `vocab_data` and `lookups` are not supported yet (E364, E365).
+    pipeline; `vectors` loads a static-vectors table into `nlp.vocab.vectors` first (see
+    `load_vectors`); `vocab_data` and `lookups` are not supported yet (E365).
     """
     if get_examples is None:
         get_examples = _placeholder_examples(nlp)
     settings = initialize_settings(nlp)
     if settings.get("before_init") is not None:
         settings["before_init"](nlp)
-    if settings.get("vectors") is not None and not len(nlp.vocab.vectors):
-        raise NotImplementedError(Errors.E364.format(path=settings["vectors"]))
+    if settings.get("vectors") is not None:
+        load_vectors(nlp, settings["vectors"])
     for key, what in (("vocab_data", "lexeme data tables"),
                       ("lookups", "lookup tables (lemmatizer data)")):
         if settings.get(key) is not None:
@@ -97,6 +99,49 @@ def initialize(nlp: "Language", get_examples: Callable[[], Iterable[Any]] | None
         load_init_tok2vec(nlp, settings["init_tok2vec"])
     if settings.get("after_init") is not None:
         settings["after_init"](nlp)
+
+
+# The registry entry (in nlp_core.loading) through which `[initialize] vectors = NAME` loads
+# a shipped or installed pipeline: this layer sits below `nlp_core.load`.
+LOAD_PIPELINE = "nlp_core.load_pipeline.v1"
+
+
+def load_vectors(nlp: "Language", source: Union[str, Path]) -> None:
+    """Set `nlp.vocab.vectors` from `[initialize] vectors` (spaCy's setting of that name).
+
+    `source` is a pipeline directory (its `vocab/` holds the table), a vocab directory, a
+    directory holding `vectors` and `key2row` directly, or the name of a shipped or
+    installed pipeline (loaded with `nlp_core.load`, which runs no code of a data-only
+    package). The table's strings join `nlp.vocab.strings`, as the Vocab setter does.
+
+    Raises:
+        OSError: E364 naming `source` when it is none of these, or holds no table or an
+            empty one; E070 (from `Vectors.from_disk`) naming a damaged file.
+    """
+    path = Path(source)
+    if path.exists():
+        vectors = _vectors_from_directory(path, source)
+    else:
+        try:
+            other = registry.misc.get(LOAD_PIPELINE)(str(source))
+        except OSError as err:
+            raise OSError(Errors.E364.format(
+                path=str(source), problem=f"no such directory, and not a pipeline name "
+                f"that nlp_core.load knows ({err})")) from None
+        vectors = other.vocab.vectors
+    if not vectors.shape[0] or not vectors.shape[1]:
+        raise OSError(Errors.E364.format(
+            path=str(source), problem=f"its vectors table is empty (shape {vectors.shape})"))
+    nlp.vocab.vectors = vectors
+
+
+def _vectors_from_directory(path: Path, source: Union[str, Path]) -> Vectors:
+    for directory in (path / "vocab", path):
+        if (directory / "vectors").is_file():
+            return Vectors().from_disk(directory)
+    problem = ("it is not a directory" if not path.is_dir() else
+               f"neither {path / 'vocab' / 'vectors'} nor {path / 'vectors'} exists")
+    raise OSError(Errors.E364.format(path=str(source), problem=problem))
 
 
 def _placeholder_examples(nlp: "Language") -> Callable[[], List[Example]]:

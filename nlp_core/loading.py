@@ -12,6 +12,7 @@ from .errors import Errors
 from .language import Language
 from .language_disk import load_from_directory
 from .pipeline_packages import call_entry_point, find_pipeline_package
+from .registry import registry
 from .vocab import Vocab
 
 SHIPPED_PIPELINES = Path(__file__).parent / "models"
@@ -74,3 +75,8 @@ def load(name: Union[str, Path], *, disable: Iterable[str] = (),
             return nlp
     return load_from_directory(Language, path, disable=disable, enable=enable,
                                exclude=exclude, config=config)
+
+
+# `[initialize] vectors = NAME` (language_training.load_vectors) loads a shipped or
+# installed pipeline through this entry: the training layer sits below this module.
+registry.misc.register("nlp_core.load_pipeline.v1", func=load)

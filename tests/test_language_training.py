@@ -1,5 +1,7 @@
 """The pipeline's training methods: initialize (from [initialize]), create_optimizer,
 update (frozen, annotating, gradient accumulation), resume_training and evaluate."""
+import shutil
+
 import numpy
 import pytest
 from pipeline.toy_pipelines import independent_nlp, make_examples, params_of, shared_nlp, train
@@ -7,8 +9,11 @@ from thinc.api import Adam
 
 import nlp_core
 from nlp_core.language import Language
+from nlp_core.language_training import LOAD_PIPELINE
+from nlp_core.registry import registry
 from nlp_core.tokens import Doc
 from nlp_core.training import Example
+from nlp_core.vectors import Vectors
 
 
 def test_initialize_returns_the_configured_optimizer():
@@ -31,11 +36,85 @@ def test_initialize_reads_component_labels_from_the_config():
     assert [len(doc) for doc in nlp.pipe(["green eggs"])] == [2]
 
 
-def test_initialize_vectors_not_supported_yet():
+def _static_vectors_nlp(vectors=None) -> Language:
+    """The toy tok2vec + tagger with include_static_vectors = true."""
     config = shared_nlp().config
-    config["paths"]["vectors"] = "some/vectors"
-    nlp = Language.from_config(config)
-    with pytest.raises(NotImplementedError, match="E364.*vectors"):
+    config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] = True
+    config["paths"]["vectors"] = None if vectors is None else str(vectors)
+    return Language.from_config(config)
+
+
+def _write_vectors(path, attr="ORTH"):
+    """A blank pipeline with a 4 x 5 table (green, eggs, ham, and 'sam' sharing ham's row)."""
+    nlp = nlp_core.blank("en")
+    strings = nlp.vocab.strings
+    data = numpy.arange(15, dtype="float32").reshape(3, 5) / 10
+    vectors = Vectors(strings=strings, data=data,
+                      keys=[strings.add(w) for w in ("green", "eggs", "ham")], attr=attr)
+    vectors.add("sam", row=2)
+    nlp.vocab.vectors = vectors
+    nlp.to_disk(path)
+    return data
+
+
+@pytest.mark.parametrize("where", ["pipeline", "vocab", "bare"])
+def test_initialize_vectors_loads_a_directory(tmp_path, where):
+    data = _write_vectors(tmp_path / "pipe")
+    source = {"pipeline": tmp_path / "pipe", "vocab": tmp_path / "pipe" / "vocab",
+              "bare": tmp_path / "bare"}[where]
+    if where == "bare":   # only the table's own files, no strings.json
+        source.mkdir()
+        for name in ("vectors", "key2row", "vectors.cfg"):
+            shutil.copy(tmp_path / "pipe" / "vocab" / name, source / name)
+    nlp = _static_vectors_nlp(source)
+    nlp.initialize(lambda: make_examples(nlp))
+    vectors = nlp.vocab.vectors
+    assert vectors.shape == (3, 5) and vectors.strings is nlp.vocab.strings
+    numpy.testing.assert_array_equal(vectors.data, data)
+    assert numpy.array_equal(nlp.vocab.get_vector("sam"), data[2])
+    if where != "bare":   # the table's strings joined the pipeline's
+        assert "sam" in nlp.vocab.strings
+    train(nlp, make_examples(nlp), n_steps=2)
+    assert [len(doc) for doc in nlp.pipe(["green eggs and ham"])] == [4]
+
+
+def test_initialize_vectors_by_pipeline_name(tmp_path):
+    _write_vectors(tmp_path / "pipe")
+    loaded = []
+
+    def load(name):   # stands in for nlp_core.load of an installed package
+        loaded.append(name)
+        return nlp_core.load(tmp_path / "pipe")
+
+    registry.misc.register(LOAD_PIPELINE, func=load)
+    try:
+        nlp = _static_vectors_nlp("my_vectors_package")
+        nlp.initialize(lambda: make_examples(nlp))
+    finally:
+        registry.misc.register(LOAD_PIPELINE, func=nlp_core.load)
+    assert loaded == ["my_vectors_package"] and nlp.vocab.vectors.shape == (3, 5)
+
+
+def test_initialize_vectors_names_the_setting_and_the_path(tmp_path):
+    # a shipped pipeline name is loaded with nlp_core.load; en_ewt_sm has no vectors
+    nlp = _static_vectors_nlp("en_ewt_sm")
+    with pytest.raises(OSError, match=r"E364.*\[initialize\] vectors = 'en_ewt_sm'.*empty"):
+        nlp.initialize(lambda: make_examples(nlp))
+    missing = tmp_path / "no_such_vectors"
+    nlp = _static_vectors_nlp(missing)
+    with pytest.raises(OSError, match=r"E364.*\[initialize\] vectors.*no_such_vectors.*no "
+                                      r"such directory"):
+        nlp.initialize(lambda: make_examples(nlp))
+    empty = tmp_path / "empty_pipe"
+    nlp_core.blank("en").to_disk(empty)   # a pipeline without a table
+    nlp = _static_vectors_nlp(empty)
+    with pytest.raises(OSError, match=r"E364.*\[initialize\] vectors.*empty_pipe.*neither"):
+        nlp.initialize(lambda: make_examples(nlp))
+
+
+def test_static_vectors_without_vectors_names_the_setting():
+    nlp = _static_vectors_nlp(None)
+    with pytest.raises(ValueError, match=r"E300.*no vectors.*\[initialize\] vectors"):
         nlp.initialize(lambda: make_examples(nlp))
 
 
