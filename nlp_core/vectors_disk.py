@@ -3,8 +3,9 @@
     vectors       the table: .npy (no suffix), little-endian float32 (rows, width)
     key2row       msgpack map {key (uint64): row (int)} (default mode)
     vectors.cfg   JSON {"mode": "default" | "floret", floret: "minn", "maxn", "hash_count",
-                  "hash_seed", "bow", "eow"}; ours adds "attr" ("ORTH", "LOWER" or "NORM")
-                  and "name", which spaCy ignores; a file without "attr" means ORTH
+                  "hash_seed", "bow", "eow", "attr": the key attribute's ID (ORTH 65, LOWER
+                  66, NORM 67), an int as spaCy reads it}; ours adds "name", which spaCy
+                  ignores; a file without "attr" means ORTH, and a name ("LOWER") is read too
     strings.json  the strings (optional: a Vocab writes its own there)
 
 The .npy file is read with `allow_pickle=False` and may be memory-mapped; older spaCy
@@ -33,7 +34,7 @@ def vectors_cfg(vectors: "Vectors") -> dict:
     cfg = {"mode": vectors.mode}
     if vectors.mode == "floret":
         cfg.update({name: getattr(vectors, name) for name in FLORET_SETTINGS})
-    cfg["attr"] = vectors.attr_
+    cfg["attr"] = int(vectors.attr)  # spaCy assigns it to an int field: a name breaks spacy.load
     if vectors.name is not None:
         cfg["name"] = vectors.name
     return cfg

@@ -100,7 +100,15 @@ def test_to_disk_writes_spacys_files_in_readable_formats(tmp_path):
     assert key2row == {get_string_id(w): i for i, w in enumerate("abcdef")} | {
         get_string_id("alias"): 2}
     cfg = json.loads((tmp_path / "vectors.cfg").read_text())
-    assert cfg == {"mode": "default", "attr": "ORTH", "name": "test.vectors"}
+    assert cfg == {"mode": "default", "attr": 65, "name": "test.vectors"}
+
+
+def test_attr_is_written_as_spacys_int_and_a_name_is_read_too(tmp_path):
+    Vectors(data=_table(), keys=list("abcdef"), attr="LOWER").to_disk(tmp_path)
+    assert json.loads((tmp_path / "vectors.cfg").read_text())["attr"] == 66  # spaCy's LOWER
+    assert Vectors().from_disk(tmp_path).attr_ == "LOWER"
+    (tmp_path / "vectors.cfg").write_text('{"mode": "default", "attr": "NORM"}')
+    assert Vectors().from_disk(tmp_path).attr_ == "NORM"
 
 
 def test_round_trip_keeps_keys_attr_and_name(tmp_path):

@@ -155,7 +155,7 @@ def test_floret_round_trip_and_vocab(tmp_path, floret_table):
     floret_table.to_disk(tmp_path)
     cfg = json.loads((tmp_path / "vectors.cfg").read_text())
     assert cfg == {"mode": "floret", "minn": 2, "maxn": 3, "hash_count": 2,
-                   "hash_seed": 2166136261, "bow": "<", "eow": ">", "attr": "ORTH"}
+                   "hash_seed": 2166136261, "bow": "<", "eow": ">", "attr": 65}
     vocab = Vocab().from_disk(tmp_path)
     assert vocab.vectors.mode == "floret" and vocab.vectors.hash_seed == 2166136261
     words, expected = _floret_words()

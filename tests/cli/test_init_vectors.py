@@ -226,10 +226,6 @@ def test_help_explains_every_option():
         assert option in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="vectors_disk writes vectors.cfg's attr as a name "
-                   "('ORTH'); spaCy 3.8's Vectors._set_cfg assigns it to an int field and "
-                   "spacy.load fails with 'TypeError: an integer is required'. Remove this "
-                   "mark when it writes the attribute ID (ORTH 65, LOWER 66, NORM 67).")
 def test_vectors_cfg_values_have_the_types_spacy_reads(tmp_path):
     init_vectors("en", str(shared_path("interop", "vectors-small.txt")), tmp_path / "out",
                  progress=False)
