@@ -123,7 +123,8 @@ def load_vectors(nlp: "Language", source: Union[str, Path]) -> None:
         vectors = _vectors_from_directory(path, source)
     else:
         try:
-            other = registry.misc.get(LOAD_PIPELINE)(str(source))
+            # only its vocab is needed (and spaCy's tokenizer files are not ours to read)
+            other = registry.misc.get(LOAD_PIPELINE)(str(source), exclude=["tokenizer"])
         except OSError as err:
             raise OSError(Errors.E364.format(
                 path=str(source), problem=f"no such directory, and not a pipeline name "

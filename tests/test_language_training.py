@@ -82,9 +82,9 @@ def test_initialize_vectors_by_pipeline_name(tmp_path):
     _write_vectors(tmp_path / "pipe")
     loaded = []
 
-    def load(name):   # stands in for nlp_core.load of an installed package
+    def load(name, **kwargs):   # stands in for nlp_core.load of an installed package
         loaded.append(name)
-        return nlp_core.load(tmp_path / "pipe")
+        return nlp_core.load(tmp_path / "pipe", **kwargs)
 
     registry.misc.register(LOAD_PIPELINE, func=load)
     try:
