@@ -3,6 +3,13 @@
 The hot loop (whitespace split, chunk cache, output arrays) is `native.tokenizer.
 TokenizerCore`; the rules for a chunk not yet in the cache are `rules.ChunkSplitter`.
 Changing any rule or special case empties the cache.
+
+The serialised form (`to_bytes`, the `tokenizer` file of a pipeline directory) is one
+msgpack map that both sides read: spaCy's keys (`prefix_search`, `suffix_search`,
+`infix_finditer`, `token_match`, `url_match` as pattern strings, `exceptions` as lists of
+{ORTH: piece}, `faster_heuristics`), which spaCy 3.x loads as its own tokenizer's, and
+ours beside them (`patterns` with each pattern's flags and method, `rules`), which spaCy
+ignores. A file spaCy wrote (its keys only) loads here too.
 """
 import functools
 import re
@@ -18,10 +25,17 @@ from .reference import split_whitespace
 from .regex import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 from .rules import ChunkSplitter
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _PATTERN_FIELDS = ("prefix_search", "suffix_search", "infix_finditer", "token_match",
                    "url_match")
 _REGEX_METHODS = ("search", "finditer", "match", "fullmatch")
+# the method spaCy calls on each field's pattern (it stores only the pattern string)
+_SPACY_METHODS = {"prefix_search": "search", "suffix_search": "search",
+                  "infix_finditer": "finditer", "token_match": "match", "url_match": "match"}
+_ORTH_ID = 65  # spaCy's attribute ID of ORTH, the key of its special cases' pieces
+_INLINE_FLAGS = {re.IGNORECASE: "i", re.MULTILINE: "m", re.DOTALL: "s", re.VERBOSE: "x",
+                 re.ASCII: "a"}
+_LEADING_FLAGS = re.compile(r"^(?:\(\?[aiLmsux]+\))+")
 
 
 class Tokenizer:
@@ -147,7 +161,8 @@ class Tokenizer:
     # serialisation --------------------------------------------------------------------
 
     def to_bytes(self, *, exclude: Iterable[str] = ()) -> bytes:
-        """The rules as msgpack data: patterns (source and flags) and special cases.
+        """The rules as msgpack data that spaCy 3.x reads too (see the module docstring):
+        patterns (source, flags, method) and special cases.
 
         Args:
             exclude: names of fields to leave out ("rules", "prefix_search", ...).
@@ -158,34 +173,44 @@ class Tokenizer:
         """
         exclude = set(exclude)
         data: Dict[str, object] = {"format": "nlp_core.tokenizer", "version": FORMAT_VERSION}
+        patterns = {}
         for name in _PATTERN_FIELDS:
             if name not in exclude:
-                data[name] = _pattern_data(name, getattr(self, name))
+                patterns[name] = _pattern_data(name, getattr(self, name))
+                data[name] = _spacy_pattern(name, patterns[name])
+        data["patterns"] = patterns
         if "rules" not in exclude:
             data["rules"] = self.rules
+            data["exceptions"] = {string: [{_ORTH_ID: piece} for piece in pieces]
+                                  for string, pieces in sorted(self._rules.items())}
+        data["faster_heuristics"] = True
         return srsly.msgpack_dumps(data)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = (),
                    _source: str = "") -> "Tokenizer":
-        """Load rules written by `to_bytes`, replacing the fields the data holds."""
+        """Load rules written by `to_bytes` (or by spaCy 3.x's tokenizer), replacing the
+        fields the data holds."""
         exclude = set(exclude)
         try:
             data = srsly.msgpack_loads(bytes_data)
         except Exception as err:  # msgpack raises several unrelated types
             raise ValueError(Errors.E104.format(source=_source, detail=f"not msgpack ({err})",
                                                 version=FORMAT_VERSION)) from None
-        if not isinstance(data, dict) or data.get("format") != "nlp_core.tokenizer":
+        if not isinstance(data, dict):
             raise ValueError(Errors.E104.format(source=_source, detail="no tokenizer data",
                                                 version=FORMAT_VERSION))
-        if data.get("version") != FORMAT_VERSION:
-            raise ValueError(Errors.E104.format(
-                source=_source, detail=f"format version {data.get('version')!r}",
-                version=FORMAT_VERSION))
+        if data.get("format") == "nlp_core.tokenizer":
+            patterns, rules = _our_fields(data, _source)
+        elif "exceptions" in data or any(isinstance(data.get(n), str) for n in _PATTERN_FIELDS):
+            patterns, rules = _spacy_fields(data, _source)
+        else:
+            raise ValueError(Errors.E104.format(source=_source, detail="no tokenizer data",
+                                                version=FORMAT_VERSION))
         for name in _PATTERN_FIELDS:
-            if name in data and name not in exclude:
-                self._set_rule_function(name, _pattern_function(name, data[name], _source))
-        if "rules" in data and "rules" not in exclude:
-            self.rules = data["rules"]
+            if name in patterns and name not in exclude:
+                self._set_rule_function(name, _pattern_function(name, patterns[name], _source))
+        if rules is not None and "rules" not in exclude:
+            self.rules = rules
         return self
 
     def __reduce__(self):
@@ -230,7 +255,7 @@ def _from_data(vocab, data: bytes) -> Tokenizer:
 
 
 def _checked_special(string: str, substrings: Sequence) -> List[str]:
-    pieces = [s["ORTH"] if isinstance(s, dict) else s for s in substrings]
+    pieces = [s.get("ORTH", s.get(_ORTH_ID)) if isinstance(s, dict) else s for s in substrings]
     if not isinstance(string, str) or not string or any(c.isspace() for c in string):
         raise ValueError(Errors.E102.format(string=string))
     if not all(isinstance(p, str) and p for p in pieces) or "".join(pieces) != string:
@@ -263,3 +288,58 @@ def _pattern_function(name: str, data: Dict[str, object] | None, source: str
     except (KeyError, TypeError, ValueError, re.error) as err:
         raise ValueError(Errors.E104.format(source=source, detail=f"bad {name}: {err}",
                                             version=FORMAT_VERSION)) from None
+
+
+def _our_fields(data: Dict, source: str) -> Tuple[Dict[str, object], object]:
+    """(pattern data per field, rules) of data `to_bytes` wrote (format version 1 or 2)."""
+    version = data.get("version")
+    if version == 1:  # patterns under the field names themselves
+        return {n: data[n] for n in _PATTERN_FIELDS if n in data}, data.get("rules")
+    if version != FORMAT_VERSION or not isinstance(data.get("patterns"), dict):
+        raise ValueError(Errors.E104.format(source=source, detail=f"format version {version!r}",
+                                            version=FORMAT_VERSION))
+    return data["patterns"], data.get("rules")
+
+
+def _spacy_fields(data: Dict, source: str) -> Tuple[Dict[str, object], object]:
+    """(pattern data per field, rules) of a tokenizer file spaCy 3.x wrote: pattern
+    strings (called with the method spaCy calls) and special cases as {ORTH: piece} lists
+    (their other attributes, such as NORM, are not kept)."""
+    patterns = {}
+    for name in _PATTERN_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            patterns[name] = {"pattern": value, "flags": 0, "method": _SPACY_METHODS[name]}
+        elif name in data and value is None:
+            patterns[name] = None
+    exceptions = data.get("exceptions")
+    if exceptions is not None and not isinstance(exceptions, dict):
+        raise ValueError(Errors.E104.format(source=source, detail="bad exceptions",
+                                            version=FORMAT_VERSION))
+    if exceptions is not None:
+        # spaCy lists whitespace (" ", "\n", "\t", ...) as special cases; here whitespace
+        # never reaches the rules (it is split off first, with the same tokens)
+        exceptions = {string: pieces for string, pieces in exceptions.items()
+                      if not (isinstance(string, str) and any(c.isspace() for c in string))}
+    return patterns, exceptions
+
+
+def _spacy_pattern(name: str, data: Dict[str, object] | None) -> str | None:
+    """The pattern string spaCy compiles (without flags) and calls with its own method for
+    field `name`, matching what ours does: flags become inline flags, and a `fullmatch`
+    pattern is anchored at the end, since spaCy calls `match`; None where no string gives
+    the same behaviour under spaCy's method."""
+    if data is None:
+        return None
+    pattern = str(data["pattern"])
+    leading = _LEADING_FLAGS.match(pattern)
+    head = leading.group(0) if leading else ""
+    body = pattern[len(head):]
+    flags = "".join(c for flag, c in _INLINE_FLAGS.items() if int(data["flags"]) & flag)
+    head = (f"(?{flags})" if flags else "") + head
+    method = data["method"]
+    if method == _SPACY_METHODS[name]:
+        return head + body
+    if method == "fullmatch" and _SPACY_METHODS[name] == "match":
+        return head + f"(?:{body})\\Z"
+    return None  # no equivalent for spaCy's method: spaCy leaves the field as it was
