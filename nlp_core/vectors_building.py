@@ -11,35 +11,95 @@ remaps every later key to its nearest kept row by cosine (`vectors_pruning`), ne
 reordering rows. Floret tables are copied as they are (one row per hash bucket).
 """
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 import numpy
+import srsly
+from native.hashing import hash_strings
 from tqdm import tqdm
 
 from .errors import Errors
-from .strings import StringStore
+from .strings import StringStore, get_string_id
+from .symbols import IDS as SYMBOL_IDS
 from .vectors import Vectors
+from .vectors_disk import write_key2row
 from .vectors_pruning import NearestKept, prune_report
 from .vectors_reading import FileInfo, ReadStats, VectorFileError, VectorFileReader
 
 BATCH_ROWS = 8192
 # Rows allocated before the size is known, and the least a growing table adds.
 GROW_ROWS = 1 << 16
+_SYMBOL_HASHES = hash_strings(list(SYMBOL_IDS))
 
 
 @dataclass
 class Built:
     """The table and what happened on the way: the file's format, bad rows skipped,
     duplicate words (count and the first few as (word, line)), rows read and, with
-    pruning, the prune report."""
+    pruning, the prune report.
+
+    `vectors` holds the table and its settings but no keys: with 400k words a key -> row
+    dict costs more than half the table, so the keys stay in arrays (`keys`, `rows`: one
+    entry per distinct word, in file order) with the words (`words`, an Arrow string array
+    in the same order) until they are written; `table()` builds the full `Vectors`."""
 
     vectors: Vectors
     info: FileInfo
     stats: ReadStats
     rows_in: int
+    keys: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, numpy.uint64))
+    rows: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, numpy.int64))
+    words: Any = None
     duplicates: int = 0
     duplicate_examples: List[Tuple[str, int]] = field(default_factory=list)
     report: Dict[str, Any] | None = None
+
+    @property
+    def n_keys(self) -> int:
+        return len(self.keys)
+
+    def table(self) -> Vectors:
+        """`vectors` with its keys added (and its words in its StringStore)."""
+        if len(self.keys):
+            self.vectors.strings.update(word for word in self.words.to_pylist())
+            for start in range(0, len(self.keys), GROW_ROWS):
+                self.vectors.add_keys(self.keys[start:start + GROW_ROWS],
+                                      self.rows[start:start + GROW_ROWS])
+        return self.vectors
+
+
+class _SeenKeys:
+    """The keys met so far, as a sorted uint64 array (no Python set of 400k ints)."""
+
+    def __init__(self):
+        self.sorted = numpy.zeros(0, dtype=numpy.uint64)
+
+    def first_seen(self, keys: numpy.ndarray) -> numpy.ndarray:
+        """bool (n,): which of `keys` occur neither earlier in `keys` nor in an earlier
+        call; those are added."""
+        order = numpy.argsort(keys, kind="stable")
+        ordered = keys[order]
+        repeat = numpy.zeros(len(keys), dtype=bool)
+        # stable order: of equal keys the earliest comes first and wins
+        repeat[order[1:]] = ordered[1:] == ordered[:-1]
+        if len(self.sorted):
+            at = numpy.minimum(numpy.searchsorted(self.sorted, keys), len(self.sorted) - 1)
+            repeat |= self.sorted[at] == keys
+        new = keys[~repeat]
+        self.sorted = numpy.insert(self.sorted, numpy.searchsorted(self.sorted, new),
+                                   numpy.sort(new)) if len(new) else self.sorted
+        return ~repeat
+
+
+def word_keys(words) -> numpy.ndarray:
+    """uint64 (n,): `get_string_id` of each word of an Arrow string array (symbol names
+    get their symbol IDs, every other word its hash)."""
+    texts = words.to_pylist()
+    keys = hash_strings(texts)
+    for i in numpy.flatnonzero(numpy.isin(keys, _SYMBOL_HASHES)).tolist():
+        keys[i] = get_string_id(texts[i])
+    return keys
 
 
 class _Rows:
@@ -75,12 +135,14 @@ def build_vectors(path: str, strings: StringStore, *, mode: str = "default",
                   truncate: int = 0, prune: int = 0, batch_size: int | None = None,
                   name: str | None = None, attr: str = "ORTH", skip_bad_lines: bool = False,
                   progress: bool = True) -> Built:
-    """Read the vector file `path` into a `Vectors` table whose words are added to
-    `strings`.
+    """Read the vector file `path` into a table.
+
+    The words are not added to `strings` (the table's StringStore): they and their keys
+    stay in arrays in the returned `Built` (`Built.table()` adds them).
 
     Args:
         path: local path or URL (see `vectors_reading`).
-        strings: the StringStore (a pipeline's `vocab.strings`) that receives every word.
+        strings: the StringStore (a pipeline's `vocab.strings`) the table refers to.
         mode: "default" or "floret".
         truncate: keep only the first `truncate` distinct rows (0: all).
         prune: keep the first `prune` rows and remap the rest (0: keep all; default mode).
@@ -128,47 +190,47 @@ def _build_floret(reader: VectorFileReader, *, name, attr, strings, bar) -> Buil
 
 def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: int,
                    prune: int, batch_size: int | None, name, attr, bar) -> Built:
+    import pyarrow  # imported when rows are read: only `init vectors` needs it
+
     info = reader.info
     keep = prune or None
     cap = min([n for n in (keep, truncate) if n], default=None)
     # Allocated pages are touched only as rows arrive, so a header's count can be trusted
     # for the first allocation; a file without one starts small and grows.
     rows = _Rows(info.dims, min([n for n in (cap, info.rows) if n], default=GROW_ROWS), cap)
-    seen: set = set()
+    seen = _SeenKeys()
     dup_count, dup_examples = 0, []
     nearest = None
-    remapped: List[Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]] = []
+    words_in, remapped = [], []
     rows_in = 0
     finished = True
     for batch in reader.batches():
-        take, keys = [], []
-        for i, word in enumerate(batch.words):
-            # The same int object keys the StringStore, `seen` and the table.
-            key = strings.add(word)
-            if key in seen:
-                dup_count += 1
-                if len(dup_examples) < 10:
-                    dup_examples.append((word, batch.lines[i]))
-                continue
-            seen.add(key)
-            take.append(i)
-            keys.append(key)
-            if truncate and rows_in + len(take) == truncate:
-                finished = False
-                break
-        rows_in += len(take)
         bar.update(len(batch.words))
+        keys = word_keys(batch.words)
+        new = seen.first_seen(keys)
+        take = numpy.flatnonzero(new)
+        if len(take) < len(keys):
+            repeats = numpy.flatnonzero(~new)
+            if truncate and rows_in + len(take) >= truncate:
+                repeats = repeats[repeats < take[truncate - rows_in - 1]]
+            dup_count += len(repeats)
+            dup_examples += [(batch.words[int(i)].as_py(), int(batch.lines[i]))
+                             for i in repeats[:10 - len(dup_examples)]]
+        if truncate and rows_in + len(take) >= truncate:
+            take = take[:truncate - rows_in]
+            finished = False
+        rows_in += len(take)
+        words_in.append(batch.words.take(pyarrow.array(take)))
+        keys = keys[take]
         n_table = len(take) if keep is None else max(0, min(len(take), keep - rows.n))
         if n_table:
-            rows.append(batch.vectors[take[:n_table]],
-                        numpy.asarray(keys[:n_table], dtype=numpy.uint64))
+            rows.append(batch.vectors[take[:n_table]], keys[:n_table])
         if n_table < len(take):
             if nearest is None:
                 rows.trim()
                 nearest = NearestKept(rows.data, batch_size=batch_size)
             found, scores = nearest(batch.vectors[take[n_table:]])
-            remapped.append((numpy.asarray(keys[n_table:], dtype=numpy.uint64),
-                             found.astype(numpy.int32), scores))
+            remapped.append((keys[n_table:], found, scores))
         if not finished:
             break
     if finished and info.rows is not None:
@@ -180,24 +242,54 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
         raise VectorFileError(Errors.E082.format(path=info.path, detail="no good rows"))
     del seen
     rows.trim()
-    kept_keys = rows.keys
+    r_keys, r_rows, r_scores = (numpy.concatenate(parts) for parts in zip(*remapped)) \
+        if remapped else (numpy.zeros(0, numpy.uint64), numpy.zeros(0, numpy.int64),
+                          numpy.zeros(0, numpy.float64))
+    words = pyarrow.chunked_array(words_in, type=pyarrow.string())
     vectors = Vectors(strings=strings, data=rows.data, name=name, attr=attr)
-    _add_keys(vectors, kept_keys, numpy.arange(rows.n))
-    built = Built(vectors, info, reader.stats, rows_in, dup_count, dup_examples)
+    built = Built(vectors, info, reader.stats, rows_in,
+                  keys=numpy.concatenate([rows.keys, r_keys]),
+                  rows=numpy.concatenate([numpy.arange(rows.n), r_rows]), words=words,
+                  duplicates=dup_count, duplicate_examples=dup_examples)
     if prune:
-        r_keys, r_rows, r_scores = (numpy.concatenate(parts) for parts in zip(*remapped)) \
-            if remapped else (numpy.zeros(0, numpy.uint64), numpy.zeros(0, numpy.int32),
-                              numpy.zeros(0, numpy.float64))
-        _add_keys(vectors, r_keys, r_rows)
         built.report = prune_report(
             source=info.path, rows_in=rows_in, rows_kept=rows.n, n_keys=rows_in,
             remapped_scores=r_scores, remapped_rows=r_rows,
-            remapped_word=lambda i: strings[int(r_keys[i])],
-            kept_word=lambda row: strings[int(kept_keys[row])])
+            remapped_word=lambda i: words[rows.n + i].as_py(),
+            kept_word=lambda row: words[row].as_py())
     return built
 
 
-def _add_keys(vectors: Vectors, keys: numpy.ndarray, rows: numpy.ndarray) -> None:
-    # In chunks: `add_keys` makes Python ints of a whole call's keys and rows at once.
-    for start in range(0, len(keys), GROW_ROWS):
-        vectors.add_keys(keys[start:start + GROW_ROWS], rows[start:start + GROW_ROWS])
+def write_keys(built: Built, vocab_dir: Path, strings: StringStore) -> None:
+    """Write `built`'s keys into the vocab directory `vocab_dir` from their arrays:
+    `key2row` (msgpack, key order as read) and `strings.json` (the words and the other
+    strings of `strings`, sorted, as `StringStore.to_disk` writes them)."""
+    write_key2row(vocab_dir / "key2row", built.keys, built.rows)
+    write_strings_json(vocab_dir / "strings.json", built.words, built.keys, strings)
+
+
+def write_strings_json(path: Path, words, keys: numpy.ndarray, strings: StringStore,
+                       chunk: int = 1 << 15) -> None:
+    """`StringStore.to_disk`'s JSON list (sorted, distinct strings; symbol names are not
+    stored) of the Arrow string array `words` (keyed by `keys`) and `strings`, written a
+    chunk at a time without a Python string per word."""
+    import pyarrow  # imported when rows are read: only `init vectors` needs it
+    import pyarrow.compute as compute  # (as above)
+
+    stored = words.filter(pyarrow.array(keys >= len(SYMBOL_IDS)))
+    texts = pyarrow.chunked_array([*stored.chunks, pyarrow.array(list(strings),
+                                                                 type=pyarrow.string())])
+    # Arrow orders UTF-8 bytes, which is code point order, as Python's sorted(str) does.
+    texts = texts.take(compute.sort_indices(texts))
+    previous = None
+    sep = b""
+    with path.open("wb") as file_:
+        file_.write(b"[")
+        for start in range(0, len(texts), chunk):
+            part = texts.slice(start, chunk).to_pylist()
+            distinct = [t for t, before in zip(part, [previous] + part[:-1]) if t != before]
+            previous = part[-1]
+            if distinct:
+                file_.write(sep + srsly.json_dumps(distinct)[1:-1].encode("utf8"))
+                sep = b","
+        file_.write(b"]")

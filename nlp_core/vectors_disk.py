@@ -54,6 +54,62 @@ def write_vectors(vectors: "Vectors", path: Path, *, exclude: Sequence[str] = ()
         vectors.strings.to_disk(path / "strings.json")
 
 
+def pack_key2row(keys: numpy.ndarray, rows: numpy.ndarray) -> bytes:
+    """The msgpack map {key: row} in the order given, byte for byte what
+    `srsly.msgpack_dumps(dict(zip(keys, rows)))` writes, without building the dict.
+
+    Args:
+        keys: uint64 (n,), distinct.
+        rows: int (n,), each >= 0.
+    """
+    return b"".join(_key2row_parts(keys, rows))
+
+
+def write_key2row(path: Path, keys: numpy.ndarray, rows: numpy.ndarray) -> None:
+    """Write `pack_key2row(keys, rows)` to the file `path`, a chunk at a time."""
+    with path.open("wb") as file_:
+        for part in _key2row_parts(keys, rows):
+            file_.write(part)
+
+
+def _key2row_parts(keys: numpy.ndarray, rows: numpy.ndarray, chunk: int = 1 << 16):
+    keys = numpy.asarray(keys, dtype=numpy.uint64).reshape(-1)
+    rows = numpy.asarray(rows, dtype=numpy.uint64).reshape(-1)
+    n = len(keys)
+    if n != len(rows):
+        raise ValueError(Errors.E068.format(given=f"{n} keys, {len(rows)} rows"))
+    if n < 16:
+        yield bytes([0x80 | n])
+    elif n < 1 << 16:
+        yield b"\xde" + n.to_bytes(2, "big")
+    else:
+        yield b"\xdf" + n.to_bytes(4, "big")
+    for start in range(0, n, chunk):
+        both = numpy.stack([keys[start:start + chunk], rows[start:start + chunk]],
+                           axis=1).reshape(-1)
+        yield _pack_uints(both)
+
+
+def _pack_uints(values: numpy.ndarray) -> bytes:
+    """uint64 values, each in msgpack's smallest form: a positive fixint below 128, else
+    0xcc / 0xcd / 0xce / 0xcf and 1 / 2 / 4 / 8 big-endian bytes."""
+    width = numpy.select([values < 128, values < 1 << 8, values < 1 << 16, values < 1 << 32],
+                         [0, 1, 2, 4], 8).astype(numpy.int64)
+    starts = numpy.concatenate([[0], numpy.cumsum(width + 1)])
+    out = numpy.empty(starts[-1], dtype=numpy.uint8)
+    big_endian = values.astype(">u8").view(numpy.uint8).reshape(-1, 8)
+    for size, marker in ((0, None), (1, 0xCC), (2, 0xCD), (4, 0xCE), (8, 0xCF)):
+        at = numpy.flatnonzero(width == size)
+        if not len(at):
+            continue
+        if marker is None:
+            out[starts[at]] = values[at]
+            continue
+        out[starts[at]] = marker
+        out[starts[at, None] + numpy.arange(1, size + 1)] = big_endian[at, 8 - size:]
+    return out.tobytes()
+
+
 def _fail(path: Path, detail: str) -> UnreadableFileError:
     return UnreadableFileError(Errors.E070.format(path=path, detail=detail))
 

@@ -21,7 +21,7 @@ import gzip
 import lzma
 import re
 from dataclasses import dataclass, field
-from typing import BinaryIO, Dict, Iterator, List, Tuple
+from typing import Any, BinaryIO, Dict, Iterator, List, Tuple
 
 import numpy
 import zstandard
@@ -30,6 +30,8 @@ from .errors import Errors
 
 FORMATS = ("word2vec-text", "glove-text", "word2vec-binary", "floret-text")
 BLOCK_BYTES = 1 << 20
+# Text parsed by Arrow at once: a few blocks that its threads parse side by side.
+CHUNK_BYTES = 4 << 20
 # A binary record whose word runs longer than this is corrupt, not a long word.
 MAX_WORD_BYTES = 1 << 16
 KEPT_EXAMPLES = 10
@@ -63,12 +65,20 @@ class ReadStats:
 
 @dataclass
 class Batch:
-    """Consecutive good rows: words (floret: bucket indices as text), their (n, dims)
-    float32 vectors and the 1-based line (binary: record) number of each."""
+    """Consecutive good rows: words (an Arrow string array; floret: bucket indices as
+    text), their (n, dims) float32 vectors and the int64 (n,) 1-based line (binary:
+    record) number of each."""
 
-    words: List[str]
+    words: Any
     vectors: numpy.ndarray
-    lines: List[int]
+    lines: numpy.ndarray
+
+
+def _batch(words: List[str], vectors: numpy.ndarray, lines: List[int]) -> Batch:
+    import pyarrow  # imported when rows are read: only `init vectors` needs it
+
+    return Batch(pyarrow.array(words, type=pyarrow.string()), vectors,
+                 numpy.asarray(lines, dtype=numpy.int64))
 
 
 def open_binary(path: str) -> Tuple[BinaryIO, BinaryIO]:
@@ -191,87 +201,151 @@ class VectorFileReader:
                 "'rows dims', or a first row 'word v1 ... vN')"))
         return info
 
-    def _read_block(self) -> bytes:
+    def _read_block(self, size: int = BLOCK_BYTES) -> bytes:
         try:
-            return self._stream.read(BLOCK_BYTES)
+            return self._stream.read(size)
         except (OSError, EOFError, ValueError, zstandard.ZstdError) as err:
             raise VectorFileError(Errors.E081.format(path=self.path, detail=err)) from None
 
-    # --- text ------------------------------------------------------------------------
+    # --- text ----------------------------------------------------------------------
 
-    def _lines(self) -> Iterator[List[bytes]]:
-        """Lists of complete lines (without their newlines), as read."""
+    def _chunks(self) -> Iterator[Tuple[memoryview, int, int]]:
+        """Blocks of complete lines (about CHUNK_BYTES each; the last may lack its final
+        newline), the 1-based number of each block's first line and its number of lines."""
         tail = self._pending
+        line_no = self._first_line
         while True:
-            block = self._read_block()
+            block = self._read_block(CHUNK_BYTES)
             if not block:
                 if tail:
-                    yield tail.split(b"\n")
+                    yield memoryview(tail), line_no, tail.count(b"\n") + (tail[-1:] != b"\n")
                 return
-            lines = (tail + block).split(b"\n")
-            tail = lines.pop()
-            yield lines
+            data = tail + block if tail else block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                tail = data
+                continue
+            view = memoryview(data)
+            tail = bytes(view[cut:])
+            n_lines = data.count(b"\n", 0, cut)
+            yield view[:cut], line_no, n_lines
+            line_no += n_lines
 
     def _text_batches(self) -> Iterator[Batch]:
+        # Rows are parsed by Arrow's C CSV parser a block at a time (several times faster
+        # than splitting lines in Python); a block it rejects (a bad row, a word with
+        # spaces, a blank line) is read again line by line, which finds and names the bad
+        # line. Floret files are read line by line (their bucket indices are checked).
+        fast = self.info.format != "floret-text"
+        trailing = None
+        for chunk, first_line, n_lines in self._chunks():
+            if trailing is None:
+                first = bytes(chunk[:MAX_WORD_BYTES * 4]).split(b"\n", 1)[0]
+                trailing = first.rstrip(b"\r").endswith(b" ")
+            batch = self._parse_block(chunk, n_lines, trailing) if fast else None
+            if batch is None:
+                batch = self._parse_lines(bytes(chunk).split(b"\n"), first_line)
+            else:
+                batch.lines = numpy.arange(first_line, first_line + n_lines, dtype=numpy.int64)
+                self.stats.rows += n_lines
+            if len(batch.words):
+                yield batch
+
+    def _parse_block(self, chunk: memoryview, n_lines: int, trailing: bool
+                     ) -> "Batch | None":
+        """The rows of `chunk` when every line is a good `word v1 ... vdims` row (with a
+        trailing space on every line when `trailing`), else None. Numbers are parsed as
+        float64 and rounded to float32, which is float32(float(text)) for every field."""
+        # pyarrow (~25 MB, 0.2 s) is imported here: only `init vectors` reads vector files
+        import pyarrow
+        import pyarrow.compute as compute  # (as above)
+        import pyarrow.csv as csv  # (as above)
+
+        dims = self.info.dims
+        names = ["word"] + [str(i) for i in range(dims)] + (["end"] if trailing else [])
+        types = {name: pyarrow.float64() for name in names[1:dims + 1]}
+        types.update({"word": pyarrow.string(), "end": pyarrow.string()})
+        try:
+            table = csv.read_csv(
+                pyarrow.py_buffer(chunk),
+                read_options=csv.ReadOptions(column_names=names, block_size=1 << 20),
+                parse_options=csv.ParseOptions(delimiter=" ", quote_char=False,
+                                               escape_char=False, double_quote=False),
+                convert_options=csv.ConvertOptions(
+                    column_types=types, null_values=[], strings_can_be_null=False,
+                    quoted_strings_can_be_null=False))
+        except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError):
+            return None
+        if table.num_rows != n_lines:
+            return None  # blank lines, skipped by Arrow: their numbers are needed
+        words = table.column("word").combine_chunks()
+        if table.num_rows == 0 or compute.min(compute.binary_length(words)).as_py() == 0:
+            return None
+        if trailing and compute.max(compute.binary_length(table.column("end"))).as_py():
+            return None
+        vectors = numpy.empty((table.num_rows, dims), dtype=numpy.float32)
+        for i in range(dims):
+            vectors[:, i] = table.column(i + 1).to_numpy()
+        if not numpy.isfinite(vectors).all():
+            return None
+        return Batch(words, vectors, numpy.zeros(0, dtype=numpy.int64))
+
+    def _parse_lines(self, raw_lines: List[bytes], first_line: int) -> Batch:
+        """The good rows of `raw_lines` (numbered from `first_line`), line by line; bad
+        rows raise E080 or are counted."""
         dims = self.info.dims
         floret = self.info.format == "floret-text"
-        line_no = self._first_line - 1
+        line_no = first_line - 1
         words: List[str] = []
         numbers: List[bytes] = []
         lines: List[int] = []
-        for chunk in self._lines():
-            for raw in chunk:
-                line_no += 1
-                text = raw.rstrip()
-                if not text:
-                    continue
-                n_spaces = text.count(b" ")
-                if n_spaces < dims:
-                    self._bad(line_no, f"{n_spaces + 1} fields; a row is a word and {dims} "
-                                       "numbers separated by single spaces")
-                    continue
-                cut = text.find(b" ") if n_spaces == dims else len(text.rsplit(b" ", dims)[0])
-                if cut == 0:
-                    self._bad(line_no, "no word before the numbers")
-                    continue
-                try:
-                    word = text[:cut].decode("utf8")
-                except UnicodeDecodeError as err:
-                    self._bad(line_no, f"the word is not UTF-8 ({err.reason} at byte "
-                                       f"{err.start})")
-                    continue
-                if floret and word != str(len(lines) + self.stats.rows):
-                    self._bad(line_no, f"bucket index {word!r}, expected "
-                                       f"{len(lines) + self.stats.rows} (rows in order)")
-                    continue
-                words.append(word)
-                numbers.append(text[cut + 1:])
-                lines.append(line_no)
-            while len(words) >= self.batch_rows:
-                yield self._parse_numbers(words[:self.batch_rows], numbers[:self.batch_rows],
-                                          lines[:self.batch_rows])
-                del words[:self.batch_rows], numbers[:self.batch_rows], lines[:self.batch_rows]
-        if words:
-            yield self._parse_numbers(words, numbers, lines)
+        for raw in raw_lines:
+            line_no += 1
+            text = raw.rstrip()
+            if not text:
+                continue
+            n_spaces = text.count(b" ")
+            if n_spaces < dims:
+                self._bad(line_no, f"{n_spaces + 1} fields; a row is a word and {dims} "
+                                   "numbers separated by single spaces")
+                continue
+            cut = text.find(b" ") if n_spaces == dims else len(text.rsplit(b" ", dims)[0])
+            if cut == 0:
+                self._bad(line_no, "no word before the numbers")
+                continue
+            try:
+                word = text[:cut].decode("utf8")
+            except UnicodeDecodeError as err:
+                self._bad(line_no, f"the word is not UTF-8 ({err.reason} at byte "
+                                   f"{err.start})")
+                continue
+            if floret and word != str(len(lines) + self.stats.rows):
+                self._bad(line_no, f"bucket index {word!r}, expected "
+                                   f"{len(lines) + self.stats.rows} (rows in order)")
+                continue
+            words.append(word)
+            numbers.append(text[cut + 1:])
+            lines.append(line_no)
+        return self._parse_numbers(words, numbers, lines)
 
     def _parse_numbers(self, words: List[str], numbers: List[bytes],
                        lines: List[int]) -> Batch:
+        # float64, then rounded to float32: float32(float(text)), as the block parser does
         dims = self.info.dims
         try:
-            flat = numpy.fromstring(b" ".join(numbers), dtype=numpy.float32, sep=" ")
+            flat = numpy.fromstring(b" ".join(numbers), dtype=numpy.float64, sep=" ")
         except ValueError:
             flat = None
         if flat is not None and flat.size == len(words) * dims:
             table = flat.reshape(len(words), dims)
-            good = numpy.isfinite(table).all(axis=1)
-            if good.all():
+            if numpy.isfinite(table).all():
                 self.stats.rows += len(words)
-                return Batch(list(words), table, list(lines))
+                return _batch(words, table.astype(numpy.float32), lines)
         # Something in the batch is bad: find which rows, line by line.
         rows, keep = [], []
         for i, text in enumerate(numbers):
             try:
-                row = numpy.fromstring(text, dtype=numpy.float32, sep=" ")
+                row = numpy.fromstring(text, dtype=numpy.float64, sep=" ")
             except ValueError:
                 self._bad(lines[i], f"a field is not a number: {_first_non_number(text)!r}")
                 continue
@@ -280,11 +354,11 @@ class VectorFileReader:
             elif not numpy.isfinite(row).all():
                 self._bad(lines[i], "a number is not finite (nan or inf)")
             else:
-                rows.append(row)
+                rows.append(row.astype(numpy.float32))
                 keep.append(i)
         table = (numpy.stack(rows) if rows else numpy.zeros((0, dims), dtype=numpy.float32))
         self.stats.rows += len(keep)
-        return Batch([words[i] for i in keep], table, [lines[i] for i in keep])
+        return _batch([words[i] for i in keep], table, [lines[i] for i in keep])
 
     # --- binary ----------------------------------------------------------------------
 
@@ -339,12 +413,12 @@ class VectorFileReader:
             lines.append(record)
             if len(words) == self.batch_rows:
                 self.stats.rows += len(words)
-                yield Batch(words, vectors, lines)
+                yield _batch(words, vectors, lines)
                 words, lines = [], []
                 vectors = numpy.empty((self.batch_rows, dims), dtype=numpy.float32)
         if words:
             self.stats.rows += len(words)
-            yield Batch(words, vectors[:len(words)], lines)
+            yield _batch(words, vectors[:len(words)], lines)
 
     # --- bad rows --------------------------------------------------------------------
 

@@ -29,8 +29,8 @@ def glove():
 def read_all(path, **kwargs):
     with VectorFileReader(str(path), **kwargs) as reader:
         batches = list(reader.batches())
-        words = [w for b in batches for w in b.words]
-        lines = [n for b in batches for n in b.lines]
+        words = [w for b in batches for w in b.words.to_pylist()]
+        lines = [n for b in batches for n in b.lines.tolist()]
         table = numpy.concatenate([b.vectors for b in batches])
         return reader.info, reader.stats, words, table, lines
 

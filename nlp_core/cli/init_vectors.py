@@ -18,7 +18,7 @@ import typer
 from ..errors import Errors
 from ..loading import blank
 from ..training.loop import single_blas_thread
-from ..vectors_building import Built, build_vectors
+from ..vectors_building import Built, build_vectors, write_keys
 from ._app import init_cli
 
 # The [nlp] block names spaCy's registered functions too, so spaCy can load the output.
@@ -87,7 +87,7 @@ def summary_lines(built: Built, output_dir: Path) -> List[str]:
                          f"{sims['p5']:.3f}); see {output_dir / 'prune_report.json'}."
                          if sims else "."))
     lines.append(f"Wrote {output_dir}: {vectors.shape[0]:,} x {vectors.shape[1]} table, "
-                 f"{len(vectors.key2row) if vectors.mode == 'default' else 0:,} keys, "
+                 f"{built.n_keys:,} keys, "
                  f"mode {vectors.mode}.")
     return lines
 
@@ -109,8 +109,15 @@ def init_vectors(lang: str, vectors_file: str, output_dir: Path, *, prune: int =
                               truncate=truncate, prune=prune, batch_size=batch_size,
                               name=name or f"{lang}_pipeline.vectors", attr=attr,
                               skip_bad_lines=skip_bad_lines, progress=progress)
+    # The table goes in without its keys; they are written from their arrays (a dict and
+    # a StringStore of 400k words would cost more memory than the table itself).
     nlp.vocab.vectors = built.vectors
     nlp.to_disk(output_dir)
+    if built.vectors.mode == "default":
+        write_keys(built, output_dir / "vocab", nlp.vocab.strings)
+        meta = srsly.read_json(output_dir / "meta.json")
+        meta["vectors"]["keys"] = built.n_keys
+        srsly.write_json(output_dir / "meta.json", meta)
     if built.report is not None:
         srsly.write_json(output_dir / "prune_report.json", built.report)
     return built
