@@ -40,16 +40,17 @@ class Built:
     pruning, the prune report.
 
     `vectors` holds the table and its settings but no keys: with 400k words a key -> row
-    dict costs more than half the table, so the keys stay in arrays (`keys`, `rows`: one
-    entry per distinct word, in file order) with the words (`words`, an Arrow string array
-    in the same order) until they are written; `table()` builds the full `Vectors`."""
+    dict costs more than half the table, so the keys stay in arrays (`keys` and `rows`:
+    one entry per distinct word, in file order; `rows` None when key i is on row i) with
+    the words (`words`, an Arrow string array in the same order) until they are written;
+    `table()` builds the full `Vectors`."""
 
     vectors: Vectors
     info: FileInfo
     stats: ReadStats
     rows_in: int
     keys: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, numpy.uint64))
-    rows: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, numpy.int64))
+    rows: numpy.ndarray | None = None
     words: Any = None
     duplicates: int = 0
     duplicate_examples: List[Tuple[str, int]] = field(default_factory=list)
@@ -63,10 +64,43 @@ class Built:
         """`vectors` with its keys added (and its words in its StringStore)."""
         if len(self.keys):
             self.vectors.strings.update(word for word in self.words.to_pylist())
+            rows = numpy.arange(len(self.keys)) if self.rows is None else self.rows
             for start in range(0, len(self.keys), GROW_ROWS):
                 self.vectors.add_keys(self.keys[start:start + GROW_ROWS],
-                                      self.rows[start:start + GROW_ROWS])
+                                      rows[start:start + GROW_ROWS])
         return self.vectors
+
+
+class _Words:
+    """Words appended batch by batch into one UTF-8 buffer and int64 end offsets (Arrow
+    keeps each batch's small arrays with spare capacity: 17 MB for GloVe's 400k words, 6
+    MB here)."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.ends = numpy.zeros(GROW_ROWS, dtype=numpy.int64)
+        self.n = 0
+
+    def append(self, words) -> None:
+        """Append an Arrow string array."""
+        offsets = numpy.frombuffer(words.buffers()[1], dtype=numpy.int32)[
+            words.offset:words.offset + len(words) + 1]
+        start = len(self.data)
+        self.data += memoryview(words.buffers()[2])[offsets[0]:offsets[-1]]
+        if self.n + len(words) > len(self.ends):
+            self.ends.resize(max(self.n + len(words), len(self.ends) * 9 // 8 + GROW_ROWS),
+                             refcheck=False)
+        self.ends[self.n:self.n + len(words)] = offsets[1:] - offsets[0] + start
+        self.n += len(words)
+
+    def array(self):
+        """The words as an Arrow large_string array (sharing this store's buffers)."""
+        import pyarrow  # only `init vectors` needs it (~25 MB)
+
+        self.ends.resize(self.n, refcheck=False)
+        offsets = numpy.concatenate([[0], self.ends])
+        return pyarrow.LargeStringArray.from_buffers(
+            self.n, pyarrow.py_buffer(offsets), pyarrow.py_buffer(self.data))
 
 
 class _SeenKeys:
@@ -114,7 +148,9 @@ class _Rows:
     def append(self, vectors: numpy.ndarray, keys: numpy.ndarray | None) -> None:
         end = self.n + len(vectors)
         if end > len(self.data):
-            grown = max(end, len(self.data) + max(len(self.data) // 8, GROW_ROWS))
+            # ndarray.resize zero-fills the new rows, so every row added is resident at
+            # once: small steps (1/32) keep the unused tail small.
+            grown = max(end, len(self.data) + max(len(self.data) // 32, GROW_ROWS // 8))
             self._resize(grown if self.limit is None else min(grown, self.limit))
         self.data[self.n:end] = vectors
         if keys is not None:
@@ -201,7 +237,7 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
     seen = _SeenKeys()
     dup_count, dup_examples = 0, []
     nearest = None
-    words_in, remapped = [], []
+    words_in, remapped = _Words(), []
     rows_in = 0
     finished = True
     for batch in reader.batches():
@@ -220,16 +256,18 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
             take = take[:truncate - rows_in]
             finished = False
         rows_in += len(take)
-        words_in.append(batch.words.take(pyarrow.array(take)))
-        keys = keys[take]
+        whole = len(take) == len(keys)
+        words_in.append(batch.words if whole else batch.words.take(pyarrow.array(take)))
+        vectors = batch.vectors if whole else batch.vectors[take]
+        keys = keys if whole else keys[take]
         n_table = len(take) if keep is None else max(0, min(len(take), keep - rows.n))
         if n_table:
-            rows.append(batch.vectors[take[:n_table]], keys[:n_table])
+            rows.append(vectors[:n_table], keys[:n_table])
         if n_table < len(take):
             if nearest is None:
                 rows.trim()
                 nearest = NearestKept(rows.data, batch_size=batch_size)
-            found, scores = nearest(batch.vectors[take[n_table:]])
+            found, scores = nearest(vectors[n_table:])
             remapped.append((keys[n_table:], found, scores))
         if not finished:
             break
@@ -245,12 +283,14 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
     r_keys, r_rows, r_scores = (numpy.concatenate(parts) for parts in zip(*remapped)) \
         if remapped else (numpy.zeros(0, numpy.uint64), numpy.zeros(0, numpy.int64),
                           numpy.zeros(0, numpy.float64))
-    words = pyarrow.chunked_array(words_in, type=pyarrow.string())
+    words = words_in.array()
+    del words_in
     vectors = Vectors(strings=strings, data=rows.data, name=name, attr=attr)
     built = Built(vectors, info, reader.stats, rows_in,
-                  keys=numpy.concatenate([rows.keys, r_keys]),
-                  rows=numpy.concatenate([numpy.arange(rows.n), r_rows]), words=words,
-                  duplicates=dup_count, duplicate_examples=dup_examples)
+                  keys=numpy.concatenate([rows.keys, r_keys]) if len(r_keys) else rows.keys,
+                  rows=numpy.concatenate([numpy.arange(rows.n), r_rows]) if len(r_keys)
+                  else None, words=words, duplicates=dup_count,
+                  duplicate_examples=dup_examples)
     if prune:
         built.report = prune_report(
             source=info.path, rows_in=rows_in, rows_kept=rows.n, n_keys=rows_in,
@@ -276,17 +316,19 @@ def write_strings_json(path: Path, words, keys: numpy.ndarray, strings: StringSt
     import pyarrow  # imported when rows are read: only `init vectors` needs it
     import pyarrow.compute as compute  # (as above)
 
-    stored = words.filter(pyarrow.array(keys >= len(SYMBOL_IDS)))
-    texts = pyarrow.chunked_array([*stored.chunks, pyarrow.array(list(strings),
-                                                                 type=pyarrow.string())])
+    extra = list(strings)
+    texts = words if not extra else pyarrow.concat_arrays(
+        [words, pyarrow.array(extra, type=words.type)])
     # Arrow orders UTF-8 bytes, which is code point order, as Python's sorted(str) does.
-    texts = texts.take(compute.sort_indices(texts))
+    order = compute.sort_indices(texts).to_numpy()
+    stored = numpy.concatenate([keys >= len(SYMBOL_IDS), numpy.ones(len(extra), bool)])
+    order = pyarrow.array(order[stored[order]])
     previous = None
     sep = b""
     with path.open("wb") as file_:
         file_.write(b"[")
-        for start in range(0, len(texts), chunk):
-            part = texts.slice(start, chunk).to_pylist()
+        for start in range(0, len(order), chunk):
+            part = texts.take(order.slice(start, chunk)).to_pylist()
             distinct = [t for t, before in zip(part, [previous] + part[:-1]) if t != before]
             previous = part[-1]
             if distinct:

@@ -65,16 +65,18 @@ def pack_key2row(keys: numpy.ndarray, rows: numpy.ndarray) -> bytes:
     return b"".join(_key2row_parts(keys, rows))
 
 
-def write_key2row(path: Path, keys: numpy.ndarray, rows: numpy.ndarray) -> None:
-    """Write `pack_key2row(keys, rows)` to the file `path`, a chunk at a time."""
+def write_key2row(path: Path, keys: numpy.ndarray, rows: numpy.ndarray | None) -> None:
+    """Write `pack_key2row(keys, rows)` to the file `path`, a chunk at a time (`rows` None:
+    key i is on row i)."""
     with path.open("wb") as file_:
         for part in _key2row_parts(keys, rows):
             file_.write(part)
 
 
-def _key2row_parts(keys: numpy.ndarray, rows: numpy.ndarray, chunk: int = 1 << 16):
+def _key2row_parts(keys: numpy.ndarray, rows: numpy.ndarray | None, chunk: int = 1 << 14):
     keys = numpy.asarray(keys, dtype=numpy.uint64).reshape(-1)
-    rows = numpy.asarray(rows, dtype=numpy.uint64).reshape(-1)
+    rows = (numpy.arange(len(keys), dtype=numpy.uint64) if rows is None
+            else numpy.asarray(rows, dtype=numpy.uint64).reshape(-1))
     n = len(keys)
     if n != len(rows):
         raise ValueError(Errors.E068.format(given=f"{n} keys, {len(rows)} rows"))

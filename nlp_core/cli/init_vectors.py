@@ -8,6 +8,8 @@ The output is a pipeline directory (config.cfg, meta.json, tokenizer, vocab/ wit
 that `[initialize] vectors` can name. With --prune, `prune_report.json` beside them says
 what pruning did to the keys it remapped.
 """
+import ctypes
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import List
@@ -21,6 +23,7 @@ from ..training.loop import single_blas_thread
 from ..vectors_building import Built, build_vectors, write_keys
 from ._app import init_cli
 
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 # The [nlp] block names spaCy's registered functions too, so spaCy can load the output.
 SPACY_NLP_FUNCTIONS = {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1"},
                        "vectors": {"@vectors": "spacy.Vectors.v1"}}
@@ -35,6 +38,25 @@ class Attr(str, Enum):
     ORTH = "ORTH"
     LOWER = "LOWER"
     NORM = "NORM"
+
+
+def release_freed_memory() -> None:
+    """Make this process hand freed buffers back to the system: glibc's malloc stops
+    raising its mmap threshold (after a large buffer is freed it serves every smaller one
+    from a heap that it rarely shrinks) and Arrow allocates with malloc, not mimalloc,
+    whose segments stay mapped. For `init vectors`, a stream of ~1 MB blocks, that is
+    ~20 MB less peak memory on GloVe 400k (measured). Process-wide: the command calls it,
+    not `init_vectors`."""
+    # pyarrow (~25 MB) is imported only by the command that reads vector files
+    import pyarrow
+
+    pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None)
+            libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)  # glibc's default, now fixed
+        except (OSError, AttributeError):  # not glibc (musl): nothing to set
+            pass
 
 
 def _fail(err: Exception) -> None:
@@ -163,6 +185,7 @@ def init_vectors_cli(
     Repeated words keep their first occurrence; skipped rows and repeats are counted and
     reported.
     """
+    release_freed_memory()
     try:
         built = init_vectors(lang, vectors_file, output_dir, prune=prune, truncate=truncate,
                              mode=mode.value, name=name, attr=attr.value,
