@@ -34,7 +34,7 @@ import os
 import secrets
 import shutil
 import time
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional, Sequence
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -98,7 +98,8 @@ def staging_for(output: str, run_id: str) -> OutputDir:
 
 # --- checks (no writes: `plan` calls these) ---
 
-def check_output(output: str, overwrite: bool) -> None:
+def check_output(output: str, overwrite: bool,
+                 entries: Optional[Sequence[str]] = None) -> None:
     """Raise a clear error now, before the model loads, when this run could not write
     `output`: it is a file, it or its parent is not writable, another run holds its lock,
     or it holds a previous run's output and `overwrite` is off."""
@@ -106,7 +107,7 @@ def check_output(output: str, overwrite: bool) -> None:
     if is_local(output):
         _check_local_writable(output, stem)
     check_lock(output)
-    existing = existing_outputs(output)
+    existing = existing_outputs(output, entries)
     if existing and not overwrite:
         raise ValueError(f"--output {output!r} already holds outputs of a run (e.g. "
                          f"{existing[0]}). Pass --overwrite to replace them (the old ones "
@@ -135,8 +136,14 @@ def _check_local_writable(output: str, stem: str) -> None:
                          "moving it in. Fix the permissions or choose another directory.")
 
 
-def existing_outputs(output: str) -> List[str]:
-    """Files of a previous run in `output` (not debris such as beam-temp-* directories)."""
+def existing_outputs(output: str, entries: Optional[Sequence[str]] = None) -> List[str]:
+    """Files of a previous run in `output` (not debris such as beam-temp-* directories):
+    the annotate job's tables and summary, or, given another job's `entries` (files and
+    directories), those."""
+    if entries is not None:
+        patterns = [FileSystems.join(output, name) for name in (SUCCESS_NAME, *entries)]
+        patterns += [FileSystems.join(output, name, "*") for name in entries]
+        return sorted({path for pattern in patterns for path in _match(pattern)})
     patterns = [FileSystems.join(output, table, "part-*") for table in TABLES]
     patterns += [FileSystems.join(output, name) for name in (SUMMARY_NAME, SUCCESS_NAME)]
     return [path for pattern in patterns for path in _match(pattern)]
@@ -185,13 +192,14 @@ def discard(out: OutputDir) -> None:
         FileSystems.delete(found)
 
 
-def commit(out: OutputDir) -> None:
-    """Swap the staged entries into OUTPUT (see the module docstring); on an error half way,
-    the moves done so far are undone and the error is raised."""
+def commit(out: OutputDir, entries: Sequence[str] = ENTRIES) -> None:
+    """Swap the staged entries (the annotate job's, or another job's `entries`) into
+    OUTPUT (see the module docstring); on an error half way, the moves done so far are
+    undone and the error is raised."""
     replaced = out.staged(REPLACED)
     moves = [(out.path(name), FileSystems.join(replaced, name))
-             for name in (SUCCESS_NAME,) + ENTRIES if _exists(out.path(name))]
-    moves += [(out.staged(name), out.path(name)) for name in ENTRIES
+             for name in (SUCCESS_NAME, *entries) if _exists(out.path(name))]
+    moves += [(out.staged(name), out.path(name)) for name in entries
               if _exists(out.staged(name))]
     done = []
     try:

@@ -8,12 +8,12 @@ import pytest
 
 import schemas
 from beam_jobs.records import CheckOptions, RawItem, Record, check_json_line
-from schemas import annotations, dead_letter, input_record, schema_identity
+from schemas import annotations, dead_letter, input_record, schema_identity, vector_dead_letter
 
 README = Path(schemas.__file__).with_name("README.md")
 
 
-@pytest.mark.parametrize("module", [annotations, dead_letter])
+@pytest.mark.parametrize("module", [annotations, dead_letter, vector_dead_letter])
 def test_tables_are_versioned_and_documented(module):
     schema = module.SCHEMA
     assert schema_identity(schema.metadata) == (module.NAME, module.VERSION)
@@ -32,7 +32,7 @@ def test_untagged_metadata_has_no_identity():
 
 def test_dead_letter_reasons_are_listed():
     readme = README.read_text(encoding="utf8")
-    for reason in dead_letter.ERROR_TYPES:
+    for reason in [*dead_letter.ERROR_TYPES, *vector_dead_letter.ERROR_TYPES]:
         assert f"`{reason}`" in readme
 
 

@@ -1,0 +1,120 @@
+"""Command-line options of the vector-conversion job (a Beam `PipelineOptions` subclass).
+
+Job flags use dashes (`--skip-bad-lines`); standard Beam flags keep Beam's spelling. An
+unknown flag is an error, as in the annotate job (options.py).
+"""
+import argparse
+from typing import List, Sequence
+
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from .options import DEFAULT_RUNNER, EPILOG
+
+PROG = "python -m beam_jobs.convert_vectors"
+
+DESCRIPTION = """\
+Convert a word-vector file (or several: their rows in the order of the sorted file names)
+into a pipeline directory with the vectors table, on Apache Beam: the same directory
+`python -m nlp_core init vectors` writes, byte for byte.
+
+Reads word2vec text / fastText .vec (header 'rows dims') or GloVe text (no header), plain
+or compressed, in byte ranges in parallel, and writes
+  OUTPUT/config.cfg, meta.json, tokenizer     a blank LANG pipeline
+  OUTPUT/vocab/vectors, key2row, vectors.cfg, strings.json   the table (spaCy's layout)
+  OUTPUT/prune_report.json                    with --prune: what the remaps cost
+  OUTPUT/vector_dead_letter/part-*.parquet    one row per bad line (with --skip-bad-lines)
+  OUTPUT/run_summary.json                     lines read = rows kept + rows remapped +
+                                              dead-lettered + duplicate keys (+ past
+                                              --truncate)
+  OUTPUT/_SUCCESS                             written last
+The run writes into OUTPUT.tmp-<run id>/ beside OUTPUT and moves its outputs in only once
+it has succeeded; OUTPUT/_LOCK keeps a second run off the same directory.
+"""
+
+
+class _SharedFlags:
+    """Adds a flag unless the parser has it already: Beam builds one parser from every
+    PipelineOptions subclass in the process, and the annotate job's AnnotateOptions
+    (defined first: this module imports options.py) also has --input, --output and
+    --overwrite, with the same meaning and defaults."""
+
+    def __init__(self, parser):
+        self.parser = parser
+
+    def add_argument(self, flag: str, **kwargs) -> None:
+        if flag not in self.parser._option_string_actions:
+            self.parser.add_argument(flag, **kwargs)
+
+
+class ConvertVectorsOptions(PipelineOptions):
+    """The job's own flags."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser = _SharedFlags(parser)
+        parser.add_argument("--input", help="Vector file glob (local, gs://, s3://; quote "
+                                            "it). Several files are one table, in the order "
+                                            "of their sorted names.")
+        parser.add_argument("--output", help="Output directory (created if missing).")
+        parser.add_argument("--lang", default="en",
+                            help="Language code of the blank pipeline (default: en).")
+        parser.add_argument("--prune", type=int, default=0,
+                            help="Keep the first N distinct rows (file order) and map every "
+                                 "other word to its nearest kept row by cosine; writes "
+                                 "prune_report.json. 0 keeps every row.")
+        parser.add_argument("--truncate", type=int, default=0,
+                            help="Keep only the first N distinct rows. 0 keeps all.")
+        parser.add_argument("--mode", default="default", choices=["default"],
+                            help="default: one row per word (floret tables: use `python -m "
+                                 "nlp_core init vectors --mode floret`).")
+        parser.add_argument("--attr", default="ORTH", choices=["ORTH", "LOWER", "NORM"],
+                            help="Token attribute that looks the table up (default: ORTH; "
+                                 "LOWER for uncased tables such as GloVe).")
+        parser.add_argument("--name", default=None,
+                            help="The table's name (default: LANG_pipeline.vectors).")
+        parser.add_argument("--batch-size", type=int, default=1024,
+                            help="With --prune: rows compared with the kept table at once "
+                                 "(default: 1024).")
+        parser.add_argument("--skip-bad-lines", action="store_true",
+                            help="Dead-letter lines that are not good rows and finish the "
+                                 "run; without it a bad line fails the run, naming it.")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="Replace the outputs of an earlier run in --output once the "
+                                 "new run has succeeded; without it they are an error.")
+
+
+def help_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    ConvertVectorsOptions._add_argparse_args(parser)
+    return parser
+
+
+def job_option_names() -> List[str]:
+    return [a.dest for a in help_parser()._actions if a.dest != "help"]
+
+
+def parse_options(argv: Sequence[str]) -> PipelineOptions:
+    """PipelineOptions from the command line; ValueError naming an unknown, missing or
+    out-of-range flag."""
+    options = PipelineOptions(list(argv))
+    unknown = (set(options.get_all_options(retain_unknown_options=True))
+               - set(options.get_all_options()))
+    if unknown:
+        flags = [arg.split("=")[0] for arg in argv if arg.startswith("--")
+                 and arg[2:].split("=")[0].replace("-", "_") in unknown]
+        raise ValueError("Unknown option(s): " + ", ".join(flags or sorted(unknown))
+                         + f". See `{PROG} --help`.")
+    job = options.view_as(ConvertVectorsOptions)
+    missing = [flag for flag in ("input", "output") if not getattr(job, flag)]
+    if missing:
+        raise ValueError("Missing " + ", ".join("--" + m for m in missing)
+                         + f". See `{PROG} --help`.")
+    for flag, least in (("prune", 0), ("truncate", 0), ("batch_size", 1)):
+        if getattr(job, flag) < least:
+            raise ValueError(f"--{flag.replace('_', '-')} must be at least {least}, got "
+                             f"{getattr(job, flag)}.")
+    standard = options.view_as(StandardOptions)
+    if not standard.runner:
+        standard.runner = DEFAULT_RUNNER
+    return options
