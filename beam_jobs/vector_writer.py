@@ -89,7 +89,7 @@ def write_pipeline(path: Path, pieces: Iterable[Ranked], selection: Selection,
             rows[piece.ranks] = piece.rows
             scores[piece.ranks - n_rows] = piece.scores
     table.flush()
-    word_array = pyarrow.chunked_array([pyarrow.array(words, type=pyarrow.string())])
+    word_array = pyarrow.array(words, type=pyarrow.large_string())
     del words
     nlp = blank(settings.lang, config={"nlp": SPACY_NLP_FUNCTIONS})
     vectors = Vectors(strings=nlp.vocab.strings, data=table, name=settings.name,
