@@ -320,7 +320,8 @@ def write_strings_json(path: Path, words, keys: numpy.ndarray, strings: StringSt
     texts = words if not extra else pyarrow.concat_arrays(
         [words, pyarrow.array(extra, type=words.type)])
     # Arrow orders UTF-8 bytes, which is code point order, as Python's sorted(str) does.
-    order = compute.sort_indices(texts).to_numpy()
+    pool = pyarrow.system_memory_pool()
+    order = compute.sort_indices(texts, memory_pool=pool).to_numpy()
     stored = numpy.concatenate([keys >= len(SYMBOL_IDS), numpy.ones(len(extra), bool)])
     order = pyarrow.array(order[stored[order]])
     previous = None
@@ -328,7 +329,7 @@ def write_strings_json(path: Path, words, keys: numpy.ndarray, strings: StringSt
     with path.open("wb") as file_:
         file_.write(b"[")
         for start in range(0, len(order), chunk):
-            part = texts.take(order.slice(start, chunk)).to_pylist()
+            part = compute.take(texts, order.slice(start, chunk), memory_pool=pool).to_pylist()
             distinct = [t for t, before in zip(part, [previous] + part[:-1]) if t != before]
             previous = part[-1]
             if distinct:
