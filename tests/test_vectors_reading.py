@@ -182,3 +182,58 @@ def test_remote_files_are_read_through_smart_open(tmp_path, glove):
         finally:
             server.shutdown()
     assert got_words == words and numpy.array_equal(got, table)
+
+
+# --- the block parser (Arrow) and the line-by-line path give float32(float(text)) --------
+
+TRICKY = ["0.1", "-0.41242", "1e-5", "-3.4E+2", "123456789", "3.4028235e38",
+          "1.4e-45", "-0", "0.000000000000000000000000000000000000000001",
+          # just above a float32 midpoint: float32(float(x)) rounds twice, to 1.0, where
+          # one correct rounding to float32 gives 1.0000001
+          "1.00000005960464477539062500001", "0.333333333333333333333"]
+
+
+def _tricky_rows(n_rows, dims=10, seed=0):
+    rng = numpy.random.default_rng(seed)
+    rows = []
+    for i in range(n_rows):
+        values = [TRICKY[(i + j) % len(TRICKY)] if j % 3 == 0 else
+                  repr(float(rng.standard_normal() * 10.0 ** rng.integers(-8, 8)))
+                  for j in range(dims)]
+        rows.append((f"w{i}", values))
+    return rows
+
+
+@pytest.mark.parametrize("blank_line", [False, True], ids=["blocks", "line-by-line"])
+def test_every_value_is_float32_of_the_python_float(tmp_path, blank_line):
+    rows = _tricky_rows(3000)
+    text = "".join(f"{w} {' '.join(v)}\n" for w, v in rows)
+    if blank_line:  # Arrow skips blank lines, so their block is read line by line
+        first, rest = text.split("\n", 1)
+        text = first + "\n\n" + rest
+    path = tmp_path / "tricky.txt"
+    path.write_text(text, encoding="utf8")
+    _, _, words, table, lines = read_all(path)
+    expected = numpy.array([[numpy.float32(float(x)) for x in v] for _, v in rows])
+    assert words == [w for w, _ in rows]
+    assert table.dtype == numpy.float32
+    assert numpy.array_equal(table.view(numpy.uint32), expected.view(numpy.uint32))
+    assert lines == [1] + list(range(2 + blank_line, len(rows) + 1 + blank_line))
+
+
+def test_a_bad_row_deep_in_a_large_file_is_found_by_its_line(tmp_path):
+    words, table = glove_table(6000)   # ~2.5 MB: several blocks
+    path = write_glove(tmp_path / "glove.txt", words, table)
+    lines = path.read_bytes().split(b"\n")
+    lines[4321] = lines[4321].replace(b" ", b" x", 1)    # line 4322: a field "x0.123"
+    lines[5000] = b"two words " + lines[5000]             # line 5001: a word with a space
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(VectorFileError) as err:
+        read_all(path)
+    assert "line 4322" in str(err.value)
+    _, stats, got_words, got, got_lines = read_all(path, skip_bad_lines=True)
+    assert stats.bad == 1 and stats.bad_examples[0][0] == 4322
+    keep = [i for i in range(6000) if i != 4321]
+    assert got_words[4321] == words[4322] and got_words[4999] == "two words " + words[5000]
+    assert got_lines == [i + 1 for i in keep]
+    assert numpy.array_equal(got, table[keep])

@@ -232,3 +232,26 @@ def test_vectors_cfg_values_have_the_types_spacy_reads(tmp_path):
     cfg = table_files(tmp_path / "out")[2]
     # spaCy reads mode as str, the floret settings as ints/strs and attr as an int ID
     assert isinstance(cfg.get("attr", 65), int)
+
+
+@pytest.mark.parametrize("prune", [0, 3000])
+def test_repeats_across_blocks_keep_the_first_row_and_the_table_is_compact(tmp_path, prune):
+    words, table = glove_table(6000)   # ~2.5 MB of text: several blocks of rows
+    words = list(words)
+    # row 4500 repeats row 10 (another block), row 4001 repeats row 4000 (the same block),
+    # the last row repeats row 5998 (after pruning's kept rows)
+    for i, j in ((4500, 10), (4001, 4000), (5999, 5998)):
+        words[i] = words[j]
+    path = write_glove(tmp_path / "glove.txt", words, table)
+    result = run("en", path, tmp_path / "out", *(["--prune", prune] if prune else []))
+    assert result.exit_code == 0, result.output
+    assert "Skipped 3 repeated words" in result.output
+    assert f"{words[10]!r} at line 4501" in result.output
+    firsts = [i for i in range(6000) if i not in (4500, 4001, 5999)]
+    kept, key2row, _ = table_files(tmp_path / "out")
+    n_kept = prune or len(firsts)
+    assert numpy.array_equal(kept, table[firsts[:n_kept]])
+    assert len(key2row) == len(firsts)
+    assert [key2row[get_string_id(words[i])] for i in firsts[:n_kept]] == list(range(n_kept))
+    meta = srsly.read_json(tmp_path / "out" / "meta.json")
+    assert meta["vectors"]["keys"] == len(firsts) and meta["vectors"]["vectors"] == n_kept
