@@ -21,6 +21,7 @@ from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 import apache_beam as beam
 import numpy
 
+from nlp_core.training.loop import single_blas_thread
 from nlp_core.vectors_pruning import NearestKept
 
 from .vector_rows import FILE_SHIFT, RowBlock, concat_blocks
@@ -157,5 +158,7 @@ class NearestRows(beam.DoFn):
         if self._nearest is None or self._table_id != id(kept):
             self._nearest = NearestKept(kept, batch_size=self.batch_size)
             self._table_id = id(kept)
-        rows, scores = self._nearest(piece.vectors)
+        # as `init vectors`: BLAS threads only oversubscribe the worker's cores here
+        with single_blas_thread():
+            rows, scores = self._nearest(piece.vectors)
         yield piece._replace(vectors=None, rows=rows, scores=scores)
