@@ -36,7 +36,19 @@ def test_seen_keys_first_occurrence_wins_within_and_across_batches():
     assert seen.first_seen(first).tolist() == [True, True, False, True, False, True]
     second = numpy.array([9, 2, 2, 7, 1, 8], dtype=numpy.uint64)
     assert seen.first_seen(second).tolist() == [False, True, False, True, False, True]
-    assert seen.sorted.tolist() == [1, 2, 3, 5, 7, 8, 9]
+    assert numpy.union1d(seen.sorted, seen.recent).tolist() == [1, 2, 3, 5, 7, 8, 9]
+
+
+def test_seen_keys_across_merges_matches_a_set():
+    rng = numpy.random.default_rng(0)
+    seen, reference = _SeenKeys(), set()
+    for _ in range(60):
+        keys = rng.integers(0, 30000, 2000).astype(numpy.uint64)
+        expected = []
+        for key in keys.tolist():
+            expected.append(key not in reference)
+            reference.add(key)
+        assert seen.first_seen(keys).tolist() == expected
 
 
 def test_word_keys_are_get_string_id_symbols_included():

@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROWS, DIMS = 400_000, 50
@@ -36,18 +35,27 @@ def _prune() -> int:
     return int(os.environ.get("NLP_CORE_BENCH_PRUNE", "0"))
 
 
+# A small Python parent runs the command and reports its child's ru_maxrss: a child forked
+# from this (large) process would report this process's RSS if it were larger.
+MEASURE = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+wall = time.perf_counter() - start
+if done.returncode:
+    sys.exit(done.stderr.decode(errors="replace")[-2000:])
+print(wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
 def _child(command) -> tuple:
-    """(wall seconds, peak RSS MiB) of `command` run as a child process."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, command))} failed:\n"
-                         f"{process.stderr.read().decode(errors='replace')[-2000:]}")
-    process.stderr.close()
-    return wall, usage.ru_maxrss / 1024
+    """(wall seconds, peak RSS MiB) of `command` run in a fresh child process."""
+    done = subprocess.run([sys.executable, "-c", MEASURE, *map(str, command)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, command))} failed:\n{done.stderr}")
+    wall, rss_kb = done.stdout.split()
+    return float(wall), int(rss_kb) / 1024
 
 
 def _measure(command, baseline_command, passes: int, prefix: str = "") -> dict:
