@@ -198,3 +198,17 @@ def test_multi_processing_equals_init_vectors(tmp_path, worker_pythonpath):
                         desired_bundle_size=SMALL_BUNDLE)
     _assert_same(out, init, report=True)
     _reconciles(summary)
+
+
+@pytest.mark.slow
+def test_glove_400k_prune_20000_equals_init_vectors(tmp_path):
+    from vector_files import glove_table, write_glove  # (tests/ helper; the package is big)
+
+    words, table = glove_table()
+    path = write_glove(tmp_path / "glove.txt", words, table)
+    del words, table
+    init = _init(tmp_path, path, prune=20000, attr="LOWER")
+    out, summary = _run(tmp_path, path, "--prune", "20000", "--attr", "LOWER")
+    _assert_same(out, init, report=True)
+    _reconciles(summary)
+    assert summary["counts"]["rows_remapped"] == 380_000
