@@ -10,9 +10,11 @@ keeps the first N distinct good rows; `prune` keeps the first N of those in file
 remaps every later key to its nearest kept row by cosine (`vectors_pruning`), never
 reordering rows. Floret tables are copied as they are (one row per hash bucket).
 """
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import numpy
 import srsly
@@ -136,6 +138,48 @@ def _merged(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
     return numpy.insert(a, numpy.searchsorted(a, b), b) if len(b) else a
 
 
+def _read_ahead(batches: Iterator, depth: int = 2) -> Iterator:
+    """`batches`, read by a thread up to `depth` batches ahead: Arrow parses and BLAS
+    multiplies (pruning) without the GIL, so reading overlaps the work on each batch.
+    Exceptions come out of the loop as raised; leaving the loop early stops the thread."""
+    items: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        items.put((batch, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            items.put((done, None))
+        except BaseException as err:  # handed to the consumer, which raises it
+            items.put((done, err))
+
+    thread = threading.Thread(target=produce, name="read-vectors", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch, err = items.get()
+            if err is not None:
+                raise err
+            if batch is done:
+                return
+            yield batch
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(0.05)
+
+
 def word_keys(words) -> numpy.ndarray:
     """uint64 (n,): `get_string_id` of each word of an Arrow string array (symbol names
     get their symbol IDs, every other word its hash)."""
@@ -250,7 +294,7 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
     words_in, remapped = _Words(), []
     rows_in = 0
     finished = True
-    for batch in reader.batches():
+    for batch in _read_ahead(reader.batches()):
         bar.update(len(batch.words))
         keys = word_keys(batch.words)
         new = seen.first_seen(keys)

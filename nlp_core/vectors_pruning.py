@@ -94,26 +94,37 @@ class NearestKept:
         query's best, sorted by query then row; every query has at least one.
 
         The kept rows are scanned in blocks small enough that each block's scores stay in
-        the CPU cache; a pair is collected when it is near the best seen so far and
-        filtered again against the final best."""
-        best = numpy.full(len(unit), -numpy.inf, dtype=numpy.float32)
-        found_q, found_k, found_s = [], [], []
-        for start in range(0, len(self.kept), KEPT_BLOCK):
-            stop = start + KEPT_BLOCK
-            block = self.kept[start:stop] * self.inverse[start:stop, None]
-            approx = unit @ block.T
-            numpy.maximum(best, approx.max(axis=1), out=best)
-            # (flat positions: much faster than a 2-d nonzero)
-            qi, ki = numpy.divmod(numpy.flatnonzero(approx >= (best - self.tolerance)[:, None]),
+        the CPU cache, keeping only each block's best score per query; then the blocks
+        whose best is near a query's best (one per query, but for near ties) are scored
+        again for that query alone and the near pairs collected: the second pass costs
+        1/n_blocks of the first, and the first needs no comparison over every score."""
+        n_kept = len(self.kept)
+        starts = range(0, n_kept, KEPT_BLOCK)
+        block_best = numpy.empty((len(unit), len(starts)), dtype=numpy.float32)
+        for b, start in enumerate(starts):
+            approx = unit @ self._block(start).T
+            approx.max(axis=1, out=block_best[:, b])
+        best = block_best.max(axis=1)
+        floor = best - self.tolerance
+        near = block_best >= floor[:, None]
+        found_q, found_k = [], []
+        for b, start in enumerate(starts):
+            queries = numpy.flatnonzero(near[:, b])
+            if not len(queries):
+                continue
+            approx = unit[queries] @ self._block(start).T
+            qi, ki = numpy.divmod(numpy.flatnonzero(approx >= floor[queries, None]),
                                   approx.shape[1])
-            found_q.append(qi)
+            found_q.append(queries[qi])
             found_k.append(ki + start)
-            found_s.append(approx[qi, ki])
         q_index, k_index = numpy.concatenate(found_q), numpy.concatenate(found_k)
-        keep = numpy.concatenate(found_s) >= best[q_index] - self.tolerance
-        q_index, k_index = q_index[keep], k_index[keep]
         order = numpy.lexsort((k_index, q_index))
         return q_index[order], k_index[order]
+
+    def _block(self, start: int) -> numpy.ndarray:
+        """Kept rows start:start + KEPT_BLOCK scaled to unit length (float32)."""
+        stop = start + KEPT_BLOCK
+        return self.kept[start:stop] * self.inverse[start:stop, None]
 
 
 def prune_report(*, source: str, rows_in: int, rows_kept: int, n_keys: int,
