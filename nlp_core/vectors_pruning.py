@@ -50,6 +50,7 @@ class NearestKept:
                 numpy.float32)
         # float32 rounding of a cosine over `width` products, with a factor 2 to spare
         self.tolerance = (kept.shape[1] + 8) * 2.0 ** -23
+        self._buffers: dict = {}
 
     def __call__(self, queries: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """For float32 (n, width) queries: int64 (n,) kept rows and float64 (n,) cosines.
@@ -102,7 +103,9 @@ class NearestKept:
         starts = range(0, n_kept, KEPT_BLOCK)
         block_best = numpy.empty((len(unit), len(starts)), dtype=numpy.float32)
         for b, start in enumerate(starts):
-            approx = unit @ self._block(start).T
+            block = self._block(start)
+            approx = self._buffer("scores", (len(unit), len(block)))
+            numpy.matmul(unit, block.T, out=approx)
             approx.max(axis=1, out=block_best[:, b])
         best = block_best.max(axis=1)
         floor = best - self.tolerance
@@ -122,9 +125,21 @@ class NearestKept:
         return q_index[order], k_index[order]
 
     def _block(self, start: int) -> numpy.ndarray:
-        """Kept rows start:start + KEPT_BLOCK scaled to unit length (float32)."""
-        stop = start + KEPT_BLOCK
-        return self.kept[start:stop] * self.inverse[start:stop, None]
+        """Kept rows start:start + KEPT_BLOCK scaled to unit length (float32; a reused
+        buffer, valid until the next call)."""
+        stop = min(start + KEPT_BLOCK, len(self.kept))
+        out = self._buffer("block", (stop - start, self.kept.shape[1]))
+        return numpy.multiply(self.kept[start:stop], self.inverse[start:stop, None], out=out)
+
+    def _buffer(self, name: str, shape: Tuple[int, int]) -> numpy.ndarray:
+        # Reused: a fresh 4 MB array per block is a fresh mmap whose pages all fault in
+        # (2x slower pruning once malloc hands large blocks back, as `init vectors` sets)
+        key = (name, shape)
+        if key not in self._buffers:
+            if len(self._buffers) > 8:
+                self._buffers.clear()
+            self._buffers[key] = numpy.empty(shape, dtype=numpy.float32)
+        return self._buffers[key]
 
 
 def prune_report(*, source: str, rows_in: int, rows_kept: int, n_keys: int,
