@@ -1,6 +1,9 @@
 """Apache Beam jobs over nlp_core pipelines.
 
 - `python -m beam_jobs.annotate`: annotate JSONL / .spacy corpora -> Parquet (annotate.py).
+- `python -m beam_jobs.convert_vectors`: a word-vector file -> the pipeline directory `init
+  vectors` writes (convert_vectors.py, with vector_options.py, vector_rows.py,
+  vector_table.py, vector_writer.py).
 
 Shared pieces, in the order a record meets them: options.py (flags), io.py (reading
 corpora in byte ranges) with compressed.py (bounded, checked decompression), records.py
