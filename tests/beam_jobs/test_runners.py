@@ -65,3 +65,23 @@ def test_portable_runner_with_setup_file(job_endpoint, job_args, corpus, tmp_pat
     _, dead = read_table(tmp_path / "out", "dead_letter")
     assert len(rows) == len(corpus["texts"])
     assert sorted(d["error_type"] for d in dead) == corpus["bad"]
+
+
+@pytest.mark.slow  # the job service and an sdist again: about 15 s
+def test_convert_vectors_on_the_portable_runner_equals_init_vectors(job_endpoint, tmp_path):
+    """The vector job through the job service with LOOPBACK workers writes what `init
+    vectors` writes, byte for byte, with --prune."""
+    from beam_jobs import convert_vectors
+    from nlp_core.cli.init_vectors import init_vectors
+
+    source = REPO_ROOT.parent / "shared" / "data" / "interop" / "vectors-small.txt"
+    init_vectors("en", str(source), tmp_path / "init", prune=500, progress=False)
+    summary = convert_vectors.run(
+        ["--input", str(source), "--output", str(tmp_path / "job"), "--prune", "500",
+         "--runner=PortableRunner", f"--job_endpoint={job_endpoint}",
+         "--environment_type=LOOPBACK", f"--setup_file={REPO_ROOT / 'setup.py'}"])
+    assert summary["runner"] == "PortableRunner" and summary["reconciled"]
+    for name in ("config.cfg", "meta.json", "tokenizer", "vocab/vectors", "vocab/key2row",
+                 "vocab/vectors.cfg", "vocab/strings.json"):
+        assert (tmp_path / "job" / name).read_bytes() == \
+            (tmp_path / "init" / name).read_bytes(), name
