@@ -9,7 +9,7 @@ import pytest
 from nlp_core.strings import get_string_id
 from nlp_core.vectors import Vectors
 from nlp_core.vocab import Vocab
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import SHARED_DATA, shared_path
 
 INTEROP = SHARED_DATA / "interop"
 SPACY_DIR = INTEROP / "vectors-small-spacy"
@@ -32,9 +32,7 @@ def read_word2vec_text(path):
 
 @pytest.fixture(scope="module")
 def small_text():
-    if not SPACY_DIR.exists():
-        pytest.skip("the shared interop fixtures are not here")
-    return read_word2vec_text(INTEROP / "vectors-small.txt")
+    return read_word2vec_text(shared_path("interop", "vectors-small.txt"))
 
 
 # --- spaCy's directories -----------------------------------------------------------------
@@ -88,8 +86,8 @@ def test_to_disk_writes_spacys_files_in_readable_formats(tmp_path):
     vectors.add("alias", row=2)
     vectors.to_disk(tmp_path, exclude=("strings",))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["key2row", "vectors", "vectors.cfg"]
-    spacy_names = {p.name for p in (SPACY_DIR / "vocab").iterdir()} if SPACY_DIR.exists() \
-        else {"key2row", "vectors", "vectors.cfg"}
+    spacy_names = {p.name for p in shared_path("interop", "vectors-small-spacy",
+                                                 "vocab").iterdir()}
     assert {"key2row", "vectors", "vectors.cfg"} <= spacy_names
     with (tmp_path / "vectors").open("rb") as file_:
         assert numpy.lib.format.read_magic(file_) == (1, 0)

@@ -8,7 +8,7 @@ import pytest
 import nlp_core
 from nlp_core.tokens import Doc
 from nlp_core.vectors import Vectors
-from tests.shared_data import SHARED_DATA
+from tests.shared_data import shared_path
 
 WORDS = {"the": [1.0, 0.0, 0.0], "dog": [1.0, 2.0, 3.0], "cat": [1.0, 2.0, 4.0],
          "barks": [0.0, -1.0, 0.5]}
@@ -133,14 +133,13 @@ def test_pipeline_round_trip_keeps_lower_attr(tmp_path):
 
 
 def test_load_spacy_vectors_pipeline():
-    """spaCy's `init vectors` output: config, meta and vocab load; its tokenizer file is
-    spaCy's own format, so the pipeline loads with our tokenizer for the language."""
-    path = SHARED_DATA / "interop" / "vectors-small-spacy"
-    if not path.exists():
-        pytest.skip("the shared interop fixtures are not here")
+    """spaCy's `init vectors` output loads whole: config, meta, its tokenizer file and the
+    vocab with the table."""
+    path = shared_path("interop", "vectors-small-spacy")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        nlp = nlp_core.load(path, exclude=["tokenizer"])
+        nlp = nlp_core.load(path)
+    assert [t.text for t in nlp("Don't stop,")] == ["Do", "n't", "stop", ","]
     assert nlp.vocab.vectors.shape == (2000, 50) and nlp.vocab.vectors.n_keys == 2000
     doc = nlp("the dog")
     assert doc[0].has_vector
