@@ -22,7 +22,7 @@ Both yield `RawChunk`s of up to CHUNK_LINES records so that Beam handles one ele
 chunk, not per line; dead letters made while reading travel in chunks of kind DEAD.
 """
 import os
-from typing import BinaryIO, Iterator, List, Optional
+from typing import BinaryIO, Iterator, List, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -78,7 +78,74 @@ def _skip_line(file_: BinaryIO) -> int:
             return size
 
 
-def _file_size(path: str) -> int:
+class RangeLine(NamedTuple):
+    """One line of a byte range: its byte offset, 1-based line number (None far into a
+    plain file), the line without its ending (a UTF-8 BOM at offset 0 removed), the bytes
+    it takes in the file, and whether it was longer than the cap (then `raw` holds only
+    its first bytes, with whatever ending they have, and the rest was skipped unread)."""
+
+    position: int
+    line: Optional[int]
+    raw: bytes
+    size: int
+    too_long: bool
+
+
+class RangeReadStopped(Exception):
+    """The file could not be read to the end of the range: `error` (UnreadableFile) at
+    byte `position`, line `line`."""
+
+    def __init__(self, error: UnreadableFile, position: int, line: Optional[int]):
+        super().__init__(str(error))
+        self.error = error
+        self.position = position
+        self.line = line
+
+
+def range_lines(source: FileBasedSource, file_name: str, range_tracker, max_line_bytes: int
+                ) -> Iterator[RangeLine]:
+    """The lines of `file_name` that start in `range_tracker`'s range (the line that starts
+    exactly at the range's start is its own; one begun before belongs to the previous
+    range), each line read with at most `max_line_bytes` held in memory.
+
+    Raises:
+        RangeReadStopped: a compressed file turned out corrupt or truncated.
+    """
+    start = range_tracker.start_position()
+    cap = max_line_bytes + 2  # room for the line ending: a line of max_line_bytes is whole
+    with open_input(file_name) as file_:
+        position = 0
+        if start > 0:
+            file_.seek(start - 1)
+            position = start - 1 + _skip_line(file_)
+        line: Optional[int] = 1
+        if position > LINE_COUNT_LIMIT:
+            line = None
+        elif position > 0:
+            line = _count_newlines(source, file_name, position) + 1
+        try:
+            while range_tracker.try_claim(position):
+                raw = file_.readline(cap)
+                if not raw:
+                    break
+                size = len(raw)
+                too_long = size == cap and not raw.endswith(b"\n")
+                if too_long:
+                    size += _skip_line(file_)
+                else:
+                    raw = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
+                    if position == 0 and raw.startswith(UTF8_BOM):
+                        raw = raw[len(UTF8_BOM):]
+                yield RangeLine(position, line, raw, size, too_long)
+                position += size
+                if line is not None:
+                    line += 1
+        except UnreadableFile as err:
+            raise RangeReadStopped(err, position, line) from None
+
+
+def file_size(path: str) -> int:
+    """The file's size in bytes (0 when it cannot be listed)."""
     try:
         return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
     except Exception:  # only for a dead letter's raw_bytes: never worth failing the read
@@ -89,7 +156,7 @@ def file_letter(path: str, line: Optional[int], offset: int, error_type: str, me
                 detail: str) -> DeadLetter:
     """A dead letter for a whole file, or for the part of it from `offset` on."""
     return DeadLetter(writable(path), line, offset, None, error_type, writable(message),
-                      raw_text(detail), _file_size(path))
+                      raw_text(detail), file_size(path))
 
 
 def _unreadable_letter(path: str, line: Optional[int], offset: int, n_records: int,
@@ -128,63 +195,37 @@ class JsonlSource(FileBasedSource):
         self.max_line_bytes = max_line_bytes
 
     def read_records(self, file_name: str, range_tracker) -> Iterator[RawChunk]:
-        start = range_tracker.start_position()
-        # room for the line ending, so that a line of max_line_bytes is still read whole
-        cap = self.max_line_bytes + 2
-        with open_input(file_name) as file_:
-            position = 0
-            if start > 0:
-                # The line that starts exactly at `start` is ours; one that started before
-                # belongs to the previous range, so skip to just past the newline.
-                file_.seek(start - 1)
-                position = start - 1 + _skip_line(file_)
-            line: Optional[int] = 1
-            if position > LINE_COUNT_LIMIT:
-                line = None
-            elif position > 0:
-                line = _count_newlines(self, file_name, position) + 1
-            items: List[RawItem] = []
-            n_bytes = n_blank = n_read = 0
-            try:
-                while range_tracker.try_claim(position):
-                    raw = file_.readline(cap)
-                    if not raw:
-                        break
-                    size = len(raw)
-                    if size == cap and not raw.endswith(b"\n"):
-                        size += _skip_line(file_)
-                        letter = _long_line_letter(file_name, RawItem(position, line, raw),
-                                                   size, self.max_line_bytes)
-                        if items or n_blank:
-                            yield RawChunk(JSONL, file_name, items, n_blank)
-                        yield RawChunk(DEAD, file_name, [letter])
-                        n_read += len(items) + 1
-                        items, n_bytes, n_blank = [], 0, 0
-                    else:
-                        raw = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
-                        if position == 0 and raw.startswith(UTF8_BOM):
-                            raw = raw[len(UTF8_BOM):]
-                        if raw.strip():
-                            items.append(RawItem(position, line, raw))
-                            n_bytes += size
-                        else:
-                            n_blank += 1
-                    position += size
-                    if line is not None:
-                        line += 1
-                    if len(items) >= CHUNK_LINES or n_bytes >= CHUNK_BYTES:
+        items: List[RawItem] = []
+        n_bytes = n_blank = n_read = 0
+        try:
+            for row in range_lines(self, file_name, range_tracker, self.max_line_bytes):
+                if row.too_long:
+                    letter = _long_line_letter(file_name, RawItem(row.position, row.line,
+                                                                  row.raw),
+                                               row.size, self.max_line_bytes)
+                    if items or n_blank:
                         yield RawChunk(JSONL, file_name, items, n_blank)
-                        n_read += len(items)
-                        items, n_bytes, n_blank = [], 0, 0
-            except UnreadableFile as err:
-                letter = _unreadable_letter(file_name, line, position, n_read + len(items),
-                                            err)
-                if items or n_blank:
+                    yield RawChunk(DEAD, file_name, [letter])
+                    n_read += len(items) + 1
+                    items, n_bytes, n_blank = [], 0, 0
+                elif row.raw.strip():
+                    items.append(RawItem(row.position, row.line, row.raw))
+                    n_bytes += row.size
+                else:
+                    n_blank += 1
+                if len(items) >= CHUNK_LINES or n_bytes >= CHUNK_BYTES:
                     yield RawChunk(JSONL, file_name, items, n_blank)
-                yield RawChunk(DEAD, file_name, [letter])
-                return
+                    n_read += len(items)
+                    items, n_bytes, n_blank = [], 0, 0
+        except RangeReadStopped as stop:
+            letter = _unreadable_letter(file_name, stop.line, stop.position,
+                                        n_read + len(items), stop.error)
             if items or n_blank:
                 yield RawChunk(JSONL, file_name, items, n_blank)
+            yield RawChunk(DEAD, file_name, [letter])
+            return
+        if items or n_blank:
+            yield RawChunk(JSONL, file_name, items, n_blank)
 
 
 class ReadDocBinFn(beam.DoFn):

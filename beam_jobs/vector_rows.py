@@ -19,10 +19,10 @@ import pyarrow
 from apache_beam.io.filebasedsource import FileBasedSource
 
 from nlp_core.vectors_building import word_keys
+from nlp_core.vectors_reading import first_non_number
 from schemas import vector_dead_letter
 
-from .compressed import UnreadableFile, open_input
-from .io import LINE_COUNT_LIMIT, UTF8_BOM, _count_newlines, _file_size, _skip_line
+from .io import RangeReadStopped, file_size, range_lines
 from .records import writable
 
 FILE_SHIFT = 44  # byte offsets up to 16 TiB per file
@@ -139,7 +139,7 @@ def parse_chunk(chunk: LineChunk, dims: int) -> Tuple[RowBlock, List[VectorDeadL
                 row = None
             if row is None or row.size != dims:
                 dead.append(_letter(chunk.source, offset, line, "not_a_number",
-                                    f"a field is not a number: {_first_non_number(text)!r}",
+                                    f"a field is not a number: {first_non_number(text)!r}",
                                     raw, len(raw)))
             elif not numpy.isfinite(row).all():
                 dead.append(_letter(chunk.source, offset, line, "not_finite",
@@ -172,74 +172,42 @@ def _parse_numbers(numbers: List[bytes], dims: int) -> Optional[numpy.ndarray]:
     return table if numpy.isfinite(table).all() else None
 
 
-def _first_non_number(text: bytes) -> str:
-    for part in text.split(b" "):
-        try:
-            float(part)
-        except ValueError:
-            return part[:40].decode("utf8", "replace")
-    return text[:40].decode("utf8", "replace")
-
-
 def read_lines(source, file_name: str, file_index: int, range_tracker, *, header: bool,
                dims: int) -> Iterator[LineChunk]:
     """The lines of `file_name` in `range_tracker`'s range, in chunks (see the module
     docstring); the header line (offset 0, when `header`) is not a row."""
-    start = range_tracker.start_position()
-    cap = max_line_bytes(dims) + 2
-    with open_input(file_name) as file_:
-        position = 0
-        if start > 0:
-            # the line that starts exactly at `start` is ours; one begun before is not
-            file_.seek(start - 1)
-            position = start - 1 + _skip_line(file_)
-        line: Optional[int] = 1
-        if position > LINE_COUNT_LIMIT:
-            line = None
-        elif position > 0:
-            line = _count_newlines(source, file_name, position) + 1
-        items: list = []
-        n_bytes = n_blank = 0
-        try:
-            while range_tracker.try_claim(position):
-                raw = file_.readline(cap)
-                if not raw:
-                    break
-                size = len(raw)
-                if size == cap and not raw.endswith(b"\n"):
-                    size += _skip_line(file_)
-                    letter = _letter(file_name, position, line, "line_too_long",
-                                     f"the line has {size} bytes, more than a row of {dims} "
-                                     f"numbers can take ({cap - 2}); it was skipped unread",
-                                     raw, size)
-                    yield LineChunk(file_index, file_name, items, n_blank, (letter,))
-                    items, n_bytes, n_blank = [], 0, 0
-                else:
-                    if position == 0 and raw.startswith(UTF8_BOM):
-                        raw = raw[len(UTF8_BOM):]
-                    if position == 0 and header:
-                        pass  # "rows dims": not a row
-                    elif raw.strip():
-                        items.append((position, line, raw.rstrip(b"\r\n")))
-                        n_bytes += size
-                    else:
-                        n_blank += 1
-                position += size
-                if line is not None:
-                    line += 1
-                if len(items) >= CHUNK_LINES or n_bytes >= CHUNK_BYTES:
-                    yield LineChunk(file_index, file_name, items, n_blank)
-                    items, n_bytes, n_blank = [], 0, 0
-        except UnreadableFile as err:
-            letter = _letter(file_name, position, line, err.error_type,
-                             f"{file_name}: reading stopped at byte {position} of the "
-                             f"decompressed data: {err.detail}. The lines before it were "
-                             "read; the rest of the file is lost.", err.detail.encode(),
-                             _file_size(file_name))
-            yield LineChunk(file_index, file_name, items, n_blank, (letter,))
-            return
-        if items or n_blank:
-            yield LineChunk(file_index, file_name, items, n_blank)
+    limit = max_line_bytes(dims)
+    items: list = []
+    n_bytes = n_blank = 0
+    try:
+        for row in range_lines(source, file_name, range_tracker, limit):
+            if row.too_long:
+                letter = _letter(file_name, row.position, row.line, "line_too_long",
+                                 f"the line has {row.size} bytes, more than a row of {dims} "
+                                 f"numbers can take ({limit}); it was skipped unread",
+                                 row.raw, row.size)
+                yield LineChunk(file_index, file_name, items, n_blank, (letter,))
+                items, n_bytes, n_blank = [], 0, 0
+            elif row.position == 0 and header:
+                pass  # "rows dims": not a row
+            elif row.raw.strip():
+                items.append((row.position, row.line, row.raw.rstrip(b"\r\n")))
+                n_bytes += row.size
+            else:
+                n_blank += 1
+            if len(items) >= CHUNK_LINES or n_bytes >= CHUNK_BYTES:
+                yield LineChunk(file_index, file_name, items, n_blank)
+                items, n_bytes, n_blank = [], 0, 0
+    except RangeReadStopped as stop:
+        letter = _letter(file_name, stop.position, stop.line, stop.error.error_type,
+                         f"{file_name}: reading stopped at byte {stop.position} of the "
+                         f"decompressed data: {stop.error.detail}. The lines before it were "
+                         "read; the rest of the file is lost.", stop.error.detail.encode(),
+                         file_size(file_name))
+        yield LineChunk(file_index, file_name, items, n_blank, (letter,))
+        return
+    if items or n_blank:
+        yield LineChunk(file_index, file_name, items, n_blank)
 
 
 class VectorLinesSource(FileBasedSource):

@@ -351,7 +351,7 @@ class VectorFileReader:
             try:
                 row = numpy.fromstring(text, dtype=numpy.float64, sep=" ")
             except ValueError:
-                self._bad(lines[i], f"a field is not a number: {_first_non_number(text)!r}")
+                self._bad(lines[i], f"a field is not a number: {first_non_number(text)!r}")
                 continue
             if row.size != dims:
                 self._bad(lines[i], f"{row.size} numbers after the word, expected {dims}")
@@ -455,7 +455,8 @@ def _looks_like_text_row(data: bytes, dims: int) -> bool:
         return False
 
 
-def _first_non_number(text: bytes) -> str:
+def first_non_number(text: bytes) -> str:
+    """The first space-separated field of `text` that is not a number (for messages)."""
     for part in text.split(b" "):
         try:
             float(part)
