@@ -21,11 +21,9 @@ The pipeline writes into a staging area beside --output, never into it; `run` ho
 on --output and, once the run has succeeded, swaps the new output in and writes `_SUCCESS`
 (output_dir.py). A failed or interrupted run leaves --output as it was.
 """
-import logging
 import sys
 import time
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -33,7 +31,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, PortableOption
 
 from schemas import annotations, dead_letter, tensors
 
-from . import output_dir, output_lock
+from . import job_runner, output_dir
 from .annotating import AnnotateBatches
 from .arrow import dead_letters_to_record_batch
 from .checking import CheckAndBatch, FindDuplicateIds
@@ -218,16 +216,10 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
     """
     job_plan = plan(sys.argv[1:] if argv is None else argv)
     try:
-        with output_lock.locked(job_plan.job.output, job_plan.out.run_id):
-            output_dir.remove_debris(job_plan.out)
-            try:
-                summary = _run_staged(job_plan, test_pipeline)
-                output_dir.commit(job_plan.out)
-            finally:
-                output_dir.discard(job_plan.out)
+        return job_runner.run_committed(job_plan.job.output, job_plan.out,
+                                        lambda: _run_staged(job_plan, test_pipeline))
     finally:
         forget_preloaded()
-    return summary
 
 
 def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Dict[str, Any]:
@@ -244,60 +236,7 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or "-h" in argv or "--help" in argv:
-        help_parser().print_help()
-        return 0
-    logging.getLogger().setLevel(logging.WARNING)
-    try:
-        with _no_interrupt_tracebacks():
-            summary = run(argv)
-    except (ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except BaseException as err:
-        if not _interrupted(err):
-            raise
-        print("interrupted: the run stopped before finishing; --output was left as it was.",
-              file=sys.stderr)
-        return 130
-    for line in report_lines(summary):
-        print(line)
-    return 0
-
-
-class _DropInterrupts(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and record.exc_info[1] is not None
-                    and _interrupted(record.exc_info[1]))
-
-
-@contextmanager
-def _no_interrupt_tracebacks() -> Iterator[None]:
-    """Ctrl-C prints one line: Beam logs an exception raised inside a step, with its
-    traceback, before re-raising it; such logs are dropped when the exception is the
-    KeyboardInterrupt (every other error is still logged)."""
-    drop = _DropInterrupts()
-    handlers = logging.getLogger().handlers or [logging.lastResort]
-    for handler in handlers:
-        handler.addFilter(drop)
-    try:
-        yield
-    finally:
-        for handler in handlers:
-            handler.removeFilter(drop)
-
-
-def _interrupted(err: BaseException) -> bool:
-    """Ctrl-C: a KeyboardInterrupt, also when Beam re-raised it from inside a step as
-    another exception (it keeps the original as the cause or context)."""
-    seen = set()
-    while err is not None and id(err) not in seen:
-        if isinstance(err, KeyboardInterrupt):
-            return True
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
-    return False
+    return job_runner.main(argv, run, report_lines, help_parser)
 
 
 def report_lines(summary: Dict[str, Any]) -> List[str]:

@@ -21,7 +21,6 @@ Steps (the annotate job's shape: plan, build_pipeline, run, main):
 The pipeline writes into a staging area beside --output; `run` locks --output and swaps the
 new output in once the run has succeeded and its counts reconcile (output_dir.py).
 """
-import logging
 import sys
 import time
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence
@@ -33,7 +32,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from nlp_core.vectors_reading import VectorFileError, VectorFileReader
 from schemas import vector_dead_letter
 
-from . import output_dir, output_lock
+from . import job_runner, output_dir
 from .io import match_inputs
 from .output_dir import OutputDir
 from .parquet import WriteParquet
@@ -259,14 +258,8 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
         RuntimeError: when the counts do not reconcile (a bug).
     """
     job_plan = plan(sys.argv[1:] if argv is None else argv, desired_bundle_size)
-    with output_lock.locked(job_plan.job.output, job_plan.out.run_id):
-        output_dir.remove_debris(job_plan.out)
-        try:
-            summary = _run_staged(job_plan, test_pipeline)
-            output_dir.commit(job_plan.out, ENTRIES)
-        finally:
-            output_dir.discard(job_plan.out)
-    return summary
+    return job_runner.run_committed(job_plan.job.output, job_plan.out,
+                                    lambda: _run_staged(job_plan, test_pipeline), ENTRIES)
 
 
 def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Dict[str, Any]:
@@ -307,19 +300,7 @@ def report_lines(summary: Dict[str, Any]) -> List[str]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or "-h" in argv or "--help" in argv:
-        help_parser().print_help()
-        return 0
-    logging.getLogger().setLevel(logging.WARNING)
-    try:
-        summary = run(argv)
-    except (ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for line in report_lines(summary):
-        print(line)
-    return 0
+    return job_runner.main(argv, run, report_lines, help_parser)
 
 
 if __name__ == "__main__":

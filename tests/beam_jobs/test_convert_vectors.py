@@ -190,6 +190,17 @@ def test_main_help_and_errors(capsys, tmp_path):
     assert "--input" in capsys.readouterr().err
 
 
+def test_ctrl_c_exits_130_with_one_line_and_no_debris(capsys, tmp_path, monkeypatch):
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(convert_vectors, "_run_staged", interrupted)
+    assert convert_vectors.main(["--input", str(SMALL), "--output",
+                                 str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no staging area, no lock
+
+
 @pytest.mark.slow
 def test_multi_processing_equals_init_vectors(tmp_path, worker_pythonpath):
     init = _init(tmp_path, SMALL, prune=500)

@@ -1,0 +1,96 @@
+"""What every job's `run` and `main` share: the life cycle of --output and the command line.
+
+`run_committed` holds --output's lock for the run, removes the debris of killed runs,
+runs the pipeline into the staging area and swaps the new output in only when that
+succeeded (output_dir.py, output_lock.py); whatever ends the run early (an error,
+KeyboardInterrupt) removes the staging area and releases the lock.
+
+`main` is a job's command line: `--help`, an error that names the flag or file to fix
+(exit 2), Ctrl-C as one line (exit 130, Beam's logged traceback of the interrupt dropped),
+else the job's report lines.
+"""
+import logging
+import sys
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
+
+from . import output_dir, output_lock
+from .output_dir import OutputDir
+
+Summary = Dict[str, Any]
+
+
+def run_committed(output: str, out: OutputDir, run_staged: Callable[[], Summary],
+                  entries: Optional[Sequence[str]] = None) -> Summary:
+    """Run `run_staged` (which writes into `out`'s staging area) with --output locked;
+    commit its output (the job's `entries`, default the annotate job's) when it returns."""
+    with output_lock.locked(output, out.run_id):
+        output_dir.remove_debris(out)
+        try:
+            summary = run_staged()
+            if entries is None:
+                output_dir.commit(out)
+            else:
+                output_dir.commit(out, entries)
+        finally:
+            output_dir.discard(out)
+    return summary
+
+
+def main(argv: Optional[Sequence[str]], run: Callable[[List[str]], Summary],
+         report_lines: Callable[[Summary], List[str]], help_parser: Callable) -> int:
+    """A job's command line (see the module docstring); the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or "-h" in argv or "--help" in argv:
+        help_parser().print_help()
+        return 0
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        with _no_interrupt_tracebacks():
+            summary = run(argv)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except BaseException as err:
+        if not interrupted(err):
+            raise
+        print("interrupted: the run stopped before finishing; --output was left as it was.",
+              file=sys.stderr)
+        return 130
+    for line in report_lines(summary):
+        print(line)
+    return 0
+
+
+class _DropInterrupts(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and record.exc_info[1] is not None
+                    and interrupted(record.exc_info[1]))
+
+
+@contextmanager
+def _no_interrupt_tracebacks() -> Iterator[None]:
+    """Ctrl-C prints one line: Beam logs an exception raised inside a step, with its
+    traceback, before re-raising it; such logs are dropped when the exception is the
+    KeyboardInterrupt (every other error is still logged)."""
+    drop = _DropInterrupts()
+    handlers = logging.getLogger().handlers or [logging.lastResort]
+    for handler in handlers:
+        handler.addFilter(drop)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(drop)
+
+
+def interrupted(err: BaseException) -> bool:
+    """Ctrl-C: a KeyboardInterrupt, also when Beam re-raised it from inside a step as
+    another exception (it keeps the original as the cause or context)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
