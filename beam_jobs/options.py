@@ -5,7 +5,7 @@ Job flags use dashes (`--input-format`); standard Beam flags keep Beam's spellin
 silently dropped as `PipelineOptions` would do.
 """
 import argparse
-from typing import List, Sequence
+from typing import Dict, List, Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -119,8 +119,18 @@ def job_option_names() -> List[str]:
     return [a.dest for a in help_parser()._actions if a.dest != "help"]
 
 
-def parse_options(argv: Sequence[str]) -> PipelineOptions:
-    """PipelineOptions from the command line; ValueError for an unknown or missing flag."""
+def parse_job_options(argv: Sequence[str], job_class: type, prog: str,
+                      required: Sequence[str], minimums: Dict[str, int]) -> PipelineOptions:
+    """PipelineOptions from a job's command line, the checks every job makes: ValueError
+    naming an unknown flag, a missing one of `required`, or one below its minimum; the
+    runner defaults to DEFAULT_RUNNER.
+
+    Args:
+        job_class: the job's PipelineOptions subclass.
+        prog: the job's command, for "See `PROG --help`".
+        required: attribute names of the flags that must be given.
+        minimums: attribute name -> the least value the flag takes.
+    """
     options = PipelineOptions(list(argv))
     known = options.get_all_options()
     with_unknown = options.get_all_options(retain_unknown_options=True)
@@ -129,21 +139,30 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
         flags: List[str] = [arg.split("=")[0] for arg in argv if arg.startswith("--")
                             and arg[2:].split("=")[0].replace("-", "_") in unknown]
         raise ValueError("Unknown option(s): " + ", ".join(flags or sorted(unknown))
-                         + ". See `python -m beam_jobs.annotate --help`.")
-    job = options.view_as(AnnotateOptions)
-    missing = [flag for flag in ("input", "output", "model") if not getattr(job, flag)]
+                         + f". See `{prog} --help`.")
+    job = options.view_as(job_class)
+    missing = [flag for flag in required if not getattr(job, flag)]
     if missing:
         raise ValueError("Missing " + ", ".join("--" + m for m in missing)
-                         + ". See `python -m beam_jobs.annotate --help`.")
-    for flag in ("batch_size", "batch_chars", "max_chars", "max_decompressed_mb",
-                 "row_group_mb"):
-        if getattr(job, flag) < 1:
-            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got "
+                         + f". See `{prog} --help`.")
+    for flag, least in minimums.items():
+        if getattr(job, flag) < least:
+            raise ValueError(f"--{flag.replace('_', '-')} must be at least {least}, got "
                              f"{getattr(job, flag)}.")
-    if job.gpu_id is not None and job.gpu_id < 0:
-        raise ValueError(f"--gpu-id must be 0 or more, got {job.gpu_id} (leave out --gpu and "
-                         "--gpu-id to run on the CPU).")
     standard = options.view_as(StandardOptions)
     if not standard.runner:
         standard.runner = DEFAULT_RUNNER
+    return options
+
+
+def parse_options(argv: Sequence[str]) -> PipelineOptions:
+    """PipelineOptions from the command line; ValueError for an unknown or missing flag."""
+    options = parse_job_options(
+        argv, AnnotateOptions, "python -m beam_jobs.annotate", ("input", "output", "model"),
+        {flag: 1 for flag in ("batch_size", "batch_chars", "max_chars", "max_decompressed_mb",
+                              "row_group_mb")})
+    job = options.view_as(AnnotateOptions)
+    if job.gpu_id is not None and job.gpu_id < 0:
+        raise ValueError(f"--gpu-id must be 0 or more, got {job.gpu_id} (leave out --gpu and "
+                         "--gpu-id to run on the CPU).")
     return options

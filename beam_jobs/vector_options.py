@@ -6,9 +6,9 @@ unknown flag is an error, as in the annotate job (options.py).
 import argparse
 from typing import List, Sequence
 
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
-from .options import DEFAULT_RUNNER, EPILOG
+from .options import EPILOG, parse_job_options
 
 PROG = "python -m beam_jobs.convert_vectors"
 
@@ -97,24 +97,5 @@ def job_option_names() -> List[str]:
 def parse_options(argv: Sequence[str]) -> PipelineOptions:
     """PipelineOptions from the command line; ValueError naming an unknown, missing or
     out-of-range flag."""
-    options = PipelineOptions(list(argv))
-    unknown = (set(options.get_all_options(retain_unknown_options=True))
-               - set(options.get_all_options()))
-    if unknown:
-        flags = [arg.split("=")[0] for arg in argv if arg.startswith("--")
-                 and arg[2:].split("=")[0].replace("-", "_") in unknown]
-        raise ValueError("Unknown option(s): " + ", ".join(flags or sorted(unknown))
-                         + f". See `{PROG} --help`.")
-    job = options.view_as(ConvertVectorsOptions)
-    missing = [flag for flag in ("input", "output") if not getattr(job, flag)]
-    if missing:
-        raise ValueError("Missing " + ", ".join("--" + m for m in missing)
-                         + f". See `{PROG} --help`.")
-    for flag, least in (("prune", 0), ("truncate", 0), ("batch_size", 1)):
-        if getattr(job, flag) < least:
-            raise ValueError(f"--{flag.replace('_', '-')} must be at least {least}, got "
-                             f"{getattr(job, flag)}.")
-    standard = options.view_as(StandardOptions)
-    if not standard.runner:
-        standard.runner = DEFAULT_RUNNER
-    return options
+    return parse_job_options(argv, ConvertVectorsOptions, PROG, ("input", "output"),
+                             {"prune": 0, "truncate": 0, "batch_size": 1})
