@@ -11,6 +11,7 @@ corpora in byte ranges) with compressed.py (bounded, checked decompression), rec
 (loading the pipeline once per worker) with pieces.py (long documents in pieces),
 annotating.py (the annotate DoFn), arrow.py (Doc arrays -> Arrow), tensors.py (the tensors
 table), parquet.py (Parquet sink), summary.py (run_summary.json), output_dir.py and
-output_lock.py (staging, the swap into --output, the lock). Beam is imported by these
+output_lock.py (staging, the swap into --output, the lock), job_runner.py (a job's run
+life cycle and command line). Beam is imported by these
 modules only; nlp_core never imports it.
 """
