@@ -9,7 +9,10 @@ that `[initialize] vectors` can name. With --prune, `prune_report.json` beside t
 what pruning did to the keys it remapped.
 """
 import ctypes
+import os
+import shutil
 import sys
+import uuid
 from enum import Enum
 from pathlib import Path
 from typing import List
@@ -114,6 +117,36 @@ def summary_lines(built: Built, output_dir: Path) -> List[str]:
     return lines
 
 
+# What `init vectors` writes into its output directory; anything else there is left alone.
+OUTPUT_ENTRIES = ("config.cfg", "meta.json", "tokenizer", "vocab", "prune_report.json")
+
+
+def commit_staged(staging: Path, output_dir: Path) -> None:
+    """Move the finished pipeline in `staging` into `output_dir`.
+
+    A new output directory is one rename. An existing one gets each entry `init vectors`
+    writes swapped in (the old entry renamed aside, the new one renamed in, the old one
+    removed); a stale `prune_report.json` of an earlier pruned run goes; files of the
+    user's own are kept. Until this runs, `output_dir` is untouched, so a failed or
+    interrupted conversion never damages a good output.
+    """
+    if not output_dir.exists():
+        os.replace(staging, output_dir)
+        return
+    for name in OUTPUT_ENTRIES:
+        new, old = staging / name, output_dir / name
+        aside = output_dir / f".{name}.old-{staging.name}"
+        if old.exists() or old.is_symlink():
+            os.replace(old, aside)
+        if new.exists():
+            os.replace(new, old)
+        if aside.is_dir() and not aside.is_symlink():
+            shutil.rmtree(aside)
+        elif aside.exists() or aside.is_symlink():
+            aside.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
 def init_vectors(lang: str, vectors_file: str, output_dir: Path, *, prune: int = 0,
                  truncate: int = 0, mode: str = "default", name: str | None = None,
                  attr: str = "ORTH", batch_size: int | None = None,
@@ -131,17 +164,27 @@ def init_vectors(lang: str, vectors_file: str, output_dir: Path, *, prune: int =
                               truncate=truncate, prune=prune, batch_size=batch_size,
                               name=name or f"{lang}_pipeline.vectors", attr=attr,
                               skip_bad_lines=skip_bad_lines, progress=progress)
-    # The table goes in without its keys; they are written from their arrays (a dict and
-    # a StringStore of 400k words would cost more memory than the table itself).
-    nlp.vocab.vectors = built.vectors
-    nlp.to_disk(output_dir)
-    if built.vectors.mode == "default":
-        write_keys(built, output_dir / "vocab", nlp.vocab.strings)
-        meta = srsly.read_json(output_dir / "meta.json")
-        meta["vectors"]["keys"] = built.n_keys
-        srsly.write_json(output_dir / "meta.json", meta)
-    if built.report is not None:
-        srsly.write_json(output_dir / "prune_report.json", built.report)
+    # Everything is written to a staging directory beside the output and moved in only
+    # when complete (`commit_staged`).
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = output_dir.parent / f".{output_dir.name}.tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        # The table goes in without its keys; they are written from their arrays (a dict
+        # and a StringStore of 400k words would cost more memory than the table itself).
+        nlp.vocab.vectors = built.vectors
+        nlp.to_disk(staging)
+        if built.vectors.mode == "default":
+            write_keys(built, staging / "vocab", nlp.vocab.strings)
+            meta = srsly.read_json(staging / "meta.json")
+            meta["vectors"]["keys"] = built.n_keys
+            srsly.write_json(staging / "meta.json", meta)
+        if built.report is not None:
+            srsly.write_json(staging / "prune_report.json", built.report)
+        commit_staged(staging, output_dir)
+    finally:
+        # On failure (or Ctrl-C) the half-written staging directory goes; on success it
+        # was moved or emptied.
+        shutil.rmtree(staging, ignore_errors=True)
     return built
 
 
@@ -155,7 +198,8 @@ def init_vectors_cli(
         "--mode floret, floret text. Plain or .gz/.bz2/.zst/.xz; a local path or an "
         "s3://, gs:// or https:// URL.")),
     output_dir: Path = typer.Argument(..., help="Directory to write the pipeline to "
-                                      "(created if needed; files in it are replaced)."),
+                                      "(created if needed). The pipeline's files in it are replaced only once the "
+                                      "conversion has succeeded; other files are kept."),
     prune: int = typer.Option(0, "--prune", "-p", help=(
         "Keep only the first N rows (file order, which is frequency order for these "
         "formats) and map every other word to its nearest kept row by cosine; writes "

@@ -255,3 +255,42 @@ def test_repeats_across_blocks_keep_the_first_row_and_the_table_is_compact(tmp_p
     assert [key2row[get_string_id(words[i])] for i in firsts[:n_kept]] == list(range(n_kept))
     meta = srsly.read_json(tmp_path / "out" / "meta.json")
     assert meta["vectors"]["keys"] == len(firsts) and meta["vectors"]["vectors"] == n_kept
+
+
+# --- the output directory: replaced only when a conversion has succeeded -----------------
+
+def test_a_failed_write_leaves_the_previous_output_whole(tmp_path, small_glove, monkeypatch):
+    words, table = small_glove
+    path = tmp_path / "v.txt"
+    write_glove(path, words[:300], table[:300])
+    out = tmp_path / "out"
+    init_vectors("en", str(path), out, prune=100, progress=False)
+    (out / "notes.txt").write_text("mine", encoding="utf8")
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("nlp_core.cli.init_vectors.write_keys", broken)
+    with pytest.raises(OSError, match="disk full"):
+        init_vectors("en", str(path), out, progress=False)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "v.txt"]  # no debris
+
+
+def test_a_rerun_replaces_the_pipeline_files_and_keeps_the_users(tmp_path, small_glove):
+    words, table = small_glove
+    path = tmp_path / "v.txt"
+    write_glove(path, words[:300], table[:300])
+    out = tmp_path / "out"
+    init_vectors("en", str(path), out, prune=100, progress=False)
+    (out / "notes.txt").write_text("mine", encoding="utf8")
+    init_vectors("en", str(path), out, progress=False)
+    kept, key2row, _ = table_files(out)
+    assert kept.shape == (300, table.shape[1]) and len(key2row) == 300
+    assert not (out / "prune_report.json").exists()  # the earlier run's report is stale
+    assert (out / "notes.txt").read_text(encoding="utf8") == "mine"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.cfg", "meta.json", "notes.txt", "tokenizer", "vocab"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "v.txt"]
