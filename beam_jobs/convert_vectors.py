@@ -37,6 +37,7 @@ from .io import match_inputs
 from .output_dir import OutputDir
 from .parquet import WriteParquet
 from .summary import SUMMARY_NAME, read_json, tuple_sum, write_json
+from .vector_memory import note_peak_rss, peak_rss_by_worker, peak_rss_kib
 from .vector_options import ConvertVectorsOptions, help_parser, job_option_names, parse_options
 from .vector_rows import VectorDeadLetter, VectorLinesSource, parse_chunk
 from .vector_table import (
@@ -130,6 +131,14 @@ class ParseRows(beam.DoFn):
         for letter in dead:
             yield beam.pvalue.TaggedOutput(self.DEAD, letter)
         yield from split_buckets(block)
+        note_peak_rss()
+
+
+def _measured(element, function, *args):
+    """`function(element, *args)`, then this worker's peak RSS noted (vector_memory.py)."""
+    result = function(element, *args)
+    note_peak_rss()
+    return result
 
 
 def _settings(plan: JobPlan) -> TableSettings:
@@ -151,11 +160,11 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> ConvertOutputs:
                   ParseRows.DEAD, ParseRows.COUNTS, main="rows"))
     buckets = (parsed.rows
                | "GroupBuckets" >> beam.GroupByKey()
-               | "SortBuckets" >> beam.Map(merge_bucket, dims))
+               | "SortBuckets" >> beam.Map(_measured, merge_bucket, dims))
     selection = (buckets
                  | "BucketKeys" >> beam.Map(bucket_keys)
                  | "CollectKeys" >> beam.combiners.ToList()
-                 | "SelectRows" >> beam.Map(select_rows, job.truncate))
+                 | "SelectRows" >> beam.Map(_measured, select_rows, job.truncate))
     ranked = (buckets
               | "RankRows" >> beam.ParDo(RankRows(job.prune),
                                          beam.pvalue.AsSingleton(selection))
@@ -163,8 +172,8 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> ConvertOutputs:
     if job.prune:
         kept = (ranked.table
                 | "CollectKept" >> beam.combiners.ToList()
-                | "AssembleKept" >> beam.Map(lambda pieces, sel: assemble_kept(
-                    pieces, min(sel.n_distinct, job.prune), dims),
+                | "AssembleKept" >> beam.Map(lambda pieces, sel: _measured(
+                    pieces, assemble_kept, min(sel.n_distinct, job.prune), dims),
                     beam.pvalue.AsSingleton(selection)))
         remapped = (ranked[RankRows.REMAP]
                     | "NearestRows" >> beam.ParDo(NearestRows(job.batch_size),
@@ -266,10 +275,13 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
     start = time.perf_counter()
     p = test_pipeline if test_pipeline is not None else beam.Pipeline(options=job_plan.options)
     build_pipeline(p, job_plan)
-    p.run().wait_until_finish()
+    result = p.run()
+    result.wait_until_finish()
     path = job_plan.staged(SUMMARY_NAME)
     summary = read_json(path)
     summary["wall_seconds"] = round(time.perf_counter() - start, 3)
+    summary["peak_rss_mb"] = {"launcher": round(peak_rss_kib() / 1024, 1),
+                              "workers": peak_rss_by_worker(result)}
     write_json(path, summary)
     counts = summary["counts"]
     if counts["dead_lettered"] and not job_plan.job.skip_bad_lines:

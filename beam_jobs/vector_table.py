@@ -24,6 +24,7 @@ import numpy
 from nlp_core.training.loop import single_blas_thread
 from nlp_core.vectors_pruning import NearestKept
 
+from .vector_memory import note_peak_rss
 from .vector_rows import FILE_SHIFT, RowBlock, concat_blocks
 
 BUCKET_SHIFT = 22  # 4 MiB of a file per bucket
@@ -134,6 +135,7 @@ class RankRows(beam.DoFn):
         if kept < len(ranks):
             yield beam.pvalue.TaggedOutput(self.REMAP, Ranked(
                 ranks[kept:], block.keys[kept:], block.words[kept:], block.vectors[kept:]))
+        note_peak_rss()
 
 
 def assemble_kept(pieces: List[Ranked], n_rows: int, dims: int) -> numpy.ndarray:
@@ -161,4 +163,5 @@ class NearestRows(beam.DoFn):
         # as `init vectors`: BLAS threads only oversubscribe the worker's cores here
         with single_blas_thread():
             rows, scores = self._nearest(piece.vectors)
+        note_peak_rss()
         yield piece._replace(vectors=None, rows=rows, scores=scores)

@@ -30,6 +30,7 @@ from nlp_core.vectors_disk import vectors_cfg, write_key2row
 from nlp_core.vectors_pruning import prune_report
 
 from .output_lock import is_local
+from .vector_memory import note_peak_rss
 from .vector_table import Ranked, Selection
 
 # what the writer puts in OUTPUT (output_dir.commit moves these)
@@ -61,6 +62,7 @@ class WriteTable(beam.DoFn):
             with tempfile.TemporaryDirectory() as local:
                 counts = write_pipeline(Path(local), pieces, selection, self.settings)
                 _copy_tree(Path(local), self.directory)
+        note_peak_rss()
         yield counts
 
 
