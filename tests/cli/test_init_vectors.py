@@ -294,3 +294,39 @@ def test_a_rerun_replaces_the_pipeline_files_and_keeps_the_users(tmp_path, small
     assert sorted(p.name for p in out.iterdir()) == [
         "config.cfg", "meta.json", "notes.txt", "tokenizer", "vocab"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "v.txt"]
+
+
+# --- start-up: `init vectors` never imports torch ----------------------------------------
+
+def test_init_vectors_runs_without_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    path = write_glove(tmp_path / "v.txt", ["a", "b"], numpy.eye(2, dtype="float32"))
+    probe = ("import runpy, sys; sys.argv = ['nlp_core', 'init', 'vectors', 'en', "
+             f"{str(path)!r}, {str(tmp_path / 'out')!r}]\n"
+             "try:\n    runpy.run_module('nlp_core', run_name='__main__', alter_sys=True)\n"
+             "except SystemExit as e:\n    assert not e.code, e.code\n"
+             "print('torch loaded:', sys.modules.get('torch') is not None)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "torch loaded: False" in done.stdout
+    assert table_files(tmp_path / "out")[0].tolist() == [[1, 0], [0, 1]]
+
+
+def test_only_torch_free_commands_block_torch():
+    import sys
+
+    from nlp_core.__main__ import block_unused_torch
+
+    saved = sys.modules.pop("torch", None)
+    try:
+        assert not block_unused_torch(["nlp_core", "train", "config.cfg"])
+        assert "torch" not in sys.modules
+        assert block_unused_torch(["nlp_core", "init", "vectors", "en", "f", "out"])
+        assert sys.modules["torch"] is None
+    finally:  # this process's torch (if it had one) back in place for the other tests
+        sys.modules.pop("torch", None)
+        if saved is not None:
+            sys.modules["torch"] = saved
