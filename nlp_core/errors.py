@@ -426,6 +426,43 @@ class Errors(metaclass=_Catalogue):
             "`python -m nlp_core train` (model-best/ or model-last/).")
 
 
+    # Pretraining: objectives, the pretrain command, checkpoints, init_tok2vec (E520-E539).
+    E520 = ("[pretraining.objective] {objective}: {key} = {value!r} must be {reason}.")
+    E521 = ("{path} has no [pretraining] section, which `pretrain` needs. Add the defaults "
+            "with `python -m nlp_core init fill-config {path} OUT.cfg --pretraining`.")
+    E522 = ("[pretraining] component = {component!r} is not a component of the pipeline "
+            "{names}. Name the component whose embedding layer is to be pretrained "
+            "(usually \"tok2vec\").")
+    E523 = ("[pretraining] layer = {layer!r}: the model of component {component!r} has no "
+            "layer of that name; it has {refs}. Use one of those, or \"\" for the whole "
+            "model.")
+    E524 = ("[pretraining] objective must be built by a pretraining objective such as "
+            "spacy.PretrainCharacters.v1 or spacy.PretrainVectors.v1; {name!r} built a "
+            "{type}.")
+    E525 = ("{path} is not a pretraining checkpoint nlp_core can read ({reason}). Give a "
+            "model*.bin file written by `python -m nlp_core pretrain`.")
+    E526 = ("{path} is damaged: its checksum is {computed}, the file says {stored}. Copy it "
+            "again or use another checkpoint of the same run.")
+    E527 = ("{path} was pretrained for {what} and does not fit {target}: {diffs}. Use a "
+            "checkpoint pretrained with the same settings, or change the config to the "
+            "checkpoint's settings.")
+    E528 = ("--resume-path {path}: the checkpoint holds no training state (optimizer "
+            "moments, output layer){detail}; only model*.bin files written by `pretrain` "
+            "resume. Resume from another one, or start again.")
+    E529 = ("The pretraining optimizer {what} is not supported for resuming; use Adam "
+            "(use_radam = false).")
+    E530 = ("Pretraining output {path} exists and is not a directory; give another "
+            "OUTPUT_DIR.")
+    E531 = ("The pretraining corpus [{key}] yielded no documents{detail}. Check "
+            "--paths.raw_text and the reader's min_length / max_length / limit.")
+    E532 = ("--resume-path {path} does not exist. Give a model*.bin written by `pretrain`, "
+            "e.g. OUTPUT_DIR/model-last.bin.")
+    E533 = ("--epoch-resume {epoch} is invalid: {reason}.")
+    E534 = ("The pretraining corpus {path} holds a record without text ({detail}). "
+            "Pretraining reads {{\"text\": ...}} lines (JSONL) or .spacy files.")
+    E535 = ("[pretraining] {key} = {value!r} is invalid: {reason}.")
+
+
 class Warnings(metaclass=_Catalogue):
     W001 = "Skipped {n} bad records in {path}: {reason}"
     W010 = ("{obj}.similarity: the vocab has no vectors table with keys, so the result "
@@ -442,6 +479,11 @@ class Warnings(metaclass=_Catalogue):
     W402 = ("Skipped {n} sentence(s) of {path} longer than max_length = {max_length} tokens "
             "({n_docs} document(s) without sentence boundaries were skipped whole). Raise "
             "max_length, or set it to 0 to keep every document.")
+
+
+    # Pretraining (W520-W529).
+    W520 = ("--resume-path {path}: the checkpoint was pretrained on another corpus "
+            "(fingerprint {theirs}, now {ours}); continuing on the new one.")
 
 
 def nearest(name: str, known: Iterable[str], n: int = 3) -> str:
