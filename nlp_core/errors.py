@@ -425,7 +425,6 @@ class Errors(metaclass=_Catalogue):
     E415 = ("No model at {path}: expected a directory with config.cfg, as written by "
             "`python -m nlp_core train` (model-best/ or model-last/).")
 
-
     # Pretraining: objectives, the pretrain command, checkpoints, init_tok2vec (E520-E539).
     E520 = ("[pretraining.objective] {objective}: {key} = {value!r} must be {reason}.")
     E521 = ("{path} has no [pretraining] section, which `pretrain` needs. Add the defaults "
