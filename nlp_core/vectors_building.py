@@ -224,7 +224,7 @@ class _Rows:
 def build_vectors(path: str, strings: StringStore, *, mode: str = "default",
                   truncate: int = 0, prune: int = 0, batch_size: int | None = None,
                   name: str | None = None, attr: str = "ORTH", skip_bad_lines: bool = False,
-                  progress: bool = True) -> Built:
+                  progress: bool = True, prune_threads: int = 1) -> Built:
     """Read the vector file `path` into a table.
 
     The words are not added to `strings` (the table's StringStore): they and their keys
@@ -240,6 +240,8 @@ def build_vectors(path: str, strings: StringStore, *, mode: str = "default",
         name, attr: the table's name and key attribute (ORTH, LOWER, NORM).
         skip_bad_lines: count and skip bad rows instead of raising E080.
         progress: show a progress bar with rows/s on stderr.
+        prune_threads: threads that search the nearest kept rows (the output does not
+            depend on it).
 
     Raises:
         ValueError: E080-E086 naming the file and the row or setting to fix.
@@ -255,7 +257,8 @@ def build_vectors(path: str, strings: StringStore, *, mode: str = "default",
                 built = _build_floret(reader, name=name, attr=attr, strings=strings, bar=bar)
             else:
                 built = _build_default(reader, strings, truncate=truncate, prune=prune,
-                                       batch_size=batch_size, name=name, attr=attr, bar=bar)
+                                       batch_size=batch_size, name=name, attr=attr, bar=bar,
+                                       threads=prune_threads)
         finally:
             bar.close()
     return built
@@ -279,7 +282,8 @@ def _build_floret(reader: VectorFileReader, *, name, attr, strings, bar) -> Buil
 
 
 def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: int,
-                   prune: int, batch_size: int | None, name, attr, bar) -> Built:
+                   prune: int, batch_size: int | None, name, attr, bar,
+                   threads: int = 1) -> Built:
     import pyarrow  # imported when rows are read: only `init vectors` needs it
 
     info = reader.info
@@ -320,7 +324,7 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
         if n_table < len(take):
             if nearest is None:
                 rows.trim()
-                nearest = NearestKept(rows.data, batch_size=batch_size)
+                nearest = NearestKept(rows.data, batch_size=batch_size, threads=threads)
             found, scores = nearest(vectors[n_table:])
             remapped.append((keys[n_table:], found, scores))
         if not finished:
@@ -332,6 +336,8 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
                                                      got=got))
     if rows_in == 0:
         raise VectorFileError(Errors.E082.format(path=info.path, detail="no good rows"))
+    if nearest is not None:
+        nearest.close()
     del seen
     rows.trim()
     r_keys, r_rows, r_scores = (numpy.concatenate(parts) for parts in zip(*remapped)) \

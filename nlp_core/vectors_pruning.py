@@ -7,6 +7,8 @@ re-score of every kept row within float32 rounding of the best: the result is th
 nearest kept row, and of rows whose cosines agree to 1e-12 (duplicate vectors) the lowest.
 Rows are never reordered.
 """
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Tuple
 
 import numpy
@@ -36,31 +38,58 @@ class NearestKept:
     Args:
         kept: float32 (n_kept, width), the rows that stay; read, never copied or changed.
         batch_size: queries scored together (default 1024); memory is about
-            batch_size x KEPT_BLOCK x 4 bytes of scores.
+            batch_size x KEPT_BLOCK x 4 bytes of scores per thread.
+        threads: a call's queries are split over this many threads (numpy's products
+            release the GIL), each running single-threaded BLAS on its own buffers; the
+            result does not depend on it. 1 (the default) runs in the calling thread.
     """
 
-    def __init__(self, kept: numpy.ndarray, *, batch_size: int | None = None):
+    def __init__(self, kept: numpy.ndarray, *, batch_size: int | None = None,
+                 threads: int = 1):
         if kept.ndim != 2 or len(kept) == 0:
             raise ValueError("NearestKept needs a non-empty (n_kept, width) table")
+        if threads < 1:
+            raise ValueError(f"NearestKept: threads must be >= 1, not {threads}")
         self.kept = kept
         self.batch_size = batch_size or DEFAULT_BATCH
+        self.threads = threads
+        self._pool = ThreadPoolExecutor(threads) if threads > 1 else None
         self.norms = _norms(kept)
         with numpy.errstate(divide="ignore"):
             self.inverse = numpy.where(self.norms > 0, 1.0 / self.norms, 0.0).astype(
                 numpy.float32)
         # float32 rounding of a cosine over `width` products, with a factor 2 to spare
         self.tolerance = (kept.shape[1] + 8) * 2.0 ** -23
-        self._buffers: dict = {}
+        self._local = threading.local()  # each thread's score buffers
 
     def __call__(self, queries: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
         """For float32 (n, width) queries: int64 (n,) kept rows and float64 (n,) cosines.
         A zero query has cosine 0 with every row and maps to row 0."""
         rows = numpy.zeros(len(queries), dtype=numpy.int64)
         scores = numpy.zeros(len(queries), dtype=numpy.float64)
-        for start in range(0, len(queries), self.batch_size):
-            part = slice(start, start + self.batch_size)
-            rows[part], scores[part] = self._batch(queries[part])
+        parts = [slice(start, start + self.batch_size)
+                 for start in range(0, len(queries), self.batch_size)]
+        if self._pool is None or len(parts) < 2:
+            for part in parts:
+                rows[part], scores[part] = self._batch(queries[part])
+            return rows, scores
+        # Contiguous runs of batches, one per thread: each writes its own slices.
+        share = -(-len(parts) // self.threads)
+
+        def run(chunk):
+            for part in chunk:
+                rows[part], scores[part] = self._batch(queries[part])
+
+        for done in [self._pool.submit(run, parts[i:i + share])
+                     for i in range(0, len(parts), share)]:
+            done.result()
         return rows, scores
+
+    def close(self) -> None:
+        """Stop the threads (when `threads` > 1); the object still works, unthreaded."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def _batch(self, queries: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
         q_norms = _norms(queries)
@@ -134,12 +163,13 @@ class NearestKept:
     def _buffer(self, name: str, shape: Tuple[int, int]) -> numpy.ndarray:
         # Reused: a fresh 4 MB array per block is a fresh mmap whose pages all fault in
         # (2x slower pruning once malloc hands large blocks back, as `init vectors` sets)
+        buffers = self._local.__dict__.setdefault("buffers", {})
         key = (name, shape)
-        if key not in self._buffers:
-            if len(self._buffers) > 8:
-                self._buffers.clear()
-            self._buffers[key] = numpy.empty(shape, dtype=numpy.float32)
-        return self._buffers[key]
+        if key not in buffers:
+            if len(buffers) > 8:
+                buffers.clear()
+            buffers[key] = numpy.empty(shape, dtype=numpy.float32)
+        return buffers[key]
 
 
 def prune_report(*, source: str, rows_in: int, rows_kept: int, n_keys: int,

@@ -48,3 +48,22 @@ def test_prune_report_holds_counts_similarity_and_the_worst_remaps():
     assert len(worst) == WORST
     assert worst[0] == {"word": "w29", "kept_word": "k2", "score": 0.5}
     assert [w["score"] for w in worst] == sorted(w["score"] for w in worst)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_give_the_same_rows_and_scores(threads):
+    rng = numpy.random.default_rng(3)
+    kept = rng.standard_normal((2500, 16)).astype(numpy.float32)
+    kept[1700] = kept[40]  # a tie, won by the lower row whatever thread scores it
+    queries = rng.standard_normal((5000, 16)).astype(numpy.float32)
+    queries[17] = kept[40] * 2
+    queries[4000] = 0
+    single = NearestKept(kept, batch_size=256)(queries)
+    nearest = NearestKept(kept, batch_size=256, threads=threads)
+    rows, scores = nearest(queries)
+    nearest.close()
+    numpy.testing.assert_array_equal(rows, single[0])
+    numpy.testing.assert_array_equal(scores, single[1])
+    assert rows[17] == 40 and rows[4000] == 0
+    numpy.testing.assert_array_equal(rows, brute_force(kept, queries)[0])
+    assert nearest(queries[:300])[0].tolist() == rows[:300].tolist()  # closed: unthreaded

@@ -62,6 +62,16 @@ def release_freed_memory() -> None:
             pass
 
 
+def prune_threads() -> int:
+    """Threads for the pruning search: the cores this process may use (at most 8), each
+    running single-threaded BLAS on its own batches."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(8, cores))
+
+
 def _fail(err: Exception) -> None:
     typer.echo(str(err), err=True)
     raise typer.Exit(1)
@@ -158,12 +168,14 @@ def init_vectors(lang: str, vectors_file: str, output_dir: Path, *, prune: int =
                   skip_bad_lines=skip_bad_lines, output_dir=output_dir)
     nlp = blank(lang, config={"nlp": SPACY_NLP_FUNCTIONS})
     # Pruning multiplies 1024 x width by width x 1024 blocks: BLAS threads gain little
-    # there and on a busy machine made it 7-10x slower (1.5 s -> 11-15 s for 50k x 20k).
+    # there and on a busy machine made it 7-10x slower (1.5 s -> 11-15 s for 50k x 20k);
+    # the batches are spread over threads instead (prune_threads), one BLAS thread each.
     with single_blas_thread():
         built = build_vectors(vectors_file, nlp.vocab.strings, mode=mode,
                               truncate=truncate, prune=prune, batch_size=batch_size,
                               name=name or f"{lang}_pipeline.vectors", attr=attr,
-                              skip_bad_lines=skip_bad_lines, progress=progress)
+                              skip_bad_lines=skip_bad_lines, progress=progress,
+                              prune_threads=prune_threads())
     # Everything is written to a staging directory beside the output and moved in only
     # when complete (`commit_staged`).
     output_dir.parent.mkdir(parents=True, exist_ok=True)
