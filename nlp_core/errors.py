@@ -461,6 +461,32 @@ class Errors(metaclass=_Catalogue):
             "Pretraining reads {{\"text\": ...}} lines (JSONL) or .spacy files.")
     E535 = ("[pretraining] {key} = {value!r} is invalid: {reason}.")
 
+    # The visualiser: nlp_core.display and `python -m nlp_core display` (E580-E599).
+    E580 = ("Unknown display style {style!r}; use one of {styles}.")
+    E581 = ("Display option {names} is not valid for style {style!r}; it takes {known}.")
+    E582 = ("{where} holds no text, so its tokens cannot be shown: the annotate job wrote it "
+            "without --keep-text. Run the job again with --keep-text to display documents.")
+    E583 = ("{where}: column {column!r} has {got} entries for {n} tokens. The row is damaged "
+            "or was not written by the annotate job; check the file.")
+    E584 = ("{where}: token {i} has character offsets {start}-{end}, which do not fit a text "
+            "of {n_chars} characters in order. The row is damaged or its text was changed.")
+    E585 = ("{where}: token {i} has head {head!r}, which is not a token index (0-{n} "
+            "exclusive). The row is damaged or was not written by the annotate job.")
+    E586 = ("Display colour for {label!r} is {value!r}: give a CSS colour such as '#aa9cfc', "
+            "'rgb(170, 156, 252)' or 'teal'.")
+    E587 = ("No Parquet files match {pattern!r}. Give the annotate job's output directory, "
+            "its annotations/ folder or a glob such as 'out/annotated/annotations/*.parquet'.")
+    E588 = ("{path} is not a table `display` can read: {reason}. Give the annotations "
+            "table of the annotate job (OUTPUT/annotations/*.parquet).")
+    E589 = ("--where {where!r}: {reason} at character {pos}. Write a filter such as "
+            "\"source = 'a.jsonl' AND length(token_start) > 20\" (see `display --help`).")
+    E590 = ("--where: unknown {what} {name!r}; known: {known}.")
+    E591 = ("--where {where!r} cannot be evaluated: {reason}.")
+    E592 = ("--limit {limit} is invalid: give a number of documents from 1 to {most}.")
+    E593 = ("Cannot write the page to {path}: {reason}. Give another --output.")
+    E594 = ("Give exactly one of --output PAGE.html and --serve PORT.")
+    E595 = ("Cannot serve on port {port}: {reason}. Give another --serve port (1024-65535).")
+
 
 class Warnings(metaclass=_Catalogue):
     W001 = "Skipped {n} bad records in {path}: {reason}"
