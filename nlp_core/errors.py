@@ -461,6 +461,17 @@ class Errors(metaclass=_Catalogue):
             "Pretraining reads {{\"text\": ...}} lines (JSONL) or .spacy files.")
     E535 = ("[pretraining] {key} = {value!r} is invalid: {reason}.")
 
+    # Near-duplicate removal: beam_jobs.near_dedupe (E560-E579).
+    E560 = ("NearDedupeSettings: {name} = {value!r} is invalid: it must be {reason}.")
+    E561 = ("NearDedupe takes (doc_id, text) tuples of two str, got a {type}: {element}. "
+            "Map the records to (id, normalised text) before the transform.")
+    E562 = ("NearDedupe got the document id {doc_id!r} {n} times; ids must be unique. Give "
+            "each document its own id (the job's ids are its source and byte offset).")
+    E563 = ("NearDedupe: the duplicate clusters did not converge in max_rounds = {rounds} "
+            "rounds ({n} documents are not yet in a settled cluster). Raise "
+            "NearDedupeSettings.max_rounds (each round halves chains of duplicates roughly; "
+            "+5 is usually plenty).")
+
     # The visualiser: nlp_core.display and `python -m nlp_core display` (E580-E599).
     E580 = ("Unknown display style {style!r}; use one of {styles}.")
     E581 = ("Display option {names} is not valid for style {style!r}; it takes {known}.")
