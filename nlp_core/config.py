@@ -39,9 +39,7 @@ SECTION_ORDER = [*TRAINING_SECTIONS, "pretraining"]
 # the training and pretraining code. Until they are registered, fill-config keeps their
 # blocks as written (the defaults spell out every argument); resolving them still fails.
 # Accepted only outside [nlp] and [components], where a wrong name would break the pipeline.
-PLANNED_NAMES = {
-    "architectures": ("nlp_core.PretrainCharacters.v1", "nlp_core.PretrainVectors.v1"),
-}
+PLANNED_NAMES: Dict[str, Tuple[str, ...]] = {}
 
 
 class MissingValuesError(ValueError):

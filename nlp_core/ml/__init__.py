@@ -10,11 +10,13 @@ from .listener import SharedGradient, Tok2VecListener, batch_id, broadcast, find
 from .maxout_ln import MaxoutLN
 from .mish_ln import MishLN
 from .multihashembed import MultiHashEmbed
+from .pretrain_objectives import PretrainCharacters, PretrainVectors
 from .staticvectors import StaticVectors
 from .tok2vec import Tok2Vec
 
 __all__ = [
     "CharacterEmbed", "FeatureBatch", "FeatureExtractor", "MaxoutLN", "MaxoutWindowEncoder",
-    "MishLN", "MishWindowEncoder", "MultiHashEmbed", "SharedGradient", "StaticVectors",
+    "MishLN", "MishWindowEncoder", "MultiHashEmbed", "PretrainCharacters", "PretrainVectors",
+    "SharedGradient", "StaticVectors",
     "Tok2Vec", "Tok2VecListener", "batch_id", "broadcast", "extract_features", "find_listeners",
 ]

@@ -27,9 +27,12 @@ aligned by character offsets and only the ones that match a gold token are train
 scored. A missing path, a directory without corpus files and a file without documents
 raise, naming the path (and, when the training loop built the reader, its config key).
 """
+import hashlib
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
+
+import numpy
 
 from ..errors import Errors, Warnings
 from ..formats.detect import EXTENSIONS, converter_for, read_docs
@@ -42,6 +45,9 @@ if TYPE_CHECKING:
 
 Augmenter = Callable[["Language", Example], Iterable[Example]]
 FORMATS = ", ".join(sorted(EXTENSIONS))
+# What the pretraining reader reads: JSONL text records and the texts of .spacy files.
+RAW_CONVERTERS = ("jsonl", "spacy")
+RAW_FORMATS = ", ".join(sorted(e for e, c in EXTENSIONS.items() if c in RAW_CONVERTERS))
 
 
 class Corpus:
@@ -180,15 +186,23 @@ def _gold_tokens(nlp: "Language", reference: Doc) -> Doc:
 
 
 class JsonlCorpus:
-    """Raw text for pretraining: `{"text": ...}` lines of a JSONL file (or a directory of
-    .jsonl / .jsonl.gz files), tokenized by the pipeline; each Example has the same Doc as
-    predicted and reference.
+    """Raw text for pretraining: `{"text": ...}` lines of JSONL files (plain or .gz) and the
+    texts of `.spacy` files, a file or a directory of them (sorted), tokenized by the
+    pipeline; each Example has the same Doc as predicted and reference.
+
+    Documents shorter than `min_length` tokens are skipped. A document of `max_length`
+    tokens or more is split, not dropped (spaCy drops it): into pieces of fewer than
+    `max_length` tokens, each cut after the last sentence-final token (".", "!", "?",
+    or a sentence boundary the document carries) in the second half of the piece, else at
+    the length. Bad JSONL lines are skipped with a warning that counts them (a long run is
+    not stopped by one broken record). `stats` counts, for the last pass: docs read,
+    docs split, pieces they gave, docs and pieces too short, bad records.
 
     Args:
         path: the file or directory.
-        min_length, max_length: keep documents with at least / fewer than this many
-            tokens (0: no bound).
-        limit: stop after this many documents (0: all).
+        min_length: skip documents (and pieces) of fewer tokens (0: keep all).
+        max_length: split documents of at least this many tokens (0: no limit).
+        limit: stop after this many documents (0: all; counted before splitting).
     """
 
     def __init__(self, path: Union[str, Path, None], *, min_length: int = 0,
@@ -198,36 +212,108 @@ class JsonlCorpus:
         self.max_length = max_length
         self.limit = limit
         self.config_key: Optional[str] = None
+        self.config_hint: str = ""
+        self.stats: Dict[str, int] = {}
+
+    def _where(self) -> str:
+        return f" (config key [{self.config_key}] path)" if self.config_key else ""
 
     def files(self) -> List[Path]:
-        where = f" (config key [{self.config_key}] path)" if self.config_key else ""
+        """The corpus files, in reading order."""
+        where = self._where()
         if self.path is None:
             raise ValueError(Errors.E404.format(where=where))
         if not self.path.exists():
             raise FileNotFoundError(Errors.E400.format(
-                path=self.path, where=where, formats=".jsonl", hint=""))
+                path=self.path, where=where, formats=RAW_FORMATS, hint=self.config_hint))
         if self.path.is_dir():
             found = sorted(p for p in self.path.rglob("*")
-                           if p.is_file() and converter_for(p) == "jsonl")
+                           if p.is_file() and converter_for(p) in RAW_CONVERTERS)
             if not found:
                 raise ValueError(Errors.E401.format(path=self.path, where=where,
-                                                            formats=".jsonl"))
+                                                    formats=RAW_FORMATS))
             return found
+        if converter_for(self.path) not in RAW_CONVERTERS:
+            raise ValueError(Errors.E403.format(path=self.path, where=where,
+                                                formats=RAW_FORMATS))
         return [self.path]
 
-    def __call__(self, nlp: "Language") -> Iterator[Example]:
-        n = 0
+    def fingerprint(self) -> Dict[str, Any]:
+        """A content hash of the corpus files and reader settings: {"fingerprint":
+        "blake2b:<hex>", "files": n, "bytes": total}."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(f"{self.min_length}/{self.max_length}/{self.limit}".encode())
+        total = 0
+        files = self.files()
+        for path in files:
+            digest.update(path.name.encode("utf8") + b"\0")
+            with open(path, "rb") as file_:
+                for chunk in iter(lambda: file_.read(1 << 20), b""):
+                    digest.update(chunk)
+                    total += len(chunk)
+        return {"fingerprint": "blake2b:" + digest.hexdigest(), "files": len(files),
+                "bytes": total}
+
+    def _texts(self, nlp: "Language") -> Iterator[Doc]:
         for path in self.files():
-            for doc in read_docs(path, converter="jsonl", make_doc=nlp.make_doc,
-                                 vocab=nlp.vocab):
-                if len(doc) < max(self.min_length, 1):
+            if converter_for(path) == "spacy":
+                for doc in read_docs(path, converter="spacy", vocab=nlp.vocab):
+                    yield nlp.make_doc(doc.text)
+            else:
+                yield from read_docs(path, converter="jsonl", make_doc=nlp.make_doc,
+                                     vocab=nlp.vocab, on_error=self._bad_record)
+
+    def _bad_record(self, record) -> None:
+        self.stats["bad_records"] = self.stats.get("bad_records", 0) + 1
+        if self.stats["bad_records"] <= 3:
+            warnings.warn(Warnings.W001.format(n=1, path=f"{record.path} line "
+                                               f"{record.line_number}",
+                                               reason=record.reason), stacklevel=2)
+
+    def __call__(self, nlp: "Language") -> Iterator[Example]:
+        self.stats = {"docs": 0, "split": 0, "pieces": 0, "too_short": 0, "bad_records": 0}
+        n = 0
+        for doc in self._texts(nlp):
+            self.stats["docs"] += 1
+            pieces = [doc]
+            if self.max_length >= 1 and len(doc) >= self.max_length:
+                pieces = split_doc(doc, self.max_length)
+                self.stats["split"] += 1
+                self.stats["pieces"] += len(pieces)
+            for piece in pieces:
+                if len(piece) < max(self.min_length, 1):
+                    self.stats["too_short"] += 1
                     continue
-                if self.max_length >= 1 and len(doc) >= self.max_length:
-                    continue
-                yield Example(doc, doc)
-                n += 1
-                if self.limit >= 1 and n >= self.limit:
-                    return
+                yield Example(piece, piece)
+            n += 1
+            if self.limit >= 1 and n >= self.limit:
+                return
+
+
+SENTENCE_FINAL = frozenset((".", "!", "?"))
+
+
+def split_doc(doc: Doc, max_length: int) -> List[Doc]:
+    """`doc` in consecutive pieces of fewer than `max_length` tokens, each cut after the
+    last sentence end in its second half when there is one (a token ".", "!" or "?", or a
+    sentence start of the doc's own annotation), else at the length."""
+    n = len(doc)
+    size = max(max_length - 1, 1)
+    ends = numpy.zeros(n + 1, dtype=bool)  # ends[i]: a piece may start at token i
+    if doc.has_annotation("SENT_START"):
+        ends[:n] = doc.column("sent_start") == 1
+    texts = doc.token_texts()
+    final = numpy.fromiter((t in SENTENCE_FINAL for t in texts), dtype=bool, count=n)
+    ends[1:] |= final
+    pieces, start = [], 0
+    while n - start > size:
+        stop = start + size
+        candidates = numpy.flatnonzero(ends[start + size // 2 + 1: stop + 1])
+        cut = start + size // 2 + 1 + int(candidates[-1]) if len(candidates) else stop
+        pieces.append(doc[start:cut].as_doc())
+        start = cut
+    pieces.append(doc[start:n].as_doc() if start else doc)
+    return pieces
 
 
 @registry.readers("nlp_core.Corpus.v1", aliases=["spacy.Corpus.v1"])
@@ -242,5 +328,5 @@ def create_corpus_reader(path: Optional[Union[str, Path]], gold_preproc: bool = 
 @registry.readers("nlp_core.JsonlCorpus.v1", aliases=["spacy.JsonlCorpus.v1"])
 def create_jsonl_reader(path: Optional[Union[str, Path]], min_length: int = 0,
                         max_length: int = 0, limit: int = 0) -> JsonlCorpus:
-    """Raw-text Examples from JSONL (see `JsonlCorpus`)."""
+    """Raw-text Examples from JSONL or .spacy files (see `JsonlCorpus`)."""
     return JsonlCorpus(path, min_length=min_length, max_length=max_length, limit=limit)
