@@ -48,9 +48,11 @@ class AnnotateOptions(PipelineOptions):
                             help="Pipeline: blank:LANG (tokenizer only, e.g. blank:en), a "
                                  "directory written by nlp.to_disk (local or gs://...), or an "
                                  "installed pipeline package name.")
+        # no argparse `choices`: Beam parses every job's flags with one parser, and the
+        # pretraining job's --input-format takes more formats (checked in parse_options)
         parser.add_argument("--input-format", default="auto",
-                            choices=["auto", "jsonl", "spacy"],
-                            help="auto: .spacy files are DocBins, anything else is JSONL.")
+                            help="auto, jsonl or spacy. auto: .spacy files are DocBins, "
+                                 "anything else is JSONL.")
         parser.add_argument("--text-field", default="text",
                             help="JSONL field holding the text (default: text).")
         parser.add_argument("--id-field", default="id",
@@ -162,6 +164,9 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
         {flag: 1 for flag in ("batch_size", "batch_chars", "max_chars", "max_decompressed_mb",
                               "row_group_mb")})
     job = options.view_as(AnnotateOptions)
+    if job.input_format not in ("auto", "jsonl", "spacy"):
+        raise ValueError(f"--input-format must be auto, jsonl or spacy, got "
+                         f"{job.input_format!r}.")
     if job.gpu_id is not None and job.gpu_id < 0:
         raise ValueError(f"--gpu-id must be 0 or more, got {job.gpu_id} (leave out --gpu and "
                          "--gpu-id to run on the CPU).")

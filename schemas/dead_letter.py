@@ -40,6 +40,9 @@ ERROR_TYPES = {
     "truncated_file": "a compressed JSONL file ends inside its stream (cut short): one dead "
                       "letter at the offset where reading stopped; the records before it "
                       "were read",
+    "bad_parquet": "a Parquet file (pretraining job) could not be read, or has no string "
+                   "text column (--text-field): one dead letter at the row where reading "
+                   "stopped; the rows before it were read",
     "annotation_error": "the pipeline raised an error on this document",
 }
 
