@@ -8,12 +8,21 @@ import pytest
 
 import schemas
 from beam_jobs.records import CheckOptions, RawItem, Record, check_json_line
-from schemas import annotations, dead_letter, input_record, schema_identity, vector_dead_letter
+from schemas import (
+    annotations,
+    dead_letter,
+    input_record,
+    pretraining_removed,
+    pretraining_shard,
+    schema_identity,
+    vector_dead_letter,
+)
 
 README = Path(schemas.__file__).with_name("README.md")
 
 
-@pytest.mark.parametrize("module", [annotations, dead_letter, vector_dead_letter])
+@pytest.mark.parametrize("module", [annotations, dead_letter, vector_dead_letter,
+                                    pretraining_removed, pretraining_shard])
 def test_tables_are_versioned_and_documented(module):
     schema = module.SCHEMA
     assert schema_identity(schema.metadata) == (module.NAME, module.VERSION)
