@@ -460,6 +460,10 @@ class Errors(metaclass=_Catalogue):
     E534 = ("The pretraining corpus {path} holds a record without text ({detail}). "
             "Pretraining reads {{\"text\": ...}} lines (JSONL) or .spacy files.")
     E535 = ("[pretraining] {key} = {value!r} is invalid: {reason}.")
+    E536 = ("[initialize] init_tok2vec = {path!r}: the config has no [pretraining] section "
+            "naming the component to load the weights into, and the pipeline has {found}. "
+            "Add [pretraining] with component = \"NAME\" (and layer = \"REF\" for an "
+            "embedding inside a component's model).")
 
     # Near-duplicate removal: beam_jobs.near_dedupe (E560-E579).
     E560 = ("NearDedupeSettings: {name} = {value!r} is invalid: it must be {reason}.")

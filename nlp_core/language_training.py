@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Union
 from confection import Config
 from thinc.api import Adam
 
+from . import language_init_tok2vec
 from .errors import Errors
 from .language_run import checked
 from .registry import registry
@@ -155,32 +156,16 @@ def _placeholder_examples(nlp: "Language") -> Callable[[], List[Example]]:
     return get_examples
 
 
-def load_init_tok2vec(nlp: "Language", path: Union[str, Path]) -> None:
-    """Load pretrained weights (thinc msgpack bytes, as `pretrain` writes them) into
-    `[pretraining] component` (default "tok2vec"), or its `layer` ref if set.
+def load_init_tok2vec(nlp: "Language", path: Union[str, Path]) -> Dict[str, Any]:
+    """Load pretrained weights written by `pretrain` into `[pretraining] component` (and
+    its `layer` ref), or into the pipeline's only embedding; see `language_init_tok2vec`.
 
     Raises:
         OSError: E366 when the file does not exist.
-        ValueError: E368 for a component not in the pipeline; E367 when the weights do
-            not fit the model.
+        ValueError: E525 / E526 (not a checkpoint, damaged), E368 / E523 / E536 (no or no
+            single target), E527 (the architectures differ: names each setting), E367.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise OSError(Errors.E366.format(path=str(path)))
-    pretraining = nlp.config.get("pretraining") or {}
-    component = pretraining.get("component") or "tok2vec"
-    layer = pretraining.get("layer") or ""
-    if component not in nlp.component_names:
-        raise ValueError(Errors.E368.format(component=component, names=nlp.component_names))
-    model = nlp.get_pipe(component).model
-    if layer:
-        model = model.get_ref(layer)
-    try:
-        model.from_bytes(path.read_bytes())
-    except (ValueError, KeyError, TypeError) as err:
-        raise ValueError(Errors.E367.format(
-            path=str(path), component=component,
-            layer=f" (layer {layer!r})" if layer else "", detail=err)) from None
+    return language_init_tok2vec.load_init_tok2vec(nlp, path)
 
 
 def create_optimizer(nlp: "Language") -> Any:

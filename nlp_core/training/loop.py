@@ -25,6 +25,7 @@ from thinc.api import Optimizer, fix_random_seed, set_gpu_allocator
 from ..config import get_dot
 from ..errors import Errors
 from ..language import Language
+from ..language_init_tok2vec import describe as describe_init_tok2vec
 from ..registry import registry
 from .example import Example
 
@@ -175,6 +176,8 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
     if annotating:
         stdout.write(f"Set annotations on update for: {annotating}\n")
     stdout.write(f"Initial learn rate: {_learn_rate(optimizer)}\n")
+    if nlp.meta.get("init_tok2vec"):
+        stdout.write(describe_init_tok2vec(nlp.meta["init_tok2vec"]) + "\n")
     log_step, finalize = training["logger"](nlp, stdout, stderr)
 
     def save(info: Optional[Dict[str, Any]], is_best: bool) -> None:

@@ -38,6 +38,7 @@ from ..pipeline.trainable import set_dropout_rate
 from ..registry import registry
 from .loop import resolve_corpus, single_blas_thread
 from .pretrain_checkpoint import (
+    architecture_block,
     architecture_differences,
     read_checkpoint,
     signature,
@@ -61,15 +62,6 @@ def pretrained_layer(nlp: Language, component: str, layer: str) -> Model:
         raise ValueError(Errors.E523.format(layer=layer, component=component,
                                             refs=sorted(model.ref_names)))
     return model.get_ref(layer)
-
-
-def architecture_block(config: Dict[str, Any], component: str, layer: str) -> Any:
-    """The config block of the pretrained layer: [components.NAME.model], or its `layer`
-    sub-block when the ref has one of the same name (None when it has not)."""
-    block = config.get("components", {}).get(component, {}).get("model")
-    if layer:
-        block = block.get(layer) if isinstance(block, dict) else None
-    return block
 
 
 class Pretrainer:

@@ -104,6 +104,15 @@ def read_checkpoint(path: Union[str, Path]) -> Checkpoint:
     return Checkpoint(path, computed, inner["provenance"], inner["weights"], inner["resume"])
 
 
+def architecture_block(config: Dict[str, Any], component: str, layer: str) -> Any:
+    """The config block of the pretrained layer: [components.NAME.model], or its `layer`
+    sub-block when the ref has one of the same name (None when it has not)."""
+    block = config.get("components", {}).get(component, {}).get("model")
+    if layer:
+        block = block.get(layer) if isinstance(block, dict) else None
+    return block
+
+
 def signature(model: Model) -> List[List[Any]]:
     """The structure of `model`: for each node in walk order, its name, dims and the shapes
     of its parameters. Two models whose signatures are equal can exchange weights."""
