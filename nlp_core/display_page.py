@@ -1,0 +1,84 @@
+"""The page `python -m nlp_core display` writes: a header with the run summary (model,
+counts, dead letters by reason) and the selection, then one section per document.
+
+Everything from the files (the summary's values too) is escaped; a summary that is not the
+expected shape is shown as far as it is, never trusted.
+"""
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+from .display import make_page, render_document
+from .display_style import escape, resolve_options
+from .display_table import Selection
+
+CELL = "padding: 0.15em 0.8em 0.15em 0; text-align: start; vertical-align: top"
+
+
+def _rows(pairs: Sequence[Tuple[str, Any]]) -> str:
+    return "".join(f'<tr><th style="{CELL}; color: #555; font-weight: normal">{escape(k)}</th>'
+                   f'<td style="{CELL}">{escape(v)}</td></tr>' for k, v in pairs)
+
+
+def _summary_html(path: str, summary: Any) -> str:
+    out = [f'<div class="nc-summary" style="margin: 0.6em 0"><div style="font-weight: bold">'
+           f'Run summary: {escape(path)}</div>']
+    if not isinstance(summary, Mapping):
+        out.append(f'<div class="nc-problem" style="color: #a40">{escape(summary)}</div></div>')
+        return "".join(out)
+    model = summary.get("model") if isinstance(summary.get("model"), Mapping) else {}
+    counts = summary.get("counts") if isinstance(summary.get("counts"), Mapping) else {}
+    components = model.get("components")
+    pairs = [("model", f"{model.get('name', '?')} {model.get('version', '')}".strip()),
+             ("components", ", ".join(map(str, components))
+              if isinstance(components, list) else "?"),
+             ("input", summary.get("input", "?")),
+             ("read", counts.get("read", "?")), ("annotated", counts.get("annotated", "?")),
+             ("dead-lettered", counts.get("dead_lettered", "?")),
+             ("reconciled", summary.get("reconciled", "?")),
+             ("tokens", counts.get("tokens", "?"))]
+    out.append(f'<table class="nc-summary-table" style="border-collapse: collapse">'
+               f'{_rows(pairs)}</table>')
+    reasons = counts.get("dead_letter_by_reason")
+    if isinstance(reasons, Mapping) and reasons:
+        items = " \u00b7 ".join(f'{escape(k)} <b>{escape(v)}</b>' for k, v in
+                               sorted(reasons.items(), key=lambda kv: str(kv[0])))
+        out.append(f'<div class="nc-dead-letters" style="margin-top: 0.4em">Dead letters by '
+                   f'reason: {items}</div>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def build_page(selection: Selection, summaries: Sequence[Tuple[str, Any]], *, style: str,
+               pattern: str, doc_ids: Sequence[str], where: Optional[str], limit: Optional[int],
+               options: Optional[Mapping[str, Any]] = None) -> str:
+    """The whole page for a `select` result."""
+    resolved = resolve_options(style, options)
+    asked: List[Tuple[str, Any]] = [("files", f"{pattern} ({len(selection.files)} file(s), "
+                                               f"{selection.total_rows} rows)")]
+    if doc_ids:
+        asked.append(("doc ids", ", ".join(doc_ids)))
+    if where:
+        asked.append(("where", where))
+    if limit is not None:
+        asked.append(("limit", limit))
+    shown = f"{len(selection.docs)} document(s)"
+    if selection.more:
+        shown += " (more rows match: raise --limit)"
+    asked.append(("shown", shown))
+    header = ['<header class="nc-header" style="border-bottom: 1px solid #ccc; '
+              'padding-bottom: 0.8em; margin-bottom: 1em">'
+              '<h1 style="font-size: 1.3em; margin: 0 0 0.4em 0">Annotations</h1>'
+              f'<table class="nc-selection" style="border-collapse: collapse">{_rows(asked)}'
+              '</table>']
+    if not summaries:
+        header.append('<div class="nc-problem" style="color: #a40">No run_summary.json beside '
+                      'these tables.</div>')
+    header.extend(_summary_html(path, summary) for path, summary in summaries)
+    for doc_id in selection.missing_ids:
+        header.append(f'<div class="nc-problem" style="color: #a40">No row with doc_id '
+                      f'{escape(repr(doc_id))}.</div>')
+    for error in selection.errors:
+        header.append(f'<div class="nc-problem" style="color: #a40">{escape(error)}</div>')
+    header.append("</header>")
+    body = "".join(render_document(doc, style, resolved) for doc in selection.docs)
+    return make_page(f'<main class="nc-display">{body}</main>', title=f"display: {pattern}",
+                     header="".join(header))
