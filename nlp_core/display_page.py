@@ -6,7 +6,7 @@ expected shape is shown as far as it is, never trusted.
 """
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
-from .display import make_page, render_document
+from .display_html import make_page, render_document
 from .display_style import escape, resolve_options
 from .display_table import Selection
 

@@ -13,6 +13,7 @@ import numpy
 import srsly
 
 from .. import attrs as A
+from ..display_html import repr_html
 from ..errors import Errors
 from ..vectors_similarity import vector_norm
 from . import vector_attrs as VA
@@ -210,6 +211,11 @@ class Doc(DocColumns):
 
     def __repr__(self) -> str:
         return self.text
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the parse drawn as arcs, else the entities
+        (`nlp_core.display`)."""
+        return repr_html(self)
 
     def __bool__(self) -> bool:
         return True

@@ -3,6 +3,7 @@ from typing import Iterator, Optional, Union
 
 import numpy
 
+from ..display_html import repr_html
 from ..errors import Errors
 from ..vectors_similarity import vector_norm
 from . import vector_attrs as VA
@@ -124,6 +125,11 @@ class Span:
 
     def __repr__(self) -> str:
         return self.text
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: the span's tokens as a document, drawn by
+        `nlp_core.display` (arcs when parsed, else entities)."""
+        return repr_html(self)
 
     def __str__(self) -> str:
         return self.text
