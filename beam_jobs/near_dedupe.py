@@ -182,7 +182,8 @@ class _Signatures(beam.DoFn):
         if not ids:
             return
         full = minhash.signatures(shingles, self.a, self.b)
-        bands = minhash.band_hashes(full, s.bands, s.rows).tolist()
+        # as int64: Beam's integer coder takes signed 64-bit values
+        bands = minhash.band_hashes(full, s.bands, s.rows).view(np.int64).tolist()
         small = minhash.truncate(full)
         for i, doc_id in enumerate(ids):
             yield beam.pvalue.TaggedOutput("sigs", (doc_id, (ranks[i], small[i].tobytes())))
@@ -241,7 +242,8 @@ class _SendSignature(beam.DoFn):
 
 
 class _VerifyPairs(beam.DoFn):
-    """Join 2, keyed by the pair's larger id: estimated Jaccard >= threshold -> an edge."""
+    """Join 2, keyed by the pair's larger id: estimated Jaccard >= threshold -> an edge,
+    emitted both ways as (node, neighbour)."""
 
     def __init__(self, threshold: float):
         self.threshold = threshold
@@ -258,22 +260,27 @@ class _VerifyPairs(beam.DoFn):
             estimate = minhash.estimated_jaccard(mine, np.frombuffer(other_sig, np.uint32))
             if estimate >= self.threshold:
                 self.verified.inc()
-                yield (other_rank, rank) if other_rank < rank else (rank, other_rank)
+                yield other_rank, rank
+                yield rank, other_rank
 
 
-def _star_round(edges, label: str):
-    large = (edges
-             | f"{label}/LargeOut" >> beam.FlatMap(lambda e: [(e[0], e[1]), (e[1], e[0])])
-             | f"{label}/LargeGroup" >> beam.GroupByKey()
-             | f"{label}/Large" >> beam.FlatMap(lambda g: large_star(g[0], g[1])))
-    return (large
-            | f"{label}/SmallOut" >> beam.Map(lambda e: (max(e), min(e)))
+def _both_ways(edges: List[Tuple[Rank, Rank]]) -> List[Tuple[Rank, Rank]]:
+    return [e for v, m in edges for e in ((v, m), (m, v))]
+
+
+def _star_round(adjacency, label: str):
+    """One large-star and one small-star step over (node, neighbour) elements (each edge
+    both ways). Large-star's output edges (v, m) have v > m, so they are already keyed by
+    the larger node, as small-star groups them."""
+    return (adjacency
+            | f"{label}/LargeGroup" >> beam.GroupByKey()
+            | f"{label}/Large" >> beam.FlatMap(lambda g: large_star(g[0], g[1]))
             | f"{label}/SmallGroup" >> beam.GroupByKey()
-            | f"{label}/Small" >> beam.FlatMap(lambda g: small_star(g[0], g[1])))
+            | f"{label}/Small" >> beam.FlatMap(lambda g: _both_ways(small_star(g[0], g[1]))))
 
 
 class _StarCheck(beam.DoFn):
-    """Per node of the final edges: a leaf of exactly one centre -> (leaf, centre); a centre
+    """Per node of the final graph: a leaf of exactly one centre -> (leaf, centre); a centre
     -> cluster metrics; anything else (not converged) -> the "unsettled" output."""
 
     def __init__(self):
@@ -281,14 +288,14 @@ class _StarCheck(beam.DoFn):
         self.sizes = Metrics.distribution(NAMESPACE, "cluster_size")
 
     def process(self, grouped):
-        node, roles = grouped
-        centres = {other for role, other in roles if role == "centre"}
-        leaves = {other for role, other in roles if role == "leaf"}
-        if len(centres) == 1 and not leaves:
+        node, neighbours = grouped
+        neighbours = set(neighbours)
+        centres = {v for v in neighbours if v < node}
+        if len(centres) == 1 and len(neighbours) == 1:
             yield node, next(iter(centres))
         elif not centres:
             self.clusters.inc()
-            self.sizes.update(len(leaves) + 1)
+            self.sizes.update(len(neighbours) + 1)
         else:
             yield beam.pvalue.TaggedOutput("unsettled", node)
 
@@ -346,8 +353,9 @@ class NearDedupe(beam.PTransform):
         signed = (docs
                   | "Batch" >> beam.BatchElements(min_batch_size=1,
                                                   max_batch_size=s.batch_size)
-                  | "Signatures" >> beam.ParDo(_Signatures(s)).with_outputs("sigs",
-                                                                           main="bands"))
+                  | "Signatures" >> beam.ParDo(_Signatures(s))
+                  .with_output_types(Tuple[Tuple[int, int], str])
+                  .with_outputs("sigs", main="bands"))
         sigs = signed.sigs
         pairs = (signed.bands
                  | "GroupBuckets" >> beam.GroupByKey()
@@ -361,9 +369,7 @@ class NearDedupe(beam.PTransform):
         for round_ in range(s.max_rounds):
             edges = _star_round(edges, f"Round{round_}")
         checked = (edges
-                   | "Roles" >> beam.FlatMap(lambda e: [(max(e), ("centre", min(e))),
-                                                        (min(e), ("leaf", max(e)))])
-                   | "GroupRoles" >> beam.GroupByKey()
+                   | "GroupFinal" >> beam.GroupByKey()
                    | "StarCheck" >> beam.ParDo(_StarCheck()).with_outputs("unsettled",
                                                                         main="leaves"))
         unsettled = (checked.unsettled
