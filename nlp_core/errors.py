@@ -502,6 +502,18 @@ class Errors(metaclass=_Catalogue):
     E594 = ("Give exactly one of --output PAGE.html and --serve PORT.")
     E595 = ("Cannot serve on port {port}: {reason}. Give another --serve port (1024-65535).")
 
+    # Untrusted inputs and long runs of the annotate job (E620-E639).
+    E620 = ("TransformerModel {name!r}: {section}[{key!r}] = {value!r} is not allowed: a model "
+            "may neither run code shipped with it nor load weights other than safetensors, "
+            "and no config can switch that on. Remove the {key!r} setting.")
+    E621 = ("TransformerModel {name!r}: the weights in {path} are {kind}, which can run code "
+            "when loaded; only safetensors weights load. Convert them once in a trusted "
+            "environment (e.g. `model.save_pretrained(DIR, safe_serialization=True)`) and "
+            "give DIR.")
+    E622 = ("--model {url!r}: the object {name!r} would be copied outside the local model "
+            "directory ({reason}); nothing was copied. Give a pipeline directory whose object "
+            "names are relative paths without '..' segments.")
+
 
 class Warnings(metaclass=_Catalogue):
     W001 = "Skipped {n} bad records in {path}: {reason}"

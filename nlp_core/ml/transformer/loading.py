@@ -1,17 +1,53 @@
 """Loading and saving the HF encoder and tokenizer: offline, safetensors, no pickle.
 
+A model directory or config is untrusted input: `trust_remote_code` is always passed as
+False (a model's own Python code never runs, whatever its config.json's `auto_map` says),
+and no config setting can turn it on or let weights load from anything but safetensors
+(E620); a directory whose weights are only pickle-based files (`pytorch_model.bin`, `.pt`,
+...) is refused before transformers looks at it (E621), and `use_safetensors=True` makes
+transformers refuse them too.
+
 `transformers` is imported here, on first use, so that importing nlp_core (e.g. for a
 tokenizer-only Beam job) does not pay for it.
 """
 import os
 from pathlib import Path
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Dict, Mapping, Tuple, Union
 
 from ...errors import Errors
 
 # Model families whose position ids start after the padding index (so two of
 # max_position_embeddings are not usable).
 _OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "longformer", "bart")
+# from_pretrained settings that would run a model's code or load non-safetensors weights
+FORBIDDEN_SETTINGS = ("trust_remote_code", "code_revision", "use_safetensors", "from_tf",
+                      "from_flax", "weights_only", "gguf_file")
+# weight files that are pickle (or may hold it): never handed to transformers
+_PICKLED_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".h5", ".msgpack")
+
+
+def check_settings(name: str, tokenizer_config: Mapping[str, Any],
+                   transformer_config: Mapping[str, Any]) -> None:
+    """ValueError E620 naming the first setting of FORBIDDEN_SETTINGS in either config."""
+    for section, config in (("tokenizer_config", tokenizer_config),
+                            ("transformer_config", transformer_config)):
+        for key in FORBIDDEN_SETTINGS:
+            if key in config:
+                raise ValueError(Errors.E620.format(name=name, section=section, key=key,
+                                                    value=config[key]))
+
+
+def check_weights(path: str) -> None:
+    """OSError E621 when the local model directory `path` has weight files but none of
+    them is safetensors (transformers would unpickle them)."""
+    names = os.listdir(path)
+    if any(n.endswith(".safetensors") or n == "model.safetensors.index.json" for n in names):
+        return
+    pickled = sorted(n for n in names if n.endswith(_PICKLED_WEIGHTS))
+    if pickled:
+        kind = "pickle-based (torch / TF / Flax checkpoints)"
+        raise OSError(Errors.E621.format(name=path, path=os.path.join(path, pickled[0]),
+                                         kind=kind))
 
 
 def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
@@ -25,15 +61,22 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
         transformer_config: settings of the model config (e.g. output_hidden_states).
 
     Raises:
-        OSError: E330 when the files cannot be read.
-        ValueError: E331 when the tokenizer is not a fast one.
+        OSError: E330 when the files cannot be read, E621 when the weights are not
+            safetensors.
+        ValueError: E331 when the tokenizer is not a fast one, E620 for a setting that
+            would run the model's code or load other weights.
     """
+    source = str(name)
+    check_settings(source, tokenizer_config, transformer_config)
+    local = os.path.isdir(source)
+    if local:
+        check_weights(source)
     # transformers is heavy (and torch with it): imported when a model is loaded
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-    source = str(name)
-    local = os.path.isdir(source)
-    options = {"local_files_only": True} if local or os.environ.get("HF_HUB_OFFLINE") else {}
+    options: Dict[str, Any] = {"trust_remote_code": False}
+    if local or os.environ.get("HF_HUB_OFFLINE"):
+        options["local_files_only"] = True
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **{**options, **tokenizer_config})
     except (OSError, ValueError) as err:
@@ -44,7 +87,8 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
                                                        cls=type(tokenizer).__name__))
     try:
         config = AutoConfig.from_pretrained(source, **options, **transformer_config)
-        encoder = AutoModel.from_pretrained(source, config=config, **options)
+        encoder = AutoModel.from_pretrained(source, config=config, use_safetensors=True,
+                                            **options)
     except (OSError, ValueError) as err:
         raise OSError(Errors.E330.format(what="the model", name=source,
                                                     reason=err)) from None

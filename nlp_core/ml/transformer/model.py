@@ -29,7 +29,7 @@ from ...registry import registry
 from ...tokens import Doc
 from .data import FullTransformerBatch, WordpieceBatch
 from .extra import require_extra
-from .loading import load_pretrained, max_positions, save_pretrained
+from .loading import check_settings, load_pretrained, max_positions, save_pretrained
 from .windows import WindowBatch, Wordpiecer, build_windows
 
 DEFAULT_MAX_BATCH_ITEMS = 4096
@@ -79,6 +79,7 @@ class TransformerModel(Model):
                  transformer_config: Dict[str, Any], mixed_precision: bool,
                  grad_scaler_config: Dict[str, Any]) -> None:
         require_extra(str(name))
+        check_settings(str(name), tokenizer_config, transformer_config)
         Model.__init__(self, "transformer", _forward, init=_init, dims={"nO": None},
                        attrs={"name": str(name), "max_batch_items": DEFAULT_MAX_BATCH_ITEMS,
                               "mixed_precision": bool(mixed_precision)})
