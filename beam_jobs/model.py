@@ -24,6 +24,7 @@ thinc's current ops are per thread, and Beam may call `process` from another thr
 """
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -33,6 +34,7 @@ from thinc.api import CupyOps, get_current_ops, set_current_ops
 from thinc.api import require_gpu as thinc_require_gpu
 
 import nlp_core
+from nlp_core.errors import Errors
 from nlp_core.language import Language
 from nlp_core.ml.transformer.extra import MissingExtraError
 from nlp_core.pipeline_packages import PipelineNotFoundError
@@ -62,21 +64,37 @@ def _copy_remote_dir(url: str) -> str:
     if not matched:
         raise OSError(f"--model {url!r}: no files under this path. Give the directory that "
                       "`nlp.to_disk` wrote (it holds config.cfg and meta.json).")
+    names = [(meta.path, _local_name(url, root, meta.path)) for meta in matched
+             if not meta.path.endswith("/")]  # "/": a "folder" placeholder object
     local = tempfile.mkdtemp(prefix="nlp_core_model_")
     try:
-        for meta in matched:
-            if meta.path.endswith("/"):  # a "folder" placeholder object of the store
-                continue
-            target = os.path.join(local, meta.path[len(root):])
+        for path, name in names:
+            target = os.path.join(local, *name.split("/"))
             os.makedirs(os.path.dirname(target), exist_ok=True)
             # byte for byte: Beam would otherwise decompress a file named *.gz on the way
-            with FileSystems.open(meta.path, compression_type=CompressionTypes.UNCOMPRESSED
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED
                                   ) as src, open(target, "wb") as dst:
                 shutil.copyfileobj(src, dst, COPY_CHUNK)
     except BaseException:
         shutil.rmtree(local, ignore_errors=True)
         raise
     return local
+
+
+def _local_name(url: str, root: str, path: str) -> str:
+    """The relative local path an object of the remote directory `root` is copied to;
+    OSError E622 (before anything is copied) for an object outside `root`, or one whose
+    name is absolute or has a `..` (or `.`, or empty) segment: an object store takes any
+    string as a name, and such a name would write outside the local directory."""
+    if not path.startswith(root):
+        raise OSError(Errors.E622.format(url=url, name=path, reason=f"not under {root}"))
+    name = path[len(root):].replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or os.path.isabs(name):
+        raise OSError(Errors.E622.format(url=url, name=name, reason="an absolute path"))
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        raise OSError(Errors.E622.format(url=url, name=name,
+                                         reason="a '..', '.' or empty path segment"))
+    return name
 
 
 def load_pipeline(model: str) -> Language:

@@ -510,8 +510,8 @@ class Errors(metaclass=_Catalogue):
             "when loaded; only safetensors weights load. Convert them once in a trusted "
             "environment (e.g. `model.save_pretrained(DIR, safe_serialization=True)`) and "
             "give DIR.")
-    E622 = ("--model {url!r}: the object {name!r} would be copied outside the local model "
-            "directory ({reason}); nothing was copied. Give a pipeline directory whose object "
+    E622 = ("The object {name!r} of the pipeline directory {url} would be copied outside the "
+            "local copy ({reason}); nothing was copied. Give a pipeline directory whose object "
             "names are relative paths without '..' segments.")
 
 

@@ -2,6 +2,7 @@
 directory through Beam FileSystems, each file streamed in bounded reads and byte for byte,
 then loaded; a copy that fails leaves nothing behind."""
 import gzip
+import io
 import os
 import shutil
 import tempfile
@@ -141,3 +142,41 @@ def test_empty_remote_directory_names_model(tmp_path):
     url = PREFIX + str(tmp_path / "remote")
     with pytest.raises(OSError, match=r"--model '.*remote': no files under this path"):
         load_pipeline(url)
+
+
+class NameStore(LocalFileSystem):
+    """`namestore://bucket/model/` lists the object names in `names` (any string, as an
+    object store allows), each holding b"payload"."""
+
+    names: list = []
+
+    @classmethod
+    def scheme(cls):
+        return "namestore"
+
+    def match(self, patterns, limits=None):
+        return [MatchResult(p, [FileMetadata("namestore://bucket/model/" + n, 7)
+                                for n in NameStore.names]) for p in patterns]
+
+    def open(self, path, mime_type="application/octet-stream",
+             compression_type=CompressionTypes.AUTO):
+        return _RecordingReader(io.BytesIO(b"payload"))
+
+
+@pytest.mark.parametrize("name", ["../../escaped.txt", "vocab/../../../escaped.txt",
+                                  "/tmp/escaped.txt", "C:/escaped.txt",
+                                  "vocab\\..\\..\\escaped.txt"])
+def test_remote_object_names_outside_the_directory_are_refused(tmp_path, name):
+    NameStore.names = ["config.cfg", name, "meta.json"]
+    with pytest.raises(OSError, match=r"E622.*nothing was copied"):
+        load_pipeline("namestore://bucket/model")
+    # nothing was written: not the good objects, not the escaping one
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def test_remote_object_names_inside_the_directory_are_copied(tmp_path):
+    NameStore.names = ["config.cfg", "vocab/strings.json", "a..b/c.d"]
+    local = Path(model._copy_remote_dir("namestore://bucket/model"))
+    assert _files(local) == {"config.cfg": b"payload", "vocab/strings.json": b"payload",
+                             "a..b/c.d": b"payload"}
