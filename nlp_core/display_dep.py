@@ -14,6 +14,7 @@ Layout, all computed here (no script on the page):
 Right-to-left documents are laid out the same way and mirrored: the first word is on the
 right. Arrows point at the dependent. Every word, tag and label is escaped.
 """
+import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -153,13 +154,13 @@ def _render_row(doc: DisplayDoc, lo: int, first: int, end: int, centres: Sequenc
     level_h = lfs * 1.6 + 4
     n_levels = _levels(pieces)
     left = centres[first] - widths[first] / 2
-    width = centres[end - 1] + widths[end - 1] / 2 - left + 2 * MARGIN
+    width = float(math.ceil(centres[end - 1] + widths[end - 1] / 2 - left + 2 * MARGIN))
     y_base = MARGIN + lfs * 0.7 + n_levels * level_h
     y_word = y_base + fs * 0.6 + fs
     y_tag = y_word + fs * 1.25
     y_lemma = y_tag + fs * 1.15
     show_lemma = options["add_lemma"] and doc.lemmas is not None
-    height = (y_lemma if show_lemma else y_tag) + fs * 0.6
+    height = math.ceil((y_lemma if show_lemma else y_tag) + fs * 0.6)
 
     def x_of(position: float) -> float:
         """Token position (absolute index, or a row edge) -> x in this row's SVG."""
