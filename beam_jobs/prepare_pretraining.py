@@ -272,7 +272,7 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> PretrainingOutputs:
         plan.staged(SHARDS), job.output_format, job.seed, job.shard_docs, shard_bytes,
         job.model, plan.out.final_path)
     removed = tuple(removed_parts) | "AllRemoved" >> beam.Flatten()
-    removed_files = None
+    removed_files = p | "RemovedNotWritten" >> beam.Create([])
     if job.write_removed:
         removed_files = (removed
                          | "BatchRemoved" >> beam.BatchElements(min_batch_size=BATCH,

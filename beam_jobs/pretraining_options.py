@@ -60,8 +60,8 @@ class PreparePretrainingOptions(PipelineOptions):
         add = parser.add_argument
         add("--input", help="Input file glob (local, gs://, s3://; quote it).")
         add("--output", help="Output directory (created if missing).")
-        add("--input-format", default="auto", choices=["auto", *FORMATS],
-            help="auto: by extension (.jsonl/.json/.ndjson, .txt/.text, .spacy, .parquet; "
+        add("--input-format", default="auto",
+            help="auto, jsonl, text, spacy or parquet. auto: by extension (.jsonl/.json/.ndjson, .txt/.text, .spacy, .parquet; "
                  "a compression suffix is looked through).")
         add("--text-format", default="lines", choices=list(TEXT_FORMATS),
             help="Plain text: a document per line (default) or per paragraph (blocks "

@@ -86,7 +86,7 @@ def make_stats(static: Dict[str, Any], read_counts: Tuple[int, int],
 def _write_stats(_, path: str, static, final_path, read_counts, events, dead_by_reason,
                  exact_sizes, near_sizes, shards, dead_files, removed_files):
     files = {"dead_letter": [final_path(f) for f in dead_files]}
-    if removed_files is not None:
+    if static["options"].get("write_removed"):
         files["removed"] = [final_path(f) for f in removed_files]
     stats = make_stats(static, read_counts, dict(events), dict(dead_by_reason),
                        dict(exact_sizes), dict(near_sizes), list(shards), files)
@@ -123,8 +123,6 @@ class WriteStats(beam.PTransform):
                      | "CountReasons" >> beam.combiners.Count.PerElement())
         exact_hist = exact_sizes | "ExactHistogram" >> beam.combiners.Count.PerElement()
         near_hist = near_sizes | "NearHistogram" >> beam.combiners.Count.PerElement()
-        removed_side = (beam.pvalue.AsList(removed_files) if removed_files is not None
-                        else None)
         return (p
                 | "Once" >> beam.Create([None])
                 | "Write" >> beam.Map(
@@ -132,4 +130,4 @@ class WriteStats(beam.PTransform):
                     beam.pvalue.AsSingleton(read_total), beam.pvalue.AsDict(totals),
                     beam.pvalue.AsDict(by_reason), beam.pvalue.AsDict(exact_hist),
                     beam.pvalue.AsDict(near_hist), beam.pvalue.AsList(shards),
-                    beam.pvalue.AsList(dead_files), removed_side))
+                    beam.pvalue.AsList(dead_files), beam.pvalue.AsList(removed_files)))
