@@ -255,3 +255,29 @@ def test_main_prints_the_stats_and_help(jsonl_corpus, tmp_path, capsys):
     assert prepare_pretraining.main(["--input", "/nonexistent/*.jsonl", "--output",
                                      str(tmp_path / "p")]) == 2
     assert "matches no" in capsys.readouterr().err
+
+
+def outputs(out: Path):
+    """What a run wrote, comparable across runs: shard bytes by name, removed and dead-letter
+    rows sorted, stats without paths and times."""
+    stats = json.loads((out / "stats.json").read_text())
+    shards = {p.name: p.read_bytes() for p in sorted((out / "shards").iterdir())}
+    removed = sorted(pq.read_table(out / "removed").to_pylist(), key=lambda r: r["doc_id"])
+    dead = sorted(pq.read_table(out / "dead_letter").to_pylist(),
+                  key=lambda r: (r["source"], r["offset"]))
+    for shard in stats["shards"]:
+        shard["path"] = Path(shard["path"]).name
+    return shards, removed, dead, {k: stats[k] for k in ("counts", "steps", "shards",
+                                                         "duplicate_clusters")}
+
+
+@pytest.mark.slow  # two worker processes start and import the job: about 40 s
+def test_multi_processing_gives_the_same_output(jsonl_corpus, jsonl_run, tmp_path,
+                                                worker_pythonpath):
+    out, _ = jsonl_run
+    multi = tmp_path / "multi"
+    stats = prepare_pretraining.run(args(
+        jsonl_corpus["glob"], multi, "--write-removed", "--shard-docs", "15",
+        "--direct_running_mode=multi_processing", "--direct_num_workers=2"))
+    assert stats["reconciled"]
+    assert outputs(multi) == outputs(out)

@@ -85,3 +85,45 @@ def test_convert_vectors_on_the_portable_runner_equals_init_vectors(job_endpoint
                  "vocab/vectors.cfg", "vocab/strings.json"):
         assert (tmp_path / "job" / name).read_bytes() == \
             (tmp_path / "init" / name).read_bytes(), name
+
+
+@pytest.mark.slow  # the job service, an sdist and the job twice: about 60 s
+def test_prepare_pretraining_on_the_portable_runner_equals_in_memory(job_endpoint, tmp_path):
+    """The pretraining-corpus job through the job service with LOOPBACK workers writes the
+    same shards, removed rows and counts as on the in-memory runner."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from beam_jobs import prepare_pretraining
+
+    sentences = [line[len("# text = "):].strip() for line in
+                 (REPO_ROOT.parent / "shared" / "data" / "ud_english_ewt" /
+                  "en_ewt-ud-dev.conllu").read_text(encoding="utf8").splitlines()
+                 if line.startswith("# text = ")]
+    texts = [" ".join(sentences[i:i + 6]) for i in range(0, 360, 6)]
+    near = texts[2].split()
+    near[3] = "zebra"
+    records = [{"id": f"d{i:03d}", "text": t} for i, t in enumerate(texts)]
+    records += [{"id": "exact", "text": texts[1] + "  "}, {"id": "near", "text": " ".join(near)}]
+    (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n{bad\n")
+    common = ["--input", str(tmp_path / "in.jsonl"), "--write-removed", "--shard-docs", "10",
+              "--min-words", "20", "--no-quality-filters"]
+    local = prepare_pretraining.run(common + ["--output", str(tmp_path / "local"),
+                                              "--runner=FnApiRunner"])
+    portable = prepare_pretraining.run(
+        common + ["--output", str(tmp_path / "portable"), "--runner=PortableRunner",
+                  f"--job_endpoint={job_endpoint}", "--environment_type=LOOPBACK",
+                  f"--setup_file={REPO_ROOT / 'setup.py'}"])
+    assert portable["runner"] == "PortableRunner" and portable["reconciled"]
+    assert portable["counts"] == local["counts"]
+    assert portable["counts"]["exact_duplicates"] == 1
+    assert portable["counts"]["near_duplicates"] >= 1
+    names = sorted(p.name for p in (tmp_path / "local" / "shards").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "portable" / "shards").iterdir())
+    for name in names:
+        assert (tmp_path / "portable" / "shards" / name).read_bytes() == \
+            (tmp_path / "local" / "shards" / name).read_bytes(), name
+    removed = [sorted(pq.read_table(tmp_path / run / "removed").to_pylist(),
+                      key=lambda r: r["doc_id"]) for run in ("local", "portable")]
+    assert removed[0] == removed[1]
