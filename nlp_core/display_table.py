@@ -149,6 +149,8 @@ def select(pattern: str, *, style: str = "dep", doc_ids: Sequence[str] = (),
     """The documents of the annotation files matching `pattern` that `doc_ids` and `where`
     select (both: rows meeting both), at most `limit` (default: every requested id, or 20),
     each a DisplayDoc or, for a row that cannot be drawn, an entry in `errors`."""
+    if style not in STYLE_COLUMNS:
+        raise ValueError(Errors.E580.format(style=style, styles=", ".join(STYLE_COLUMNS)))
     if limit is None:
         limit = len(doc_ids) if doc_ids else 20
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_DOCS:
