@@ -25,6 +25,8 @@ cdef class GreedyBatch:
     cdef void c_set_valid(self, uint8_t* out) noexcept nogil
     cdef int c_transition(self, const int* classes) noexcept nogil
     cdef int c_greedy_step(self, const float* scores) noexcept nogil
+    cdef int c_apply_next(self, const int* actions, const long* starts, const int* lengths,
+                          int* taken, int* bad_state, int* bad_step) noexcept nogil
 
 
 cdef class BeamBatch:
@@ -47,4 +49,5 @@ cdef class BeamBatch:
     cdef int c_advance(self, const float* scores) noexcept nogil
 
 
+cdef tuple action_table(actions, int n_states)
 cdef const GoldC** _gold_table(TransitionSystem system, lengths, golds) except NULL

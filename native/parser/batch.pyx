@@ -68,6 +68,26 @@ cdef const GoldC** _gold_table(TransitionSystem system, lengths, golds) except N
     return table
 
 
+cdef tuple action_table(actions, int n_states):
+    """One action sequence per state as flat C arrays: (flat int32 (total,), starts int64
+    (n_states,), lengths int32 (n_states,)). `actions` is a sequence of n_states int
+    sequences (state i's classes, in order)."""
+    seqs = list(actions)
+    if len(seqs) != n_states:
+        raise ValueError(f"Got {len(seqs)} action sequences for {n_states} states; give "
+                         "one sequence of class ids per state, in state order.")
+    arrays = [numpy.asarray(seq, dtype=numpy.int64).reshape(-1) for seq in seqs]
+    lengths = numpy.asarray([len(a) for a in arrays], dtype=numpy.int32)
+    starts = numpy.zeros(n_states, dtype=numpy.int64)
+    if n_states > 1:
+        numpy.cumsum(lengths[:-1], out=starts[1:])
+    flat = numpy.concatenate(arrays) if arrays else numpy.zeros(0, dtype=numpy.int64)
+    if flat.size and (flat.min() < -1 or flat.max() > numpy.iinfo(numpy.int32).max):
+        raise ValueError("Action sequences hold class ids out of range; give class ids "
+                         "of this batch's transition system.")
+    return (numpy.ascontiguousarray(flat, dtype=numpy.int32), starts, lengths)
+
+
 cdef object _parse_of(const StateC* st):
     """(heads, labels) int32 arrays of a parser state (-1 where not set yet)."""
     n = st.length
@@ -229,6 +249,31 @@ cdef class GreedyBatch:
                 st.steps_left = 0
         return self.c_refresh_active()
 
+    cdef int c_apply_next(self, const int* actions, const long* starts, const int* lengths,
+                          int* taken, int* bad_state, int* bad_step) noexcept nogil:
+        """One step along given action sequences: each active state s takes its next class,
+        actions[starts[s] + taken[s]], and taken[s] grows by one. A state whose sequence is
+        used up is stopped (steps_left = 0, as `c_greedy_step` stops a state without a
+        valid move); one given an invalid class is stopped too, and the first such (state,
+        position) goes into bad_state / bad_step (left as they are when -1 is not there).
+        Refreshes `active`; returns the number of states still active."""
+        cdef int i, s, k
+        cdef StateC* st
+        for i in range(self.n_active):
+            s = self.active[i]
+            st = self.states[s]
+            k = taken[s]
+            if k >= lengths[s]:
+                st.steps_left = 0
+                continue
+            taken[s] = k + 1
+            if sys_transition(&self.system.c, st, actions[starts[s] + k]) < 0:
+                st.steps_left = 0
+                if bad_state[0] < 0:
+                    bad_state[0] = s
+                    bad_step[0] = k
+        return self.c_refresh_active()
+
     # --- Python API ---------------------------------------------------------------------
 
     @property
@@ -317,6 +362,47 @@ cdef class GreedyBatch:
         if bad:
             raise ValueError(f"{bad} of the classes given were invalid for their states; "
                              "mask the scores with valid_mask() before choosing.")
+
+    def apply_actions(self, actions) -> int:
+        """Advance every state along a given action sequence, in C without the GIL.
+
+        The states move step by step together (as in parsing, so a batch advanced this way
+        lists its active rows in the order a greedy run with the same moves had); a state
+        whose sequence ends before it is final is stopped there (it counts as final, like
+        a state `greedy_step` found no valid move for).
+
+        Args:
+            actions: one int sequence per state (n_states of them, in state order): the
+                class ids state i takes next, from where it is now (e.g. another batch's
+                `history(i)` from the same start, or the static oracle's classes).
+
+        Returns:
+            The number of steps taken.
+
+        Raises:
+            ValueError: an action was invalid for its state (named by state and position;
+                that state stops there, the others run to the end).
+        """
+        flat, starts, lengths = action_table(actions, self.n_states)
+        if len(flat) and flat.min() < 0:
+            raise ValueError("apply_actions: class ids must be >= 0.")
+        cdef const int[::1] f = flat if len(flat) else numpy.zeros(1, dtype=numpy.int32)
+        cdef const long[::1] st = starts if len(starts) else numpy.zeros(1, dtype=numpy.int64)
+        cdef const int[::1] ln = lengths if len(lengths) else numpy.zeros(1, dtype=numpy.int32)
+        taken = numpy.zeros(max(self.n_states, 1), dtype=numpy.int32)
+        cdef int[::1] t = taken
+        cdef int bad_state = -1, bad_step = -1, steps = 0
+        with nogil:
+            while self.n_active > 0:
+                self.c_apply_next(&f[0], &st[0], &ln[0], &t[0], &bad_state, &bad_step)
+                steps += 1
+        if bad_state >= 0:
+            clas = int(flat[starts[bad_state] + bad_step])
+            name = self.system.move_name(clas) if clas < self.system.c.n_moves else "no such class"
+            raise ValueError(f"apply_actions: action {bad_step} of state {bad_state} (class "
+                             f"{clas}, {name}) is invalid there; that state stopped. Give "
+                             "classes the state can take (see valid_mask).")
+        return steps
 
     def greedy_step(self, scores) -> int:
         """Apply the best valid class of each active row by scores (n_active, n_moves);

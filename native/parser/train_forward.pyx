@@ -15,6 +15,7 @@ that grow as the batch runs.
 `scatter_features` is the first step of the backward pass: each scored state's gradient
 (n_states, nH * nP) added to the precomputed-feature rows it read.
 """
+from libc.math cimport INFINITY
 from libc.stdint cimport uint8_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
@@ -101,19 +102,31 @@ cdef void _hidden(const ParserWeights* w, const int* ctx, int n, float* pre, flo
             which[<long>i * nH + j] = arg
 
 
+cdef void _validity_costs(GreedyBatch batch, float* out, uint8_t* valid) noexcept nogil:
+    """Costs without golds (distillation, rehearsal): 0 for each active state's valid
+    classes, inf for the others. valid: (n_active, n_moves) scratch."""
+    cdef int nO = batch.system.c.n_moves
+    cdef long i, n = <long>batch.n_active * nO
+    batch.c_set_valid(valid)
+    for i in range(n):
+        out[i] = 0.0 if valid[i] else INFINITY
+
+
 cdef int c_greedy_train(GreedyBatch batch, const ParserWeights* w, const GoldC** golds,
                         TrainRecord* rec, sgemm_ptr gemm) noexcept nogil:
     """Run the batch to the end, recording every scored state into rec; returns the
-    number of steps, -1 when out of memory, -2 on a context width the system lacks."""
+    number of steps, -1 when out of memory, -2 on a context width the system lacks.
+    golds NULL: no costs against a gold, only validity (0 valid, inf invalid)."""
     cdef int n_max = batch.n_active if batch.n_active > 0 else 1
     cdef int nO = w.nO, nF = w.nF, nH = w.nH
     cdef float* pre = <float*>malloc(<size_t>n_max * nH * w.nP * sizeof(float))
     cdef float* masked = <float*>malloc(<size_t>n_max * nO * sizeof(float))
+    cdef uint8_t* valid = <uint8_t*>malloc(<size_t>n_max * nO + 1)
     cdef int i, k, n, status = 0
     cdef long base
     cdef StateC* st
-    if pre == NULL or masked == NULL:
-        free(pre); free(masked)
+    if pre == NULL or masked == NULL or valid == NULL:
+        free(pre); free(masked); free(valid)
         return -1
     while batch.n_active > 0:
         n = batch.n_active
@@ -133,9 +146,13 @@ cdef int c_greedy_train(GreedyBatch batch, const ParserWeights* w, const GoldC**
                     rec.scores[(base + i) * nO + k] += w.b_out[k]
         else:
             memcpy(rec.scores + base * nO, rec.hidden + base * nH, <size_t>n * nO * sizeof(float))
-        for i in range(n):
-            st = batch.states[batch.active[i]]
-            sys_set_costs(&batch.system.c, st, golds[st.doc], rec.costs + (base + i) * nO, True)
+        if golds != NULL:
+            for i in range(n):
+                st = batch.states[batch.active[i]]
+                sys_set_costs(&batch.system.c, st, golds[st.doc], rec.costs + (base + i) * nO,
+                              True)
+        else:
+            _validity_costs(batch, rec.costs + base * nO, valid)
         memcpy(masked, rec.scores + base * nO, <size_t>n * nO * sizeof(float))
         if w.seen != NULL:
             for i in range(n):
@@ -146,7 +163,7 @@ cdef int c_greedy_train(GreedyBatch batch, const ParserWeights* w, const GoldC**
         rec.n_steps += 1
         rec.n_rows += n
         batch.c_greedy_step(masked)
-    free(pre); free(masked)
+    free(pre); free(masked); free(valid)
     return status if status < 0 else rec.n_steps
 
 
@@ -179,7 +196,8 @@ cdef object _to_array(const void* data, shape, dtype):
 def greedy_train(GreedyBatch batch, features, bias, W_out, b_out, seen, golds, int nF,
                  int nH, int nP):
     """Advance `batch` to the end by the model's best valid seen moves, recording every
-    scored state (arguments as for `forward.greedy_parse`; golds: one Gold per doc).
+    scored state (arguments as for `forward.greedy_parse`; golds: one Gold per doc, or
+    None for no gold: the recorded costs are then 0 for valid classes, inf for invalid).
 
     Returns:
         dict of numpy arrays, one row per scored state, steps in order: "sizes" int32
@@ -189,7 +207,9 @@ def greedy_train(GreedyBatch batch, features, bias, W_out, b_out, seen, golds, i
     cdef ParserWeights w
     keep = fill_weights(batch, features, bias, W_out, b_out, seen, nF, nH, nP, &w,
                         "greedy_train")
-    cdef const GoldC** table = _gold_table(batch.system, batch._lengths, golds)
+    cdef const GoldC** table = NULL
+    if golds is not None:
+        table = _gold_table(batch.system, batch._lengths, golds)
     cdef TrainRecord rec
     memset(&rec, 0, sizeof(TrainRecord))
     cdef CBlas cblas = CBlas()

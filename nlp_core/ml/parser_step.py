@@ -9,7 +9,8 @@ transfer instead of a device round trip per transition). The numpy/cupy loop
 
 Training (`model.begin_update((docs, batch, golds))`): at every step all active states are
 scored in one matrix product, their move costs against the golds are recorded (dynamic
-oracle: cost 0 = the gold tree stays reachable), and each state takes its best valid move
+oracle: cost 0 = the gold tree stays reachable; golds None, as in distillation: only which
+moves are valid, cost 0, and which are not, inf), and each state takes its best valid move
 by the model's own scores (classes outside the seen mask excluded). With oracle cuts the
 batch holds every piece of every doc, so all pieces advance together. The step loop runs in
 C (`native.parser.train_forward.greedy_train`, the same numbers as the numpy/cupy loop
@@ -314,7 +315,8 @@ def _steps_python(model: Model, F: Any, batch: Any, golds: Any) -> Tuple:
     while not batch.is_final():
         ctx = batch.get_context(nF)
         scores, h, which = state_scores(ops, F, ctx, b, W_out, b_out)
-        costs_list.append(golds(batch) if callable(golds) else batch.costs(golds))
+        costs_list.append(validity_costs(batch) if golds is None else
+                          golds(batch) if callable(golds) else batch.costs(golds))
         batch.greedy_step(_masked(ops.to_numpy(scores), seen))
         ctxs.append(ctx)
         hiddens.append(h)
@@ -326,6 +328,12 @@ def _steps_python(model: Model, F: Any, batch: Any, golds: Any) -> Tuple:
     xp = ops.xp
     return (trace, numpy.concatenate(ctxs), xp.concatenate(hiddens),
             xp.concatenate(whichs))
+
+
+def validity_costs(batch: Any) -> numpy.ndarray:
+    """The costs of a training forward without golds (distillation, rehearsal): 0 for
+    each active state's valid classes, inf for the others, float32 (n_active, nO)."""
+    return numpy.where(batch.valid_mask(), 0.0, numpy.inf).astype(numpy.float32)
 
 
 def _steps_c(model: Model, F: Any, batch: Any, golds: Sequence[Any]) -> Tuple:
