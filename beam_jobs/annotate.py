@@ -110,7 +110,8 @@ def _workers_are_local(options: PipelineOptions) -> bool:
 def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
     """Add the job's transforms to `p`."""
     job = plan.job
-    rules = CheckOptions(job.text_field, job.id_field, job.max_chars, job.max_decompressed_mb)
+    rules = CheckOptions(job.text_field, job.id_field, job.max_chars, job.max_decompressed_mb,
+                         job.max_line_bytes or 0)
     if job.allow_duplicate_ids:
         duplicates = p | "NoDuplicateCheck" >> beam.Create([])
     else:

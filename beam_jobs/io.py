@@ -176,8 +176,9 @@ def _unreadable_letter(path: str, line: Optional[int], offset: int, n_records: i
 def _long_line_letter(path: str, item: RawItem, size: int, limit: int) -> DeadLetter:
     hint = f"; {CR_HINT}" if b"\r" in item.payload else ""
     return DeadLetter(writable(path), item.line, item.offset, None, "line_too_long",
-                      f"the line has {size} bytes, more than the {limit} that a record within "
-                      f"--max-chars can take; it was skipped without being read whole{hint}",
+                      f"the line has {size} bytes, more than --max-line-bytes={limit} (by "
+                      "default what a record within --max-chars can take); it was skipped "
+                      f"without being read whole{hint}",
                       raw_text(item.payload), size)
 
 

@@ -69,6 +69,11 @@ class AnnotateOptions(PipelineOptions):
                             help="Longer texts are dead-lettered as text_too_long "
                                  "(default: 1000000). A text over 20000 characters is "
                                  "annotated in pieces, so memory stays bounded.")
+        parser.add_argument("--max-line-bytes", type=int, default=None,
+                            help="A JSONL line longer than this many bytes is dead-lettered "
+                                 "as line_too_long, skipped in bounded reads (never held in "
+                                 "memory whole). Default: what a record of --max-chars "
+                                 "characters can take (12 bytes a character, + 1 MiB).")
         parser.add_argument("--max-decompressed-mb", type=int, default=512,
                             help="A .spacy file is inflated whole in memory: one that "
                                  "would inflate to more MiB is dead-lettered as "
@@ -167,6 +172,9 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
     if job.input_format not in ("auto", "jsonl", "spacy"):
         raise ValueError(f"--input-format must be auto, jsonl or spacy, got "
                          f"{job.input_format!r}.")
+    if job.max_line_bytes is not None and job.max_line_bytes < 1:
+        raise ValueError(f"--max-line-bytes must be at least 1, got {job.max_line_bytes} "
+                         "(leave it out for the limit that --max-chars implies).")
     if job.gpu_id is not None and job.gpu_id < 0:
         raise ValueError(f"--gpu-id must be 0 or more, got {job.gpu_id} (leave out --gpu and "
                          "--gpu-id to run on the CPU).")

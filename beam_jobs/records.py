@@ -90,12 +90,17 @@ class CheckOptions(NamedTuple):
     id_field: str = "id"
     max_chars: int = 1_000_000
     max_decompressed_mb: int = 512
+    # --max-line-bytes; 0: derived from max_chars (see `max_line_bytes`)
+    line_limit: int = 0
 
     @property
     def max_line_bytes(self) -> int:
-        """The longest JSONL line read: the most a record whose text has --max-chars
-        characters can take, plus LINE_SLACK_BYTES. A longer line cannot be held in memory
-        whole (it may be a file without line breaks); it is skipped as `line_too_long`."""
+        """The longest JSONL line read: --max-line-bytes when given, else the most a record
+        whose text has --max-chars characters can take, plus LINE_SLACK_BYTES. A longer line
+        is never held in memory whole (it may be a file without line breaks): it is
+        skipped, read in bounded blocks, as `line_too_long`."""
+        if self.line_limit > 0:
+            return self.line_limit
         return MAX_BYTES_PER_CHAR * self.max_chars + LINE_SLACK_BYTES
 
 

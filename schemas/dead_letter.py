@@ -19,8 +19,9 @@ ERROR_TYPES = {
                 "(the message says when CR-only line endings are the likely cause)",
     "bad_unicode": "the text, id or meta holds a lone surrogate (a \\uD800-\\uDFFF JSON "
                    "escape that is not half of a pair), which is not Unicode text",
-    "line_too_long": "the line is longer than any record within --max-chars can be (12 bytes "
-                     "per character plus 1 MiB); it is skipped unread",
+    "line_too_long": "the line is longer than --max-line-bytes (by default what any record "
+                     "within --max-chars can be: 12 bytes per character plus 1 MiB); it is "
+                     "skipped unread",
     "not_an_object": "the JSON value is not an object",
     "missing_text": "the record has no text field (--text-field)",
     "text_not_string": "the text field is not a string",
