@@ -2,7 +2,8 @@
 
 Runs under a separate interpreter that has datatrove (never the project's environment):
 
-    python -m venv /work/dedupe-venv && /work/dedupe-venv/bin/pip install datatrove
+    python -m venv /work/dedupe-venv
+    /work/dedupe-venv/bin/pip install datatrove regex tokenizers orjson "xxhash<3.6" spacy
     /work/dedupe-venv/bin/python benchmarks/dedupe_datatrove.py CORPUS.jsonl OUT.json \
         --bands 16 --rows 8 [--own-normalisation]
 
@@ -13,6 +14,11 @@ happens to candidates (datatrove: every bucket collision is a duplicate, union-f
 task; NearDedupe: verified pairs, distributed components); --own-normalisation uses
 datatrove's default text simplification and word tokenizer instead. The kept id of a removed
 document is the member of its cluster that datatrove kept. Standard library and datatrove.
+
+Installing datatrove (0.10.1) alone is not enough: its MinHash steps import regex,
+tokenizers, orjson and xxhash without declaring them, it passes str to xxhash, which
+xxhash 4 refuses ("Strings must be encoded before hashing"; 3.5.1 works), and its English
+word tokenizer (--own-normalisation) needs spaCy.
 """
 import argparse
 import gzip
@@ -63,7 +69,7 @@ def main(argv=None):
         tokenizer = WhitespaceWords()
     config = MinhashConfig(n_grams=args.ngram, num_buckets=args.bands,
                            hashes_per_bucket=args.rows, seed=1, norm_config=norm,
-                           hash_config=HashConfig(precision=64))
+                           hash_config=HashConfig())
     work = Path(tempfile.mkdtemp(prefix="datatrove-"))
     corpus = Path(args.corpus).resolve()
     reader = JsonlReader(str(corpus.parent), glob_pattern=corpus.name, id_key="id")
