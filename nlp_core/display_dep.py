@@ -8,8 +8,9 @@ Layout, all computed here (no script on the page):
    whose words lie on different rows is drawn in pieces: open at the row's edge on the
    first row, across every row in between, and into its dependent on the last one, each
    piece labelled.
-3. Per row, an arc piece's level (height) is one more than the highest piece it overlaps
-   among the shorter ones, so labels and horizontal lines never sit on top of each other.
+3. Per row, an arc piece's level (height) is one more than the highest level among the
+   shorter pieces whose pixels (line or label) it overlaps, so labels and horizontal lines
+   never sit on top of each other.
 
 Right-to-left documents are laid out the same way and mirrored: the first word is on the
 right. Arrows point at the dependent. Every word, tag and label is escaped.
@@ -33,6 +34,16 @@ class _Piece:
     hi: float
     label: str
     level: int = 0
+    xa: float = 0.0  # ends in pixels (left end = the `lo` side, mirrored for RTL)
+    xb: float = 0.0
+    label_x: float = 0.0  # the label's centre and width
+    label_w: float = 0.0
+
+    def extent(self) -> Tuple[float, float]:
+        """The pixels the piece's line and label take up, left to right."""
+        low = min(self.xa, self.xb, self.label_x - self.label_w / 2)
+        high = max(self.xa, self.xb, self.label_x + self.label_w / 2)
+        return low, high
 
 
 def _word(text: str) -> str:
@@ -93,12 +104,30 @@ def _rows(centres: Sequence[float], widths: Sequence[float],
 
 
 def _levels(pieces: List[_Piece]) -> int:
-    done: List[_Piece] = []
-    for piece in sorted(pieces, key=lambda p: (p.hi - p.lo, p.lo)):
-        piece.level = 1 + max((p.level for p in done if p.lo < piece.hi and p.hi > piece.lo),
+    """Level of each piece: one above every shorter piece whose pixels (line or label) it
+    overlaps; returns the highest level."""
+    done: List[Tuple[float, float, int]] = []
+    for piece in sorted(pieces, key=lambda p: (p.extent()[1] - p.extent()[0], p.lo)):
+        low, high = piece.extent()
+        piece.level = 1 + max((level for a, b, level in done if a < high - 1 and b > low + 1),
                               default=0)
-        done.append(piece)
+        done.append((low, high, piece.level))
     return max((p.level for p in pieces), default=0)
+
+
+def _place(piece: _Piece, x_of, offset: float, lfs: float, row_width: float) -> None:
+    """Pixel ends and label position of a piece; its ends sit beside the word's centre, so
+    arcs meeting at one word do not touch."""
+    xa, xb = x_of(piece.lo), x_of(piece.hi)
+    sign = 1.0 if xb >= xa else -1.0
+    if piece.lo == int(piece.lo):
+        xa += sign * offset
+    if piece.hi == int(piece.hi):
+        xb -= sign * offset
+    piece.xa, piece.xb = xa, xb
+    piece.label_w = text_width(piece.label, lfs) + 6 if piece.label else 0.0
+    # a piece cut at the row's edge may be shorter than its label: keep the label inside
+    piece.label_x = min(max((xa + xb) / 2, piece.label_w / 2), row_width - piece.label_w / 2)
 
 
 def render_dep(doc: DisplayDoc, options: Dict) -> str:
@@ -152,16 +181,8 @@ def _render_row(doc: DisplayDoc, lo: int, first: int, end: int, centres: Sequenc
                 options: Dict) -> str:
     lfs = fs * 0.75
     level_h = lfs * 1.6 + 4
-    n_levels = _levels(pieces)
     left = centres[first] - widths[first] / 2
     width = float(math.ceil(centres[end - 1] + widths[end - 1] / 2 - left + 2 * MARGIN))
-    y_base = MARGIN + lfs * 0.7 + n_levels * level_h
-    y_word = y_base + fs * 0.6 + fs
-    y_tag = y_word + fs * 1.25
-    y_lemma = y_tag + fs * 1.15
-    show_lemma = options["add_lemma"] and doc.lemmas is not None
-    height = math.ceil((y_lemma if show_lemma else y_tag) + fs * 0.6)
-
     def x_of(position: float) -> float:
         """Token position (absolute index, or a row edge) -> x in this row's SVG."""
         if position < first + lo:
@@ -172,6 +193,15 @@ def _render_row(doc: DisplayDoc, lo: int, first: int, end: int, centres: Sequenc
             x = centres[int(position) - lo] - left + MARGIN
         return width - x if direction == "rtl" else x
 
+    for piece in pieces:
+        _place(piece, x_of, fs * 0.3, lfs, width)
+    n_levels = _levels(pieces)
+    y_base = MARGIN + lfs * 0.7 + n_levels * level_h
+    y_word = y_base + fs * 0.6 + fs
+    y_tag = y_word + fs * 1.25
+    y_lemma = y_tag + fs * 1.15
+    show_lemma = options["add_lemma"] and doc.lemmas is not None
+    height = math.ceil((y_lemma if show_lemma else y_tag) + fs * 0.6)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="nc-dep-row" '
            f'width="{width:.0f}" height="{height:.0f}" '
            f'viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -192,24 +222,17 @@ def _render_row(doc: DisplayDoc, lo: int, first: int, end: int, centres: Sequenc
             out.append(f'<text class="nc-lemma" data-i="{i}" x="{x:.1f}" y="{y_lemma:.1f}" '
                        f'font-size="{fs * 0.8:.1f}" text-anchor="middle" font-style="italic" '
                        f'fill="#777">{escape(doc.lemmas[i])}</text>')
-    offset = fs * 0.3
     for piece in pieces:
-        out.append(_render_piece(piece, x_of, offset, y_base, y_base - piece.level * level_h,
-                                 lfs, doc, width))
+        out.append(_render_piece(piece, y_base, y_base - piece.level * level_h, lfs, doc))
     out.append("</svg>")
     return "".join(out)
 
 
-def _render_piece(piece: _Piece, x_of, offset: float, y_base: float, y_top: float,
-                  lfs: float, doc: DisplayDoc, row_width: float) -> str:
-    xa, xb = x_of(piece.lo), x_of(piece.hi)
-    # the ends sit beside the word's centre, so arcs meeting at one word do not touch
+def _render_piece(piece: _Piece, y_base: float, y_top: float, lfs: float,
+                  doc: DisplayDoc) -> str:
+    xa, xb = piece.xa, piece.xb
     open_a, open_b = piece.lo != int(piece.lo), piece.hi != int(piece.hi)
     sign = 1.0 if xb >= xa else -1.0
-    if not open_a:
-        xa += sign * offset
-    if not open_b:
-        xb -= sign * offset
     radius = min(6.0, abs(xb - xa) / 2, (y_base - y_top) / 2)
     path = [f"M{xa:.1f},{y_top:.1f}" if open_a else
             f"M{xa:.1f},{y_base:.1f} L{xa:.1f},{y_top + radius:.1f} "
@@ -237,9 +260,7 @@ def _render_piece(piece: _Piece, x_of, offset: float, y_base: float, y_top: floa
                    f'L{dep_x - size:.1f},{y_base - size * 1.6:.1f} '
                    f'L{dep_x + size:.1f},{y_base - size * 1.6:.1f} Z" fill="{ARC_COLOUR}"/>')
     if piece.label:
-        w = text_width(piece.label, lfs) + 6
-        # a piece cut at the row's edge may be shorter than its label: keep the label inside
-        mid = min(max((xa + xb) / 2, w / 2), row_width - w / 2)
+        mid, w = piece.label_x, piece.label_w
         out.append(f'<rect class="nc-arc-label-bg" x="{mid - w / 2:.1f}" '
                    f'y="{y_top - lfs * 0.7:.1f}" width="{w:.1f}" height="{lfs * 1.4:.1f}" '
                    f'fill="#fff"/>'
