@@ -8,14 +8,17 @@ The layer `[pretraining] component` (and `layer`, a ref inside its model; "" for
 whole model) is built from the config, given the objective's output layer, and trained on
 masked batches of `[pretraining] corpus` (see `nlp_core.ml.pretrain_masking`).
 
-Output in OUTPUT_DIR: `model{epoch}.bin` after each epoch (every `n_save_epoch`-th and the
-last one when set), `model{epoch}.temp.bin` every `n_save_every` batches, `model-last.bin`
-(see `pretrain_checkpoint` for what a checkpoint holds), `log.jsonl` (one line per batch:
-epoch, step, words, masked tokens, loss, seconds), and the progress table on stdout.
+Output in OUTPUT_DIR (see `pretrain_checkpoint` for what a checkpoint holds):
+`model{epoch}.bin` after each epoch (every `n_save_epoch`-th and the last one when set):
+the weights for init_tok2vec with their provenance; `model-last.bin` after each epoch and
+at the end, and `model{epoch}.temp.bin` every `n_save_every` batches (removed when the
+epoch ends): resumable, with the training state too; `log.jsonl`, one line per batch
+(epoch, step, words, masked tokens, loss, seconds); the progress table on stdout.
 
 Runs are reproducible and resumable: the masking and dropout of batch b of epoch e are
-seeded from ([system] seed, e, b), and a checkpoint holds the raw weights, the optimizer
-state and its position, so a resumed run gives the same losses as one that never stopped.
+seeded from ([system] seed, e, b), and a resumable checkpoint holds the raw weights, the
+output layer, the optimizer state and the position, so `--resume-path` gives the same
+losses as a run that never stopped.
 """
 import json
 import sys
@@ -108,6 +111,7 @@ class Pretrainer:
                                           [first.predicted])
         self.architecture = architecture_block(interpolated, self.component, self.layer)
         self.position = {"epoch": 0, "batch": 0, "step": 0, "words": 0}
+        self._saved_step, self._last_checksum = -1, ""
         if resume_path is not None:
             self._resume(Path(resume_path), epoch_resume)
         elif epoch_resume is not None:
@@ -206,13 +210,16 @@ class Pretrainer:
                 pos.update(epoch=epoch + 1, batch=0)
                 n_save = self.settings.get("n_save_epoch")
                 if not n_save or epoch % n_save == 0 or epoch == max_epochs - 1:
-                    self._save(f"model{epoch}.bin", epoch)
-                    temp = self.output_dir / f"model{epoch}.temp.bin"
-                    if temp.exists():
-                        temp.unlink()
+                    self._save(f"model{epoch}.bin", epoch, resumable=False)
+                self._save("model-last.bin", epoch)
+                temp = self.output_dir / f"model{epoch}.temp.bin"
+                if temp.exists():
+                    temp.unlink()
             if window["words"]:
                 self._row(pos["epoch"] if self._done() else pos["epoch"] - 1, window)
-        checksum = self._save("model-last.bin", pos["epoch"])
+        if self._saved_step != pos["step"] or not (self.output_dir / "model-last.bin").exists():
+            self._save("model-last.bin", pos["epoch"])
+        checksum = self._last_checksum
         words_per_s = timed_words / timed_seconds if timed_seconds else 0.0
         self.stdout.write(f"Saved {self.output_dir / 'model-last.bin'} ({checksum}); "
                           f"{timed_words:,} words at {words_per_s:,.0f} words/s\n")
@@ -242,7 +249,9 @@ class Pretrainer:
 
     # --- output ---------------------------------------------------------------------------
 
-    def _save(self, name: str, epoch: int) -> str:
+    def _save(self, name: str, epoch: int, resumable: bool = True) -> str:
+        """Write a checkpoint; `resumable` ones also hold the raw weights, the output layer
+        and the optimizer state (several times the size of the weights)."""
         averages = self.optimizer.averages
         if averages:
             with self.tok2vec.use_params(averages):
@@ -257,11 +266,16 @@ class Pretrainer:
             "corpus": self.corpus_info, "seed": self.seed, "averaged": bool(averages),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        resume = {"tok2vec": self.tok2vec.to_bytes(),
-                  "output_layer": self.model.get_ref("output_layer").to_bytes(),
-                  "optimizer": optimizer_state(self.optimizer, self.model),
-                  "position": dict(self.position)}
-        return write_checkpoint(self.output_dir / name, provenance, weights, resume)
+        resume = None
+        if resumable:
+            resume = {"tok2vec": self.tok2vec.to_bytes(),
+                      "output_layer": self.model.get_ref("output_layer").to_bytes(),
+                      "optimizer": optimizer_state(self.optimizer, self.model),
+                      "position": dict(self.position)}
+        checksum = write_checkpoint(self.output_dir / name, provenance, weights, resume)
+        if name == "model-last.bin":
+            self._saved_step, self._last_checksum = self.position["step"], checksum
+        return checksum
 
     def _header(self) -> None:
         self.stdout.write(f"Pretraining [components.{self.component}.model]"
