@@ -248,3 +248,35 @@ def test_sample_run_pages_in_chromium(tmp_path):
         else:
             assert counts["marks"] >= 12 * 2
         screenshot(page, tmp_path / f"{style}.png", tmp_path)
+
+
+def test_the_layout_check_catches_overlaps():
+    """check_layout fails on the faults it is there to find (boxes as Chromium reports
+    them: left, top, right, bottom)."""
+    good = {"viewport": [800, 600], "scroll_width": 800, "page_height": 600,
+            "rows": [{"svg": [0, 0, 400, 100], "words": [[10, 60, 50, 80], [60, 60, 100, 80]],
+                      "tags": [], "arcs": [[30, 20, 80, 55]], "arrows": [],
+                      "labels": [[40, 10, 70, 30]], "label_texts": []}],
+            "marks": [[[10, 200, 60, 230]]], "plain": [[70, 200, 300, 230]],
+            "span_labels": [], "span_words": [], "span_bars": []}
+    assert check_layout(good)["arcs"] == 1
+    faults = [("rows", 0, "arcs", [30, 20, 80, 65], "overlaps a word"),
+              ("rows", 0, "labels", [40, 10, 420, 30], "outside its SVG"),
+              ("rows", 0, "labels", [40, 10, 90, 62], "overlaps a word"),
+              ("rows", 0, "words", [45, 60, 90, 80], "words overlap"),
+              ("marks", 0, 0, [10, 200, 80, 230], "overlaps the words"),
+              ("rows", 0, "arcs", [30, -5, 80, 55], "outside")]
+    for key, index, inner, value, message in faults:
+        bad = json.loads(json.dumps(good))
+        target = bad[key][index]
+        if key == "marks":
+            target[inner] = value
+        elif inner == "words":
+            target[inner][1] = value
+        else:
+            target[inner][0] = value
+        with pytest.raises(AssertionError, match=message):
+            check_layout(bad)
+    wide = dict(good, scroll_width=900)
+    with pytest.raises(AssertionError, match="wider than the viewport"):
+        check_layout(wide)
