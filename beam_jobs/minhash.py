@@ -31,7 +31,6 @@ import hashlib
 from typing import List, Sequence, Tuple
 
 import numpy as np
-
 from native.hashing import hash_strings
 
 MERSENNE_61 = np.uint64((1 << 61) - 1)

@@ -38,7 +38,7 @@ Everything is a function of the input set: sorted members, set semantics and min
 output the same however the runner splits bundles.
 """
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Tuple
+from typing import Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
 import numpy as np
@@ -123,20 +123,32 @@ def rank_of(doc_id: str, text: str, keep: str) -> Rank:
     return (-len(text) if keep == "longest" else 0, doc_id)
 
 
-def bucket_pairs(members: Iterable[str], max_bucket_size: int,
-                 bucket_window: int) -> Tuple[List[Tuple[str, str]], int]:
-    """The candidate pairs of one LSH bucket.
+def bucket_pairs(ids: Sequence[str], max_bucket_size: int,
+                 bucket_window: int) -> Iterator[Tuple[str, str]]:
+    """The candidate pairs of one LSH bucket, generated lazily (a huge bucket never holds
+    its pairs in memory).
 
-    Returns:
-        (pairs with the smaller id first, number of pairs left out by the cap).
+    Args:
+        ids: the bucket's distinct members, sorted.
+
+    Yields:
+        (smaller id, larger id): all pairs when len(ids) <= max_bucket_size, otherwise each
+        member with its next `bucket_window` members.
     """
-    ids = sorted(set(members))
     k = len(ids)
+    window = k if k <= max_bucket_size else bucket_window
+    for i in range(k):
+        for j in range(i + 1, min(i + 1 + window, k)):
+            yield ids[i], ids[j]
+
+
+def capped_pairs(k: int, max_bucket_size: int, bucket_window: int) -> int:
+    """How many of a bucket's k * (k - 1) / 2 pairs `bucket_pairs` leaves out."""
     if k <= max_bucket_size:
-        return [(ids[i], ids[j]) for i in range(k) for j in range(i + 1, k)], 0
-    pairs = [(ids[i], ids[j]) for i in range(k)
-             for j in range(i + 1, min(i + 1 + bucket_window, k))]
-    return pairs, k * (k - 1) // 2 - len(pairs)
+        return 0
+    w = min(bucket_window, k - 1)
+    kept = w * (k - w) + w * (w - 1) // 2
+    return k * (k - 1) // 2 - kept
 
 
 def large_star(node: Rank, neighbours: Iterable[Rank]) -> List[Tuple[Rank, Rank]]:
@@ -209,13 +221,13 @@ class _BucketPairs(beam.DoFn):
 
     def process(self, bucket):
         _key, members = bucket
-        pairs, left_out = bucket_pairs(members, self.settings.max_bucket_size,
-                                       self.settings.bucket_window)
+        ids = sorted(set(members))
+        s = self.settings
+        left_out = capped_pairs(len(ids), s.max_bucket_size, s.bucket_window)
         if left_out:
             self.capped_buckets.inc()
             self.capped_pairs.inc(left_out)
-        for a, b in pairs:
-            yield a, b
+        yield from bucket_pairs(ids, s.max_bucket_size, s.bucket_window)
 
 
 def _single_signature(doc_id: str, sigs: list):

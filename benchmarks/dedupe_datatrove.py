@@ -29,9 +29,13 @@ import time
 from pathlib import Path
 
 from datatrove.executor import LocalPipelineExecutor
-from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets,
-                                              MinhashDedupCluster, MinhashDedupFilter,
-                                              MinhashDedupSignature)
+from datatrove.pipeline.dedup.minhash import (
+    MinhashConfig,
+    MinhashDedupBuckets,
+    MinhashDedupCluster,
+    MinhashDedupFilter,
+    MinhashDedupSignature,
+)
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils.hashing import HashConfig

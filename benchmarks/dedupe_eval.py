@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dedupe_corpus  # noqa: E402  (beside this script)
+
 from beam_jobs.near_dedupe import NearDedupe, NearDedupeSettings  # noqa: E402
 
 

@@ -1,6 +1,7 @@
 """NearDedupe on FnApiRunner: which documents go, which stay, against a plain-Python
 reference (same signatures, union-find instead of Beam); determinism across bundle splits;
 the star rounds; metrics; settings and bad input."""
+import dataclasses
 import random
 from collections import defaultdict
 
@@ -11,8 +12,15 @@ from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.util import assert_that, equal_to
 
 from beam_jobs import minhash
-from beam_jobs.near_dedupe import (NearDedupe, NearDedupeSettings, bucket_pairs, large_star,
-                                   rank_of, small_star)
+from beam_jobs.near_dedupe import (
+    NearDedupe,
+    NearDedupeSettings,
+    bucket_pairs,
+    capped_pairs,
+    large_star,
+    rank_of,
+    small_star,
+)
 
 WORDS = [f"w{i}" for i in range(5000)]
 
@@ -53,7 +61,7 @@ def reference(docs, settings):
     sigs = minhash.truncate(full)
     bands = minhash.band_hashes(full, settings.bands, settings.rows)
     buckets = defaultdict(set)
-    for row, (doc_id, _) in enumerate(kept_docs):
+    for row in range(len(kept_docs)):
         for band in range(settings.bands):
             buckets[(band, int(bands[row, band]))].add(row)
     parent = list(range(len(kept_docs)))
@@ -170,13 +178,13 @@ def _star_components(edges, rounds=50):
 
 def test_star_rounds_find_the_components_and_their_minima():
     rng = random.Random(2)
-    for trial in range(20):
+    for _ in range(20):
         nodes = [(0, f"n{i:03d}") for i in range(rng.randint(2, 80))]
         edges = {tuple(sorted(rng.sample(nodes, 2))) for _ in range(rng.randint(1, 90))}
         centre = _star_components(sorted(edges))
         parent = {n: n for n in nodes}
 
-        def find(x):
+        def find(x, parent=parent):
             while parent[x] != x:
                 x = parent[x]
             return x
@@ -192,11 +200,16 @@ def test_star_rounds_find_the_components_and_their_minima():
 
 
 def test_bucket_pairs_all_pairs_then_a_window_counted():
-    assert bucket_pairs(["c", "a", "b", "a"], 10, 1) == ([("a", "b"), ("a", "c"), ("b", "c")], 0)
-    pairs, left_out = bucket_pairs([f"d{i}" for i in range(6)], 4, 2)
+    assert list(bucket_pairs(["a", "b", "c"], 10, 1)) == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert capped_pairs(3, 10, 1) == 0
+    pairs = list(bucket_pairs([f"d{i}" for i in range(6)], 4, 2))
     assert pairs == [("d0", "d1"), ("d0", "d2"), ("d1", "d2"), ("d1", "d3"), ("d2", "d3"),
                      ("d2", "d4"), ("d3", "d4"), ("d3", "d5"), ("d4", "d5")]
-    assert left_out == 15 - 9
+    assert capped_pairs(6, 4, 2) == 15 - 9
+    for k, size, window in ((50, 10, 3), (11, 10, 10), (11, 10, 30), (1000, 100, 10)):
+        ids = [f"{i:05d}" for i in range(k)]
+        assert capped_pairs(k, size, window) == k * (k - 1) // 2 - sum(
+            1 for _ in bucket_pairs(ids, size, window))
 
 
 def test_metrics_and_capped_buckets():
@@ -261,6 +274,6 @@ def test_settings_choose_bands_and_rows_and_are_frozen():
     assert (settings.bands, settings.rows) == (16, 8)
     assert (NearDedupeSettings(bands=20, rows=5).bands, NearDedupeSettings(threshold=0.5).rows) \
         == (20, minhash.lsh_parameters(0.5, 128)[1])
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         settings.threshold = 0.5
     assert np.isclose(settings.threshold, 0.8)
