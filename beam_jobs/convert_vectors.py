@@ -3,17 +3,20 @@
 
     python -m beam_jobs.convert_vectors --input glove.6B.50d.txt --output out/ --prune 20000
 
-Steps (the annotate job's shape: plan, build_pipeline, run, main):
+Steps (the annotate job's shape: plan, build_pipeline, run, main); the input is read in
+three passes, so that vectors cross the runner only as the kept table and the table's
+rows to the one writer (vector_table.py):
 
-    ReadLines      text vector files in byte ranges (compressed: whole), each line with its
-                   (file, byte offset) position (vector_rows.py)
-    ParseRows      lines -> RowBlocks (word, key, float32 vector) and dead letters
-    GroupBuckets   rows by 4 MiB position buckets, sorted (vector_table.py)
-    SelectRows     one worker, keys only: the first occurrence of each key, each bucket's
-                   first rank, the --truncate cut
-    RankRows       distinct rows with their rank: the table (rank < --prune) and the rest
-    NearestRows    with --prune: the kept table as a side input, the others in batches ->
-                   nearest kept row by cosine
+    ReadLines      text vector files (word2vec, GloVe, floret) in byte ranges (compressed:
+                   whole), each line with its (file, byte offset) position (vector_rows.py);
+                   word2vec binary files whole, one file per worker
+    ParseRows      lines -> the good rows' (position, key), and dead letters
+    SelectRows     one worker, positions and keys only: the first occurrence of each key
+                   and the --truncate cut -> the distinct rows' positions (a row's rank is
+                   its index there)
+    KeptRows       the input again: the rows of rank < --prune (or all) with vectors
+    RemapRows      with --prune, the input a third time: the kept table as a side input,
+                   every other row -> nearest kept row by cosine (rank, row, score only)
     WriteTable     one writer: the table into a preallocated .npy memory map by rank, then
                    the files as `init vectors` writes them (vector_writer.py)
     WriteDeadLetters, WriteSummary   vector_dead_letter Parquet, run_summary.json
@@ -23,12 +26,16 @@ new output in once the run has succeeded and its counts reconcile (output_dir.py
 """
 import sys
 import time
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from nlp_core.cli.init_vectors import check_options
+from nlp_core.errors import Errors
 from nlp_core.vectors_reading import VectorFileError, VectorFileReader
 from schemas import vector_dead_letter
 
@@ -39,15 +46,23 @@ from .parquet import WriteParquet
 from .summary import SUMMARY_NAME, read_json, tuple_sum, write_json
 from .vector_memory import note_peak_rss, peak_rss_by_worker, peak_rss_kib
 from .vector_options import ConvertVectorsOptions, help_parser, job_option_names, parse_options
-from .vector_rows import VectorDeadLetter, VectorLinesSource, parse_chunk
+from .vector_rows import (
+    FILE_SHIFT,
+    LineChunk,
+    RowBlock,
+    VectorDeadLetter,
+    VectorLinesSource,
+    parse_chunk,
+    read_binary_file,
+)
 from .vector_table import (
-    NearestRows,
-    RankRows,
+    KeptRows,
+    ParseStep,
+    RemapRows,
+    Selection,
     assemble_kept,
-    bucket_keys,
-    merge_bucket,
+    key_piece,
     select_rows,
-    split_buckets,
 )
 from .vector_writer import PIPELINE_ENTRIES, TableSettings, WriteTable
 
@@ -55,6 +70,7 @@ DEAD_TABLE = vector_dead_letter.NAME
 ENTRIES = PIPELINE_ENTRIES + (DEAD_TABLE, SUMMARY_NAME)
 DEAD_LETTER_BATCH = 1000
 FIRST_BAD = 5
+FORMATS = ("word2vec-text", "glove-text", "word2vec-binary", "floret-text")
 
 
 class JobPlan(NamedTuple):
@@ -67,6 +83,8 @@ class JobPlan(NamedTuple):
     dims: int
     out: OutputDir
     desired_bundle_size: Optional[int] = None  # tests: small, to split files
+    declared: Tuple[Optional[int], ...] = ()   # each file's header row count (or None)
+    floret: Optional[Dict[str, Any]] = None    # floret mode: the header's settings
 
     def staged(self, *parts: str) -> str:
         return self.out.staged(*parts)
@@ -90,48 +108,93 @@ def plan(argv: Sequence[str], desired_bundle_size: Optional[int] = None) -> JobP
     """
     options = parse_options(argv)
     job = options.view_as(ConvertVectorsOptions)
+    # the command's own checks (floret mode takes no --prune / --truncate /
+    # --skip-bad-lines); the output directory is checked below, for any file system
+    try:
+        check_options(mode=job.mode, prune=job.prune, truncate=job.truncate,
+                      batch_size=None, skip_bad_lines=job.skip_bad_lines,
+                      output_dir=Path("/nonexistent/-"))
+    except ValueError as err:
+        raise ValueError(str(err).replace("init vectors: ", "", 1)) from None
     paths = match_inputs(job.input)
-    formats = []
+    infos = []
     for path in paths:
         try:
             with VectorFileReader(path, mode=job.mode) as reader:
-                formats.append((reader.info.format, reader.info.dims, path))
+                infos.append(reader.info)
         except VectorFileError as err:
             raise ValueError(f"--input {job.input!r}: {err}") from None
-    kind, dims, first = formats[0]
-    for other_kind, other_dims, path in formats[1:]:
-        if (other_kind, other_dims) != (kind, dims):
-            raise ValueError(f"--input {job.input!r}: {first} is {kind} of width {dims} but "
-                             f"{path} is {other_kind} of width {other_dims}: convert files "
-                             "of one format and width together.")
-    if kind not in ("word2vec-text", "glove-text"):
-        raise ValueError(f"--input {job.input!r}: {first} is {kind}; the job reads word2vec "
-                         "text, fastText .vec and GloVe text. Convert it with `python -m "
-                         "nlp_core init vectors` instead.")
+    first = infos[0]
+    for info in infos[1:]:
+        if (info.format, info.dims) != (first.format, first.dims):
+            raise ValueError(f"--input {job.input!r}: {first.path} is {first.format} of "
+                             f"width {first.dims} but {info.path} is {info.format} of width "
+                             f"{info.dims}: convert files of one format and width together.")
+    if first.format not in FORMATS:  # a format added to the reader but not to the job
+        raise ValueError(f"--input {job.input!r}: {first.path} is {first.format}, which "
+                         "the job does not read; convert it with `python -m nlp_core init "
+                         "vectors`.")
+    if first.format == "floret-text" and len(paths) > 1:
+        raise ValueError(f"--input {job.input!r} matches {len(paths)} files; a floret table "
+                         "is one file (its header gives the rows and hashing settings).")
     output_dir.check_output(job.output, job.overwrite, ENTRIES)
     out = output_dir.staging_for(job.output, output_dir.new_run_id())
-    return JobPlan(options, job, paths, kind, dims, out, desired_bundle_size)
+    return JobPlan(options, job, paths, first.format, first.dims, out, desired_bundle_size,
+                   tuple(info.rows for info in infos), first.floret)
 
 
 class ParseRows(beam.DoFn):
-    """LineChunk -> (bucket, RowBlock) pieces; outputs DEAD (VectorDeadLetter) and COUNTS
-    ((non-blank lines read, blank lines) per chunk)."""
+    """Pass 1: a LineChunk (text) or (file index, path) (binary) -> (positions, keys) of
+    its good rows; outputs DEAD (VectorDeadLetter) and COUNTS ((file index, (non-blank
+    lines read, blank lines)) per element)."""
 
     DEAD = "dead"
     COUNTS = "counts"
 
-    def __init__(self, dims: int):
+    def __init__(self, dims: int, binary: bool):
         self.dims = dims
+        self.binary = binary
 
-    def process(self, chunk):
-        block, dead = parse_chunk(chunk, self.dims)
-        yield beam.pvalue.TaggedOutput(self.COUNTS, (len(chunk.items) + sum(
-            1 for letter in chunk.dead if letter.error_type == "line_too_long"),
-            chunk.n_blank))
-        for letter in dead:
-            yield beam.pvalue.TaggedOutput(self.DEAD, letter)
-        yield from split_buckets(block)
-        note_peak_rss()
+    def process(self, element):
+        if self.binary:
+            file_index, path = element
+            parts = read_binary_file(file_index, path, self.dims)
+        else:
+            file_index = element.file_index
+            block, dead = parse_chunk(element, self.dims)
+            n_read = len(element.items) + sum(
+                1 for letter in element.dead if letter.error_type == "line_too_long")
+            parts = [(block, dead, n_read)]
+        for block, dead, n_read in parts:
+            blank = 0 if self.binary else element.n_blank
+            yield beam.pvalue.TaggedOutput(self.COUNTS, (file_index, (n_read, blank)))
+            for letter in dead:
+                yield beam.pvalue.TaggedOutput(self.DEAD, letter)
+            if len(block.keys):
+                yield key_piece(block)
+            note_peak_rss()
+
+
+def parse_text(chunk: LineChunk, step, selection: Selection, *, dims: int
+               ) -> Iterator[RowBlock]:
+    """Passes 2 and 3 on a text chunk: its good rows, unless `step` skips the chunk."""
+    if not chunk.items:
+        return
+    base = chunk.file_index << FILE_SHIFT
+    if step.skip(base + chunk.items[0][0], base + chunk.items[-1][0], selection):
+        return
+    yield parse_chunk(chunk, dims)[0]
+
+
+def parse_binary(item: Tuple[int, str], step, selection: Selection, *, dims: int
+                 ) -> Iterator[RowBlock]:
+    """Passes 2 and 3 on a binary file: its good rows, batch by batch, unless `step`
+    skips the batch."""
+    file_index, path = item
+    for block, _, _ in read_binary_file(file_index, path, dims):
+        if len(block.keys) and not step.skip(int(block.positions[0]),
+                                             int(block.positions[-1]), selection):
+            yield block
 
 
 def _measured(element, function, *args):
@@ -145,42 +208,47 @@ def _settings(plan: JobPlan) -> TableSettings:
     job = plan.job
     source = plan.paths[0] if len(plan.paths) == 1 else job.input
     return TableSettings(job.lang, plan.dims, job.prune, job.name or f"{job.lang}_pipeline"
-                         ".vectors", job.attr, source)
+                         ".vectors", job.attr, source, plan.floret)
 
 
 def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> ConvertOutputs:
     """Add the job's transforms to `p` (see the module docstring)."""
     job = plan.job
     dims = plan.dims
-    source = VectorLinesSource(job.input, plan.paths, header=plan.format == "word2vec-text",
-                               dims=dims, desired_bundle_size=plan.desired_bundle_size)
-    parsed = (p
-              | "ReadLines" >> beam.io.Read(source)
-              | "ParseRows" >> beam.ParDo(ParseRows(dims)).with_outputs(
-                  ParseRows.DEAD, ParseRows.COUNTS, main="rows"))
-    buckets = (parsed.rows
-               | "GroupBuckets" >> beam.GroupByKey()
-               | "SortBuckets" >> beam.Map(_measured, merge_bucket, dims))
-    selection = (buckets
-                 | "BucketKeys" >> beam.Map(bucket_keys)
+    binary = plan.format == "word2vec-binary"
+    parse = partial(parse_binary if binary else parse_text, dims=dims)
+
+    def read(label: str) -> beam.PCollection:
+        """The input once more: LineChunks in byte ranges, or the binary files' names."""
+        if binary:
+            return (p | f"{label}Files" >> beam.Create(list(enumerate(plan.paths)))
+                    | f"{label}ToWorkers" >> beam.Reshuffle())
+        return p | label >> beam.io.Read(VectorLinesSource(
+            job.input, plan.paths, header=plan.format != "glove-text", dims=dims,
+            desired_bundle_size=plan.desired_bundle_size))
+
+    parsed = (read("ReadLines")
+              | "ParseRows" >> beam.ParDo(ParseRows(dims, binary)).with_outputs(
+                  ParseRows.DEAD, ParseRows.COUNTS, main="keys"))
+    selection = (parsed.keys
                  | "CollectKeys" >> beam.combiners.ToList()
                  | "SelectRows" >> beam.Map(_measured, select_rows, job.truncate))
-    ranked = (buckets
-              | "RankRows" >> beam.ParDo(RankRows(job.prune),
-                                         beam.pvalue.AsSingleton(selection))
-              .with_outputs(RankRows.REMAP, main="table"))
+    table = (read("ReadKeptLines")
+             | "KeptRows" >> beam.ParDo(ParseStep(KeptRows(job.prune), parse),
+                                        beam.pvalue.AsSingleton(selection)))
     if job.prune:
-        kept = (ranked.table
+        kept = (table
                 | "CollectKept" >> beam.combiners.ToList()
                 | "AssembleKept" >> beam.Map(lambda pieces, sel: _measured(
                     pieces, assemble_kept, min(sel.n_distinct, job.prune), dims),
                     beam.pvalue.AsSingleton(selection)))
-        remapped = (ranked[RankRows.REMAP]
-                    | "NearestRows" >> beam.ParDo(NearestRows(job.batch_size),
-                                                  beam.pvalue.AsSingleton(kept)))
+        remapped = (read("ReadOtherLines")
+                    | "RemapRows" >> beam.ParDo(
+                        ParseStep(RemapRows(job.prune, job.batch_size), parse),
+                        beam.pvalue.AsSingleton(selection), beam.pvalue.AsSingleton(kept)))
     else:
         remapped = p | "NothingToRemap" >> beam.Create([])
-    written = ((ranked.table, remapped)
+    written = ((table, remapped)
                | "AllRows" >> beam.Flatten()
                | "ToOneWriter" >> beam.Map(lambda piece: (None, piece))
                | "GatherRows" >> beam.GroupByKey()
@@ -193,7 +261,7 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> ConvertOutputs:
                   | "DeadLettersToArrow" >> beam.Map(dead_letters_to_record_batch)
                   | "WriteDeadLetters" >> WriteParquet(plan.staged(DEAD_TABLE, "part"),
                                                        vector_dead_letter.SCHEMA))
-    read_total = parsed[ParseRows.COUNTS] | "SumReads" >> beam.CombineGlobally(tuple_sum(2))
+    read_by_file = parsed[ParseRows.COUNTS] | "SumReads" >> beam.CombinePerKey(tuple_sum(2))
     by_reason = (dead
                  | "Reasons" >> beam.Map(lambda letter: letter.error_type)
                  | "CountReasons" >> beam.combiners.Count.PerElement())
@@ -204,10 +272,10 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> ConvertOutputs:
                | "Once" >> beam.Create([None])
                | "WriteSummary" >> beam.Map(
                    _write_summary, plan.staged(SUMMARY_NAME), _static(plan),
-                   plan.out.final_path, beam.pvalue.AsSingleton(read_total),
+                   list(zip(plan.paths, plan.declared)), plan.out.final_path, beam.pvalue.AsDict(read_by_file),
                    beam.pvalue.AsDict(by_reason), beam.pvalue.AsSingleton(written),
                    beam.pvalue.AsList(dead_files), beam.pvalue.AsSingleton(first_bad)))
-    return ConvertOutputs(ranked.table, remapped, dead, written, summary)
+    return ConvertOutputs(table, remapped, dead, written, summary)
 
 
 def dead_letters_to_record_batch(letters: Sequence[VectorDeadLetter]) -> pa.RecordBatch:
@@ -229,9 +297,10 @@ def _static(plan: JobPlan) -> Dict[str, Any]:
             "options": {k: v for k, v in job.get_all_options().items() if k in names}}
 
 
-def _write_summary(_, path, static, final_path, read_total, by_reason, written, dead_files,
-                   first_bad) -> Dict[str, Any]:
-    n_read, n_blank = read_total
+def _write_summary(_, path, static, headers, final_path, read_by_file, by_reason, written,
+                   dead_files, first_bad) -> Dict[str, Any]:
+    n_read = sum(read for read, _ in read_by_file.values())
+    n_blank = sum(blank for _, blank in read_by_file.values())
     n_dead = sum(by_reason.values())
     counts = {"lines_read": n_read, "rows_kept": written["rows_kept"],
               "rows_remapped": written["rows_remapped"], "dead_lettered": n_dead,
@@ -240,8 +309,15 @@ def _write_summary(_, path, static, final_path, read_total, by_reason, written, 
               "blank_lines": n_blank, "keys": written["keys"]}
     summary = dict(static)
     summary["counts"] = counts
+    if "floret_index_errors" in written:
+        summary["floret_index_errors"] = written["floret_index_errors"]
     summary["reconciled"] = n_read == (counts["rows_kept"] + counts["rows_remapped"] + n_dead
                                        + counts["duplicate_keys"] + counts["truncated"])
+    # like `init vectors` (E086): a header's row count is checked against the rows (good
+    # and bad, not blank lines) that follow it, unless --truncate stopped the reading
+    summary["header_rows"] = [
+        {"source": source, "declared": declared, "lines_read": read_by_file.get(i, (0, 0))[0]}
+        for i, (source, declared) in enumerate(headers) if declared is not None]
     summary["first_bad_lines"] = [
         {"source": letter.source, "line": letter.line,
          "offset": letter.offset, "error_type": letter.error_type, "message": letter.message}
@@ -284,6 +360,7 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
                               "workers": peak_rss_by_worker(result)}
     write_json(path, summary)
     counts = summary["counts"]
+    _check_headers(job_plan, summary)
     if counts["dead_lettered"] and not job_plan.job.skip_bad_lines:
         first = "; ".join(f"{b['source']} line {b['line']} (byte {b['offset']}): "
                           f"{b['message']}" for b in summary["first_bad_lines"])
@@ -295,6 +372,29 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
         raise RuntimeError(f"Counts do not reconcile: {counts}; --output "
                            f"{job_plan.job.output!r} was left as it was.")
     return summary
+
+
+def _check_headers(job_plan: JobPlan, summary: Dict[str, Any]) -> None:
+    """E086 as `init vectors` raises it: a file whose header gives another number of rows
+    than follow it (checked only when the whole file was read: not when --truncate cut
+    it); in floret mode also E080 for bucket indices out of order or repeated."""
+    counts = summary["counts"]
+    truncate = job_plan.job.truncate
+    if not (truncate and counts["keys"] >= truncate):
+        for entry in summary["header_rows"]:
+            if entry["declared"] != entry["lines_read"]:
+                raise ValueError(Errors.E086.format(path=entry["source"],
+                                                    declared=entry["declared"],
+                                                    got=entry["lines_read"])
+                                 + " --output was left as it was.")
+    if job_plan.floret is not None:
+        wrong = summary.get("floret_index_errors") or []
+        if counts["duplicate_keys"] or wrong:
+            where, reason = (wrong[0] if wrong else (
+                "its rows", f"{counts['duplicate_keys']} bucket indices repeat"))
+            raise ValueError(Errors.E080.format(path=job_plan.paths[0], where=where,
+                                                reason=reason)
+                             + " --output was left as it was.")
 
 
 def report_lines(summary: Dict[str, Any]) -> List[str]:

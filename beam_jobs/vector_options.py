@@ -17,8 +17,9 @@ Convert a word-vector file (or several: their rows in the order of the sorted fi
 into a pipeline directory with the vectors table, on Apache Beam: the same directory
 `python -m nlp_core init vectors` writes, byte for byte.
 
-Reads word2vec text / fastText .vec (header 'rows dims') or GloVe text (no header), plain
-or compressed, in byte ranges in parallel, and writes
+Reads word2vec text / fastText .vec (header 'rows dims'), GloVe text (no header) and, with
+--mode floret, floret text, plain or compressed, in byte ranges in parallel; word2vec
+binary files are read whole, one file per worker. Writes
   OUTPUT/config.cfg, meta.json, tokenizer     a blank LANG pipeline
   OUTPUT/vocab/vectors, key2row, vectors.cfg, strings.json   the table (spaCy's layout)
   OUTPUT/prune_report.json                    with --prune: what the remaps cost
@@ -64,9 +65,10 @@ class ConvertVectorsOptions(PipelineOptions):
                                  "prune_report.json. 0 keeps every row.")
         parser.add_argument("--truncate", type=int, default=0,
                             help="Keep only the first N distinct rows. 0 keeps all.")
-        parser.add_argument("--mode", default="default", choices=["default"],
-                            help="default: one row per word (floret tables: use `python -m "
-                                 "nlp_core init vectors --mode floret`).")
+        parser.add_argument("--mode", default="default", choices=["default", "floret"],
+                            help="default: one row per word; floret: a floret table of "
+                                 "hashed subword rows (one file; its header gives the "
+                                 "settings; no --prune, --truncate or --skip-bad-lines).")
         parser.add_argument("--attr", default="ORTH", choices=["ORTH", "LOWER", "NORM"],
                             help="Token attribute that looks the table up (default: ORTH; "
                                  "LOWER for uncased tables such as GloVe).")

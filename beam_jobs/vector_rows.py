@@ -19,7 +19,7 @@ import pyarrow
 from apache_beam.io.filebasedsource import FileBasedSource
 
 from nlp_core.vectors_building import word_keys
-from nlp_core.vectors_reading import first_non_number
+from nlp_core.vectors_reading import VectorFileError, VectorFileReader, first_non_number
 from schemas import vector_dead_letter
 
 from .io import RangeReadStopped, file_size, range_lines
@@ -241,3 +241,52 @@ class VectorLinesSource(FileBasedSource):
                              "run again once the input is complete.")
         yield from read_lines(self, file_name, self.index[file_name], range_tracker,
                               header=self.header, dims=self.dims)
+
+
+_BINARY_ERRORS = (("the word is not UTF-8", "not_utf8"), ("an empty word", "no_word"),
+                  ("a number is not finite", "not_finite"))
+
+
+def _binary_error_type(reason: str) -> str:
+    return next((kind for start, kind in _BINARY_ERRORS if reason.startswith(start)),
+                "bad_record")
+
+
+def read_binary_file(file_index: int, path: str, dims: int
+                     ) -> Iterator[Tuple[RowBlock, List[VectorDeadLetter], int]]:
+    """A word2vec binary file, read whole with `init vectors`' reader: (good rows, dead
+    letters, records read) per batch. A row's position is its record's byte offset (in
+    the decompressed data); its line is its record number. A file that stops being
+    readable (cut short, corrupt) ends with one `read_stopped` dead letter that counts as
+    one record read; the records before it are kept."""
+    base = file_index << FILE_SHIFT
+    try:
+        reader = VectorFileReader(path, keep_bad_rows=True)
+    except VectorFileError as err:
+        yield empty_block(dims), [_stopped(path, err)], 1
+        return
+    try:
+        if reader.info.format != "word2vec-binary" or reader.info.dims != dims:
+            raise VectorFileError(f"{path} is {reader.info.format} of width "
+                                  f"{reader.info.dims}, not word2vec-binary of width {dims}: "
+                                  "it changed after the run was planned.")
+        for batch in reader.batches():
+            dead = [_letter(path, bad.offset, bad.line, _binary_error_type(bad.reason),
+                            f"record {bad.line}: {bad.reason}", bad.raw, len(bad.raw))
+                    for bad in reader.bad_rows]
+            reader.bad_rows.clear()
+            n = len(batch.words)
+            block = (RowBlock(base + batch.offsets, batch.lines, batch.words.to_pylist(),
+                              word_keys(batch.words), batch.vectors) if n
+                     else empty_block(dims))
+            yield block, dead, n + len(dead)
+    except VectorFileError as err:
+        yield empty_block(dims), [_stopped(path, err)], 1
+    finally:
+        reader.close()
+
+
+def _stopped(path: str, err: VectorFileError) -> VectorDeadLetter:
+    return _letter(path, 0, None, "read_stopped", f"{err} The records before this point "
+                   "were read; the rest of the file is lost.", str(err).encode(),
+                   file_size(path))

@@ -1,22 +1,28 @@
-"""The steps of the vector-conversion job between reading and writing: rows bucketed by
-position, the first occurrence of each key, each row's place in the table, pruning.
+"""The steps of the vector-conversion job between reading and writing: the first
+occurrence of each key, each row's place in the table, pruning.
 
-    SplitBuckets / GroupBuckets   rows -> (bucket, RowBlock sorted by position); a bucket
-                                  is BUCKET_BYTES of one file, so a bucket's rows and
-                                  their order never depend on how the file was read
-    SelectRows (one worker)       every bucket's keys, in position order -> `Selection`:
-                                  for each bucket its first rank (distinct rows before it),
-                                  its repeated keys and, with --truncate, where it stops;
-                                  about 8 bytes a row, never a vector
-    RankRows                      each bucket's distinct rows with their rank (their row in
-                                  the table before pruning); ranks under --prune (or all)
-                                  are the kept table, the rest are remapped
-    NearestRows                   the kept table (a side input, once per worker) and a
-                                  batch of other rows -> nearest kept row by cosine
-                                  (nlp_core.vectors_pruning.NearestKept: float32 products,
-                                  float64 re-score of near ties, lower row wins)
+The input is read in three passes, so that the rows' vectors never cross the runner (a
+shuffle, or the in-memory runner's buffers) except for the kept table and, without
+--prune, for the one writer:
+
+    1. ParseRows -> keys      every good row's (position, key): 16 bytes a row
+       SelectRows (one        -> `Selection`: the positions of the distinct rows (first
+       worker)                occurrence of each key, before the --truncate cut), sorted,
+                              so a row's rank (its row in the unpruned table) is its index
+                              there; 8 bytes a row, never a vector
+    2. KeptRows               the input again: each row of rank < --prune (or every row)
+                              with its rank and vector -> the table; a chunk that lies
+                              wholly after the last kept row is not parsed
+    3. RemapRows (--prune)    the input again, with the kept table as a side input (once
+                              per worker): each other row -> nearest kept row by cosine
+                              (nlp_core.vectors_pruning.NearestKept: float32 products,
+                              float64 re-score of near ties, lower row wins); only (rank,
+                              key, word, row, score) leave the worker
+
+A row's position is `(file index << FILE_SHIFT) | byte offset` (vector_rows.py): which
+rows make the table never depends on how the input was split.
 """
-from typing import Dict, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+from typing import Iterator, List, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 import numpy
@@ -25,21 +31,27 @@ from nlp_core.training.loop import single_blas_thread
 from nlp_core.vectors_pruning import NearestKept
 
 from .vector_memory import note_peak_rss
-from .vector_rows import FILE_SHIFT, RowBlock, concat_blocks
-
-BUCKET_SHIFT = 22  # 4 MiB of a file per bucket
-assert BUCKET_SHIFT < FILE_SHIFT
+from .vector_rows import RowBlock
 
 
 class Selection(NamedTuple):
-    """Which rows make the table. `buckets` maps a bucket to (rank of its first distinct
-    row, int64 local indices of its repeated keys, local index where --truncate stops it
-    or -1)."""
+    """Which rows make the table: int64 `positions` of the distinct rows in file order
+    (a row's rank is its index here)."""
 
-    buckets: Dict[int, Tuple[int, numpy.ndarray, int]]
-    n_distinct: int   # distinct rows kept or remapped (after --truncate)
+    positions: numpy.ndarray
     duplicates: int   # repeated keys before the --truncate cut
     truncated: int    # rows after the cut
+
+    @property
+    def n_distinct(self) -> int:
+        """Distinct rows kept or remapped (after --truncate)."""
+        return len(self.positions)
+
+    def last_position(self, rank: int) -> int:
+        """The position of the row of rank `rank - 1` (the last of the first `rank` rows;
+        -1 when there is none)."""
+        rank = min(rank, len(self.positions))
+        return int(self.positions[rank - 1]) if rank else -1
 
 
 class Ranked(NamedTuple):
@@ -53,89 +65,96 @@ class Ranked(NamedTuple):
     scores: Optional[numpy.ndarray] = None  # remapped: its cosine
 
 
-def bucket_of(positions: numpy.ndarray) -> numpy.ndarray:
-    return positions >> BUCKET_SHIFT
+def key_piece(block: RowBlock) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """What SelectRows needs of a block: (int64 positions, uint64 keys)."""
+    return block.positions, block.keys
 
 
-def split_buckets(block: RowBlock) -> Iterator[Tuple[int, RowBlock]]:
-    """(bucket, the rows of `block` in it)."""
-    if not len(block.positions):
-        return
-    buckets = bucket_of(block.positions)
-    for bucket in numpy.unique(buckets).tolist():
-        yield bucket, block.take(numpy.flatnonzero(buckets == bucket))
-
-
-def merge_bucket(item: Tuple[int, Iterable[RowBlock]], dims: int) -> Tuple[int, RowBlock]:
-    bucket, blocks = item
-    block = concat_blocks(list(blocks), dims)
-    return bucket, block.take(numpy.argsort(block.positions, kind="stable"))
-
-
-def bucket_keys(item: Tuple[int, RowBlock]) -> Tuple[int, numpy.ndarray]:
-    return item[0], item[1].keys
-
-
-def select_rows(index: List[Tuple[int, numpy.ndarray]], truncate: int) -> Selection:
-    """The `Selection` from every bucket's keys (in position order within the bucket):
-    the first occurrence of a key wins; with `truncate`, rows after the truncate-th
-    distinct row are cut (as `init vectors --truncate` stops reading there)."""
-    index = sorted(index, key=lambda item: item[0])
-    sizes = [len(keys) for _, keys in index]
-    keys = (numpy.concatenate([k for _, k in index]) if index
-            else numpy.zeros(0, numpy.uint64))
+def select_rows(pieces: List[Tuple[numpy.ndarray, numpy.ndarray]], truncate: int
+                ) -> Selection:
+    """The `Selection` from every good row's (position, key): in position order, the
+    first occurrence of a key wins; with `truncate`, rows after the truncate-th distinct
+    row are cut (as `init vectors --truncate` stops reading there)."""
+    if pieces:
+        positions = numpy.concatenate([p for p, _ in pieces])
+        keys = numpy.concatenate([k for _, k in pieces])
+    else:
+        positions, keys = numpy.zeros(0, numpy.int64), numpy.zeros(0, numpy.uint64)
+    del pieces
+    order = numpy.argsort(positions, kind="stable")
+    positions, keys = positions[order], keys[order]
+    del order
     first = numpy.zeros(len(keys), dtype=bool)
     first[numpy.unique(keys, return_index=True)[1]] = True
     del keys
-    distinct_before = numpy.cumsum(first) - first  # distinct rows before each row
     cut = len(first)
     if truncate and first.sum() > truncate:
         cut = int(numpy.flatnonzero(first)[truncate - 1]) + 1
-    buckets: Dict[int, Tuple[int, numpy.ndarray, int]] = {}
-    start = 0
-    for (bucket, _), size in zip(index, sizes):
-        stop = start + size
-        local_first = first[start:stop]
-        repeats = numpy.flatnonzero(~local_first)
-        local_cut = -1
-        if cut < stop:
-            local_cut = max(0, cut - start)
-            repeats = repeats[repeats < local_cut]
-        rank = int(distinct_before[start]) if size else 0
-        buckets[bucket] = (rank, repeats, local_cut)
-        start = stop
-    n_distinct = int(first[:cut].sum())
-    return Selection(buckets, n_distinct, int(cut - n_distinct), int(len(first) - cut))
+    distinct = positions[:cut][first[:cut]]
+    return Selection(distinct, int(cut - len(distinct)), int(len(first) - cut))
 
 
-class RankRows(beam.DoFn):
-    """(bucket, RowBlock) -> Ranked rows: main output the table's rows (rank < prune, or
-    all), output REMAP the rows to remap (with --prune)."""
+def rank_block(block: RowBlock, selection: Selection) -> Tuple[numpy.ndarray, RowBlock]:
+    """`block`'s rows that are in the table (distinct, before the cut) and their ranks:
+    int64 (n,) and the RowBlock, in the block's order."""
+    ranks = numpy.searchsorted(selection.positions, block.positions)
+    found = ranks < len(selection.positions)
+    found[found] = selection.positions[ranks[found]] == block.positions[found]
+    index = numpy.flatnonzero(found)
+    return ranks[index], block.take(index)
 
-    REMAP = "remap"
+
+class KeptRows:
+    """Pass 2: a block -> its rows of rank < prune (or every row) as `Ranked` with their
+    vectors."""
 
     def __init__(self, prune: int):
         self.prune = prune
 
-    def process(self, item: Tuple[int, RowBlock], selection: Selection):
-        bucket, block = item
-        rank, repeats, local_cut = selection.buckets[bucket]
-        keep = numpy.ones(len(block.keys), dtype=bool)
-        keep[repeats] = False
-        if local_cut >= 0:
-            keep[local_cut:] = False
-        block = block.take(numpy.flatnonzero(keep))
-        ranks = rank + numpy.arange(len(block.keys), dtype=numpy.int64)
-        if not len(ranks):
-            return
-        kept = len(ranks) if not self.prune else int((ranks < self.prune).sum())
-        if kept:
-            yield Ranked(ranks[:kept], block.keys[:kept], block.words[:kept],
-                         block.vectors[:kept])
-        if kept < len(ranks):
-            yield beam.pvalue.TaggedOutput(self.REMAP, Ranked(
-                ranks[kept:], block.keys[kept:], block.words[kept:], block.vectors[kept:]))
+    def skip(self, first_position: int, last_position: int, selection: Selection) -> bool:
+        """Whether rows at these positions hold no kept row (not worth parsing)."""
+        return bool(self.prune) and first_position > selection.last_position(self.prune)
+
+    def __call__(self, block: RowBlock, selection: Selection) -> Iterator[Ranked]:
+        ranks, block = rank_block(block, selection)
+        keep = numpy.flatnonzero(ranks < self.prune) if self.prune else None
+        if keep is not None and len(keep) < len(ranks):
+            ranks, block = ranks[keep], block.take(keep)
+        if len(ranks):
+            yield Ranked(ranks, block.keys, block.words, block.vectors)
         note_peak_rss()
+
+
+class RemapRows:
+    """Pass 3: a block -> its rows of rank >= prune as `Ranked` with `rows` (nearest kept
+    row) and `scores` (cosine), no vectors. The search index is built once per worker
+    process from the kept table."""
+
+    def __init__(self, prune: int, batch_size: int):
+        self.prune = prune
+        self.batch_size = batch_size
+        self._nearest = None
+        self._table_id = None
+
+    def skip(self, first_position: int, last_position: int, selection: Selection) -> bool:
+        """Whether rows at these positions are all kept ones (nothing to remap)."""
+        return last_position <= selection.last_position(self.prune)
+
+    def __call__(self, block: RowBlock, selection: Selection, kept: numpy.ndarray
+                 ) -> Iterator[Ranked]:
+        ranks, block = rank_block(block, selection)
+        other = numpy.flatnonzero(ranks >= self.prune)
+        if not len(other):
+            return
+        ranks, block = ranks[other], block.take(other)
+        if self._nearest is None or self._table_id != id(kept):
+            self._nearest = NearestKept(kept, batch_size=self.batch_size)
+            self._table_id = id(kept)
+        # as `init vectors`: BLAS threads only oversubscribe the worker's cores here
+        with single_blas_thread():
+            rows, scores = self._nearest(block.vectors)
+        note_peak_rss()
+        yield Ranked(ranks, block.keys, block.words, None, rows, scores)
 
 
 def assemble_kept(pieces: List[Ranked], n_rows: int, dims: int) -> numpy.ndarray:
@@ -146,22 +165,16 @@ def assemble_kept(pieces: List[Ranked], n_rows: int, dims: int) -> numpy.ndarray
     return table
 
 
-class NearestRows(beam.DoFn):
-    """Ranked rows to remap -> the same with `rows` (nearest kept row) and `scores`
-    (cosine), `vectors` dropped. The search index is built once per worker process from
-    the kept-table side input."""
+class ParseStep(beam.DoFn):
+    """One pass over the input as a DoFn: its input elements (a LineChunk of a text file,
+    or (file index, path) of a binary file) are parsed into RowBlocks by `parse` and each
+    block handed to `step` (KeptRows or RemapRows) with the side inputs; `skip` lets a
+    text chunk go unparsed when the step would find nothing in it."""
 
-    def __init__(self, batch_size: int):
-        self.batch_size = batch_size
-        self._nearest = None
-        self._table_id = None
+    def __init__(self, step, parse):
+        self.step = step
+        self.parse = parse
 
-    def process(self, piece: Ranked, kept: numpy.ndarray):
-        if self._nearest is None or self._table_id != id(kept):
-            self._nearest = NearestKept(kept, batch_size=self.batch_size)
-            self._table_id = id(kept)
-        # as `init vectors`: BLAS threads only oversubscribe the worker's cores here
-        with single_blas_thread():
-            rows, scores = self._nearest(piece.vectors)
-        note_peak_rss()
-        yield piece._replace(vectors=None, rows=rows, scores=scores)
+    def process(self, element, selection: Selection, *side):
+        for block in self.parse(element, self.step, selection):
+            yield from self.step(block, selection, *side)

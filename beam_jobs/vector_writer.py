@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterable, NamedTuple, Tuple
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 import numpy
@@ -44,6 +44,7 @@ class TableSettings(NamedTuple):
     name: str
     attr: str
     source: str  # the file (or glob) named in prune_report.json
+    floret: Optional[Dict[str, Any]] = None  # floret mode: the file header's settings
 
 
 class WriteTable(beam.DoFn):
@@ -67,7 +68,9 @@ class WriteTable(beam.DoFn):
 
 
 def write_pipeline(path: Path, pieces: Iterable[Ranked], selection: Selection,
-                   settings: TableSettings) -> Dict[str, int]:
+                   settings: TableSettings) -> Dict[str, Any]:
+    if settings.floret is not None:
+        return write_floret(path, pieces, selection, settings)
     n_keys = selection.n_distinct
     n_rows = min(n_keys, settings.prune) if settings.prune else n_keys
     if n_keys == 0:
@@ -115,6 +118,45 @@ def write_pipeline(path: Path, pieces: Iterable[Ranked], selection: Selection,
     nlp.vocab.vectors = Vectors()
     return {"rows_kept": n_rows, "rows_remapped": n_keys - n_rows, "keys": n_keys,
             "duplicates": selection.duplicates, "truncated": selection.truncated}
+
+
+FLORET_ERRORS_KEPT = 5
+
+
+def write_floret(path: Path, pieces: Iterable[Ranked], selection: Selection,
+                 settings: TableSettings) -> Dict[str, Any]:
+    """A floret table: every row in file order, as `init vectors --mode floret` writes it
+    (one row per hash bucket, no keys). A row whose bucket index is not its row number
+    is listed in `floret_index_errors` (the run then fails with E080, as the command
+    does)."""
+    n_rows = selection.n_distinct
+    if n_rows == 0:
+        raise ValueError(f"--input {settings.source}: no good rows to convert.")
+    vocab_dir = path / "vocab"
+    vocab_dir.mkdir(parents=True, exist_ok=True)
+    # filled here by rank, then written by the command's own functions to vocab/vectors
+    rows_path = path / ".floret-rows.npy"
+    table = numpy.lib.format.open_memmap(rows_path, mode="w+", dtype="<f4",
+                                         shape=(n_rows, settings.dims))
+    wrong: List[Tuple[int, str]] = []
+    for piece in pieces:
+        table[piece.ranks] = piece.vectors
+        for rank, word in zip(piece.ranks.tolist(), piece.words):
+            if word != str(rank):
+                wrong.append((rank, word))
+    wrong = sorted(wrong)[:FLORET_ERRORS_KEPT]
+    nlp = blank(settings.lang, config={"nlp": SPACY_NLP_FUNCTIONS})
+    nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table, name=settings.name,
+                                attr=settings.attr, mode="floret", **settings.floret)
+    nlp.to_disk(path)
+    nlp.vocab.vectors = Vectors()
+    del table
+    rows_path.unlink()
+    return {"rows_kept": n_rows, "rows_remapped": 0, "keys": 0,
+            "duplicates": selection.duplicates, "truncated": selection.truncated,
+            "floret_index_errors": [
+                (f"row {rank + 1}", f"bucket index {word!r}, expected {rank} (rows in "
+                 "order)") for rank, word in wrong]}
 
 
 def _copy_tree(local: Path, target: str) -> None:

@@ -67,19 +67,35 @@ class ReadStats:
 @dataclass
 class Batch:
     """Consecutive good rows: words (an Arrow string array; floret: bucket indices as
-    text), their (n, dims) float32 vectors and the int64 (n,) 1-based line (binary:
-    record) number of each."""
+    text), their (n, dims) float32 vectors, the int64 (n,) 1-based line (binary: record)
+    number of each and (binary only; empty otherwise) the int64 (n,) byte offset of each
+    record in the (decompressed) file."""
 
     words: Any
     vectors: numpy.ndarray
     lines: numpy.ndarray
+    offsets: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0, numpy.int64))
 
 
-def _batch(words: List[str], vectors: numpy.ndarray, lines: List[int]) -> Batch:
+@dataclass
+class BadRow:
+    """A bad row kept for the caller (`VectorFileReader(keep_bad_rows=True)`): its 1-based
+    line (binary: record) number, byte offset (binary; None for text), reason and raw
+    bytes (at most MAX_WORD_BYTES)."""
+
+    line: int
+    offset: int | None
+    reason: str
+    raw: bytes
+
+
+def _batch(words: List[str], vectors: numpy.ndarray, lines: List[int],
+           offsets: List[int] | None = None) -> Batch:
     import pyarrow  # imported when rows are read: only `init vectors` needs it
 
     return Batch(pyarrow.array(words, type=pyarrow.string()), vectors,
-                 numpy.asarray(lines, dtype=numpy.int64))
+                 numpy.asarray(lines, dtype=numpy.int64),
+                 numpy.asarray(offsets or [], dtype=numpy.int64))
 
 
 def open_binary(path: str) -> Tuple[BinaryIO, BinaryIO]:
@@ -113,14 +129,19 @@ class VectorFileReader:
         mode: "default" (word2vec, GloVe, fastText) or "floret" (a .floret text file).
         skip_bad_lines: count and skip bad rows instead of raising E080.
         batch_rows: rows per yielded batch.
+        keep_bad_rows: (word2vec binary) skip bad records and keep each in `bad_rows` as
+            a `BadRow`, for the caller to take after each batch; a batch (perhaps without
+            rows) is yielded whenever `batch_rows` bad rows are waiting, so they stay few.
     """
 
     def __init__(self, path: str, *, mode: str = "default", skip_bad_lines: bool = False,
-                 batch_rows: int = 8192):
+                 batch_rows: int = 8192, keep_bad_rows: bool = False):
         self.path = str(path)
-        self.skip_bad_lines = skip_bad_lines
+        self.skip_bad_lines = skip_bad_lines or keep_bad_rows
         self.batch_rows = batch_rows
+        self.bad_rows: List[BadRow] | None = [] if keep_bad_rows else None
         self.stats = ReadStats()
+        self._pending_offset = 0
         self._raw, self._stream = open_binary(self.path)
         try:
             self.info, self._pending, self._first_line = self._read_header(mode)
@@ -190,6 +211,7 @@ class VectorFileReader:
                 binary = not _looks_like_text_row(rest, dims)
             info = FileInfo(self.path, "word2vec-binary" if binary else "word2vec-text",
                             dims, rows)
+            self._pending_offset = end + 1
             return self._checked(info), rest, 2
         dims = len(first.rstrip().split(b" ")) - 1
         info = FileInfo(self.path, "glove-text", dims, None)
@@ -370,12 +392,14 @@ class VectorFileReader:
         dims = self.info.dims
         size = 4 * dims
         buf = self._pending
+        base = self._pending_offset  # the file offset of buf[0]
         pos = 0
         record = 0
         eof = False
         words: List[str] = []
         vectors = numpy.empty((self.batch_rows, dims), dtype=numpy.float32)
         lines: List[int] = []
+        offsets: List[int] = []
         while True:
             while pos < len(buf) and buf[pos:pos + 1] in (b"\n", b"\r"):
                 pos += 1
@@ -388,6 +412,7 @@ class VectorFileReader:
                 if not eof:
                     block = self._read_block()
                     eof = not block
+                    base += pos
                     buf = buf[pos:] + block
                     pos = 0
                     continue
@@ -399,6 +424,7 @@ class VectorFileReader:
                         path=self.path, where=f"record {record + 1}", detail=what))
                 break
             record += 1
+            start = pos
             raw_word = buf[pos:space]
             row = numpy.frombuffer(buf, dtype="<f4", count=dims, offset=space + 1)
             pos = space + 1 + size
@@ -406,30 +432,37 @@ class VectorFileReader:
                 word = raw_word.decode("utf8")
             except UnicodeDecodeError as err:
                 self._bad(record, f"the word is not UTF-8 ({err.reason} at byte {err.start})",
-                          unit="record")
-                continue
-            if not word or not numpy.isfinite(row).all():
+                          unit="record", offset=base + start, raw=buf[start:pos])
+                word = None
+            if word is not None and (not word or not numpy.isfinite(row).all()):
                 self._bad(record, "an empty word" if not word else
-                          "a number is not finite (nan or inf)", unit="record")
-                continue
-            vectors[len(words)] = row
-            words.append(word)
-            lines.append(record)
-            if len(words) == self.batch_rows:
+                          "a number is not finite (nan or inf)", unit="record",
+                          offset=base + start, raw=buf[start:pos])
+                word = None
+            if word is not None:
+                vectors[len(words)] = row
+                words.append(word)
+                lines.append(record)
+                offsets.append(base + start)
+            if len(words) == self.batch_rows or (
+                    self.bad_rows is not None and len(self.bad_rows) >= self.batch_rows):
                 self.stats.rows += len(words)
-                yield _batch(words, vectors, lines)
-                words, lines = [], []
+                yield _batch(words, vectors[:len(words)], lines, offsets)
+                words, lines, offsets = [], [], []
                 vectors = numpy.empty((self.batch_rows, dims), dtype=numpy.float32)
-        if words:
+        if words or self.bad_rows:
             self.stats.rows += len(words)
-            yield _batch(words, vectors[:len(words)], lines)
+            yield _batch(words, vectors[:len(words)], lines, offsets)
 
     # --- bad rows --------------------------------------------------------------------
 
-    def _bad(self, line: int, reason: str, unit: str = "line") -> None:
+    def _bad(self, line: int, reason: str, unit: str = "line", offset: int | None = None,
+             raw: bytes = b"") -> None:
         if not self.skip_bad_lines:
             raise VectorFileError(Errors.E080.format(path=self.path, where=f"{unit} {line}",
                                                      reason=reason))
+        if self.bad_rows is not None:
+            self.bad_rows.append(BadRow(line, offset, reason, bytes(raw[:MAX_WORD_BYTES])))
         self.stats.bad += 1
         if len(self.stats.bad_examples) < KEPT_EXAMPLES:
             self.stats.bad_examples.append((line, reason))
