@@ -4,6 +4,8 @@
 - `python -m beam_jobs.convert_vectors`: a word-vector file -> the pipeline directory `init
   vectors` writes (convert_vectors.py, with vector_options.py, vector_rows.py,
   vector_table.py, vector_writer.py).
+- `NearDedupe` (near_dedupe.py, with minhash.py): the near-duplicate removal transform of the
+  pretraining-corpus job (MinHash, LSH, verified pairs, distributed connected components).
 
 Shared pieces, in the order a record meets them: options.py (flags), io.py (reading
 corpora in byte ranges) with compressed.py (bounded, checked decompression), records.py
