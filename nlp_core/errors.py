@@ -502,6 +502,31 @@ class Errors(metaclass=_Catalogue):
     E594 = ("Give exactly one of --output PAGE.html and --serve PORT.")
     E595 = ("Cannot serve on port {port}: {reason}. Give another --serve port (1024-65535).")
 
+    # Distillation and rehearsal: components' distill / rehearse, Language.distill,
+    # the distill command (E600-E619).
+    E600 = ("{component!r}.distill: the teacher component is a {teacher_cls}, not a {cls}, "
+            "so their outputs cannot be compared. Map the student's component to a teacher "
+            "component of the same kind ([distillation] student_to_teacher).")
+    E601 = ("{component!r}.{method}: example {i} has {n_student} tokens on the student's side "
+            "(predicted) and {n_teacher} on the teacher's (reference); the teacher must read "
+            "the student's tokens. Build each Example as Example(student_doc, teacher_doc) "
+            "over the same words, as Language.distill does.")
+    E602 = ("{component!r}.rehearse: there is no rehearsal teacher. Call "
+            "`nlp.resume_training()` first: it keeps a copy of the pipeline as the teacher.")
+    E603 = ("{component!r}.distill: the teacher component has no labels yet, so it has "
+            "nothing to teach. Give a trained teacher pipeline.")
+    E604 = ("Language.distill: student component {name!r} maps to teacher component "
+            "{teacher_name!r}, which the teacher pipeline does not have (it has {names}). Fix "
+            "[distillation] student_to_teacher, or name the components alike.")
+    E605 = ("[distillation] {key} = {value!r}: {reason}")
+    E606 = ("distill: cannot load the teacher pipeline {path!r}: {reason}. Give a pipeline "
+            "directory (e.g. a training run's model-best) or a shipped or installed "
+            "pipeline name.")
+    E607 = ("Language.distill: no student component learns from the teacher: none of "
+            "{names} has a distill method and a teacher component (exclude: {exclude}).")
+    E608 = ("distill: the student config {path!r} has no [distillation] block. Add one with "
+            "`python -m nlp_core init fill-config {path} OUTPUT --distillation`.")
+
     # Untrusted inputs and long runs of the annotate job (E620-E639).
     E620 = ("TransformerModel {name!r}: {section}[{key!r}] = {value!r} is not allowed: a model "
             "may neither run code shipped with it nor load weights other than safetensors, "
