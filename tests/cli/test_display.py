@@ -117,3 +117,22 @@ def test_serve_port(output, monkeypatch):
         for server in servers:
             server.shutdown()
         thread.join(timeout=10)
+
+
+def test_display_runs_without_torch():
+    """`python -m nlp_core display` makes torch unimportable (thinc would import it: 1-2 s
+    of start-up the command never uses)."""
+    import sys
+
+    from nlp_core.__main__ import block_unused_torch
+
+    saved = sys.modules.pop("torch", None)
+    try:
+        assert not block_unused_torch(["nlp_core", "displayx"])
+        assert "torch" not in sys.modules
+        assert block_unused_torch(["nlp_core", "display", "out/annotated", "-o", "p.html"])
+        assert sys.modules["torch"] is None
+    finally:  # this process's torch (if it had one) back in place for the other tests
+        sys.modules.pop("torch", None)
+        if saved is not None:
+            sys.modules["torch"] = saved
