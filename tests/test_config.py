@@ -179,15 +179,14 @@ def test_fill_config_names_an_unknown_factory():
     assert "'test_config.dense'" in str(err.value)
 
 
-def test_fill_config_keeps_names_that_land_with_pretraining():
+def test_fill_config_fills_the_pretraining_objective():
     text = PARTIAL + '\n[pretraining]\n\n[pretraining.objective]\n' \
         '@architectures = "spacy.PretrainCharacters.v1"\n'
     filled = fill_config(load_config_from_str(text))
-    assert filled["pretraining"]["objective"]["@architectures"] == "spacy.PretrainCharacters.v1"
-    # The same unknown name where a pipeline is built is an error.
-    bad = PARTIAL.replace('@layers = "Relu.v1"', '@architectures = "spacy.PretrainCharacters.v1"')
-    with pytest.raises(RegistryNameError):
-        fill_config(load_config_from_str(bad))
+    objective = filled["pretraining"]["objective"]
+    assert objective["@architectures"] == "spacy.PretrainCharacters.v1"
+    assert (objective["maxout_pieces"], objective["hidden_size"],
+            objective["n_characters"]) == (3, 300, 4)
 
 
 def test_fill_config_fills_the_training_readers():

@@ -1,6 +1,7 @@
 """`init config` writes a complete training config; `init fill-config` completes one.
 
     python -m nlp_core init config config.cfg --lang en --pipeline tagger,parser,ner
+    python -m nlp_core init config config.cfg --pipeline tagger,parser --pretraining
     python -m nlp_core init config trf.cfg --pipeline ner --optimize accuracy --gpu
     python -m nlp_core init fill-config partial.cfg config.cfg [--pretraining]
 
@@ -173,6 +174,8 @@ def init_config_cli(
                                       help="efficiency: smaller and faster; accuracy: larger."),
     gpu: bool = typer.Option(False, "--gpu", "-G", help="Train on GPU (with --optimize "
                              "accuracy: a shared transformer instead of a CNN tok2vec)."),
+    pretraining: bool = typer.Option(False, "--pretraining", "-pt", help="Also add the "
+                                     "[pretraining] section (for `pretrain`)."),
     force: bool = typer.Option(False, "--force", "-F", help="Overwrite OUTPUT_FILE."),
 ) -> None:
     """Write a complete training config for LANG and PIPELINE to OUTPUT_FILE."""
@@ -181,6 +184,8 @@ def init_config_cli(
     names = [name.strip() for name in pipeline.split(",") if name.strip()]
     try:
         config = make_training_config(lang, names, optimize=optimize.value, gpu=gpu)
+        if pretraining:
+            config = get_default_config(pretraining=True).merge(config)
     except ValueError as err:
         _fail(err)
     _write(_fill_if_registered(config), output_file)

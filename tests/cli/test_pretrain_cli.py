@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from vector_files import glove_table
 
 from nlp_core.cli import app
+from nlp_core.config import load_config
 from nlp_core.strings import StringStore
 from nlp_core.training.pretrain_checkpoint import read_checkpoint
 from nlp_core.vectors import Vectors
@@ -162,3 +163,14 @@ def test_init_tok2vec_checks_width_and_path_before_training(tmp_path, texts):
     assert "init_tok2vec: " in result.output and "multi_hash_embed" in result.output
     meta = json.loads((tmp_path / "trained" / "model-last" / "meta.json").read_text())
     assert meta["init_tok2vec"]["checksum"].startswith("sha256:")
+
+
+def test_init_config_adds_the_pretraining_section_on_request(tmp_path):
+    assert run("init", "config", tmp_path / "p.cfg", "--pipeline", "tagger",
+               "--pretraining").exit_code == 0
+    config = load_config(tmp_path / "p.cfg")
+    assert config["pretraining"]["objective"]["@architectures"] == (
+        "nlp_core.PretrainCharacters.v1")
+    assert config["corpora"]["pretrain"]["@readers"] == "nlp_core.JsonlCorpus.v1"
+    assert run("init", "config", tmp_path / "t.cfg", "--pipeline", "tagger").exit_code == 0
+    assert "pretraining" not in load_config(tmp_path / "t.cfg")
