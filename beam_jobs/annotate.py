@@ -32,7 +32,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, PortableOption
 from schemas import annotations, dead_letter, tensors
 
 from . import job_runner, output_dir
-from .annotating import AnnotateBatches
+from .annotating import PEAK_GPU_NAMESPACE, PEAK_RSS_NAMESPACE, AnnotateBatches
 from .arrow import dead_letters_to_record_batch
 from .checking import CheckAndBatch, FindDuplicateIds
 from .io import ReadRawChunks, match_inputs, resolve_format
@@ -40,6 +40,7 @@ from .model import check_gpu, forget_preloaded, pipeline_info, preload_pipeline
 from .options import AnnotateOptions, gpu_id, help_parser, job_option_names, parse_options
 from .output_dir import OutputDir
 from .parquet import WriteParquet
+from .peak_memory import peak_rss_by_worker, peak_rss_kib
 from .records import CheckOptions
 from .summary import SUMMARY_NAME, WriteSummary, read_json, write_json
 from .tensors import PARQUET_OPTIONS as TENSOR_PARQUET_OPTIONS
@@ -177,13 +178,20 @@ def _static(plan: JobPlan) -> Dict[str, Any]:
     }
 
 
-def finish_summary(plan: JobPlan, wall_seconds: float) -> Dict[str, Any]:
-    """Add wall-clock time and throughput to the staged run_summary.json; returns the
-    summary."""
+def finish_summary(plan: JobPlan, wall_seconds: float, result: Any = None
+                   ) -> Dict[str, Any]:
+    """Add wall-clock time, throughput and peak memory (the launcher's, and each worker
+    process's from the finished pipeline `result`'s metrics) to the staged
+    run_summary.json; returns the summary."""
     path = plan.staged(SUMMARY_NAME)
     summary = read_json(path)
     counts = summary["counts"]
     summary["wall_seconds"] = round(wall_seconds, 3)
+    summary["peak_rss_mb"] = {
+        "launcher": round(peak_rss_kib() / 1024, 1),
+        "workers": {} if result is None else peak_rss_by_worker(result, PEAK_RSS_NAMESPACE)}
+    if gpu_id(plan.job) >= 0 and result is not None:
+        summary["peak_gpu_mb"] = peak_rss_by_worker(result, PEAK_GPU_NAMESPACE)
     summary["per_wall_second"] = {
         "docs": round(counts["annotated"] / wall_seconds, 1),
         "words": round(counts["tokens"] / wall_seconds, 1)}
@@ -228,8 +236,9 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
     start = time.perf_counter()
     p = test_pipeline if test_pipeline is not None else beam.Pipeline(options=job_plan.options)
     build_pipeline(p, job_plan)
-    p.run().wait_until_finish()
-    summary = finish_summary(job_plan, time.perf_counter() - start)
+    result = p.run()
+    result.wait_until_finish()
+    summary = finish_summary(job_plan, time.perf_counter() - start, result)
     if not summary["reconciled"]:
         raise RuntimeError(f"Counts do not reconcile: {summary['counts']}; --output "
                            f"{job_plan.job.output!r} was left as it was.")
@@ -259,6 +268,12 @@ def report_lines(summary: Dict[str, Any]) -> List[str]:
                      f"{written['dtype']}: {written['bytes_written'] / 1e6:.1f} MB, "
                      f"{written['mb_per_second']} MB/s)")
     lines.append(f"run summary:  {FileSystems.join(summary['output'], SUMMARY_NAME)}")
+    peaks = summary.get("peak_rss_mb")
+    if peaks:
+        workers = peaks["workers"]
+        most = f", workers up to {max(workers.values())} MiB ({len(workers)} processes)" \
+            if workers else ""
+        lines.append(f"peak RSS:     launcher {peaks['launcher']} MiB{most}")
     lines.append(f"{summary['per_wall_second']['docs']:.0f} docs/s, "
                  f"{summary['per_wall_second']['words']:.0f} words/s "
                  f"({summary['wall_seconds']:.1f} s, pipeline {summary['model']['name']} "

@@ -8,8 +8,13 @@ from apache_beam.utils import shared
 
 from .arrow import docs_to_record_batch
 from .model import SharedPipeline
+from .peak_memory import note_peak_gpu, note_peak_rss
 from .records import DeadLetter, Record, raw_text
 from .tensors import docs_to_tensor_batch
+
+# Beam metrics distributions, one per worker process (`<host>:<pid>`), of its peak memory
+PEAK_RSS_NAMESPACE = "annotate.peak_rss_kib"
+PEAK_GPU_NAMESPACE = "annotate.peak_gpu_kib"
 
 
 class AnnotateBatches(beam.DoFn):
@@ -20,6 +25,8 @@ class AnnotateBatches(beam.DoFn):
     thread) finds the same pipeline. It runs on calls of at most 100,000 characters, a
     longer document in pieces joined back into one row (beam_jobs/pieces.py), so that
     memory stays bounded whatever the documents' lengths.
+    After each batch the worker's peak RSS (and GPU memory with --gpu) goes to a Beam
+    metrics distribution named after the process (peak_memory.py).
     Outputs: main, RecordBatches; "dead", a DeadLetter per document the pipeline failed on;
     "stats", (docs, tokens, chars, seconds) per batch for the run summary; "tensors", a
     `tensors` RecordBatch per batch when `tensors` is not "none".
@@ -57,32 +64,44 @@ class AnnotateBatches(beam.DoFn):
     def process(self, batch: List[Record]):
         start = time.perf_counter()
         inputs = [r.text if r.doc_data is None else r.doc_data for r in batch]
-        docs, pieces, failures = self._pipeline.annotate_pieces(inputs)
-        if failures:
-            failed = {i for i, _ in failures}
-            for i, message in failures:
-                record = batch[i]
-                text = record.text if record.doc_data is None else record.doc_data["text"]
-                self._errors.inc()
-                yield beam.pvalue.TaggedOutput(self.DEAD, DeadLetter(
-                    record.source, record.line, record.offset, record.doc_id,
-                    "annotation_error", message, raw_text(text), record.n_bytes))
-            batch = [r for i, r in enumerate(batch) if i not in failed]
-        info = self._pipeline.info
-        rows = docs_to_record_batch(batch, docs, keep_text=self.keep_text,
-                                    pipeline_name=info["name"],
-                                    pipeline_version=info["version"])
-        n_tokens = sum(d.length for d in docs)
+        outputs: list = []
+        # the Docs are valid inside batch(): strings the next batch may drop back them
+        with self._pipeline.batch() as pipeline:
+            docs, pieces, failures = pipeline.annotate_pieces(inputs)
+            if failures:
+                failed = {i for i, _ in failures}
+                for i, message in failures:
+                    record = batch[i]
+                    text = record.text if record.doc_data is None else record.doc_data["text"]
+                    self._errors.inc()
+                    outputs.append(beam.pvalue.TaggedOutput(self.DEAD, DeadLetter(
+                        record.source, record.line, record.offset, record.doc_id,
+                        "annotation_error", message, raw_text(text), record.n_bytes)))
+                batch = [r for i, r in enumerate(batch) if i not in failed]
+            info = pipeline.info
+            rows = docs_to_record_batch(batch, docs, keep_text=self.keep_text,
+                                        pipeline_name=info["name"],
+                                        pipeline_version=info["version"])
+            tensor_rows = None
+            if rows.num_rows and self.tensors != "none":
+                tensor_rows = docs_to_tensor_batch([r.doc_id for r in batch], docs,
+                                                   self.tensors, self.tensor_dtype, pieces)
+            n_tokens = sum(d.length for d in docs)
+            n_docs = len(docs)
+            del docs, pieces
         n_chars = sum(r.n_chars for r in batch)
         seconds = time.perf_counter() - start
-        self._docs.inc(len(docs))
+        self._docs.inc(n_docs)
         self._tokens.inc(n_tokens)
         self._chars.inc(n_chars)
         self._latency.update(int(seconds * 1000))
         self._batch_docs.update(len(batch))
+        note_peak_rss(PEAK_RSS_NAMESPACE)
+        if self.gpu_id >= 0:
+            note_peak_gpu(PEAK_GPU_NAMESPACE, self.gpu_id)
+        yield from outputs
         if rows.num_rows:
             yield rows
-            if self.tensors != "none":
-                yield beam.pvalue.TaggedOutput(self.TENSORS, docs_to_tensor_batch(
-                    [r.doc_id for r in batch], docs, self.tensors, self.tensor_dtype, pieces))
-        yield beam.pvalue.TaggedOutput(self.STATS, (len(docs), n_tokens, n_chars, seconds))
+            if tensor_rows is not None:
+                yield beam.pvalue.TaggedOutput(self.TENSORS, tensor_rows)
+        yield beam.pvalue.TaggedOutput(self.STATS, (n_docs, n_tokens, n_chars, seconds))

@@ -45,6 +45,9 @@ from .pieces import PIECE_CHARS, annotate_in_pieces
 BLANK_PREFIX = "blank:"
 # bytes per read when copying a remote pipeline directory
 COPY_CHUNK = 8 << 20
+# strings a pipeline may add while annotating before they are dropped (SharedPipeline):
+# about 30 MB of strings, lexemes and tokenizer cache
+MAX_NEW_STRINGS = 200_000
 # the pipeline the launcher loaded to check it (see `preload_pipeline`)
 _PRELOADED: Dict[str, Language] = {}
 
@@ -202,11 +205,23 @@ def pipeline_info(nlp: Language) -> Dict[str, Any]:
 
 class SharedPipeline:
     """A loaded pipeline shared by the threads of a process (weak-referenceable, as
-    `Shared` requires), on GPU `gpu_id` unless that is -1."""
+    `Shared` requires), on GPU `gpu_id` unless that is -1.
 
-    def __init__(self, model: str, gpu_id: int = -1, piece_chars: int = PIECE_CHARS):
+    Memory stays flat over a long run whatever the number of distinct words: the strings
+    and lexemes the pipeline adds while annotating (every new word, its norm, shape, ...)
+    are dropped, with the tokenizer's cache that refers to them, at the start of a batch
+    once more than `max_new_strings` have accumulated (`Vocab.forget_since`). A batch's
+    Docs are only valid inside `batch()`, which holds the pipeline for the batch's whole
+    work (annotating and turning the Docs into rows), so no thread drops strings that
+    another thread's Docs still use.
+    """
+
+    def __init__(self, model: str, gpu_id: int = -1, piece_chars: int = PIECE_CHARS,
+                 max_new_strings: int = MAX_NEW_STRINGS):
         self.gpu_id = gpu_id
         self.piece_chars = piece_chars
+        self.max_new_strings = max_new_strings
+        self.strings_dropped = 0
         if gpu_id >= 0:
             require_gpu(gpu_id)
         preloaded = _PRELOADED.pop(model, None) if gpu_id < 0 else None
@@ -216,7 +231,26 @@ class SharedPipeline:
             with on_gpu(gpu_id):
                 self.nlp = load_pipeline(model)
         self.info = pipeline_info(self.nlp)
-        self._lock = threading.Lock()
+        self._mark = self.nlp.vocab.mark()
+        # re-entrant: `annotate_pieces` runs inside `batch()`
+        self._lock = threading.RLock()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator["SharedPipeline"]:
+        """Hold the pipeline for one batch: annotate and use the Docs inside the block.
+        Drops the strings added by earlier batches first, when they exceed the bound."""
+        with self._lock:
+            self._bound_strings()
+            yield self
+
+    def _bound_strings(self) -> None:
+        vocab = self.nlp.vocab
+        if len(vocab.strings) - self._mark[0] <= self.max_new_strings:
+            return
+        self.strings_dropped += vocab.forget_since(self._mark)
+        clear_cache = getattr(self.nlp.tokenizer, "clear_cache", None)
+        if clear_cache is not None:  # its cache maps text to the dropped strings' IDs
+            clear_cache()
 
     def annotate(self, inputs: Sequence[Any]) -> Tuple[List[Doc], List[Tuple[int, str]]]:
         """Run the pipeline on texts or `Doc.to_dict()` data.

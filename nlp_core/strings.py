@@ -4,6 +4,7 @@ The values are the ones spaCy uses (MurmurHash64A, seed 1, over UTF-8), and the 
 strings ("ORTH", "NOUN", "nsubj", …) keep their small fixed IDs, so documents serialised by
 spaCy read here and ours read there.
 """
+from itertools import islice
 from pathlib import Path
 from typing import Dict, Iterable, Iterator, Union
 
@@ -91,6 +92,21 @@ class StringStore:
     def __iter__(self) -> Iterator[str]:
         """The stored strings (symbols excluded), in insertion order."""
         return iter(list(self._by_key.values()))
+
+    def mark(self) -> int:
+        """A mark of what the store holds now, for `forget_since`."""
+        return len(self._by_key)
+
+    def forget_since(self, mark: int) -> int:
+        """Drop the strings added since `mark` was taken (strings are kept in insertion
+        order); returns how many were dropped. A long-running process that reads an
+        unbounded stream of new words (a Beam worker) calls it between batches so that the
+        store does not grow with the number of distinct words seen; IDs of dropped strings
+        no longer resolve, so nothing that still holds them may be used afterwards."""
+        dropped = len(self._by_key) - mark
+        if dropped > 0:  # a fresh dict: a trimmed one would keep its grown table
+            self._by_key = dict(islice(self._by_key.items(), mark))
+        return max(dropped, 0)
 
     def update(self, strings: Iterable[str]) -> None:
         for s in strings:

@@ -4,8 +4,9 @@ A Vocab owns the StringStore and computes each distinct string's lexical attribu
 (lower case, norm, shape, prefix, suffix and the boolean flags), caching them by orth ID.
 Token attributes that are lexical (`token.lower_`, `token.is_alpha`, …) read this cache.
 """
+from itertools import islice
 from pathlib import Path
-from typing import Callable, Dict, Iterator, Union
+from typing import Callable, Dict, Iterator, Tuple, Union
 
 import numpy
 from thinc.api import get_array_module
@@ -65,6 +66,21 @@ class Vocab:
         self._lexemes: Dict[int, LexemeData] = {}
         # Bumped whenever a Lexeme attribute is set, so caches of lexical values can tell.
         self.lex_version = 0
+
+    def mark(self) -> Tuple[int, int]:
+        """A mark of the strings and lexemes held now, for `forget_since`."""
+        return self.strings.mark(), len(self._lexemes)
+
+    def forget_since(self, mark: Tuple[int, int]) -> int:
+        """Drop the strings and lexemes added since `mark` (see StringStore.forget_since)
+        and bump `lex_version`, so that caches of lexical values start afresh; returns the
+        number of strings dropped. A tokenizer's cache holds IDs of dropped strings too:
+        clear it as well (as the annotate job's `SharedPipeline` does)."""
+        n_strings, n_lexemes = mark
+        if len(self._lexemes) > n_lexemes:
+            self._lexemes = dict(islice(self._lexemes.items(), n_lexemes))
+        self.lex_version += 1
+        return self.strings.forget_since(n_strings)
 
     @property
     def vectors(self):
