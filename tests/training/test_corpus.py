@@ -177,8 +177,14 @@ def test_jsonl_corpus_tokenizes_raw_text_with_length_bounds(nlp, tmp_path):
     examples = list(JsonlCorpus(path)(nlp))
     assert [eg.predicted.text for eg in examples] == texts
     assert examples[0].predicted is examples[0].reference
-    bounded = list(JsonlCorpus(path, min_length=2, max_length=10)(nlp))
-    assert [eg.text for eg in bounded] == ["One two three."]
+    corpus = JsonlCorpus(path, min_length=2, max_length=10)
+    bounded = list(corpus(nlp))
+    # the 11-token text is split (spaCy drops it), "Short" is below min_length
+    assert [eg.text for eg in bounded] == ["One two three.",
+                                           "A much longer text with many more tokens in ",
+                                           "it ."]
+    assert (corpus.stats["split"], corpus.stats["pieces"], corpus.stats["too_short"]) == (
+        1, 2, 1)
     assert len(list(JsonlCorpus(path, limit=2)(nlp))) == 2
 
 
