@@ -20,6 +20,7 @@ import pytest
 import nlp_core
 from nlp_core import display
 from nlp_core.display_data import DisplayDoc
+from nlp_core.display_table import select
 from nlp_core.tokens import Doc
 from nlp_core.vocab import Vocab
 
@@ -126,7 +127,8 @@ def check_layout(boxes: Dict) -> Dict[str, int]:
     """Asserts the layout rules; returns how many of each thing were checked."""
     width, height = boxes["viewport"][0], boxes["page_height"]
     assert boxes["scroll_width"] <= width, "the page is wider than the viewport"
-    counts = {"rows": 0, "words": 0, "arcs": 0, "labels": 0, "marks": 0, "span_labels": 0}
+    counts = {"rows": 0, "words": 0, "arcs": 0, "arrows": 0, "labels": 0, "marks": 0,
+              "span_labels": 0}
     for row in boxes["rows"]:
         counts["rows"] += 1
         assert inside(row["svg"], width, height)
@@ -149,6 +151,7 @@ def check_layout(boxes: Dict) -> Dict[str, int]:
                 assert not overlap(a, b), f"arc labels overlap: {a} {b}"
         counts["words"] += len(row["words"])
         counts["arcs"] += len(row["arcs"])
+        counts["arrows"] += len(row["arrows"])
         counts["labels"] += len(row["labels"])
     marks = [r for rects in boxes["marks"] for r in rects]
     for i, mark in enumerate(marks):
@@ -243,10 +246,14 @@ def test_sample_run_pages_in_chromium(tmp_path):
         html = page.read_text(encoding="utf8")
         assert "en_ewt_sm" in html and "dead_lettered" not in html and "not_utf8" in html
         counts = check_layout(measure(page, tmp_path))
+        docs = select(str(out), style=style, where=args[1], limit=int(args[3])).docs
         if style == "dep":
-            assert counts["words"] >= 6 * 12 and counts["arcs"] >= counts["words"] - 6
+            assert counts["words"] == sum(len(d) for d in docs) >= 6 * 12
+            # one arrow per non-root token; an arc across rows has one piece per row
+            assert counts["arrows"] == sum(h != i for d in docs for i, h in enumerate(d.heads))
+            assert counts["arcs"] >= counts["arrows"]
         else:
-            assert counts["marks"] >= 12 * 2
+            assert counts["marks"] >= sum(len(d.ents) for d in docs) >= 12 * 2
         screenshot(page, tmp_path / f"{style}.png", tmp_path)
 
 
