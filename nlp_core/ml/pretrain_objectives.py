@@ -22,13 +22,14 @@ costs time).
 from typing import Any, Dict, Tuple
 
 import numpy
-from thinc.api import Linear, Model, chain
+from thinc.api import Model, chain
 from thinc.types import Floats2d
 
 from ..errors import Errors
 from ..registry import registry
 from .lexeme_cache import lexical_values
 from .maxout_ln import MaxoutLN
+from .pretrain_linear import BlasLinear
 from .pretrain_masking import end_bytes
 from .staticvectors import get_vectors
 
@@ -78,7 +79,7 @@ class CharactersObjective(PretrainObjective):
 
     def output_layer(self, width: int, vocab) -> Model[Floats2d, Floats2d]:
         n_out = 2 * self.settings["n_characters"] * N_BYTE_VALUES
-        return chain(self._hidden(width), Linear(nO=n_out, nI=self.settings["hidden_size"]))
+        return chain(self._hidden(width), BlasLinear(nO=n_out, nI=self.settings["hidden_size"]))
 
     def targets(self, vocab, orths: numpy.ndarray) -> numpy.ndarray:
         return end_bytes(vocab, orths, self.settings["n_characters"])
@@ -114,8 +115,8 @@ class VectorsObjective(PretrainObjective):
     def output_layer(self, width: int, vocab) -> Model[Floats2d, Floats2d]:
         n_out = get_vectors(vocab, "PretrainVectors").shape[1]
         # spaCy zero-initialises this layer; the cosine gradient is undefined at a zero
-        # prediction, so thinc's default (Glorot) initialisation is kept here.
-        return chain(self._hidden(width), Linear(nO=n_out, nI=self.settings["hidden_size"]))
+        # prediction, so Glorot initialisation is kept here.
+        return chain(self._hidden(width), BlasLinear(nO=n_out, nI=self.settings["hidden_size"]))
 
     def targets(self, vocab, orths: numpy.ndarray) -> numpy.ndarray:
         vectors = get_vectors(vocab, "PretrainVectors")

@@ -9,6 +9,7 @@ import srsly
 from thinc.api import Adam, Linear, Model
 
 from nlp_core import blank
+from nlp_core.ml.pretrain_linear import BlasLinear
 from nlp_core.ml.pretrain_masking import (
     KEPT,
     MASK_TOKEN,
@@ -292,3 +293,21 @@ def test_spacy_files_are_read_for_their_text(nlp, tmp_path):
     corpus = JsonlCorpus(tmp_path, min_length=1)
     assert [eg.predicted.text for eg in corpus(nlp)] == [d.text for d in docs]
     assert corpus.fingerprint()["files"] == 1
+
+
+def test_blas_linear_matches_thinc_linear():
+    rng = numpy.random.default_rng(0)
+    X = rng.normal(size=(5, 7)).astype("float32")
+    dY = rng.normal(size=(5, 3)).astype("float32")
+    ours, theirs = BlasLinear(nO=3, nI=7), Linear(nO=3, nI=7)
+    ours.initialize()
+    theirs.initialize()
+    theirs.set_param("W", ours.get_param("W").copy())
+    theirs.set_param("b", rng.normal(size=(3,)).astype("float32"))
+    ours.set_param("b", theirs.get_param("b").copy())
+    Y1, bp1 = ours(X, is_train=True)
+    Y2, bp2 = theirs(X, is_train=True)
+    numpy.testing.assert_allclose(Y1, Y2, rtol=1e-5)
+    numpy.testing.assert_allclose(bp1(dY), bp2(dY), rtol=1e-5)
+    for name in ("W", "b"):
+        numpy.testing.assert_allclose(ours.get_grad(name), theirs.get_grad(name), rtol=1e-5)
