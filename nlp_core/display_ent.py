@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Dict, List, Sequence, Tuple
 
 from .display_data import DisplayDoc
-from .display_style import FONT_FAMILY, escape, label_colour, label_list
+from .display_style import FONT_FAMILY, escape, label_colour, label_list, text_width
 
 MARK_STYLE = ("padding: 0.25em 0.4em; margin: 0 0.2em; line-height: 1; border-radius: 0.35em; "
               "box-decoration-break: clone; -webkit-box-decoration-break: clone; color: #111")
@@ -83,22 +83,27 @@ def render_span(doc: DisplayDoc, options: Dict) -> str:
     slots = _slots(ranges)
     n_slots = max(slots, default=-1) + 1
     direction = options["direction"] or doc.direction
-    groups = len({group for group, _, _, _ in spans}) > 1
-    names = [f"{g}: {lab}" if groups else lab for g, _, _, lab in spans]
     counts = Counter(label for _, _, _, label in spans)
     cover: Dict[Tuple[int, int], int] = {}  # (token, slot) -> span number
-    label_ems: Dict[int, float] = {}  # first token -> width its labels need
     for k, (a, b) in enumerate(ranges):
-        label_ems[a] = max(label_ems.get(a, 0.0), len(names[k]) * 0.5 + 1)
         for i in range(a, b):
             cover[(i, slots[k])] = k
+    # A label is written from its span's first token on and may run over the span's other
+    # tokens; where the span's words are narrower than its label (estimated, in ems), its
+    # last token is widened by the difference.
+    word_ems = [text_width(doc.text[s:e], 1.0) + 0.35 for s, e in zip(doc.starts, doc.ends)]
+    min_ems: Dict[int, float] = {}
+    for k, (a, b) in enumerate(ranges):
+        need = text_width(spans[k][3], 0.7) + 0.5 - sum(word_ems[a:b])
+        if need > 0:
+            min_ems[b - 1] = max(min_ems.get(b - 1, 0.0), word_ems[b - 1] + need)
     out = [legend(label_list(counts), colours, counts),
            f'<div class="nc-spans" dir="{direction}" style="font-family: {FONT_FAMILY}; '
            f'line-height: 1.4">']
     for i in range(len(doc)):
         word = doc.text[doc.starts[i]:doc.ends[i]]
         gap = i + 1 < len(doc) and doc.starts[i + 1] > doc.ends[i]
-        min_width = label_ems.get(i, 0.0)
+        min_width = min_ems.get(i, 0.0)
         out.append(f'<span class="nc-tok" data-i="{i}" style="display: inline-block; '
                    f'vertical-align: top; margin-bottom: 0.6em; min-width: {min_width:.1f}em">'
                    f'<span class="nc-tok-text" style="display: block; padding-inline-end: '
@@ -116,7 +121,7 @@ def render_span(doc: DisplayDoc, options: Dict) -> str:
             if ranges[k][0] == i:
                 text = (f'<span class="nc-span-label" style="font-size: 0.7em; '
                         f'font-weight: bold; white-space: nowrap; padding-inline-start: 0.2em">'
-                        f'{escape(names[k])}</span>')
+                        f'{escape(label)}</span>')
             out.append(f'<span class="nc-slot nc-span-bar" data-span="{k}" '
                        f'data-label="{escape(label)}" title="{title}" style="display: block; '
                        f'height: 1.1em; border-top: 4px solid {label_colour(label, colours)}; '

@@ -145,12 +145,16 @@ def _read_rows(parquet: pq.ParquetFile, rows: Sequence[Tuple[int, int]],
 
 def select(pattern: str, *, style: str = "dep", doc_ids: Sequence[str] = (),
            where: Optional[str] = None, limit: Optional[int] = None, max_tokens: int = 2000,
+           also_styles: Sequence[str] = (),
            opener: Optional[Callable[[str], Any]] = None) -> Selection:
     """The documents of the annotation files matching `pattern` that `doc_ids` and `where`
     select (both: rows meeting both), at most `limit` (default: every requested id, or 20),
-    each a DisplayDoc or, for a row that cannot be drawn, an entry in `errors`."""
-    if style not in STYLE_COLUMNS:
-        raise ValueError(Errors.E580.format(style=style, styles=", ".join(STYLE_COLUMNS)))
+    each a DisplayDoc or, for a row that cannot be drawn, an entry in `errors`. The columns
+    read are those `style` draws, and those of `also_styles`."""
+    for name in (style, *also_styles):
+        if name not in STYLE_COLUMNS:
+            raise ValueError(Errors.E580.format(style=name, styles=", ".join(STYLE_COLUMNS)))
+    wanted = [c for name in (style, *also_styles) for c in STYLE_COLUMNS[name]]
     if limit is None:
         limit = len(doc_ids) if doc_ids else 20
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_DOCS:
@@ -169,7 +173,7 @@ def select(pattern: str, *, style: str = "dep", doc_ids: Sequence[str] = (),
             where_filter = Filter(where, parquet.schema_arrow)
         try:
             selection.more |= _pick(parquet, number, ids, where_filter, limit - len(picked),
-                                    style, picked)
+                                    wanted, picked)
         except (OSError, pa.ArrowException) as err:  # a damaged page, a truncated file
             raise ValueError(Errors.E588.format(path=path, reason=err)) from None
     if ids:
@@ -188,7 +192,8 @@ def select(pattern: str, *, style: str = "dep", doc_ids: Sequence[str] = (),
 
 
 def _pick(parquet: pq.ParquetFile, number: int, ids: Sequence[str], where: Optional[Filter],
-          limit: int, style: str, picked: List[Tuple[int, int, int, Dict[str, Any]]]) -> bool:
+          limit: int, wanted: Sequence[str],
+          picked: List[Tuple[int, int, int, Dict[str, Any]]]) -> bool:
     """Adds file `number`'s chosen rows to `picked`; True when more rows may match."""
     schema = parquet.schema_arrow
     found: List[Tuple[int, int]] = []
@@ -201,7 +206,7 @@ def _pick(parquet: pq.ParquetFile, number: int, ids: Sequence[str], where: Optio
         more = _find_by_filter(parquet, where, limit, found)
     else:
         _first_rows(parquet, limit, found)
-    columns = [c for c in (*BASE_COLUMNS, *STYLE_COLUMNS[style]) if c in schema.names]
+    columns = [c for c in (*BASE_COLUMNS, *wanted) if c in schema.names]
     values = _read_rows(parquet, found, columns)
     picked.extend((number, g, r, values[(g, r)]) for g, r in found)
     return more
