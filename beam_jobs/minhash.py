@@ -11,8 +11,8 @@ hash of the whole project); a shingle's hash is `fmix64(sum_j word_j * K**(k-1-j
 its k words, computed mod 2**64 for all shingles of a batch at once (fmix64 is MurmurHash3's
 64-bit finaliser). MinHash uses the universal family `h_i(x) = (a_i * x + b_i) mod p` with
 the Mersenne prime p = 2**61 - 1 (Carter and Wegman; the scheme of datasketch and of
-Broder's min-wise hashing), `a_i, b_i` derived from the seed with BLAKE2b, and the products
-computed exactly in uint64 limbs. A signature keeps the low 32 bits of each minimum (b-bit
+Broder's min-wise hashing) applied to the shingle hash mod p, `a_i, b_i` derived from the
+seed with BLAKE2b, and the products computed exactly in uint64 limbs (`affine61`). A signature keeps the low 32 bits of each minimum (b-bit
 minwise hashing, Li and Koenig 2010, with b = 32: two different minima agree by chance with
 probability 2**-32, a negligible bias), 4 bytes per permutation.
 
@@ -117,21 +117,35 @@ def _mod61(v: np.ndarray) -> np.ndarray:
     return np.where(v >= MERSENNE_61, v - MERSENNE_61, v)
 
 
-def mulmod61(a: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(a * x) mod 2**61-1, exactly, for uint64 a and x below 2**61 (broadcasting).
+def affine61(a: np.ndarray, b: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """(a * x + b) mod 2**61-1, exactly, for uint64 a, b, x below 2**61 (broadcasting:
+    a and b of shape (1, num_perm), x of shape (n, 1) give (n, num_perm)).
 
-    The 122-bit product is split into 32-bit limbs; 2**61 = 1 and 2**64 = 8 mod p.
+    The 122-bit product is split into 32-bit limbs, using 2**61 = 1 and 2**64 = 8 mod p;
+    every partial sum stays below 2**64, and one fold and one conditional subtraction at the
+    end make the result exact.
     """
-    lo = np.uint64(0xFFFFFFFF)
-    a0, a1 = a & lo, a >> np.uint64(32)
-    x0, x1 = x & lo, x >> np.uint64(32)
-    low = a0 * x0  # < 2**64
-    mid = a1 * x0 + a0 * x1  # < 2**62
-    high = a1 * x1  # < 2**58; its weight 2**64 is 8 mod p
-    # mid * 2**32: the top bits (mid >> 29) carry weight 2**61 = 1
-    mid_part = ((mid & np.uint64((1 << 29) - 1)) << np.uint64(32)) + (mid >> np.uint64(29))
-    total = _mod61(low) + mid_part + (high << np.uint64(3))  # < 2**63
-    return _mod61(total)
+    a0, a1 = a & _MASK_32, a >> np.uint64(32)
+    x0, x1 = x & _MASK_32, x >> np.uint64(32)
+    low = x0 * a0  # < 2**64
+    mid = x0 * a1  # x0 * a1 + x1 * a0 < 2**62, of weight 2**32
+    mid += x1 * a0
+    total = low & MERSENNE_61
+    low >>= np.uint64(61)
+    total += low  # low mod p (not yet reduced): < 2**61 + 8
+    # mid * 2**32 = (mid mod 2**29) * 2**32 + (mid >> 29) * 2**61
+    total += (mid & np.uint64((1 << 29) - 1)) << np.uint64(32)
+    mid >>= np.uint64(29)
+    total += mid
+    high = x1 * a1  # < 2**58, of weight 2**64 = 8 mod p
+    high <<= np.uint64(3)
+    total += high
+    total += b  # < 2**61 + 8 + 2**61 + 2**33 + 2**61 + 2**61 < 2**64
+    result = total & MERSENNE_61
+    total >>= np.uint64(61)
+    result += total  # <= p + 7
+    np.subtract(result, MERSENNE_61, out=result, where=result >= MERSENNE_61)
+    return result
 
 
 def signatures(shingles: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -161,7 +175,7 @@ def signatures(shingles: Sequence[np.ndarray], a: np.ndarray, b: np.ndarray) -> 
         first = int(np.searchsorted(starts, lo, side="right")) - 1
         last = int(np.searchsorted(starts, hi, side="left"))
         offsets = np.maximum(starts[first:last], lo) - lo
-        hashed = _mod61(mulmod61(a[None, :], values[lo:hi]) + b[None, :])
+        hashed = affine61(a[None, :], b[None, :], values[lo:hi])
         parts = np.minimum.reduceat(hashed, offsets, axis=0)
         np.minimum(out[first:last], parts, out=out[first:last])
     return out

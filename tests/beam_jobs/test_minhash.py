@@ -43,12 +43,16 @@ def test_shingle_hashes_are_stable_values():
     assert all(1 <= int(v) < P for v in a) and all(0 <= int(v) < P for v in b)
 
 
-def test_mulmod61_is_exact():
+def test_affine61_is_exact():
     rng = random.Random(0)
-    a = [rng.randrange(P) for _ in range(2000)] + [P - 1, P - 1, 1, 0]
-    x = [rng.randrange(P) for _ in range(2000)] + [P - 1, P - 2, P - 1, 5]
-    got = minhash.mulmod61(np.array(a, dtype=np.uint64), np.array(x, dtype=np.uint64))
-    assert [int(v) for v in got] == [ai * xi % P for ai, xi in zip(a, x)]
+    a = [rng.randrange(1, P) for _ in range(64)] + [P - 1, 1]
+    b = [rng.randrange(P) for _ in range(64)] + [P - 1, 0]
+    x = [rng.randrange(P) for _ in range(300)] + [P - 1, P - 2, 0, 1, (1 << 32) - 1, 1 << 32]
+    got = minhash.affine61(np.array([a], dtype=np.uint64), np.array([b], dtype=np.uint64),
+                           np.array(x, dtype=np.uint64)[:, None])
+    assert got.shape == (len(x), len(a))
+    assert [[int(v) for v in row] for row in got] == [
+        [(ai * xi + bi) % P for ai, bi in zip(a, b)] for xi in x]
 
 
 def _reference_signature(hashes, a, b):
