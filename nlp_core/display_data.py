@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from .errors import Errors
 
 RTL_CLASSES = ("R", "AL")
+MAX_SPANS = 1000  # per document: spans stack in slots, a quadratic layout
 
 
 class DisplayDataError(ValueError):
@@ -227,6 +228,9 @@ def _checked_spans(values: Any, doc: DisplayDoc,
             bad += 1
     if bad:
         problems.append(f"{bad} span(s) dropped: offsets outside the text")
+    if len(spans) > MAX_SPANS:
+        problems.append(f"showing the first {MAX_SPANS} of {len(spans)} spans")
+        spans = spans[:MAX_SPANS]
     return spans
 
 

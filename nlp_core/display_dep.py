@@ -46,9 +46,15 @@ class _Piece:
         return low, high
 
 
+MAX_WORD_CHARS = 60
+
+
 def _word(text: str) -> str:
+    """A token as drawn: whitespace as a visible symbol, a very long token shortened."""
     if text.isspace():
         return "\u21b5" if "\n" in text else "\u2423"
+    if len(text) > MAX_WORD_CHARS:
+        return text[:MAX_WORD_CHARS - 1] + "\u2026"
     return text
 
 
@@ -56,7 +62,7 @@ def _under(doc: DisplayDoc, i: int, fine_grained: bool) -> str:
     tags = doc.tags if (fine_grained or doc.pos is None) else doc.pos
     if tags is None:
         return ""
-    return tags[i]
+    return _word(tags[i]) if tags[i] else ""
 
 
 def _slot_widths(doc: DisplayDoc, lo: int, hi: int, fs: float, options) -> List[float]:

@@ -156,7 +156,7 @@ def select(pattern: str, *, style: str = "dep", doc_ids: Sequence[str] = (),
             raise ValueError(Errors.E580.format(style=name, styles=", ".join(STYLE_COLUMNS)))
     wanted = [c for name in (style, *also_styles) for c in STYLE_COLUMNS[name]]
     if limit is None:
-        limit = len(doc_ids) if doc_ids else 20
+        limit = min(len(set(doc_ids)), MAX_DOCS) if doc_ids else 20
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_DOCS:
         raise ValueError(Errors.E592.format(limit=limit, most=MAX_DOCS))
     selection = Selection(files=find_files(pattern))

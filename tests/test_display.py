@@ -314,3 +314,14 @@ def test_serve_answers_with_the_page_and_its_policy():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_hostile_sizes_are_bounded():
+    long_word = "x" * 5000
+    doc = Doc(Vocab(), [long_word, "y"], heads=[1, 1], deps=["dep", "ROOT"])
+    root = parse(display.render(doc, "dep"))
+    assert max(attrs(svg, "width") for svg in _rows(root)) < 2000
+    assert root.find(f".//{SVG}text[@class='nc-word']").text.endswith("\u2026")
+    row = _row(spans=[{"group": "g", "start_char": 0, "end_char": 3, "label": "S"}] * 1500)
+    many = from_row(row, max_tokens=100)
+    assert len(many.spans) == 1000 and "first 1000 of 1500 spans" in many.problems[-1]
