@@ -22,6 +22,7 @@ This module holds the pipeline's state and how it is edited (`add_pipe`, `remove
     registry.factory / registry.component   registering components  (nlp_core.registry)
     __call__, pipe, select_pipes            running                  (language_run, pipe_workers)
     initialize, update, evaluate            training                 (language_training)
+    distill, rehearse, resume_training      learning from a teacher  (language_distill)
     from_config, config                     building from config     (language_config)
     to_disk, from_disk, meta                saving                   (language_disk)
     blank, load                             making a pipeline        (loading)
@@ -31,7 +32,13 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Tuple, Union
 
 from confection import Config
 
-from . import language_config, language_disk, language_run, language_training
+from . import (
+    language_config,
+    language_disk,
+    language_distill,
+    language_run,
+    language_training,
+)
 from .config import fill_component, get_default_config, resolve_component
 from .errors import Errors
 from .lang import get_lang_defaults
@@ -72,6 +79,8 @@ class Language:
         self._config = get_default_config()
         self._config["nlp"]["lang"] = self.lang
         self._optimizer: Any = None
+        # The frozen copy `resume_training` keeps for `rehearse`.
+        self._rehearsal_teacher: Any = None
         self.tokenizer = (create_tokenizer or make_default_tokenizer())(self)
 
     # --- factories ----------------------------------------------------------------------
@@ -272,8 +281,10 @@ class Language:
 
     def resume_training(self, *, sgd: Any = None) -> Any:
         """Continue training an already initialised pipeline: keeps the weights and labels,
-        returns the optimizer (`sgd`, the current one, or a new `create_optimizer()`)."""
+        keeps a frozen copy of the pipeline as the teacher of `rehearse`, and returns the
+        optimizer (`sgd`, the current one, or a new `create_optimizer()`)."""
         self._link_components()
+        language_distill.start_rehearsal(self)
         if sgd is not None:
             self._optimizer = sgd
         elif self._optimizer is None:
@@ -313,6 +324,37 @@ class Language:
             sgd = self._optimizer
         return language_training.update(self, examples, drop=drop, sgd=sgd, losses=losses,
                                         exclude=exclude, annotates=annotates)
+
+    def distill(self, teacher: "Language", examples: Iterable[Any], *, drop: float = 0.0,
+                sgd: Any = None, losses: Dict[str, float] | None = None,
+                exclude: Iterable[str] = (),
+                student_to_teacher: Dict[str, str] | None = None) -> Dict[str, float]:
+        """Learn from a teacher pipeline on one batch: each tagger, parser and NER learns
+        the outputs of the teacher component of its name (or `student_to_teacher[name]`)
+        on the examples' predicted docs; no gold annotation is read (see
+        `language_distill`). `sgd` as in `update`."""
+        return language_distill.distill(self, teacher, examples, drop=drop,
+                                        sgd=self._step_optimizer(sgd),
+                                        losses=losses, exclude=exclude,
+                                        student_to_teacher=student_to_teacher)
+
+    def rehearse(self, examples: Iterable[Any], *, drop: float = 0.0, sgd: Any = None,
+                 losses: Dict[str, float] | None = None,
+                 exclude: Iterable[str] = ()) -> Dict[str, float]:
+        """Learn to keep the outputs of the copy `resume_training()` kept, on a batch of
+        (usually unlabelled) examples, so that fine-tuning forgets less. `sgd` as in
+        `update`."""
+        return language_distill.rehearse(self, examples, drop=drop,
+                                         sgd=self._step_optimizer(sgd), losses=losses,
+                                         exclude=exclude)
+
+    def _step_optimizer(self, sgd: Any) -> Any:
+        """`sgd`, or for None the optimizer of `initialize` (a new one if none)."""
+        if sgd is None:
+            if self._optimizer is None:
+                self._optimizer = self.create_optimizer()
+            return self._optimizer
+        return sgd
 
     def evaluate(self, examples: Iterable[Any], *, batch_size: int = 256) -> Dict[str, Any]:
         """Run the pipeline (`pipe`) on unannotated copies of the examples' predicted tokens

@@ -18,7 +18,52 @@ import numpy
 from thinc.backends.cblas cimport CBlas, sgemm, sgemm_ptr
 
 from .batch cimport GreedyBatch, action_table
-from .forward cimport ParserWeights, c_state_scores, fill_weights
+from .forward cimport ParserWeights, c_state_scores
+
+
+def _f32(array, shape, what):
+    out = numpy.ascontiguousarray(array, dtype=numpy.float32)
+    if out.shape != shape:
+        raise ValueError(f"score_actions: {what} has shape {out.shape}, expected {shape}.")
+    return out
+
+
+cdef tuple _set_weights(features, bias, W_out, b_out, int nF, int nH, int nP,
+                        ParserWeights* w):
+    """Point w at the scoring model's weights; returns the arrays it points into (keep them
+    alive while w is in use). The model's classes need not be the batch's: the scores are
+    in the model's own class order (nO = rows of W_out, or nH without an output layer)."""
+    feats = numpy.ascontiguousarray(features, dtype=numpy.float32)
+    if feats.ndim != 2 or feats.shape[1] != nF * nH * nP or feats.shape[0] < 1:
+        raise ValueError(f"score_actions: features has shape {feats.shape}, expected "
+                         f"(n_tokens + 1, {nF * nH * nP}).")
+    b = _f32(numpy.asarray(bias).reshape(-1), (nH * nP,), "bias")
+    cdef const float[:, ::1] fv = feats
+    cdef const float[::1] bv = b
+    cdef const float[:, ::1] wv
+    cdef const float[::1] bov
+    w.features = &fv[0, 0]
+    w.n_rows = feats.shape[0]
+    w.nF = nF
+    w.nH = nH
+    w.nP = nP
+    w.bias = &bv[0]
+    w.seen = NULL
+    w.W_out = NULL
+    w.b_out = NULL
+    w.nO = nH
+    W = bo = None
+    if W_out is not None:
+        W = numpy.ascontiguousarray(W_out, dtype=numpy.float32)
+        if W.ndim != 2 or W.shape[1] != nH or W.shape[0] < 1:
+            raise ValueError(f"score_actions: W_out has shape {W.shape}, expected (nO, {nH}).")
+        bo = _f32(b_out, (W.shape[0],), "b_out")
+        wv = W
+        bov = bo
+        w.W_out = &wv[0, 0]
+        w.b_out = &bov[0]
+        w.nO = W.shape[0]
+    return feats, b, W, bo
 
 
 cdef int c_score_actions(GreedyBatch batch, const ParserWeights* w, const int* actions,
@@ -63,20 +108,22 @@ def score_actions(GreedyBatch batch, actions, features, bias, W_out, b_out, int 
         actions: one int sequence per state: the classes it takes (see
             `GreedyBatch.apply_actions`).
         features, bias, W_out, b_out, nF, nH, nP: the scoring model's weights, as for
-            `forward.greedy_parse` (no seen mask: the scores are raw).
+            `forward.greedy_parse` (no seen mask: the scores are raw). The model may have
+            other classes than the batch's system (a teacher with fewer labels than its
+            student): the scores come in the model's class order.
         max_rows: the most states that may be scored, all steps together (the caller knows
             it: the rows of the trace the actions came from).
 
     Returns:
-        (sizes int32 (n_steps,) states scored per step, scores float32 (N, nO)).
+        (sizes int32 (n_steps,) states scored per step, scores float32 (N, nO) with nO the
+        model's classes).
 
     Raises:
         ValueError: an action is invalid for its state, more than max_rows states would be
             scored, or no context layout has width nF.
     """
     cdef ParserWeights w
-    keep = fill_weights(batch, features, bias, W_out, b_out, None, nF, nH, nP, &w,
-                        "score_actions")
+    keep = _set_weights(features, bias, W_out, b_out, nF, nH, nP, &w)
     flat, starts, lengths = action_table(actions, batch.n_states)
     if len(flat) and flat.min() < 0:
         raise ValueError("score_actions: class ids must be >= 0.")

@@ -16,6 +16,10 @@ predicted. The loss is categorical cross-entropy (optionally label-smoothed) sum
 tokens; tokens without one aligned gold token, or whose gold value is unset, get no
 gradient. A gold value `neg_prefix + LABEL` (e.g. "!NN") means "not LABEL": only that
 class's probability is pushed down.
+
+`distill(teacher_pipe, examples)` / `rehearse(examples)` learn the teacher's tag
+distribution instead of gold tags: per token, KL(teacher || student) over the labels both
+have (the teacher's labels the student lacks are added first).
 """
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -25,13 +29,20 @@ from thinc.api import Model, Optimizer
 from thinc.types import Floats2d, Ints1d
 
 from ..errors import Errors, nearest
+from ..ml.distill_loss import class_map, in_student_space, kl_to_teacher
 from ..ml.listener import Tok2VecListener, batch_id
 from ..ml.tagger_model import resize_output
 from ..registry import registry
 from ..tokens import Doc
 from ..tokens.annotation import UNIVERSAL_POS, pos_id
 from ..training.scorer import score_token_attr
-from .trainable import TrainablePipe, sample_examples, set_dropout_rate, validate_examples
+from .trainable import (
+    Distillable,
+    TrainablePipe,
+    sample_examples,
+    set_dropout_rate,
+    validate_examples,
+)
 
 if TYPE_CHECKING:
     from ..language import Language
@@ -106,7 +117,7 @@ def make_tagger(nlp: "Language", name: str, model: Model, overwrite: bool,
                   neg_prefix=neg_prefix, label_smoothing=label_smoothing, attr=attr)
 
 
-class Tagger(TrainablePipe):
+class Tagger(Distillable, TrainablePipe):
     """Assigns one label per token from a softmax over its labels."""
 
     is_resizable = True
@@ -292,6 +303,66 @@ class Tagger(TrainablePipe):
                                                 n=len(self.labels),
                                                 known=nearest(label, self.labels)))
 
+    # --- distillation ------------------------------------------------------------------
+
+    def distill(self, teacher_pipe: "Tagger", examples: Sequence[Any], *, drop: float = 0.0,
+                sgd: Optimizer | None = None, losses: Dict[str, float] | None = None
+                ) -> Dict[str, float]:
+        """Learn the teacher's tag distribution on the examples: the student tags each
+        `predicted` doc, the teacher the `reference` doc over the same tokens; no gold tag
+        is read.
+
+        Raises:
+            TypeError: E600 when the teacher is not a tagger.
+            ValueError: E601 when the docs' tokens differ, E603 for an untrained teacher.
+        """
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        docs, teacher_docs = self._distill_docs(teacher_pipe, examples, "distill")
+        if not teacher_pipe.labels:
+            raise ValueError(Errors.E603.format(component=self.name))
+        for label in teacher_pipe.labels:
+            if label not in self.cfg["labels"]:
+                self.add_label(label)
+        if not any(len(doc) for doc in docs):
+            return losses
+        T = teacher_log_scores(teacher_pipe, teacher_docs)
+        set_dropout_rate(self.model, drop)
+        probs, backprop = self.model.begin_update(docs)
+        loss, d_scores = self.get_distill_loss(teacher_pipe, probs, T)
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def get_distill_loss(self, teacher_pipe: "Tagger", probs: List[Floats2d],
+                         teacher_scores: numpy.ndarray) -> Tuple[float, List[Floats2d]]:
+        """KL(teacher || student) over the tokens, and its gradient (one array per doc,
+        for the Softmax's backprop): the softmaxes span the labels both sides have."""
+        ops = self.model.ops
+        lengths = [p.shape[0] for p in probs]
+        P = ops.to_numpy(ops.xp.concatenate(probs) if len(probs) != 1 else probs[0])
+        n_out = P.shape[1]
+        with numpy.errstate(divide="ignore"):
+            S = numpy.log(numpy.asarray(P, dtype=numpy.float64))
+        mapping = numpy.full(n_out, -1, dtype=numpy.int64)
+        mapping[:len(self.labels)] = class_map(self.labels, teacher_pipe.labels)
+        T, shared = in_student_space(teacher_scores, mapping)
+        loss, d = kl_to_teacher(S, T, shared[None, :])
+        if numpy.isnan(loss):
+            raise ValueError(Errors.E360.format(component=self.name))
+        return loss, ops.unflatten(ops.asarray2f(d), ops.asarray1i(lengths))
+
+    def initialize_distillation(self, teacher_pipe: "Tagger",
+                                get_examples: Callable[[], Iterable[Any]], *,
+                                nlp: Any = None) -> None:
+        """Initialise a fresh student from its teacher: the teacher's labels, and the
+        model's shapes from a sample of the (raw text) examples."""
+        if not teacher_pipe.labels:
+            raise ValueError(Errors.E603.format(component=self.name))
+        self.initialize(get_examples, nlp=nlp, labels=list(teacher_pipe.labels))
+
     def initialize(self, get_examples: Callable[[], Iterable[Any]], *, nlp: Any = None,
                    labels: Optional[Iterable[str]] = None) -> None:
         """Set the labels (`labels`, else every gold value in the examples, sorted) and
@@ -365,6 +436,20 @@ class Tagger(TrainablePipe):
         if self.scorer is None:
             return {}
         return self.scorer(examples, attr=self.attr, **kwargs)
+
+
+def teacher_log_scores(teacher_pipe: "Tagger", docs: Sequence[Doc]) -> numpy.ndarray:
+    """The teacher's log-probabilities (or logits: the softmax is the same) over its labels,
+    float64 (n_tokens, n_teacher_labels), docs concatenated."""
+    ops = teacher_pipe.model.ops
+    scores = teacher_pipe.model.predict(list(docs))
+    n_labels = len(teacher_pipe.labels)
+    T = numpy.concatenate([numpy.asarray(ops.to_numpy(s), dtype=numpy.float64)[:, :n_labels]
+                           for s in scores])
+    if teacher_pipe.model.get_ref("output_layer").attrs.get("softmax_normalize"):
+        with numpy.errstate(divide="ignore"):
+            T = numpy.log(T)  # it gave probabilities
+    return T
 
 
 def _same_tokens(predicted: Doc, reference: Doc) -> bool:

@@ -8,7 +8,14 @@
     pipe.to_disk(path); pipe.from_disk(path)    # cfg.json + model.msgpack, never pickle
 
 Subclasses implement `predict`, `set_annotations`, `update`, `initialize` and (for
-scoring) `score`.
+scoring) `score`. Those that can learn from a teacher (`Distillable`: tagger, parser, NER)
+also have
+
+    losses = pipe.distill(teacher_pipe, examples, drop=0.1, sgd=None, losses=losses)
+    losses = pipe.rehearse(examples, drop=0.1, sgd=None, losses=losses)
+
+where each Example holds the student's doc (`predicted`) and the teacher's doc over the same
+tokens (`reference`), and rehearsal's teacher is the copy `nlp.resume_training()` keeps.
 """
 from itertools import islice
 from pathlib import Path
@@ -150,6 +157,56 @@ class TrainablePipe:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+class Distillable:
+    """What the components that learn from a teacher share: the rehearsal teacher, and the
+    checks of a distillation batch. A subclass implements `distill`."""
+
+    # The frozen copy of this component that `rehearse` learns from (set by
+    # `initialize_rehearsal`, which `nlp.resume_training()` calls).
+    _rehearsal_teacher: Any = None
+
+    def distill(self, teacher_pipe: Any, examples: Sequence[Any], *, drop: float = 0.0,
+                sgd: Optimizer | None = None, losses: Dict[str, float] | None = None
+                ) -> Dict[str, float]:
+        raise NotImplementedError
+
+    def initialize_rehearsal(self, teacher_pipe: Any) -> None:
+        """Keep `teacher_pipe` (a frozen copy of this component) as the rehearsal teacher."""
+        self._rehearsal_teacher = teacher_pipe
+
+    def rehearse(self, examples: Sequence[Any], *, drop: float = 0.0,
+                 sgd: Optimizer | None = None, losses: Dict[str, float] | None = None
+                 ) -> Dict[str, float]:
+        """Learn to keep the rehearsal teacher's predictions on the examples (usually raw
+        text): `distill` from the copy `nlp.resume_training()` kept.
+
+        Raises:
+            ValueError: E602 when there is no rehearsal teacher.
+        """
+        if self._rehearsal_teacher is None:
+            raise ValueError(Errors.E602.format(component=getattr(self, "name", "?")))
+        return self.distill(self._rehearsal_teacher, examples, drop=drop, sgd=sgd,
+                            losses=losses)
+
+    def _distill_docs(self, teacher_pipe: Any, examples: Sequence[Any], method: str
+                      ) -> tuple:
+        """(student docs, teacher docs) of a distillation batch, checked: the teacher is
+        a component of this class, and reads the student's tokens."""
+        name = getattr(self, "name", "?")
+        if not isinstance(teacher_pipe, type(self)) and not isinstance(self, type(teacher_pipe)):
+            raise TypeError(Errors.E600.format(component=name,
+                                               teacher_cls=type(teacher_pipe).__name__,
+                                               cls=type(self).__name__))
+        examples = validate_examples(examples, f"{type(self).__name__}.{method}")
+        students = [eg.predicted for eg in examples]
+        teachers = [eg.reference for eg in examples]
+        for i, (s, t) in enumerate(zip(students, teachers)):
+            if len(s) != len(t):
+                raise ValueError(Errors.E601.format(component=name, method=method, i=i,
+                                                    n_student=len(s), n_teacher=len(t)))
+        return students, teachers
 
 
 def set_dropout_rate(model: Model, drop: float | None) -> None:

@@ -14,6 +14,13 @@ TransitionBasedParser.v3 model:
 - the model scores only the classes seen on the oracle paths of the training data
   (`seen_mask`); classes added later count as seen.
 
+- `distill(teacher_pipe, examples)` / `rehearse(examples)`: the student (this component)
+  parses greedily with its own moves, no golds; a copy of its starting batch is advanced
+  with the student's classes while the teacher scores every state on the way
+  (`nlp_core.ml.parser_distill`); the loss is KL(teacher || student) over each state's
+  valid, seen moves (`nlp_core.ml.distill_loss`). The teacher's moves the student lacks are
+  added to it first.
+
 Subclasses give the transition system, the golds, the label collection and
 `set_annotations`.
 """
@@ -24,12 +31,20 @@ import numpy
 from thinc.api import Model, Optimizer
 
 from ..errors import Errors
+from ..ml.distill_loss import class_map, in_student_space, kl_to_teacher
 from ..ml.listener import Tok2VecListener, batch_id
+from ..ml.parser_distill import score_actions
 from ..ml.parser_model import n_moves, resize_output, seen_mask, set_seen_classes
 from ..ml.parser_step import transition_loss
 from ..parser_internals import BeamBatch, GreedyBatch, TransitionSystem, sent_constraints
 from ..tokens import Doc
-from .trainable import TrainablePipe, sample_examples, set_dropout_rate, validate_examples
+from .trainable import (
+    Distillable,
+    TrainablePipe,
+    sample_examples,
+    set_dropout_rate,
+    validate_examples,
+)
 
 # Tokens per chunk at inference: the precomputed features of a chunk are
 # CHUNK_TOKENS * nF * hidden_width * maxout_pieces floats (8 * 128 * 3 * 2048 * 4 B = 25 MB).
@@ -38,7 +53,7 @@ CHUNK_TOKENS = 2048
 ORACLE_BATCH = 512
 
 
-class TransitionParser(TrainablePipe):
+class TransitionParser(Distillable, TrainablePipe):
     """Base of DependencyParser and EntityRecognizer (see the module docstring).
 
     Attributes:
@@ -231,6 +246,94 @@ class TransitionParser(TrainablePipe):
         if numpy.isnan(loss):
             raise ValueError(Errors.E384.format(component=self.name))
         return loss, d_scores
+
+    # --- distillation ------------------------------------------------------------------
+
+    def distill(self, teacher_pipe: "TransitionParser", examples: Sequence[Any], *,
+                drop: float = 0.0, sgd: Optimizer | None = None,
+                losses: Dict[str, float] | None = None) -> Dict[str, float]:
+        """Learn the teacher's move distribution along the student's own parse (see the
+        module docstring). Each Example holds the student's doc (`predicted`) and the
+        teacher's doc over the same tokens (`reference`); no gold annotation is read.
+
+        Raises:
+            TypeError: E600 when the teacher is another kind of component.
+            ValueError: E601 when the docs' tokens differ, E603 for an untrained teacher.
+        """
+        losses = {} if losses is None else losses
+        losses.setdefault(self.name, 0.0)
+        docs, teacher_docs = self._distill_docs(teacher_pipe, examples, "distill")
+        if not teacher_pipe.moves.n_moves or n_moves(teacher_pipe.model) is None:
+            raise ValueError(Errors.E603.format(component=self.name))
+        self.add_teacher_moves(teacher_pipe)
+        if not any(len(doc) for doc in docs):
+            return losses
+        set_dropout_rate(self.model, drop)
+        batch = self._new_batch(docs)
+        teacher_batch = batch.copy()
+        trace, backprop = self.model.begin_update((docs, batch, None))
+        actions = [batch.history(i) for i in range(batch.n_states)]
+        sizes, T = score_actions(teacher_pipe.model, teacher_docs, teacher_batch, actions,
+                                 trace.n_scored)
+        if [int(n) for n in sizes] != trace.sizes:  # the same moves from the same states
+            raise RuntimeError(f"{self.name}.distill: the teacher scored {list(sizes)} "
+                               f"states per step along the student's moves, the student "
+                               f"{trace.sizes}.")
+        loss, d_scores = self.get_distill_loss(teacher_pipe, trace, T)
+        backprop(d_scores)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        return losses
+
+    def add_teacher_moves(self, teacher_pipe: "TransitionParser") -> None:
+        """Add the teacher's moves this component lacks (they count as seen)."""
+        mine = set(self.moves.move_names)
+        missing = [name for name in teacher_pipe.moves.move_names if name not in mine]
+        if missing:
+            self._add_names(missing)
+
+    def get_distill_loss(self, teacher_pipe: "TransitionParser", trace: Any,
+                         teacher_scores: numpy.ndarray) -> Tuple[float, numpy.ndarray]:
+        """KL(teacher || student) over the scored states and its gradient (N, nO).
+
+        Each state's softmaxes span its valid moves that both sides have; the student's
+        also leaves out its unseen moves, the teacher's its own unseen ones and the
+        student's (so the teacher's distribution lies inside the student's)."""
+        S = trace.all_scores(self.model.ops.to_numpy)
+        valid = numpy.isfinite(trace.all_costs())
+        mapping = class_map(self.moves.move_names, teacher_pipe.moves.move_names)
+        T, shared = in_student_space(teacher_scores, mapping)
+        student_seen = seen_mask(self.model)
+        if student_seen is None:
+            student_seen = numpy.ones(len(mapping), dtype=bool)
+        teacher_seen = seen_mask(teacher_pipe.model)
+        mapped_seen = shared.copy()
+        if teacher_seen is not None:
+            mapped_seen[shared] = teacher_seen[mapping[shared]]
+        student_allowed = valid & (student_seen & shared)[None, :]
+        teacher_allowed = student_allowed & mapped_seen[None, :]
+        loss, d_scores = kl_to_teacher(S, T, student_allowed, teacher_allowed)
+        if numpy.isnan(loss):
+            raise ValueError(Errors.E384.format(component=self.name))
+        return loss, d_scores
+
+    def initialize_distillation(self, teacher_pipe: "TransitionParser",
+                                get_examples: Callable[[], Iterable[Any]], *,
+                                nlp: Any = None) -> None:
+        """Initialise a fresh student from its teacher: the teacher's moves, its seen
+        classes, and the model's shapes from a sample of the (raw text) examples."""
+        examples = sample_examples(get_examples, self)
+        if not teacher_pipe.moves.n_moves:
+            raise ValueError(Errors.E603.format(component=self.name))
+        self._add_names(teacher_pipe.moves.move_names)
+        self._initialize_model([eg.predicted for eg in examples])
+        mapping = class_map(self.moves.move_names, teacher_pipe.moves.move_names)
+        teacher_seen = seen_mask(teacher_pipe.model)
+        seen = mapping >= 0
+        if teacher_seen is not None:
+            seen[seen] = teacher_seen[mapping[seen]]
+        set_seen_classes(self.model, seen)
 
     def initialize(self, get_examples: Callable[[], Iterable[Any]], *, nlp: Any = None,
                    labels: Optional[Iterable[str]] = None) -> None:

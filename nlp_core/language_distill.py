@@ -1,0 +1,155 @@
+"""Distillation and rehearsal of a whole pipeline: `nlp.distill(teacher, examples)`,
+`nlp.rehearse(examples)`, and the teacher copy `nlp.resume_training()` keeps.
+
+    losses = student.distill(teacher, batch, sgd=optimizer)   # learn the teacher's outputs
+    optimizer = nlp.resume_training()                         # keeps a frozen copy
+    nlp.update(new_domain_batch, sgd=optimizer)               # learn the new data...
+    nlp.rehearse(raw_text_batch, sgd=optimizer)               # ...keeping the old outputs
+
+The student's components that can learn from a teacher (`distill`: tagger, parser, NER) each
+learn from one teacher component: the one of the same name, or the one
+`student_to_teacher` names. The teacher reads the student's tokens: every example's
+predicted doc is copied, unannotated, into the teacher's vocab, the teacher's embedding
+components (tok2vec, transformer) run on the copies, and the student's components get
+`Example(student_doc, teacher_doc)` pairs. Gold annotation is never read. The student's
+embedding components update as in `nlp.update` (their listeners' gradients, summed); a
+frozen one (in `exclude`) hands its output over without a gradient.
+
+The functions take the pipelines as arguments; `Language` calls them from its thin methods
+of the same names.
+"""
+import tempfile
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
+
+from .errors import Errors
+from .language_disk import load_from_directory
+from .language_training import check_examples
+from .tokens import Doc
+from .training.example import Example
+
+if TYPE_CHECKING:
+    from .language import Language
+
+
+def teacher_doc(vocab: Any, doc: Doc) -> Doc:
+    """An unannotated Doc over `doc`'s tokens in `vocab` (the teacher's)."""
+    orth = doc.column("orth").copy()
+    if vocab is not doc.vocab:
+        text, idx, length = doc.text, doc.column("idx"), doc.column("length")
+        add = vocab.strings.add
+        for start, n in zip(idx.tolist(), length.tolist()):
+            add(text[start:start + n])
+    return Doc.from_columns(vocab, doc.text, orth, doc.column("length").copy(),
+                            doc.column("trailing_space").copy(), idx=doc.column("idx").copy())
+
+
+def teacher_examples(teacher: "Language", examples: List[Example]) -> List[Example]:
+    """`Example(student doc, teacher doc)` per example, the teacher's embedding components
+    run on the teacher docs (so that its listeners find their output)."""
+    docs = [teacher_doc(teacher.vocab, eg.predicted) for eg in examples]
+    for _, proc in teacher.pipeline:
+        if hasattr(proc, "listening_components") and hasattr(proc, "predict"):
+            proc.set_annotations(docs, proc.predict(docs))
+    return [Example(eg.predicted, doc) for eg, doc in zip(examples, docs)]
+
+
+def _pairs(student: "Language", teacher: "Language", exclude: set,
+           student_to_teacher: Dict[str, str]) -> List[Tuple[str, Any, Any]]:
+    """(name, student component, teacher component) of each component that distils."""
+    pairs = []
+    for name, proc in student.pipeline:
+        if name in exclude or not hasattr(proc, "distill"):
+            continue
+        teacher_name = student_to_teacher.get(name, name)
+        if teacher_name not in teacher.component_names:
+            raise ValueError(Errors.E604.format(name=name, teacher_name=teacher_name,
+                                                names=teacher.component_names))
+        pairs.append((name, proc, teacher.get_pipe(teacher_name)))
+    if not pairs:
+        raise ValueError(Errors.E607.format(names=student.pipe_names, exclude=sorted(exclude)))
+    return pairs
+
+
+def distill(student: "Language", teacher: "Language", examples: Iterable[Any], *,
+            drop: float = 0.0, sgd: Any = None, losses: Optional[Dict[str, float]] = None,
+            exclude: Iterable[str] = (), student_to_teacher: Optional[Dict[str, str]] = None,
+            method: str = "distill") -> Dict[str, float]:
+    """One distillation step of `student` from `teacher` (see the module docstring).
+
+    Args:
+        examples: Examples (or raw-text ones: only their predicted docs are read).
+        drop: dropout rate of the student.
+        sgd: the optimizer, or None / False for no step (gradients accumulate).
+        losses: accumulates each component's loss under its name.
+        exclude: student components that are not updated.
+        student_to_teacher: student component name -> teacher component name.
+        method: "distill", or "rehearse" (the components' own teachers: `teacher` is
+            then only used for its embedding components).
+
+    Raises:
+        ValueError: E604 for a teacher component that does not exist; E607 when nothing
+            would learn.
+    """
+    losses = {} if losses is None else losses
+    examples = check_examples(examples, f"Language.{method}")
+    if not examples:
+        return losses
+    exclude = set(exclude)
+    pairs = _pairs(student, teacher, exclude, dict(student_to_teacher or {}))
+    distilled = {name: (proc, teacher_proc) for name, proc, teacher_proc in pairs}
+    with_teacher = teacher_examples(teacher, examples)
+    updated = []
+    for name, proc in student.pipeline:
+        listened = set(getattr(proc, "listening_components", ()))
+        if name in distilled:
+            student_proc, teacher_proc = distilled[name]
+            if method == "rehearse":
+                student_proc.rehearse(with_teacher, drop=drop, sgd=None, losses=losses)
+            else:
+                student_proc.distill(teacher_proc, with_teacher, drop=drop, sgd=None,
+                                     losses=losses)
+            updated.append(proc)
+        elif listened & set(distilled):
+            if name in exclude or not getattr(proc, "is_trainable", False):
+                docs = [eg.predicted for eg in examples]
+                proc.set_annotations(docs, proc.predict(docs))
+            else:
+                proc.update(examples, drop=drop, sgd=None, losses=losses)
+                updated.append(proc)
+    if sgd is not None and sgd is not False:
+        for proc in updated:
+            proc.finish_update(sgd)
+    return losses
+
+
+def start_rehearsal(nlp: "Language") -> "Language":
+    """Keep a frozen copy of `nlp` (saved and rebuilt, sharing nothing) as the rehearsal
+    teacher: `nlp._rehearsal_teacher`, and each distilling component's copy as that
+    component's teacher. Returns the copy."""
+    with tempfile.TemporaryDirectory(prefix="nlp_core-rehearsal-") as tmp:
+        nlp.to_disk(tmp)
+        copy = load_from_directory(type(nlp), tmp)
+    for name, proc in nlp.components:
+        if hasattr(proc, "initialize_rehearsal") and name in copy.component_names:
+            proc.initialize_rehearsal(copy.get_pipe(name))
+    nlp._rehearsal_teacher = copy
+    return copy
+
+
+def rehearse(nlp: "Language", examples: Iterable[Any], *, drop: float = 0.0, sgd: Any = None,
+             losses: Optional[Dict[str, float]] = None, exclude: Iterable[str] = ()
+             ) -> Dict[str, float]:
+    """One rehearsal step: each distilling component learns to keep the outputs of its
+    copy from `nlp.resume_training()` on the examples (usually unlabelled text).
+
+    Raises:
+        ValueError: E602 when `resume_training` has not kept a copy.
+    """
+    teacher = getattr(nlp, "_rehearsal_teacher", None)
+    if teacher is None:
+        raise ValueError(Errors.E602.format(component="nlp"))
+    return distill(nlp, teacher, examples, drop=drop, sgd=sgd, losses=losses,
+                   exclude=exclude, method="rehearse")
+
+
+__all__ = ["distill", "rehearse", "start_rehearsal", "teacher_doc", "teacher_examples"]
