@@ -30,11 +30,12 @@ from .registry import (
 
 DEFAULT_CONFIG_PATH = Path(__file__).parent / "default_config.cfg"
 DEFAULT_PRETRAINING_CONFIG_PATH = Path(__file__).parent / "default_config_pretraining.cfg"
+DEFAULT_DISTILLATION_CONFIG_PATH = Path(__file__).parent / "default_config_distillation.cfg"
 # The value a config author writes for "fill this in before training".
 MISSING = "???"
 TRAINING_SECTIONS = ("paths", "system", "nlp", "components", "corpora", "training",
                      "initialize")
-SECTION_ORDER = [*TRAINING_SECTIONS, "pretraining"]
+SECTION_ORDER = [*TRAINING_SECTIONS, "pretraining", "distillation"]
 # Names the default config and the `init config` templates use for functions that land with
 # the training and pretraining code. Until they are registered, fill-config keeps their
 # blocks as written (the defaults spell out every argument); resolving them still fails.
@@ -110,11 +111,14 @@ def parse_config_overrides(args: Sequence[str]) -> Dict[str, Any]:
     return result
 
 
-def get_default_config(pretraining: bool = False) -> Config:
-    """The default training config (plus the [pretraining] defaults if asked)."""
+def get_default_config(pretraining: bool = False, distillation: bool = False) -> Config:
+    """The default training config (plus the [pretraining] / [distillation] defaults if
+    asked)."""
     config = load_config(DEFAULT_CONFIG_PATH)
     if pretraining:
         config = config.merge(load_config(DEFAULT_PRETRAINING_CONFIG_PATH))
+    if distillation:
+        config = config.merge(load_config(DEFAULT_DISTILLATION_CONFIG_PATH))
     return Config(config, section_order=SECTION_ORDER)
 
 
@@ -229,13 +233,15 @@ def _is_planned(path: str, reg_name: str, func_name: str) -> bool:
                                                  for n in planned}
 
 
-def fill_config(config: Config, *, pretraining: bool = False, validate: bool = True) -> Config:
+def fill_config(config: Config, *, pretraining: bool = False, distillation: bool = False,
+                validate: bool = True) -> Config:
     """Complete a partial config: add the sections and keys of the default config, each
     component factory's default config, and every registered function's default arguments.
 
     Args:
         config: the partial config (variables are kept).
         pretraining: also add the [pretraining] defaults.
+        distillation: also add the [distillation] defaults.
         validate: check argument types of registered functions.
 
     Returns:
@@ -246,7 +252,7 @@ def fill_config(config: Config, *, pretraining: bool = False, validate: bool = T
         MissingValuesError: a registered function's required argument has no value.
     """
     ensure_builtins_registered()
-    config = get_default_config(pretraining).merge(config)
+    config = get_default_config(pretraining, distillation).merge(config)
     _share_tok2vec_widths(config)
     promised = _components_as_promises(config)
     _ComponentRegistry.check_names(promised, skip=_is_planned)
