@@ -71,6 +71,9 @@ ENTRIES = PIPELINE_ENTRIES + (DEAD_TABLE, SUMMARY_NAME)
 DEAD_LETTER_BATCH = 1000
 FIRST_BAD = 5
 FORMATS = ("word2vec-text", "glove-text", "word2vec-binary", "floret-text")
+# the writer's counts when no row reached it (every line bad): the run then fails
+NOTHING_WRITTEN = {"rows_kept": 0, "rows_remapped": 0, "keys": 0, "duplicates": 0,
+                   "truncated": 0}
 
 
 class JobPlan(NamedTuple):
@@ -273,7 +276,7 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> ConvertOutputs:
                | "WriteSummary" >> beam.Map(
                    _write_summary, plan.staged(SUMMARY_NAME), _static(plan),
                    list(zip(plan.paths, plan.declared)), plan.out.final_path, beam.pvalue.AsDict(read_by_file),
-                   beam.pvalue.AsDict(by_reason), beam.pvalue.AsSingleton(written),
+                   beam.pvalue.AsDict(by_reason), beam.pvalue.AsSingleton(written, default_value=NOTHING_WRITTEN),
                    beam.pvalue.AsList(dead_files), beam.pvalue.AsSingleton(first_bad)))
     return ConvertOutputs(table, remapped, dead, written, summary)
 
@@ -368,6 +371,11 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
                          f"line(s), e.g. {first}. Fix them, or pass --skip-bad-lines to "
                          "dead-letter them and convert the rest; --output was left as it "
                          "was.")
+    if not counts["rows_kept"]:
+        raise ValueError(Errors.E082.format(path=job_plan.job.input, detail=(
+            f"none of its {counts['lines_read']} lines is a good row (see "
+            f"{DEAD_TABLE}/ in a run with --skip-bad-lines)")) + " --output was left as "
+            "it was.")
     if not summary["reconciled"]:
         raise RuntimeError(f"Counts do not reconcile: {counts}; --output "
                            f"{job_plan.job.output!r} was left as it was.")

@@ -405,6 +405,10 @@ class VectorFileReader:
                 pos += 1
             space = buf.find(b" ", pos, pos + MAX_WORD_BYTES)
             if space < 0 and len(buf) - pos >= MAX_WORD_BYTES:
+                if words:  # the good rows before it first (a caller may keep them)
+                    self.stats.rows += len(words)
+                    yield _batch(words, vectors[:len(words)], lines, offsets)
+                    words, lines, offsets = [], [], []
                 raise VectorFileError(Errors.E085.format(
                     path=self.path, where=f"record {record + 1}",
                     detail=f"no space after a word within {MAX_WORD_BYTES} bytes"))
@@ -420,6 +424,10 @@ class VectorFileReader:
                     what = ("the file ends inside a word" if space < 0 else
                             f"the file ends {len(buf) - space - 1} bytes into its {size} "
                             "bytes of numbers")
+                    if words:  # (as above)
+                        self.stats.rows += len(words)
+                        yield _batch(words, vectors[:len(words)], lines, offsets)
+                        words, lines, offsets = [], [], []
                     raise VectorFileError(Errors.E085.format(
                         path=self.path, where=f"record {record + 1}", detail=what))
                 break
