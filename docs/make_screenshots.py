@@ -16,14 +16,15 @@ from pathlib import Path
 
 from nlp_core import display
 from nlp_core.display_data import DisplayDoc
-from nlp_core.display_table import select
+from nlp_core.display_page import build_page
+from nlp_core.display_table import run_summaries, select
 
 DOCS = Path(__file__).resolve().parent
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars", "--force-device-scale-factor=1"]
 PAGES = {"dep": ("length(token_start) BETWEEN 16 AND 24 AND list_contains(pos, 'VERB') AND "
-                 "length(ents) >= 1 AND NOT list_contains(pos, 'X')", 1, 1000, 420),
+                 "length(ents) >= 1 AND NOT list_contains(pos, 'X')", 1, 1000, 700),
          "ent": ("length(ents) >= 3 AND length(token_start) < 80", 4, 1000, 560),
          "span": ("length(ents) >= 2 AND length(token_start) BETWEEN 15 AND 30", 3, 1000, 520)}
 
@@ -56,8 +57,13 @@ def main() -> None:
                     noun_phrases(doc)
             page = Path(tmp) / f"{style}.html"
             options = {"wrap_width": width - 80} if style == "dep" else {}
-            page.write_text(display.render(selection.docs, style, options, page=True),
-                            encoding="utf8")
+            if style == "dep":  # as the display command writes it: the run's summary first
+                html = build_page(selection, run_summaries(selection.files), style=style,
+                                  pattern=args.output, doc_ids=(), where=where, limit=limit,
+                                  options=options)
+            else:
+                html = display.render(selection.docs, style, options, page=True)
+            page.write_text(html, encoding="utf8")
             png = DOCS / f"display_{style}.png"
             subprocess.run(["chromium", *FLAGS, f"--user-data-dir={tmp}/profile-{style}",
                             f"--window-size={width},{height}", f"--screenshot={png}",

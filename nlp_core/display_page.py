@@ -27,16 +27,15 @@ def _summary_html(path: str, summary: Any) -> str:
     model = summary.get("model") if isinstance(summary.get("model"), Mapping) else {}
     counts = summary.get("counts") if isinstance(summary.get("counts"), Mapping) else {}
     components = model.get("components")
-    pairs = [("model", f"{model.get('name', '?')} {model.get('version', '')}".strip()),
-             ("components", ", ".join(map(str, components))
-              if isinstance(components, list) else "?"),
-             ("input", summary.get("input", "?")),
-             ("read", counts.get("read", "?")), ("annotated", counts.get("annotated", "?")),
-             ("dead-lettered", counts.get("dead_lettered", "?")),
-             ("reconciled", summary.get("reconciled", "?")),
-             ("tokens", counts.get("tokens", "?"))]
-    out.append(f'<table class="nc-summary-table" style="border-collapse: collapse">'
-               f'{_rows(pairs)}</table>')
+    parts = ", ".join(map(str, components)) if isinstance(components, list) else "?"
+    lines = [f"model <b>{escape(model.get('name', '?'))} {escape(model.get('version', ''))}</b> "
+             f"({escape(parts)}) \u00b7 input {escape(summary.get('input', '?'))}",
+             f"read <b>{escape(counts.get('read', '?'))}</b> = annotated "
+             f"<b>{escape(counts.get('annotated', '?'))}</b> + dead-lettered "
+             f"<b>{escape(counts.get('dead_lettered', '?'))}</b> (reconciled: "
+             f"{escape(summary.get('reconciled', '?'))}) \u00b7 tokens "
+             f"{escape(counts.get('tokens', '?'))}"]
+    out.append("".join(f'<div class="nc-summary-line">{line}</div>' for line in lines))
     reasons = counts.get("dead_letter_by_reason")
     if isinstance(reasons, Mapping) and reasons:
         items = " \u00b7 ".join(f'{escape(k)} <b>{escape(v)}</b>' for k, v in
