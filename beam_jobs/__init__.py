@@ -3,7 +3,7 @@
 - `python -m beam_jobs.annotate`: annotate JSONL / .spacy corpora -> Parquet (annotate.py).
 - `python -m beam_jobs.convert_vectors`: a word-vector file -> the pipeline directory `init
   vectors` writes (convert_vectors.py, with vector_options.py, vector_rows.py,
-  vector_table.py, vector_writer.py).
+  vector_table.py, vector_writer.py, vector_memory.py: peak RSS per worker).
 - `NearDedupe` (near_dedupe.py, with minhash.py): the near-duplicate removal transform of the
   pretraining-corpus job (MinHash, LSH, verified pairs, distributed connected components).
 
