@@ -15,7 +15,7 @@ Styles and their options (unknown names are an error):
 - `dep`: `font_size` (px, 16), `wrap_width` (px, 960; None: one row per sentence, scrolled),
   `fine_grained` (tags instead of universal POS under the words), `add_lemma`.
 - `ent`: `ents` (labels to show; None: all).
-- `span`: `spans_key` (one span group; None: every group, labelled with its name).
+- `span`: `spans_key` (one span group; None: every group; a bar's tooltip names its group).
 - all: `colors` ({label: CSS colour}), `direction` ('ltr', 'rtl'; None: from the text).
 """
 import http.server

@@ -140,7 +140,9 @@ def render_dep(doc: DisplayDoc, options: Dict) -> str:
     """The dependency view of one document: a div per sentence block, an SVG per row."""
     fs = float(options["font_size"])
     direction = options["direction"] or doc.direction
-    out = [f'<div class="nc-dep" dir="{direction}" style="font-family: {FONT_FAMILY};">']
+    # rows wider than the page (wrap_width None) scroll inside the document's box
+    out = [f'<div class="nc-dep" dir="{direction}" style="font-family: {FONT_FAMILY}; '
+           f'overflow-x: auto">']
     if doc.heads is None:
         out.append('<p class="nc-note">No dependency parse in this document: words and '
                    'tags only.</p>')

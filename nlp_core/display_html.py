@@ -70,7 +70,6 @@ def make_page(body: str, *, title: str, header: str = "") -> str:
             f'background: #fff">{header}{body}</body></html>\n')
 
 
-
 def repr_html(doc: Any) -> str:
     """What a notebook shows for a Doc or Span: the parse when there is one, else the
     entities."""
