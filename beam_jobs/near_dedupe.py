@@ -49,6 +49,8 @@ from nlp_core.errors import Errors
 
 NAMESPACE = "near_dedupe"
 _KEEP = ("first", "longest")
+# shingle hashes (8 bytes each) a signature batch holds before it is signed
+_MAX_HELD_SHINGLES = 1 << 20
 
 Rank = Tuple[int, str]
 
@@ -179,20 +181,28 @@ class _Signatures(beam.DoFn):
         self.a, self.b = minhash.permutations(self.settings.num_perm, self.settings.seed)
 
     def process(self, batch):
-        s = self.settings
         ids, ranks, shingles = [], [], []
+        held = 0
         for element in batch:
             doc_id, text = _checked_element(element)
             self.documents.inc()
-            hashes = minhash.shingle_hashes(text, s.ngram)
+            hashes = minhash.shingle_hashes(text, self.settings.ngram)
             if not len(hashes):
                 self.no_words.inc()
                 continue
             ids.append(doc_id)
-            ranks.append(rank_of(doc_id, text, s.keep))
+            ranks.append(rank_of(doc_id, text, self.settings.keep))
             shingles.append(hashes)
-        if not ids:
-            return
+            held += len(hashes)
+            if held >= _MAX_HELD_SHINGLES:  # a batch of long documents: sign what we hold
+                yield from self._signed(ids, ranks, shingles)
+                ids, ranks, shingles = [], [], []
+                held = 0
+        if ids:
+            yield from self._signed(ids, ranks, shingles)
+
+    def _signed(self, ids, ranks, shingles):
+        s = self.settings
         full = minhash.signatures(shingles, self.a, self.b)
         # as int64: Beam's integer coder takes signed 64-bit values
         bands = minhash.band_hashes(full, s.bands, s.rows).view(np.int64).tolist()
@@ -231,9 +241,10 @@ class _BucketPairs(beam.DoFn):
 
 
 def _single_signature(doc_id: str, sigs: list):
+    """The one (rank, signature) of a document that is in a pair (so it has one)."""
     if len(sigs) > 1:
         raise ValueError(Errors.E562.format(doc_id=doc_id, n=len(sigs)))
-    return sigs[0] if sigs else None
+    return sigs[0]
 
 
 class _SendSignature(beam.DoFn):
