@@ -24,6 +24,7 @@ characters are those of every word inside some occurrence of an n-gram that occu
 than once, each word counted once. Line and paragraph duplicates count every occurrence
 after the first.
 """
+import re
 from collections import Counter
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -32,6 +33,7 @@ ELLIPSES = ("...", "…")
 STOP_WORDS = frozenset(("the", "be", "to", "of", "and", "that", "have", "with"))
 TOP_NGRAM_MAX = ((2, 0.20), (3, 0.18), (4, 0.16))
 DUPLICATE_NGRAM_MAX = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10))
+_LETTER = re.compile(r"[^\W\d_]")
 
 
 class FilterSettings(NamedTuple):
@@ -83,13 +85,19 @@ def duplicate_share(parts: Sequence[str]) -> Tuple[float, float]:
 def top_ngram_share(words: Sequence[str], n: int, total_chars: int) -> float:
     """Share of the word characters taken by the most frequent n-gram's occurrences (0 when
     no n-gram occurs twice)."""
+    return _top_ngram(words, n, total_chars)[0]
+
+
+def _top_ngram(words: Sequence[str], n: int, total_chars: int) -> Tuple[float, int]:
+    """(top_ngram_share, the most frequent n-gram's count)."""
     if len(words) < n or total_chars == 0:
-        return 0.0
+        return 0.0, 0
     counts = Counter(zip(*(words[i:] for i in range(n))))
-    gram, count = max(counts.items(), key=lambda item: (item[1], item[0]))
+    count = max(counts.values())
     if count < 2:
-        return 0.0
-    return sum(len(w) for w in gram) * count / total_chars
+        return 0.0, count
+    chars = max(sum(len(w) for w in gram) for gram, c in counts.items() if c == count)
+    return chars * count / total_chars, count
 
 
 def duplicate_ngram_share(words: Sequence[str], n: int, total_chars: int) -> float:
@@ -126,7 +134,8 @@ def check_quality(text: str, settings: FilterSettings = FilterSettings(),
         return "too_many_words"
     if not s.gopher or not words:
         return None
-    word_chars = sum(len(w) for w in words)
+    lengths = list(map(len, words))
+    word_chars = sum(lengths)
     mean = word_chars / len(words)
     if not s.min_mean_word_length <= mean <= s.max_mean_word_length:
         return "mean_word_length"
@@ -141,8 +150,11 @@ def check_quality(text: str, settings: FilterSettings = FilterSettings(),
         if sum(line.rstrip().endswith(ELLIPSES) for line in lines) / len(lines) \
                 > s.max_ellipsis_lines:
             return "ellipsis_lines"
-    if sum(any(c.isalpha() for c in w) for w in words) / len(words) < s.min_alpha_words:
-        return "alpha_words"
+    with_letters = sum(map(str.isalpha, words))  # most words: letters only
+    if with_letters < s.min_alpha_words * len(words):
+        with_letters += sum(1 for w in words if not w.isalpha() and _LETTER.search(w))
+        if with_letters < s.min_alpha_words * len(words):
+            return "alpha_words"
     if s.min_stop_words and _stop_words(words, s.min_stop_words) < s.min_stop_words:
         return "stop_words"
     line_share, line_chars = duplicate_share(lines)
@@ -156,12 +168,25 @@ def check_quality(text: str, settings: FilterSettings = FilterSettings(),
         return "duplicate_paragraphs"
     if para_chars > s.max_duplicate_paragraph_chars:
         return "duplicate_paragraph_chars"
+    # An n-gram occurs at most as often as the most frequent (n-1)-gram, and holds at most
+    # n x the longest word's characters: when that bound is within the limit, skip it.
+    longest = max(lengths)
+    count = len(words)
     for n, limit in TOP_NGRAM_MAX:
-        if top_ngram_share(words, n, word_chars) > limit:
+        if count * n * longest <= limit * word_chars:
+            continue
+        share, count = _top_ngram(words, n, word_chars)
+        if share > limit:
             return f"top_{n}gram"
+    # A word inside a repeated (n+1)-gram is inside a repeated n-gram too, so the shares
+    # only fall as n grows: once one is within the smallest limit, all larger n pass.
+    floor = min(limit for _, limit in DUPLICATE_NGRAM_MAX)
     for n, limit in DUPLICATE_NGRAM_MAX:
-        if duplicate_ngram_share(words, n, word_chars) > limit:
+        share = duplicate_ngram_share(words, n, word_chars)
+        if share > limit:
             return f"duplicate_{n}gram"
+        if share <= floor:
+            break
     return None
 
 

@@ -24,7 +24,8 @@ from typing import AbstractSet, List
 FORMS = ("NFC", "NFKC", "none")
 _BREAKS = re.compile("\r\n?|[\x85\u2028\u2029]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff]")
-_SPACES = re.compile(r"[^\S\n]+")
+# whitespace other than "\n" that is not already a single space: runs, tabs, NBSP, ...
+_SPACES = re.compile(r"[^\S\n]{2,}|[^\S \n]")
 _EDGE_SPACES = re.compile(" ?\n ?")
 _MANY_BREAKS = re.compile("\n{3,}")
 
@@ -35,13 +36,17 @@ def normalise(text: str, form: str = "NFC") -> str:
     Args:
         form: "NFC", "NFKC" or "none".
     """
-    text = _BREAKS.sub("\n", text)
+    # each substitution only when its characters occur (most texts need few of them)
+    if "\r" in text or "\x85" in text or "\u2028" in text or "\u2029" in text:
+        text = _BREAKS.sub("\n", text)
     text = _CONTROL.sub("", text)
-    if form != "none":
+    if form != "none" and not text.isascii():  # ASCII text is in every normal form
         text = unicodedata.normalize(form, text)
     text = _SPACES.sub(" ", text)
-    text = _EDGE_SPACES.sub("\n", text)
-    text = _MANY_BREAKS.sub("\n\n", text)
+    if " \n" in text or "\n " in text:
+        text = _EDGE_SPACES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _MANY_BREAKS.sub("\n\n", text)
     return text.strip()
 
 
