@@ -14,8 +14,8 @@ child process:
             job is compared with in the same run, since the machine is shared and absolute
             numbers are noisy
   job       python -m beam_jobs.prepare_pretraining with its defaults (exact and near
-            dedupe, shards of 64 MB), --direct_running_mode multi_processing with
-            --direct_num_workers N (default 2)
+            dedupe, shards of 64 MB, the in-memory FnApiRunner in one process); with
+            --workers N, --direct_running_mode multi_processing --direct_num_workers N
 
 and prints documents/s and MB/s of each, the job / baseline time ratio, and each size's job
 time relative to the smallest size's (near-linear growth means the ratio of times follows
@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -114,7 +115,8 @@ def run_child(argv, cwd=REPO_ROOT):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, nargs="+", default=[50_000, 100_000, 200_000])
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=0,
+                        help="0 (default): the in-memory runner; N: N worker processes.")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--workdir", type=Path, default=None,
                         help="Where the corpora and outputs go (default: a temporary "
@@ -133,11 +135,13 @@ def main() -> None:
             base_wall, out = run_child([sys.executable, "-c", BASELINE, glob])
             base = json.loads(out)
             output = root / f"out-{n_docs}"
-            job_wall, _ = run_child([
-                sys.executable, "-m", "beam_jobs.prepare_pretraining", "--input", glob,
-                "--output", str(output), "--overwrite", "--runner=FnApiRunner",
+            workers = ([] if not options.workers else [
                 "--direct_running_mode=multi_processing",
                 f"--direct_num_workers={options.workers}"])
+            job_wall, _ = run_child([
+                sys.executable, "-m", "beam_jobs.prepare_pretraining", "--input", glob,
+                "--output", str(output), "--overwrite", "--runner=FnApiRunner", *workers])
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             stats = json.loads((output / "stats.json").read_text())
             row = {"docs": n_docs, "mb": round(size / 1e6, 1),
                    "baseline_s": round(base["seconds"], 1),
@@ -147,6 +151,7 @@ def main() -> None:
                    "job_mb_per_s": round(size / 1e6 / stats["wall_seconds"], 2),
                    "baseline_docs_per_s": round(n_docs / base["seconds"]),
                    "job_over_baseline": round(stats["wall_seconds"] / base["seconds"], 2),
+                   "peak_rss_mb_so_far": round(peak_mb),
                    "counts": stats["counts"], "reconciled": stats["reconciled"]}
             results.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "counts"}), flush=True)
