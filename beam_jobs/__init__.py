@@ -4,6 +4,13 @@
 - `python -m beam_jobs.convert_vectors`: a word-vector file -> the pipeline directory `init
   vectors` writes (convert_vectors.py, with vector_options.py, vector_rows.py,
   vector_table.py, vector_writer.py, vector_memory.py: peak RSS per worker).
+- `python -m beam_jobs.prepare_pretraining`: raw text -> a cleaned, filtered, deduplicated,
+  shuffled and sharded pretraining corpus (prepare_pretraining.py, with
+  pretraining_options.py, pretraining_read.py: every input format, pretraining_text.py:
+  normalisation and boilerplate lines, pretraining_filters.py: the Gopher rules,
+  pretraining_exact.py: exact dedupe and dropping near duplicates, pretraining_pieces.py:
+  sentences and --max-tokens pieces, pretraining_shards.py: shuffle and shards,
+  pretraining_stats.py: stats.json).
 - `NearDedupe` (near_dedupe.py, with minhash.py): the near-duplicate removal transform of the
   pretraining-corpus job (MinHash, LSH, verified pairs, distributed connected components).
 
