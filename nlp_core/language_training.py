@@ -63,9 +63,12 @@ def initialize_settings(nlp: "Language") -> Dict[str, Any]:
                             validate=False)["initialize"]
 
 
-def initialize(nlp: "Language", get_examples: Callable[[], Iterable[Any]] | None) -> None:
+def initialize(nlp: "Language", get_examples: Callable[[], Iterable[Any]] | None, *,
+               teachers: Dict[str, Any] | None = None) -> None:
     """Initialise the tokenizer and components from `[initialize]` and the examples
-    (see `Language.initialize`); the optimizer is left to the caller.
+    (see `Language.initialize`); the optimizer is left to the caller. `teachers` (component
+    name -> teacher component) initialises a distillation student: those components take
+    their labels from the teacher (`initialize_distillation`), the examples are raw text.
 
     `[initialize]` settings: `components.NAME` go to that component's `initialize` (e.g.
     `labels`); `init_tok2vec` loads pretrained weights into the embedding layer
@@ -91,7 +94,10 @@ def initialize(nlp: "Language", get_examples: Callable[[], Iterable[Any]] | None
     link_components(nlp.components)
     component_settings = settings.get("components") or {}
     for name, proc in nlp.pipeline:
-        if hasattr(proc, "initialize"):
+        if teachers and name in teachers and hasattr(proc, "initialize_distillation"):
+            # a distillation student: labels and seen moves come from its teacher
+            proc.initialize_distillation(teachers[name], get_examples, nlp=nlp)
+        elif hasattr(proc, "initialize"):
             kwargs = dict(component_settings.get(name) or {})
             if _accepts(proc.initialize, "nlp"):
                 kwargs["nlp"] = nlp

@@ -3,7 +3,8 @@
     python -m nlp_core init config config.cfg --lang en --pipeline tagger,parser,ner
     python -m nlp_core init config config.cfg --pipeline tagger,parser --pretraining
     python -m nlp_core init config trf.cfg --pipeline ner --optimize accuracy --gpu
-    python -m nlp_core init fill-config partial.cfg config.cfg [--pretraining]
+    python -m nlp_core init fill-config partial.cfg config.cfg [--pretraining] [--distillation]
+    python -m nlp_core init config student.cfg --pipeline tagger,parser,ner --distillation
 
 The generated blocks use the names of the spaCy documentation (`spacy.Tok2Vec.v2`,
 `spacy-transformers.TransformerModel.v3`, ...), which nlp_core registers as aliases.
@@ -115,7 +116,7 @@ def _training_overrides(transformer: bool) -> Dict[str, Any]:
 
 
 def make_training_config(lang: str, pipeline: List[str], *, optimize: str = "efficiency",
-                         gpu: bool = False) -> Config:
+                         gpu: bool = False, distillation: bool = False) -> Config:
     """The complete training config `init config` writes.
 
     Args:
@@ -123,6 +124,7 @@ def make_training_config(lang: str, pipeline: List[str], *, optimize: str = "eff
         pipeline: component names among SUPPORTED.
         optimize: "efficiency" (smaller, faster) or "accuracy" (larger).
         gpu: with "accuracy", embed with a shared transformer instead of a CNN tok2vec.
+        distillation: add the [distillation] block (`python -m nlp_core distill`).
     """
     unknown = [name for name in pipeline if name not in SUPPORTED]
     if unknown or not pipeline:
@@ -138,7 +140,7 @@ def make_training_config(lang: str, pipeline: List[str], *, optimize: str = "eff
     template = Config({"nlp": {"lang": lang, "pipeline": list(components)},
                        "components": components})
     template = template.merge(Config(_training_overrides(transformer)))
-    return get_default_config().merge(template)
+    return get_default_config(distillation=distillation).merge(template)
 
 
 def _fill_if_registered(config: Config) -> Config:
@@ -177,19 +179,26 @@ def init_config_cli(
     pretraining: bool = typer.Option(False, "--pretraining", "-pt", help="Also add the "
                                      "[pretraining] section (for `pretrain`)."),
     force: bool = typer.Option(False, "--force", "-F", help="Overwrite OUTPUT_FILE."),
+    distillation: bool = typer.Option(False, "--distillation", "-di", help="Add the "
+                                      "[distillation] block, for a student of `distill`."),
 ) -> None:
     """Write a complete training config for LANG and PIPELINE to OUTPUT_FILE."""
     if output_file != "-" and Path(output_file).exists() and not force:
         _fail(FileExistsError(f"{output_file} exists; pass --force to overwrite it."))
     names = [name.strip() for name in pipeline.split(",") if name.strip()]
     try:
-        config = make_training_config(lang, names, optimize=optimize.value, gpu=gpu)
+        config = make_training_config(lang, names, optimize=optimize.value, gpu=gpu,
+                                      distillation=distillation)
         if pretraining:
             config = get_default_config(pretraining=True).merge(config)
     except ValueError as err:
         _fail(err)
     _write(_fill_if_registered(config), output_file)
-    if output_file != "-":
+    if output_file != "-" and distillation:
+        typer.echo(f"Wrote {output_file}. Distil with: python -m nlp_core distill TEACHER "
+                   f"{output_file} OUTPUT --paths.raw_text ./text.jsonl --paths.dev ./dev.spacy",
+                   err=True)
+    elif output_file != "-":
         typer.echo(f"Wrote {output_file}. Train with: python -m nlp_core train {output_file} "
                    "--paths.train ./train.spacy --paths.dev ./dev.spacy", err=True)
 
@@ -201,6 +210,8 @@ def fill_config_cli(
                                       "stdout)."),
     pretraining: bool = typer.Option(False, "--pretraining", "-pt",
                                      help="Also add the defaults of the pretraining section."),
+    distillation: bool = typer.Option(False, "--distillation", "-di",
+                                      help="Also add the defaults of the distillation section."),
     code: Path | None = typer.Option(None, "--code", "-c", help="A Python file that "
                                         "registers functions the config uses."),
 ) -> None:
@@ -208,7 +219,8 @@ def fill_config_cli(
     and the default arguments of each registered function."""
     try:
         import_code(code)
-        filled = fill_config(load_config(base_path), pretraining=pretraining)
+        filled = fill_config(load_config(base_path), pretraining=pretraining,
+                             distillation=distillation)
     except (ValueError, OSError) as err:
         _fail(err)
     missing = find_missing(filled)

@@ -1,0 +1,248 @@
+"""The distillation loop: a student pipeline learns a teacher pipeline's outputs on raw
+text, driven by the `[distillation]` block of the student's config.
+
+    student = init_student(config, teacher)          # build; labels from the teacher
+    student, best = distill(teacher, student, Path("out"))   # out/model-last, model-best
+
+The student is built from its config (e.g. the CNN `en_ewt_sm` architecture, fresh
+weights); its taggers, parsers and recognisers take their labels and seen moves from the
+teacher component of the same name (or `[distillation] student_to_teacher`), its
+embedding components their shapes from the raw text. Each step takes one batch of the raw
+text corpus (`[distillation] corpus`, a JSONL / .spacy reader), runs `student.distill`
+(no gold annotation is read) and applies the `[distillation.optimizer]` once. As in
+`train`, step 0 and every `[distillation] eval_frequency` steps score the student on
+`[training] dev_corpus`; the weighted sum of `[training] score_weights` picks model-best;
+the loop stops after `max_steps` steps or `max_epochs` epochs (0 disables each). The
+`[training]` block's logger, frozen components, seed and before_to_disk apply.
+"""
+import sys
+import time
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
+
+from thinc.api import Optimizer, fix_random_seed, set_gpu_allocator
+
+from ..errors import Errors
+from ..language import Language
+from ..language_training import initialize as initialize_pipeline
+from ..registry import registry
+from .example import Example
+from .loop import (
+    MODEL_BEST,
+    MODEL_LAST,
+    Evaluate,
+    averaged_params,
+    evaluation_callback,
+    resolve_corpus,
+    resolve_training,
+    single_blas_thread,
+    train_batches,
+)
+
+# Raw-text examples the student's shapes are initialised from.
+N_INIT_EXAMPLES = 100
+
+
+def resolve_distillation(config: Dict[str, Any]) -> Dict[str, Any]:
+    """The `[distillation]` block with its batcher and optimizer built, checked. `config`
+    must be interpolated.
+
+    Raises:
+        ValueError: E608 without the block, E605 for a bad setting.
+    """
+    if "distillation" not in config:
+        raise ValueError(Errors.E608.format(path="the config"))
+    block = registry.resolve({"distillation": config["distillation"]})["distillation"]
+    for key in ("max_steps", "eval_frequency"):
+        if not isinstance(block[key], int) or block[key] < (1 if key == "eval_frequency" else 0):
+            raise ValueError(Errors.E605.format(
+                key=key, value=block[key], reason="give a whole number "
+                + ("of at least 1." if key == "eval_frequency" else ">= 0 (0: no limit).")))
+    if not isinstance(block["max_epochs"], int) or block["max_epochs"] < -1:
+        raise ValueError(Errors.E605.format(
+            key="max_epochs", value=block["max_epochs"],
+            reason="give -1 (stream the corpus), 0 (no limit) or a number of epochs."))
+    mapping = block["student_to_teacher"]
+    if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise ValueError(Errors.E605.format(
+            key="student_to_teacher", value=mapping,
+            reason='give a table of component names, e.g. {"ner": "teacher_ner"}.'))
+    return block
+
+
+def teacher_components(student: Language, teacher: Language,
+                       mapping: Dict[str, str]) -> Dict[str, Any]:
+    """Student component name -> its teacher component, for every student component that
+    can learn from one and is not frozen.
+
+    Raises:
+        ValueError: E604 for a mapped teacher component that does not exist.
+    """
+    out = {}
+    for name, proc in student.pipeline:
+        if not hasattr(proc, "distill"):
+            continue
+        teacher_name = mapping.get(name, name)
+        if teacher_name not in teacher.component_names:
+            raise ValueError(Errors.E604.format(name=name, teacher_name=teacher_name,
+                                                names=teacher.component_names))
+        out[name] = teacher.get_pipe(teacher_name)
+    return out
+
+
+def init_student(config, teacher: Language, *, use_gpu: int = -1) -> Language:
+    """Build the student of a filled config holding `[distillation]` and initialise it
+    from the teacher (labels, seen moves) and the raw text (shapes); `[initialize]`
+    applies as in `train` (vectors, init_tok2vec, ...).
+
+    Raises:
+        ValueError: E405 naming the corpus when it holds no text; E604, E605, E608.
+    """
+    interpolated = config.interpolate()
+    seed = interpolated["training"]["seed"]
+    if seed is not None:
+        fix_random_seed(seed)
+    allocator = interpolated["training"]["gpu_allocator"]
+    if use_gpu >= 0 and allocator:
+        set_gpu_allocator(allocator)
+    block = resolve_distillation(interpolated)
+    student = Language.from_config(config)
+    corpus = resolve_corpus(interpolated, config, block["corpus"])
+    sample = list(islice(corpus(student), N_INIT_EXAMPLES))
+    if not sample:
+        raise ValueError(Errors.E405.format(key=block["corpus"], detail=""))
+    teachers = teacher_components(student, teacher, block["student_to_teacher"])
+    initialize_pipeline(student, lambda: sample, teachers=teachers)
+    return student
+
+
+def distill(teacher: Language, student: Language, output_path: Optional[Path] = None, *,
+            stdout: Optional[IO] = None, stderr: Optional[IO] = None
+            ) -> Tuple[Language, Optional[Path]]:
+    """Distil `teacher` into an initialised `student` as its `[distillation]` block says.
+
+    Args:
+        teacher: the trained teacher pipeline (not changed).
+        student: the student (from `init_student`).
+        output_path: where `model-last/` and `model-best/` go (None: save nothing).
+        stdout, stderr: where the logger writes.
+
+    Returns:
+        (student, path of model-best or None); the student holds the last weights.
+    """
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    raw_config = student.config
+    config = raw_config.interpolate()
+    training = resolve_training(config)
+    block = resolve_distillation(config)
+    if training["seed"] is not None:
+        fix_random_seed(training["seed"])
+    optimizer: Optimizer = block["optimizer"]
+    corpus = resolve_corpus(config, raw_config, block["corpus"])
+    dev_corpus = resolve_corpus(config, raw_config, training["dev_corpus"])
+    frozen = list(training["frozen_components"])
+    weights = {k: v for k, v in (training["score_weights"] or {}).items() if v is not None}
+    before_to_disk = training["before_to_disk"] or (lambda nlp: nlp)
+    mapping = block["student_to_teacher"]
+    teacher_components(student, teacher, mapping)  # fail early on a bad mapping
+    evaluate = evaluation_callback(student, dev_corpus, weights)
+    batches = train_batches(student, corpus, block["batcher"], block["max_epochs"],
+                            block["corpus"])
+    steps = distill_while_improving(
+        teacher, student, optimizer, batches, evaluate, dropout=block["dropout"],
+        eval_frequency=block["eval_frequency"], max_steps=block["max_steps"], exclude=frozen,
+        student_to_teacher=mapping)
+    if output_path is not None:
+        output_path = Path(output_path)
+        if output_path.exists() and not output_path.is_dir():
+            raise ValueError(Errors.E413.format(path=output_path))
+        output_path.mkdir(parents=True, exist_ok=True)
+    stdout.write(f"Student: {student.pipe_names}; teacher: {teacher.pipe_names}\n")
+    log_step, finalize = training["logger"](student, stdout, stderr)
+
+    def save(info: Optional[Dict[str, Any]], is_best: bool) -> None:
+        if output_path is None:
+            return
+        if info is not None:
+            scores = info.get("other_scores", {})
+            student.meta = {**student.meta, "performance": {
+                **{key: scores.get(key) for key in weights},
+                **{f"{name}_loss": loss for name, loss in info.get("losses", {}).items()}}}
+        to_save = before_to_disk(student)
+        with averaged_params(student, optimizer):
+            to_save.to_disk(output_path / MODEL_LAST)
+            if is_best:
+                to_save.to_disk(output_path / MODEL_BEST)
+
+    finished = False
+    with single_blas_thread():
+        try:
+            for info, is_best in steps:
+                if is_best is not None:
+                    save(info, is_best)
+                log_step(info if is_best is not None else None)
+            finished = True
+        finally:
+            finalize()
+            if output_path is not None:
+                if not finished:
+                    stdout.write("Stopped by an error: saving the last weights to "
+                                 f"{output_path / MODEL_LAST} before re-raising.\n")
+                save(None, False)
+    if output_path is None:
+        return student, None
+    best = output_path / MODEL_BEST
+    stdout.write(f"Saved the student to {output_path / MODEL_LAST}"
+                 + (f" and {best}" if best.exists() else "") + "\n")
+    return student, best if best.exists() else None
+
+
+def distill_while_improving(teacher: Language, student: Language, optimizer: Optimizer,
+                            batches: Iterator[Tuple[int, List[Example]]], evaluate: Evaluate,
+                            *, dropout: Any, eval_frequency: int, max_steps: int,
+                            exclude: List[str], student_to_teacher: Dict[str, str]
+                            ) -> Iterator[Tuple[Dict[str, Any], Optional[bool]]]:
+    """Distil on each batch; yield (info, is_best) after each step, is_best None except on
+    evaluation steps (info has the keys `train_while_improving` gives the logger)."""
+    results: List[Tuple[float, int]] = []
+    losses: Dict[str, float] = {}
+    words_seen = words_since_eval = 0
+    start = time.perf_counter()
+    train_seconds = 0.0
+    for step, (epoch, batch) in enumerate(batches):
+        tick = time.perf_counter()
+        drop = dropout(optimizer.step) if callable(dropout) else dropout
+        student.distill(teacher, batch, drop=drop, sgd=optimizer, losses=losses,
+                        exclude=exclude, student_to_teacher=student_to_teacher)
+        optimizer.step_schedules()
+        n_words = sum(len(eg.predicted) for eg in batch)
+        words_seen += n_words
+        words_since_eval += n_words
+        train_seconds += time.perf_counter() - tick
+        info: Dict[str, Any] = {"epoch": epoch, "step": step, "words": words_seen,
+                                "losses": losses}
+        is_best: Optional[bool] = None
+        if step % eval_frequency == 0:
+            with averaged_params(student, optimizer):
+                score, other_scores = evaluate()
+            optimizer.last_score = score
+            results.append((score, step))
+            is_best = score == max(results)[0]
+            info.update({"score": score, "other_scores": other_scores,
+                         "seconds": time.perf_counter() - start,
+                         "wps": words_since_eval / train_seconds if train_seconds else 0.0,
+                         "checkpoints": list(results)})
+            train_seconds = 0.0
+            words_since_eval = 0
+        yield info, is_best
+        if is_best is not None:
+            losses = {}
+        if max_steps and step >= max_steps:
+            break
+
+
+__all__ = ["distill", "distill_while_improving", "init_student", "resolve_distillation",
+           "teacher_components"]
