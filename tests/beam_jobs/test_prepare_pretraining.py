@@ -281,3 +281,27 @@ def test_multi_processing_gives_the_same_output(jsonl_corpus, jsonl_run, tmp_pat
         "--direct_running_mode=multi_processing", "--direct_num_workers=2"))
     assert stats["reconciled"]
     assert outputs(multi) == outputs(out)
+
+
+def test_pretrain_reads_the_shards_directly(jsonl_run, tmp_path):
+    """`python -m nlp_core pretrain CONFIG OUT --paths.raw_text OUTPUT/shards` trains on the
+    job's output as it is."""
+    from typer.testing import CliRunner
+
+    from nlp_core.cli import app
+
+    out, _ = jsonl_run
+    runner = CliRunner()
+    config = tmp_path / "pretrain.cfg"
+    made = runner.invoke(app, ["init", "config", str(config), "--pipeline", "tagger",
+                               "--pretraining", "--force"], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, ["pretrain", str(config), str(tmp_path / "pretrained"),
+                                 "--paths.raw_text", str(out / "shards"), "--max-steps", "2",
+                                 "--pretraining.batcher.size", "300"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    log = [json.loads(line) for line in
+           (tmp_path / "pretrained" / "log.jsonl").read_text().splitlines()]
+    assert len(log) == 2 and all(entry["loss"] > 0 for entry in log)
+    assert (tmp_path / "pretrained" / "model-last.bin").stat().st_size > 0
