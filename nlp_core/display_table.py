@@ -67,7 +67,7 @@ def _open(path: str, opener: Optional[Callable[[str], Any]]) -> pq.ParquetFile:
         source = opener(path) if opener is not None else path
         parquet = pq.ParquetFile(source, pre_buffer=False)
     except (OSError, pa.ArrowException) as err:
-        raise ValueError(Errors.E588.format(path=path, reason=err)) from None
+        raise ValueError(Errors.E588.format(path=path, reason=str(err).rstrip("."))) from None
     metadata = parquet.schema_arrow.metadata or {}
     if metadata.get(SCHEMA_KEY) != b"annotations":
         found = metadata.get(SCHEMA_KEY, b"no nlp_core.schema in its metadata")
@@ -171,11 +171,15 @@ def select(pattern: str, *, style: str = "dep", doc_ids: Sequence[str] = (),
             continue
         if where is not None:
             where_filter = Filter(where, parquet.schema_arrow)
+        found: List[Tuple[int, int, int, Dict[str, Any]]] = []
         try:
             selection.more |= _pick(parquet, number, ids, where_filter, limit - len(picked),
-                                    wanted, picked)
-        except (OSError, pa.ArrowException) as err:  # a damaged page, a truncated file
-            raise ValueError(Errors.E588.format(path=path, reason=err)) from None
+                                    wanted, found)
+        except (OSError, pa.ArrowException) as err:
+            # a damaged page: this file's rows are left out, the others still shown
+            selection.errors.append(Errors.E596.format(path=path, reason=str(err).rstrip(".")))
+            continue
+        picked.extend(found)
     if ids:
         order = {doc_id: k for k, doc_id in enumerate(ids)}
         picked.sort(key=lambda p: (order.get(p[3].get("doc_id"), len(order)), p[:3]))

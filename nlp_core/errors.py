@@ -501,6 +501,8 @@ class Errors(metaclass=_Catalogue):
     E593 = ("Cannot write the page to {path}: {reason}. Give another --output.")
     E594 = ("Give exactly one of --output PAGE.html and --serve PORT.")
     E595 = ("Cannot serve on port {port}: {reason}. Give another --serve port (1024-65535).")
+    E596 = ("{path} is damaged ({reason}); its rows are left out of the page. Run the job "
+            "again or restore the file.")
 
     # Distillation and rehearsal: components' distill / rehearse, Language.distill,
     # the distill command (E600-E619).

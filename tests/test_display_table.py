@@ -262,3 +262,21 @@ def test_filter_refuses_what_it_does_not_know(where, message):
 def test_filter_type_errors_are_named(where):
     with pytest.raises(ValueError, match="E591"):
         Filter(where, SCHEMA).mask(BATCH)
+
+
+def test_a_damaged_file_is_left_out_and_named(table, tmp_path):
+    files = find_files(str(table))
+    for path in files:
+        (tmp_path / Path(path).name).write_bytes(Path(path).read_bytes())
+    damaged = tmp_path / Path(files[1]).name
+    data = bytearray(damaged.read_bytes())
+    for group, column, start, end in _chunks(str(damaged)):
+        if group == 1 and column == "doc_id":
+            for i in range(start + 8, end, 3):
+                data[i] ^= 0x5A
+    damaged.write_bytes(bytes(data))
+    selection = select(str(tmp_path / "*.parquet"), doc_ids=["doc-00001", "doc-02000"])
+    assert [d.title for d in selection.docs] == ["doc-00001"]
+    assert selection.missing_ids == ["doc-02000"]
+    assert len(selection.errors) == 1 and "E596" in selection.errors[0]
+    assert damaged.name in selection.errors[0]
