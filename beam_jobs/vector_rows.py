@@ -243,27 +243,19 @@ class VectorLinesSource(FileBasedSource):
                               header=self.header, dims=self.dims)
 
 
-_BINARY_ERRORS = (("the word is not UTF-8", "not_utf8"), ("an empty word", "no_word"),
-                  ("a number is not finite", "not_finite"))
-
-
-def _binary_error_type(reason: str) -> str:
-    return next((kind for start, kind in _BINARY_ERRORS if reason.startswith(start)),
-                "bad_record")
-
-
 def read_binary_file(file_index: int, path: str, dims: int
                      ) -> Iterator[Tuple[RowBlock, List[VectorDeadLetter], int]]:
     """A word2vec binary file, read whole with `init vectors`' reader: (good rows, dead
     letters, records read) per batch. A row's position is its record's byte offset (in
     the decompressed data); its line is its record number. A file that stops being
-    readable (cut short, corrupt) ends with one `read_stopped` dead letter that counts as
-    one record read; the records before it are kept."""
+    readable ends with one dead letter at the record where reading stopped
+    (`truncated_file`: cut short, E085; `corrupt_file`: data that cannot be read), which
+    counts as one record read; the records before it are kept."""
     base = file_index << FILE_SHIFT
     try:
         reader = VectorFileReader(path, keep_bad_rows=True)
     except VectorFileError as err:
-        yield empty_block(dims), [_stopped(path, err)], 1
+        yield empty_block(dims), [_stopped(path, 0, err)], 1
         return
     try:
         if reader.info.format != "word2vec-binary" or reader.info.dims != dims:
@@ -271,7 +263,7 @@ def read_binary_file(file_index: int, path: str, dims: int
                                   f"{reader.info.dims}, not word2vec-binary of width {dims}: "
                                   "it changed after the run was planned.")
         for batch in reader.batches():
-            dead = [_letter(path, bad.offset, bad.line, _binary_error_type(bad.reason),
+            dead = [_letter(path, bad.offset, bad.line, bad.kind,
                             f"record {bad.line}: {bad.reason}", bad.raw, len(bad.raw))
                     for bad in reader.bad_rows]
             reader.bad_rows.clear()
@@ -281,12 +273,12 @@ def read_binary_file(file_index: int, path: str, dims: int
                      else empty_block(dims))
             yield block, dead, n + len(dead)
     except VectorFileError as err:
-        yield empty_block(dims), [_stopped(path, err)], 1
+        yield empty_block(dims), [_stopped(path, reader.offset, err)], 1
     finally:
         reader.close()
 
 
-def _stopped(path: str, err: VectorFileError) -> VectorDeadLetter:
-    return _letter(path, 0, None, "read_stopped", f"{err} The records before this point "
-                   "were read; the rest of the file is lost.", str(err).encode(),
-                   file_size(path))
+def _stopped(path: str, offset: int, err: VectorFileError) -> VectorDeadLetter:
+    kind = "truncated_file" if "[E085]" in str(err) else "corrupt_file"
+    return _letter(path, offset, None, kind, f"{err} The records before this point were "
+                   "read; the rest of the file is lost.", str(err).encode(), file_size(path))

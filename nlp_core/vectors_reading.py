@@ -87,6 +87,7 @@ class BadRow:
     offset: int | None
     reason: str
     raw: bytes
+    kind: str = "bad_row"  # binary: not_utf8, no_word or not_finite
 
 
 def _batch(words: List[str], vectors: numpy.ndarray, lines: List[int],
@@ -142,6 +143,7 @@ class VectorFileReader:
         self.bad_rows: List[BadRow] | None = [] if keep_bad_rows else None
         self.stats = ReadStats()
         self._pending_offset = 0
+        self.offset = 0  # binary: the byte offset of the record being read
         self._raw, self._stream = open_binary(self.path)
         try:
             self.info, self._pending, self._first_line = self._read_header(mode)
@@ -403,6 +405,7 @@ class VectorFileReader:
         while True:
             while pos < len(buf) and buf[pos:pos + 1] in (b"\n", b"\r"):
                 pos += 1
+            self.offset = base + pos
             space = buf.find(b" ", pos, pos + MAX_WORD_BYTES)
             if space < 0 and len(buf) - pos >= MAX_WORD_BYTES:
                 if words:  # the good rows before it first (a caller may keep them)
@@ -440,12 +443,14 @@ class VectorFileReader:
                 word = raw_word.decode("utf8")
             except UnicodeDecodeError as err:
                 self._bad(record, f"the word is not UTF-8 ({err.reason} at byte {err.start})",
-                          unit="record", offset=base + start, raw=buf[start:pos])
+                          unit="record", offset=base + start, raw=buf[start:pos],
+                          kind="not_utf8")
                 word = None
             if word is not None and (not word or not numpy.isfinite(row).all()):
                 self._bad(record, "an empty word" if not word else
                           "a number is not finite (nan or inf)", unit="record",
-                          offset=base + start, raw=buf[start:pos])
+                          offset=base + start, raw=buf[start:pos],
+                          kind="no_word" if not word else "not_finite")
                 word = None
             if word is not None:
                 vectors[len(words)] = row
@@ -465,12 +470,13 @@ class VectorFileReader:
     # --- bad rows --------------------------------------------------------------------
 
     def _bad(self, line: int, reason: str, unit: str = "line", offset: int | None = None,
-             raw: bytes = b"") -> None:
+             raw: bytes = b"", kind: str = "bad_row") -> None:
         if not self.skip_bad_lines:
             raise VectorFileError(Errors.E080.format(path=self.path, where=f"{unit} {line}",
                                                      reason=reason))
         if self.bad_rows is not None:
-            self.bad_rows.append(BadRow(line, offset, reason, bytes(raw[:MAX_WORD_BYTES])))
+            self.bad_rows.append(BadRow(line, offset, reason, bytes(raw[:MAX_WORD_BYTES]),
+                                        kind))
         self.stats.bad += 1
         if len(self.stats.bad_examples) < KEPT_EXAMPLES:
             self.stats.bad_examples.append((line, reason))

@@ -23,20 +23,22 @@ ERROR_TYPES = {
     "not_finite": "a number is nan or inf",
     "line_too_long": "the line is longer than any row of the table's width can be; it is "
                      "skipped unread",
-    "corrupt_file": "a compressed file holds data its format rejects: one dead letter at the "
-                    "offset where reading stopped; the lines before it were read",
-    "truncated_file": "a compressed file ends inside its stream (cut short): one dead letter "
-                      "at the offset where reading stopped; the lines before it were read",
+    "corrupt_file": "a compressed (or binary) file holds data its format rejects: one dead "
+                    "letter at the offset where reading stopped; the lines before it were "
+                    "read",
+    "truncated_file": "a compressed file ends inside its stream, or a word2vec binary file "
+                      "inside a record (cut short): one dead letter at the offset where "
+                      "reading stopped; the lines before it were read",
 }
 
 COLUMNS = [
     Column("source", pa.string(), "The input file, as the --input pattern matched it.", False),
     Column("line", pa.int64(),
-           "1-based line number in the (decompressed) file, header included; null for lines "
+           "1-based line number in the (decompressed) file, header included (word2vec binary: the record number); null for lines "
            "read from a file piece starting more than 64 MiB into a plain file (use `offset` "
            "there)."),
     Column("offset", pa.int64(),
-           "Byte offset of the line in the (decompressed) file.", False),
+           "Byte offset of the line (binary: the record) in the (decompressed) file.", False),
     Column("error_type", pa.string(), "Why the line was rejected: one of "
            + ", ".join(ERROR_TYPES) + " (see schemas/README.md).", False),
     Column("message", pa.string(), "The reason in words, with the detail of the error.", False),

@@ -132,7 +132,10 @@ def test_a_binary_file_cut_short_keeps_the_records_before_it(tmp_path):
     # the header's 300 rows are not checked once --truncate stops the table
     _reconciles(summary)
     assert summary["counts"]["rows_kept"] == 299
-    assert summary["counts"]["dead_letter_by_reason"] == {"read_stopped": 1}
+    assert summary["counts"]["dead_letter_by_reason"] == {"truncated_file": 1}
+    letter = pq.read_table(next((out / "vector_dead_letter").glob("*.parquet"))).to_pylist()[0]
+    words, _ = glove_table(299)  # the 300th record starts after the header and 299 more
+    assert letter["offset"] == len(b"300 50\n") + sum(len(w.encode()) + 202 for w in words)
 
 
 # --- header row counts (E086) ---------------------------------------------------------------
