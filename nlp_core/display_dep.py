@@ -6,8 +6,9 @@ Layout, all computed here (no script on the page):
    generously); slots are widened where an arc's label would not fit over its arc.
 2. Slots fill rows up to `wrap_width` pixels; a sentence longer than that wraps. An arc
    whose words lie on different rows is drawn in pieces: open at the row's edge on the
-   first row, across every row in between, and into its dependent on the last one, each
-   piece labelled.
+   first row, across every row in between (up to 4 rows; a longer arc shows its two ends),
+   and into its dependent on the last one, each piece labelled. A row draws at most 60
+   arc pieces, the shortest, and says how many it left out.
 3. Per row, an arc piece's level (height) is one more than the highest level among the
    shorter pieces whose pixels (line or label) it overlaps, so labels and horizontal lines
    never sit on top of each other.
@@ -23,6 +24,8 @@ from .display_data import DisplayDoc, sentence_blocks
 from .display_style import FONT_FAMILY, escape, text_width
 
 MARGIN = 12.0
+MAX_ROWS_CROSSED = 4  # an arc over more rows is drawn as its two ends only
+MAX_PIECES_PER_ROW = 60  # arcs drawn in one row at most (their levels grow with the count)
 ARC_COLOUR = "#404040"
 
 
@@ -172,13 +175,22 @@ def _render_block(doc: DisplayDoc, lo: int, hi: int, fs: float, direction: str,
     for a, b, label, dep, head in arcs:
         ra, rb = row_of[a], row_of[b]
         for r in range(ra, rb + 1):
+            if ra < r < rb and rb - ra > MAX_ROWS_CROSSED:
+                continue  # a very long arc: its two ends only
             first, end = rows[r]
             left = a if r == ra else first + lo - 0.5
             right = b if r == rb else end + lo - 0.5
             pieces[r].append(_Piece(dep, head, left, right, label))
     parts = ['<div class="nc-sent">']
     for r, (first, end) in enumerate(rows):
-        parts.append(_render_row(doc, lo, first, end, centres, widths, pieces[r], fs,
+        row_pieces = pieces[r]
+        if len(row_pieces) > MAX_PIECES_PER_ROW:
+            # (a flat parse of a long text): the shortest arcs, which say the most
+            row_pieces = sorted(row_pieces, key=lambda p: p.hi - p.lo)[:MAX_PIECES_PER_ROW]
+            parts.append(f'<div class="nc-note" style="color: #a40; font-size: 0.8em">'
+                         f'{len(pieces[r]) - MAX_PIECES_PER_ROW} of the arcs in the next row '
+                         f'are not drawn: more than {MAX_PIECES_PER_ROW} meet there.</div>')
+        parts.append(_render_row(doc, lo, first, end, centres, widths, row_pieces, fs,
                                  direction, options))
     parts.append("</div>")
     return "".join(parts)

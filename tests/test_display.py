@@ -325,3 +325,17 @@ def test_hostile_sizes_are_bounded():
     row = _row(spans=[{"group": "g", "start_char": 0, "end_char": 3, "label": "S"}] * 1500)
     many = from_row(row, max_tokens=100)
     assert len(many.spans) == 1000 and "first 1000 of 1500 spans" in many.problems[-1]
+
+
+def test_a_flat_parse_of_a_long_text_stays_small():
+    """2,000 tokens all attached to the first: long arcs keep their two ends only, a row
+    draws at most 60 arcs and says how many it left out."""
+    n = 2000
+    doc = DisplayDoc(text=" ".join(["w"] * n), starts=list(range(0, 2 * n, 2)),
+                     ends=list(range(1, 2 * n, 2)), heads=[0] * n, deps=["x"] * n)
+    fragment = display.render(doc, "dep")
+    assert len(fragment) < 3_000_000
+    root = parse(fragment)
+    for svg in _rows(root):
+        assert len(svg.findall(f"{SVG}g[@class='nc-arc']")) <= 60
+    assert "are not drawn: more than 60 meet there" in "".join(root.itertext())
