@@ -14,6 +14,7 @@ from .display_style import FONT_FAMILY, escape, label_colour, label_list, text_w
 
 MARK_STYLE = ("padding: 0.25em 0.4em; margin: 0 0.2em; line-height: 1; border-radius: 0.35em; "
               "box-decoration-break: clone; -webkit-box-decoration-break: clone; color: #111")
+MAX_SLOTS = 20  # overlapping spans stacked under a token at most
 LABEL_STYLE = ("font-size: 0.7em; font-weight: bold; line-height: 1; vertical-align: middle; "
                "margin-inline-start: 0.5em; text-transform: uppercase")
 
@@ -81,6 +82,10 @@ def render_span(doc: DisplayDoc, options: Dict) -> str:
     spans = [spans[k] for k in keep]
     ranges = [ranges[k] for k in keep]
     slots = _slots(ranges)
+    dropped = sum(slot >= MAX_SLOTS for slot in slots)
+    if dropped:  # every slot is a row under every token: the page grows with their product
+        keep = [k for k, slot in enumerate(slots) if slot < MAX_SLOTS]
+        spans, ranges, slots = ([x[k] for k in keep] for x in (spans, ranges, slots))
     n_slots = max(slots, default=-1) + 1
     direction = options["direction"] or doc.direction
     counts = Counter(label for _, _, _, label in spans)
@@ -97,8 +102,11 @@ def render_span(doc: DisplayDoc, options: Dict) -> str:
         need = text_width(spans[k][3], 0.7) + 0.5 - sum(word_ems[a:b])
         if need > 0:
             min_ems[b - 1] = max(min_ems.get(b - 1, 0.0), word_ems[b - 1] + need)
-    out = [legend(label_list(counts), colours, counts),
-           f'<div class="nc-spans" dir="{direction}" style="font-family: {FONT_FAMILY}; '
+    out = [legend(label_list(counts), colours, counts)]
+    if dropped:
+        out.append(f'<div class="nc-note" style="color: #a40; font-size: 0.8em">{dropped} '
+                   f'span(s) not drawn: more than {MAX_SLOTS} overlap.</div>')
+    out += [f'<div class="nc-spans" dir="{direction}" style="font-family: {FONT_FAMILY}; '
            f'line-height: 1.4">']
     for i in range(len(doc)):
         word = doc.text[doc.starts[i]:doc.ends[i]]

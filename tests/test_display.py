@@ -339,3 +339,12 @@ def test_a_flat_parse_of_a_long_text_stays_small():
     for svg in _rows(root):
         assert len(svg.findall(f"{SVG}g[@class='nc-arc']")) <= 60
     assert "are not drawn: more than 60 meet there" in "".join(root.itertext())
+
+
+def test_many_overlapping_spans_stack_at_most_20_deep():
+    doc = DisplayDoc(text="a b c", starts=[0, 2, 4], ends=[1, 3, 5],
+                     spans=[("sc", 0, 5, f"L{k}") for k in range(500)])
+    root = parse(display.render(doc, "span"))
+    for token in root.findall(".//span[@class='nc-tok']"):
+        assert len(token.findall("span")) == 1 + 20
+    assert "480 span(s) not drawn: more than 20 overlap" in "".join(root.itertext())
