@@ -16,8 +16,8 @@ COLUMNS = [
     Column("doc_id", pa.string(), "The document's id (its --id-field value, else "
            "'<source>@<position>').", False),
     Column("reason", pa.string(),
-           "Why it was removed: exact_duplicate, near_duplicate, empty_after_cleaning or a "
-           "quality filter's reason (too_few_words, mean_word_length, duplicate_5gram, ...; "
+           "Why it was removed: exact_duplicate, near_duplicate, empty_after_cleaning, "
+           "language (--lang) or a quality filter's reason (too_few_words, mean_word_length, duplicate_5gram, ...; "
            "see beam_jobs/pretraining_filters.py).", False),
     Column("kept_doc_id", pa.string(),
            "For a duplicate: the id of the document kept in its place; null for a filtered "
