@@ -10,6 +10,7 @@ from .display_html import make_page, render_document
 from .display_style import escape, resolve_options
 from .display_table import Selection
 
+MAX_PAGE_CHARS = 64 << 20
 CELL = "padding: 0.15em 0.8em 0.15em 0; text-align: start; vertical-align: top"
 
 
@@ -78,6 +79,17 @@ def build_page(selection: Selection, summaries: Sequence[Tuple[str, Any]], *, st
     for error in selection.errors:
         header.append(f'<div class="nc-problem" style="color: #a40">{escape(error)}</div>')
     header.append("</header>")
-    body = "".join(render_document(doc, style, resolved) for doc in selection.docs)
+    sections: List[str] = []
+    size = 0
+    for number, doc in enumerate(selection.docs):
+        if size > MAX_PAGE_CHARS:
+            sections.append(f'<div class="nc-problem" style="color: #a40">The page stops here: '
+                            f'{len(selection.docs) - number} more document(s) would make it '
+                            f'larger than {MAX_PAGE_CHARS >> 20} MiB. Use --limit or '
+                            f'--max-tokens.</div>')
+            break
+        sections.append(render_document(doc, style, resolved))
+        size += len(sections[-1])
+    body = "".join(sections)
     return make_page(f'<main class="nc-display">{body}</main>', title=f"display: {pattern}",
                      header="".join(header))

@@ -30,6 +30,7 @@ from .errors import Errors
 
 SCHEMA_KEY = b"nlp_core.schema"
 BATCH_ROWS = 2048
+BATCH_BYTES = 32 << 20  # decoded bytes per batch at most, as far as the metadata tells
 MAX_DOCS = 1000
 MAX_SUMMARY_BYTES = 1 << 20
 BASE_COLUMNS = ("doc_id", "source", "offset", "text", "token_start", "token_end", "pipeline")
@@ -103,14 +104,25 @@ def _find_by_id(parquet: pq.ParquetFile, ids: Sequence[str],
             found.append((group, row))
 
 
+def _batch_rows(parquet: pq.ParquetFile, group: int, columns: Sequence[str]) -> int:
+    """Rows per batch: BATCH_ROWS, fewer where the rows are large (documents of up to a
+    million characters), so that a batch holds about BATCH_BYTES."""
+    metadata = parquet.metadata.row_group(group)
+    names = set(columns)
+    size = sum(metadata.column(c).total_uncompressed_size for c in range(metadata.num_columns)
+               if metadata.column(c).path_in_schema.split(".")[0] in names)
+    per_row = size / max(metadata.num_rows, 1)
+    return max(1, min(BATCH_ROWS, int(BATCH_BYTES / max(per_row, 1.0))))
+
+
 def _find_by_filter(parquet: pq.ParquetFile, where: Filter, limit: int,
                     found: List[Tuple[int, int]]) -> bool:
     """Appends matching rows until `limit`; True when more rows may match."""
     columns = sorted(where.columns) or ["doc_id"]
     for group in range(parquet.metadata.num_row_groups):
         row = 0
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group],
-                                          columns=columns):
+        for batch in parquet.iter_batches(batch_size=_batch_rows(parquet, group, columns),
+                                          row_groups=[group], columns=columns):
             for index in pc.indices_nonzero(where.mask(batch)).to_pylist():
                 if len(found) == limit:
                     return True
@@ -129,8 +141,8 @@ def _read_rows(parquet: pq.ParquetFile, rows: Sequence[Tuple[int, int]],
     for group, wanted in sorted(by_group.items()):
         wanted_set, start = set(wanted), 0
         last = max(wanted)
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group],
-                                          columns=columns):
+        for batch in parquet.iter_batches(batch_size=_batch_rows(parquet, group, columns),
+                                          row_groups=[group], columns=columns):
             end = start + batch.num_rows
             inside = sorted(r for r in wanted_set if start <= r < end)
             if inside:

@@ -280,3 +280,25 @@ def test_a_damaged_file_is_left_out_and_named(table, tmp_path):
     assert selection.missing_ids == ["doc-02000"]
     assert len(selection.errors) == 1 and "E596" in selection.errors[0]
     assert damaged.name in selection.errors[0]
+
+
+def test_batches_shrink_with_large_rows(tmp_path, monkeypatch):
+    import nlp_core.display_table as display_table
+
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"doc_id": [str(k) for k in range(40)],
+                             "text": [f"{k:03d}" + "x" * 199_997 for k in range(40)]}), path)
+    parquet = pq.ParquetFile(path)
+    assert display_table._batch_rows(parquet, 0, ["doc_id"]) == display_table.BATCH_ROWS
+    monkeypatch.setattr(display_table, "BATCH_BYTES", 1 << 20)
+    assert display_table._batch_rows(parquet, 0, ["doc_id", "text"]) == 5
+
+
+def test_the_page_stops_at_its_size_bound(table, monkeypatch):
+    import nlp_core.display_page as display_page
+
+    monkeypatch.setattr(display_page, "MAX_PAGE_CHARS", 10_000)
+    selection = select(str(table), limit=50)
+    page = display_page.build_page(selection, [], style="dep", pattern="x", doc_ids=(),
+                                   where=None, limit=50)
+    assert "The page stops here" in page and len(page) < 40_000
