@@ -326,3 +326,19 @@ def test_language_filter(tmp_path):
     assert sorted(r["id"] for r in shard_lines(out)) == ["x0", "x1", "x2"]
     removed = pq.read_table(out / "removed").to_pylist()
     assert sorted(r["doc_id"] for r in removed) == ["x3", "x4"]
+
+
+def test_text_lines_with_bad_lines(tmp_path):
+    """Plain text, a document per line: a line that is not UTF-8 and one longer than
+    --max-chars allows are dead letters; blank lines are no documents; CRLF endings go."""
+    texts = ewt_documents(3)
+    lines = [texts[0].encode(), b"", b"caf\xe9 au lait " * 20, texts[1].encode() + b"\r",
+             b"x" * 40_000, texts[2].encode()]
+    (tmp_path / "docs.txt").write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "out"
+    stats = prepare_pretraining.run(args(tmp_path / "docs.txt", out, "--max-chars", "1000",
+                                         "--dedupe", "none"))
+    assert stats["reconciled"] and stats["counts"]["read"] == 5
+    assert stats["counts"]["blank_lines"] == 1
+    assert stats["counts"]["dead_letter_by_reason"] == {"not_utf8": 1, "text_too_long": 1}
+    assert {r["text"] for r in shard_lines(out)} == {normalise(t) for t in texts}
