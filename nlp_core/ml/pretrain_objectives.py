@@ -24,6 +24,7 @@ from typing import Any, Dict, Tuple
 import numpy
 from thinc.api import Model, chain
 from thinc.types import Floats2d
+from thinc.util import get_array_module
 
 from ..errors import Errors
 from ..registry import registry
@@ -89,15 +90,17 @@ class CharactersObjective(PretrainObjective):
         n_rows, n_cols = targets.shape
         if not n_rows:
             return 0.0, predictions
+        xp = get_array_module(predictions)
+        targets = xp.asarray(targets)
         logits = predictions.reshape((n_rows, n_cols, N_BYTE_VALUES))
         shifted = logits - logits.max(axis=2, keepdims=True)
-        probs = numpy.exp(shifted)
+        probs = xp.exp(shifted)
         totals = probs.sum(axis=2, keepdims=True)
         probs /= totals
-        rows = numpy.arange(n_rows)[:, None]
-        cols = numpy.arange(n_cols)[None, :]
+        rows = xp.arange(n_rows)[:, None]
+        cols = xp.arange(n_cols)[None, :]
         # -log softmax at the target byte, from the shifted logits (no log of a tiny prob)
-        loss = float((numpy.log(totals[..., 0]) - shifted[rows, cols, targets]).sum())
+        loss = float((xp.log(totals[..., 0]) - shifted[rows, cols, targets]).sum())
         probs[rows, cols, targets] -= 1.0
         probs /= n_rows
         return loss, probs.reshape(predictions.shape)
@@ -132,6 +135,7 @@ class VectorsObjective(PretrainObjective):
         n_rows = predictions.shape[0]
         if not n_rows:
             return 0.0, predictions
+        targets = get_array_module(predictions).asarray(targets)
         if self.settings["loss"] == "L2":
             diff = predictions - targets
             return float(0.5 * (diff * diff).sum()), diff / n_rows
@@ -145,14 +149,15 @@ def cosine_loss(predictions: Floats2d, targets: Floats2d) -> Tuple[float, Floats
     Args:
         predictions, targets: float32 (M, d).
     """
-    t_norm = numpy.sqrt((targets * targets).sum(axis=1, keepdims=True))
+    xp = get_array_module(predictions)
+    t_norm = xp.sqrt((targets * targets).sum(axis=1, keepdims=True))
     used = t_norm[:, 0] > 0
     n_used = int(used.sum())
-    grad = numpy.zeros_like(predictions)
+    grad = xp.zeros_like(predictions)
     if not n_used:
         return 0.0, grad
     y, t, tn = predictions[used], targets[used], t_norm[used]
-    y_norm = numpy.sqrt((y * y).sum(axis=1, keepdims=True)) + 1e-8
+    y_norm = xp.sqrt((y * y).sum(axis=1, keepdims=True)) + 1e-8
     cos = (y * t).sum(axis=1, keepdims=True) / (y_norm * tn)
     grad[used] = -(t / (y_norm * tn) - cos * y / (y_norm * y_norm)) / n_used
     return float((1.0 - cos).sum()), grad
