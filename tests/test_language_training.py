@@ -13,6 +13,7 @@ from nlp_core.language_training import LOAD_PIPELINE
 from nlp_core.registry import registry
 from nlp_core.tokens import Doc
 from nlp_core.training import Example
+from nlp_core.training.pretrain_checkpoint import architecture_block, signature, write_checkpoint
 from nlp_core.vectors import Vectors
 
 
@@ -121,9 +122,19 @@ def test_static_vectors_without_vectors_names_the_setting():
 def test_initialize_loads_init_tok2vec_weights(tmp_path):
     trained = shared_nlp()
     train(trained, make_examples(trained), n_steps=3)
+    model = trained.get_pipe("tok2vec").model
+    raw = tmp_path / "raw.bin"  # thinc bytes without provenance (spaCy's pretrain output)
+    raw.write_bytes(model.to_bytes())
     weights = tmp_path / "tok2vec.bin"
-    weights.write_bytes(trained.get_pipe("tok2vec").model.to_bytes())
+    provenance = {"component": "tok2vec", "layer": "", "signature": signature(model),
+                  "architecture": architecture_block(trained.config.interpolate(),
+                                                     "tok2vec", ""),
+                  "objective": {"name": "test"}, "epoch": 0, "step": 3, "corpus": {}}
+    write_checkpoint(weights, provenance, model.to_bytes())
     config = shared_nlp().config
+    config["paths"]["init_tok2vec"] = str(raw)
+    with pytest.raises(ValueError, match="E525.*raw.bin"):
+        Language.from_config(config).initialize(lambda: make_examples(trained))
     config["paths"]["init_tok2vec"] = str(weights)
     nlp = Language.from_config(config)
     nlp.initialize(lambda: make_examples(nlp))
