@@ -2,12 +2,14 @@
 reference (same signatures, union-find instead of Beam); determinism across bundle splits;
 the star rounds; metrics; settings and bad input."""
 import dataclasses
+import json
 import random
 from collections import defaultdict
 
 import apache_beam as beam
 import numpy as np
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -279,3 +281,18 @@ def test_settings_choose_bands_and_rows_and_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.threshold = 0.5
     assert np.isclose(settings.threshold, 0.8)
+
+
+@pytest.mark.slow
+def test_multi_processing_runner_gives_the_same_output(tmp_path):
+    docs = _corpus()
+    settings = NearDedupeSettings(max_rounds=FEW_ROUNDS)
+    options = PipelineOptions(["--runner=DirectRunner", "--direct_running_mode=multi_processing",
+                               "--direct_num_workers=2"])
+    with beam.Pipeline(options=options) as p:
+        _ = (p | beam.Create(docs) | NearDedupe(settings)
+             | beam.Map(lambda row: json.dumps(list(row)))
+             | beam.io.WriteToText(str(tmp_path / "removed")))
+    got = sorted(tuple(json.loads(line)) for path in tmp_path.glob("removed*")
+                 for line in path.read_text().splitlines())
+    assert got == reference(docs, settings)
