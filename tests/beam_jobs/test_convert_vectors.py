@@ -212,14 +212,19 @@ def test_multi_processing_equals_init_vectors(tmp_path, worker_pythonpath):
 
 
 @pytest.mark.slow
-def test_glove_400k_prune_20000_equals_init_vectors(tmp_path):
+def test_glove_400k_prune_20000_equals_init_vectors(tmp_path, worker_pythonpath):
     from vector_files import glove_table, write_glove  # (tests/ helper; the package is big)
 
     words, table = glove_table()
     path = write_glove(tmp_path / "glove.txt", words, table)
     del words, table
     init = _init(tmp_path, path, prune=20000, attr="LOWER")
-    out, summary = _run(tmp_path, path, "--prune", "20000", "--attr", "LOWER")
-    _assert_same(out, init, report=True)
-    _reconciles(summary)
-    assert summary["counts"]["rows_remapped"] == 380_000
+    for name, runner in (("memory", ["--runner=FnApiRunner"]),
+                         ("mp2", ["--direct_running_mode=multi_processing",
+                                  "--direct_num_workers=2"])):
+        out, summary = _run(tmp_path, path, "--prune", "20000", "--attr", "LOWER", *runner,
+                            name=name)
+        _assert_same(out, init, report=True)
+        _reconciles(summary)
+        assert summary["counts"]["rows_remapped"] == 380_000
+        assert summary["peak_rss_mb"]["launcher"] > 0 and summary["peak_rss_mb"]["workers"]

@@ -1,6 +1,7 @@
 """The portable path: the job submitted to Beam's local job service (PortableRunner, LOOPBACK
 workers) with `--setup_file`, so that building and staging the package's sdist is
 exercised. A job service that does not start fails the test."""
+import json
 import socket
 import subprocess
 import sys
@@ -127,3 +128,37 @@ def test_prepare_pretraining_on_the_portable_runner_equals_in_memory(job_endpoin
     removed = [sorted(pq.read_table(tmp_path / run / "removed").to_pylist(),
                       key=lambda r: r["doc_id"]) for run in ("local", "portable")]
     assert removed[0] == removed[1]
+
+
+@pytest.mark.slow  # GloVe 400k twice (text, word2vec binary) through the job service: minutes
+def test_convert_vectors_glove_400k_on_the_portable_runner_equals_init_vectors(job_endpoint,
+                                                                               tmp_path):
+    """GloVe 6B 50d (400,000 rows) as GloVe text and as word2vec binary, --prune 20000,
+    through the job service with LOOPBACK workers: init vectors' files byte for byte."""
+    from vector_files import glove_table, write_glove, write_word2vec_binary
+
+    from beam_jobs import convert_vectors
+    from nlp_core.cli.init_vectors import init_vectors
+
+    words, table = glove_table()
+    files = {"text": write_glove(tmp_path / "glove.txt", words, table),
+             "binary": write_word2vec_binary(tmp_path / "glove.bin", words, table)}
+    del words, table
+    init = tmp_path / "init"
+    init_vectors("en", str(files["text"]), init, prune=20000, attr="LOWER", progress=False)
+    for kind, path in files.items():
+        out = tmp_path / kind
+        summary = convert_vectors.run(
+            ["--input", str(path), "--output", str(out), "--prune", "20000", "--attr",
+             "LOWER", "--runner=PortableRunner", f"--job_endpoint={job_endpoint}",
+             "--environment_type=LOOPBACK", f"--setup_file={REPO_ROOT / 'setup.py'}"])
+        assert summary["runner"] == "PortableRunner" and summary["reconciled"], kind
+        assert summary["counts"]["rows_remapped"] == 380_000
+        for name in ("config.cfg", "meta.json", "tokenizer", "vocab/vectors", "vocab/key2row",
+                     "vocab/vectors.cfg", "vocab/strings.json"):
+            assert (out / name).read_bytes() == (init / name).read_bytes(), (kind, name)
+        report = {k: v for k, v in json.loads((out / "prune_report.json").read_text()).items()
+                  if k != "source"}
+        expected = json.loads((init / "prune_report.json").read_text())
+        expected.pop("source")
+        assert report == expected, kind
