@@ -282,7 +282,7 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> PretrainingOutputs:
     else:
         events.append(docs | "CountWritten" >> beam.Map(count_event("written")))
     events.append(docs | "CountPieces" >> beam.Map(count_event("pieces")))
-    shard_bytes = int(job.shard_mb * 1_000_000)
+    shard_bytes = job.shard_mb << 20
     shards = docs | "WriteShards" >> WriteShards(
         plan.staged(SHARDS), job.output_format, job.seed, job.shard_docs, shard_bytes,
         job.model, plan.out.final_path)

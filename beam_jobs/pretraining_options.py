@@ -152,8 +152,9 @@ class PreparePretrainingOptions(PipelineOptions):
             help="Shard format (default: jsonl).")
         add("--shard-docs", type=int, default=0,
             help="Documents (pieces) per shard; 0: use --shard-mb.")
-        add("--shard-mb", type=float, default=64.0,
-            help="Text MB (UTF-8) per shard when --shard-docs is 0 (default: 64).")
+        # an int in MiB, as the annotate job's --shard-mb (one Beam parser holds both)
+        add("--shard-mb", type=int, default=64,
+            help="MiB of text (UTF-8) per shard when --shard-docs is 0 (default: 64).")
         add("--overwrite", action="store_true",
             help="Replace the outputs of an earlier run in --output once the new run has "
                  "succeeded; without it they are an error.")
@@ -220,8 +221,8 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
     dedupe_steps(job.dedupe)
     if not 0.0 < job.threshold <= 1.0:
         raise ValueError(f"--threshold must be in (0, 1], got {job.threshold}.")
-    if job.shard_docs == 0 and not job.shard_mb > 0:
-        raise ValueError(f"--shard-mb must be above 0 (or give --shard-docs), got "
+    if job.shard_docs == 0 and not job.shard_mb >= 1:
+        raise ValueError(f"--shard-mb must be at least 1 (or give --shard-docs), got "
                          f"{job.shard_mb}.")
     if not 0.0 <= job.min_lang_score <= 1.0:
         raise ValueError(f"--min-lang-score must be in [0, 1], got {job.min_lang_score}.")

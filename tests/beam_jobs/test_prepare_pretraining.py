@@ -150,10 +150,15 @@ def test_jsonl_corpus_reads_the_shards(jsonl_run):
     assert {e.reference.text for e in examples} == {r["text"] for r in shard_lines(out)}
 
 
-def test_rerun_gives_the_same_bytes_and_needs_overwrite(jsonl_corpus, jsonl_run, tmp_path):
+def test_an_output_holding_a_run_needs_overwrite(jsonl_corpus, jsonl_run):
     out, _ = jsonl_run
     with pytest.raises(ValueError, match="--overwrite"):
         prepare_pretraining.run(args(jsonl_corpus["glob"], out))
+
+
+@pytest.mark.slow  # the near-dedupe job again: about 6 s
+def test_rerun_gives_the_same_bytes(jsonl_corpus, jsonl_run, tmp_path):
+    out, _ = jsonl_run
     again = tmp_path / "again"
     prepare_pretraining.run(args(jsonl_corpus["glob"], again, "--write-removed",
                                  "--shard-docs", "15"))
@@ -163,7 +168,7 @@ def test_rerun_gives_the_same_bytes_and_needs_overwrite(jsonl_corpus, jsonl_run,
 
 def test_paragraphs_boilerplate_and_parquet_shards(tmp_path):
     """Plain text in paragraphs (gzip), a boilerplate line most documents hold removed by
-    the counting pass, Parquet shards of at most ~N bytes, keep=longest."""
+    the counting pass, Parquet shards, keep=longest."""
     texts = ewt_documents(12, source="en_ewt-ud-test.conllu")
     footer = "Share this page on social media and subscribe to our newsletter today"
     paragraphs = [f"{t[:len(t) // 2]}\n{t[len(t) // 2:]}\n{footer}" for t in texts]
@@ -173,7 +178,7 @@ def test_paragraphs_boilerplate_and_parquet_shards(tmp_path):
     out = tmp_path / "out"
     stats = prepare_pretraining.run(args(
         tmp_path / "*.txt.gz", out, "--text-format", "paragraphs", "--boilerplate-min-docs",
-        "5", "--output-format", "parquet", "--shard-mb", "0.002", "--keep", "longest",
+        "5", "--output-format", "parquet", "--shard-docs", "5", "--keep", "longest",
         "--dedupe", "exact", "--write-removed"))
     assert stats["reconciled"] and stats["input_format"] == "text"
     assert stats["counts"]["read"] == 13 and stats["counts"]["written"] == 12
@@ -183,9 +188,7 @@ def test_paragraphs_boilerplate_and_parquet_shards(tmp_path):
     assert len(rows) == 12 and all(footer not in r["text"] for r in rows)
     assert all("@" in r["doc_id"] and r["doc_id"].split("@")[0].endswith("pages.txt.gz")
                for r in rows)
-    assert len(stats["shards"]) > 2
-    sizes = [s["text_bytes"] for s in stats["shards"]]
-    assert max(sizes) < 2000 + max(len(r["text"].encode()) for r in rows)
+    assert [s["documents"] for s in stats["shards"]] == [5, 5, 2]
     assert stats["steps"]["cleaned"]["words"] < stats["steps"]["input"]["words"]
 
 
