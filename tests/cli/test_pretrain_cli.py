@@ -101,7 +101,16 @@ def test_characters_seed_config_pretrains_and_resumes_with_the_same_losses(tmp_p
                  *FAST)
     assert result.exit_code == 0, result.output
     numpy.testing.assert_allclose(_losses(resumed), curve, rtol=1e-5)
-    # from the middle of epoch 0: a run stopped after 1 step
+
+
+@pytest.mark.slow
+def test_resume_from_the_middle_of_an_epoch(tmp_path, texts):
+    config = _seed_config(tmp_path, "pretraining_characters.cfg")
+    whole = tmp_path / "whole"
+    assert run("pretrain", config, whole, "--paths.raw_text", texts,
+               "--pretraining.max_epochs", 2, *FAST).exit_code == 0
+    curve = _losses(whole)
+    # a run stopped after 1 step, resumed from its model-last.bin
     stopped = tmp_path / "stopped"
     assert run("pretrain", config, stopped, "--paths.raw_text", texts,
                "--pretraining.max_epochs", 2, "--max-steps", 1, *FAST).exit_code == 0
