@@ -21,8 +21,10 @@ The pipeline writes into a staging area beside --output, never into it; `run` ho
 on --output and, once the run has succeeded, swaps the new output in and writes `_SUCCESS`
 (output_dir.py). A failed or interrupted run leaves --output as it was.
 """
+import logging
 import sys
 import time
+from collections import Counter
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence
 
 import apache_beam as beam
@@ -33,20 +35,18 @@ from schemas import annotations, dead_letter, tensors
 
 from . import job_runner, output_dir
 from .annotating import PEAK_GPU_NAMESPACE, PEAK_RSS_NAMESPACE, AnnotateBatches
-from .arrow import dead_letters_to_record_batch
-from .checking import CheckAndBatch, FindDuplicateIds
+from .checking import FindDuplicateIds
 from .io import ReadRawChunks, match_inputs, resolve_format
 from .model import check_gpu, forget_preloaded, pipeline_info, preload_pipeline
 from .options import AnnotateOptions, gpu_id, help_parser, job_option_names, parse_options
 from .output_dir import OutputDir
-from .parquet import WriteParquet
 from .peak_memory import peak_rss_by_worker, peak_rss_kib
 from .records import CheckOptions
-from .summary import SUMMARY_NAME, WriteSummary, read_json, write_json
-from .tensors import PARQUET_OPTIONS as TENSOR_PARQUET_OPTIONS
+from .shard_annotating import AnnotateShards
+from .shards import PartialRun, Shard, move_table, plan_shards
+from .summary import SUMMARY_NAME, make_summary, read_json, write_json
 from .tensors import check_pipeline, tensor_summary
 
-DEAD_LETTER_BATCH = 1000
 # runners whose SDK workers run on this machine: --gpu is checked here before the job starts
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "BundleBasedDirectRunner",
                  "SwitchingDirectRunner", "PrismRunner")
@@ -61,6 +61,7 @@ class JobPlan(NamedTuple):
     n_files: int
     pipeline: Dict[str, Any]
     out: OutputDir  # --output and the staging area the pipeline writes to
+    shards: Sequence[Shard] = ()  # the input's shards (shards.py)
 
     def path(self, *parts: str) -> str:
         """A path in --output (where the outputs are once the run is committed)."""
@@ -74,10 +75,7 @@ class JobPlan(NamedTuple):
 class AnnotateOutputs(NamedTuple):
     annotations: beam.PCollection      # pyarrow.RecordBatch, schemas.annotations
     dead_letters: beam.PCollection     # records.DeadLetter
-    annotation_files: beam.PCollection  # final Parquet paths
-    dead_letter_files: beam.PCollection
-    summary: beam.PCollection          # the run_summary dict
-    tensors: Optional[beam.PCollection] = None  # pyarrow.RecordBatch, with --tensors
+    manifests: beam.PCollection        # one dict per shard committed by this run
 
 
 def plan(argv: Sequence[str]) -> JobPlan:
@@ -94,11 +92,35 @@ def plan(argv: Sequence[str]) -> JobPlan:
         check_gpu(gpu_id(job))
     paths = match_inputs(job.input)
     kind = resolve_format(job.input_format, paths)
-    output_dir.check_output(job.output, job.overwrite)
+    partial = PartialRun(job.output).read_plan()
+    if partial is not None and not PartialRun(job.output).has_committed():
+        partial = None  # nothing was committed: debris, which the run removes
+    if partial is not None and not (job.resume or job.overwrite):
+        raise ValueError(f"--output {job.output!r} holds a partial run that did not finish "
+                         f"({PartialRun(job.output).root}): pass --resume to finish it "
+                         "(the shards it committed are kept), or --overwrite to discard it "
+                         "and start afresh.")
+    # a partial run being resumed was allowed to replace --output when it started
+    output_dir.check_output(job.output, job.overwrite or (job.resume and partial is not None))
     out = output_dir.staging_for(job.output, output_dir.new_run_id())
+    shards = plan_shards(paths, kind, job.shard_mb << 20)
     nlp = preload_pipeline(job.model)
     check_pipeline(nlp, job.tensors)
-    return JobPlan(options, job, kind, len(paths), pipeline_info(nlp), out)
+    job_plan = JobPlan(options, job, kind, len(paths), pipeline_info(nlp), out, shards)
+    if partial is not None and job.resume:
+        PartialRun(job.output).check_plan(shards, shard_settings(job_plan), job.output)
+    return job_plan
+
+
+def shard_settings(plan: JobPlan) -> Dict[str, Any]:
+    """What shapes a shard's rows: a partial run resumes only with the same."""
+    job = plan.job
+    names = ("model", "text_field", "id_field", "max_chars", "max_line_bytes",
+             "max_decompressed_mb", "keep_text", "batch_size", "batch_chars",
+             "allow_duplicate_ids", "tensors", "tensor_dtype", "shard_mb", "row_group_mb")
+    settings = {name: getattr(job, name) for name in names}
+    settings.update(kind=plan.kind, pipeline=[plan.pipeline["name"], plan.pipeline["version"]])
+    return settings
 
 
 def _workers_are_local(options: PipelineOptions) -> bool:
@@ -108,8 +130,10 @@ def _workers_are_local(options: PipelineOptions) -> bool:
             or options.view_as(PortableOptions).environment_type in ("LOOPBACK", "loopback"))
 
 
-def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
-    """Add the job's transforms to `p`."""
+def build_pipeline(p: beam.Pipeline, plan: JobPlan,
+                   shards: Optional[Sequence[Shard]] = None) -> AnnotateOutputs:
+    """Add the job's transforms to `p`: the shards (default: all of the plan's) are
+    annotated and committed to the partial area one by one (shard_annotating.py)."""
     job = plan.job
     rules = CheckOptions(job.text_field, job.id_field, job.max_chars, job.max_decompressed_mb,
                          job.max_line_bytes or 0)
@@ -119,47 +143,20 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> AnnotateOutputs:
         duplicates = (p
                       | "ReadForIds" >> ReadRawChunks(job.input, plan.kind, rules)
                       | "FindDuplicateIds" >> FindDuplicateIds(rules))
-    checked = (p
-               | "ReadRecords" >> ReadRawChunks(job.input, plan.kind, rules)
-               | "CheckAndBatch" >> beam.ParDo(
-                   CheckAndBatch(rules, job.batch_size, job.batch_chars),
-                   beam.pvalue.AsDict(duplicates)).with_outputs(
-                       CheckAndBatch.DEAD, CheckAndBatch.COUNTS, main="batches"))
-    annotated = (checked.batches
-                 | "Annotate" >> beam.ParDo(AnnotateBatches(job.model, job.keep_text,
-                                                           job.tensors, job.tensor_dtype,
-                                                           gpu_id(job)))
-                 .with_outputs(AnnotateBatches.DEAD, AnnotateBatches.STATS,
-                               AnnotateBatches.TENSORS, main="rows"))
-    dead = ((checked[CheckAndBatch.DEAD], annotated[AnnotateBatches.DEAD])
-            | "AllDeadLetters" >> beam.Flatten())
-    row_group_bytes = job.row_group_mb << 20
-    annotation_files = (annotated.rows
-                        | "WriteAnnotations" >> WriteParquet(
-                            plan.staged("annotations", "part"), annotations.SCHEMA,
-                            row_group_bytes=row_group_bytes))
-    dead_letter_files = (dead
-                         | "BatchDeadLetters" >> beam.BatchElements(
-                             min_batch_size=DEAD_LETTER_BATCH,
-                             max_batch_size=DEAD_LETTER_BATCH)
-                         | "DeadLettersToArrow" >> beam.Map(dead_letters_to_record_batch)
-                         | "WriteDeadLetters" >> WriteParquet(
-                             plan.staged("dead_letter", "part"), dead_letter.SCHEMA,
-                             row_group_bytes=row_group_bytes))
-    summary = ((checked[CheckAndBatch.COUNTS], annotated[AnnotateBatches.STATS], dead,
-                annotation_files, dead_letter_files)
-               | "WriteSummary" >> WriteSummary(plan.staged(SUMMARY_NAME), _static(plan),
-                                              plan.out.final_path))
-    tensor_rows = None
-    if job.tensors != "none":
-        tensor_rows = annotated[AnnotateBatches.TENSORS]
-        _ = (tensor_rows
-             | "WriteTensors" >> WriteParquet(plan.staged("tensors", "part"),
-                                              tensors.schema(job.tensor_dtype),
-                                              row_group_bytes=row_group_bytes,
-                                              writer_options=TENSOR_PARQUET_OPTIONS))
-    return AnnotateOutputs(annotated.rows, dead, annotation_files, dead_letter_files, summary,
-                           tensor_rows)
+    annotate = AnnotateBatches(job.model, job.keep_text, job.tensors, job.tensor_dtype,
+                               gpu_id(job))
+    todo = list(plan.shards if shards is None else shards)
+    done = (p
+            | "Shards" >> beam.Create(todo)
+            | "SpreadShards" >> beam.Reshuffle()
+            | "AnnotateShards" >> beam.ParDo(
+                AnnotateShards(job.output, rules, job.batch_size, job.batch_chars, annotate,
+                               job.row_group_mb << 20,
+                               job.tensor_dtype if job.tensors != "none" else None),
+                beam.pvalue.AsDict(duplicates)).with_outputs(
+                    AnnotateShards.ROWS, AnnotateShards.DEAD, main="manifests"))
+    return AnnotateOutputs(done[AnnotateShards.ROWS], done[AnnotateShards.DEAD],
+                           done.manifests)
 
 
 def _static(plan: JobPlan) -> Dict[str, Any]:
@@ -213,10 +210,12 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
         test_pipeline: a pipeline to build into (e.g. a TestPipeline) instead of one made
             from `argv`'s Beam options.
 
-    --output changes only when the run succeeds: it is locked for the run's duration, the
-    pipeline writes to the staging area, and the new output replaces the old one at the end
+    --output changes only when the run succeeds: it is locked for the run's duration, each
+    shard of the input is committed to the partial area beside it as it is done
+    (shards.py), and once all are, the tables are staged and replace the old output
     (output_dir.py, output_lock.py). Whatever ends the run early (an error,
-    KeyboardInterrupt) removes the staging area and releases the lock.
+    KeyboardInterrupt, SIGKILL) leaves --output as it was and the committed shards in the
+    partial area, for a rerun with --resume.
 
     Raises:
         OutputInUse: when another run holds --output's lock.
@@ -226,23 +225,109 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
     job_plan = plan(sys.argv[1:] if argv is None else argv)
     try:
         return job_runner.run_committed(job_plan.job.output, job_plan.out,
-                                        lambda: _run_staged(job_plan, test_pipeline))
+                                        lambda: _run_staged(job_plan, test_pipeline),
+                                        after_commit=PartialRun(job_plan.job.output).discard)
     finally:
         forget_preloaded()
 
 
 def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Dict[str, Any]:
-    """Run the pipeline into the staging area; the finished, reconciled summary."""
+    """Annotate the shards not committed yet into the partial area, move the tables into
+    the staging area; the finished, reconciled summary."""
     start = time.perf_counter()
-    p = test_pipeline if test_pipeline is not None else beam.Pipeline(options=job_plan.options)
-    build_pipeline(p, job_plan)
-    result = p.run()
-    result.wait_until_finish()
+    job = job_plan.job
+    partial = PartialRun(job.output)
+    tables = _tables(job)
+    committed: Dict[str, Any] = {}
+    if job.resume and partial.has_committed():
+        partial.check_plan(job_plan.shards, shard_settings(job_plan), job.output)
+        committed = partial.committed(job_plan.shards, tables)
+        logging.warning("--resume: %d of %d shards were committed by an earlier run; "
+                        "annotating the other %d", len(committed), len(job_plan.shards),
+                        len(job_plan.shards) - len(committed))
+    else:
+        partial.discard()
+        partial.start(job_plan.shards, shard_settings(job_plan))
+    result, attempts = _annotate_shards(job_plan, test_pipeline, partial, tables, committed)
+    manifests = partial.committed(job_plan.shards, tables)
+    missing = [shard.name for shard in job_plan.shards if shard.name not in manifests]
+    if missing:
+        raise RuntimeError(f"{len(missing)} shard(s) were not committed (e.g. {missing[0]}); "
+                           f"--output {job.output!r} was left as it was: rerun with --resume.")
+    files = {table: [job_plan.staged(table, shard.name + ".parquet")
+                     for shard in job_plan.shards] for table in tables}
+    for table in tables:
+        move_table(partial, table, job_plan.staged(table))
+    write_json(job_plan.staged(SUMMARY_NAME), _shard_summary(job_plan, manifests, files))
     summary = finish_summary(job_plan, time.perf_counter() - start, result)
+    summary["shards"] = {"total": len(job_plan.shards), "resumed_from": len(committed),
+                         "attempts": attempts}
+    write_json(job_plan.staged(SUMMARY_NAME), summary)
     if not summary["reconciled"]:
         raise RuntimeError(f"Counts do not reconcile: {summary['counts']}; --output "
                            f"{job_plan.job.output!r} was left as it was.")
     return summary
+
+
+def _annotate_shards(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline],
+                     partial: PartialRun, tables: List[str], committed: Dict[str, Any]):
+    """Run pipelines over the shards not committed yet: again, over those still left,
+    when one fails (a worker process lost mid-bundle fails a local runner's whole job),
+    up to --retries times. Returns (the last pipeline result, the number of attempts)."""
+    result, attempts = None, 0
+    while True:
+        todo = [shard for shard in job_plan.shards if shard.name not in committed]
+        if not todo:
+            return result, attempts
+        attempts += 1
+        p = test_pipeline if test_pipeline is not None else beam.Pipeline(
+            options=job_plan.options)
+        build_pipeline(p, job_plan, todo)
+        try:
+            result = p.run()
+            result.wait_until_finish()
+            return result, attempts
+        except Exception as err:
+            # a TestPipeline runs once; an interrupt (Ctrl-C) is never retried
+            if (test_pipeline is not None or attempts > job_plan.job.retries
+                    or job_runner.interrupted(err)):
+                if not partial.has_committed():  # nothing to resume: leave no debris
+                    partial.discard()
+                raise
+            committed = partial.committed(job_plan.shards, tables)
+            logging.warning("the pipeline failed (%s: %s); %d of %d shards are committed, "
+                            "running the others again (attempt %d of %d)",
+                            type(err).__name__, str(err)[:200], len(committed),
+                            len(job_plan.shards), attempts + 1, job_plan.job.retries + 1)
+        except BaseException:
+            if not partial.has_committed():
+                partial.discard()
+            raise
+
+
+def _tables(job: AnnotateOptions) -> List[str]:
+    return ["annotations", "dead_letter"] + (["tensors"] if job.tensors != "none" else [])
+
+
+def _shard_summary(plan: JobPlan, manifests: Dict[str, Dict[str, Any]],
+                   files: Dict[str, List[str]]) -> Dict[str, Any]:
+    """run_summary.json from the shards' manifests (the same, resumed or not)."""
+    read = blank = docs = tokens = chars = 0
+    seconds = 0.0
+    by_reason: Counter = Counter()
+    for manifest in manifests.values():
+        counts = manifest["counts"]
+        read += counts["read"]
+        blank += counts["blank_lines"]
+        docs += counts["annotated"]
+        tokens += counts["tokens"]
+        chars += counts["chars"]
+        seconds += counts["annotate_seconds"]
+        by_reason.update(counts["dead_letter_by_reason"])
+    final = plan.out.final_path
+    return make_summary(_static(plan), (read, blank), (docs, tokens, chars, seconds),
+                        dict(by_reason), [final(f) for f in files["annotations"]],
+                        [final(f) for f in files["dead_letter"]])
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -21,9 +21,12 @@ Summary = Dict[str, Any]
 
 
 def run_committed(output: str, out: OutputDir, run_staged: Callable[[], Summary],
-                  entries: Optional[Sequence[str]] = None) -> Summary:
+                  entries: Optional[Sequence[str]] = None,
+                  after_commit: Optional[Callable[[], None]] = None) -> Summary:
     """Run `run_staged` (which writes into `out`'s staging area) with --output locked;
-    commit its output (the job's `entries`, default the annotate job's) when it returns."""
+    commit its output (the job's `entries`, default the annotate job's) when it returns,
+    then call `after_commit` (e.g. to delete a resumable run's partial area), still
+    holding the lock."""
     with output_lock.locked(output, out.run_id):
         output_dir.remove_debris(out)
         try:
@@ -32,6 +35,8 @@ def run_committed(output: str, out: OutputDir, run_staged: Callable[[], Summary]
                 output_dir.commit(out)
             else:
                 output_dir.commit(out, entries)
+            if after_commit is not None:
+                after_commit()
         finally:
             output_dir.discard(out)
     return summary

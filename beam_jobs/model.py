@@ -46,8 +46,8 @@ BLANK_PREFIX = "blank:"
 # bytes per read when copying a remote pipeline directory
 COPY_CHUNK = 8 << 20
 # strings a pipeline may add while annotating before they are dropped (SharedPipeline):
-# about 30 MB of strings, lexemes and tokenizer cache
-MAX_NEW_STRINGS = 200_000
+# about 20 MB of strings, lexemes and tokenizer cache (~200 bytes a string)
+MAX_NEW_STRINGS = 100_000
 # the pipeline the launcher loaded to check it (see `preload_pipeline`)
 _PRELOADED: Dict[str, Language] = {}
 

@@ -104,6 +104,21 @@ class AnnotateOptions(PipelineOptions):
                             help="Replace the outputs of an earlier run in --output, once "
                                  "the new run has succeeded (a failed run leaves them as they "
                                  "were); without it, existing outputs are an error.")
+        parser.add_argument("--resume", action="store_true",
+                            help="Finish a run that did not (killed, crashed, failed): the "
+                                 "input shards it committed to OUTPUT.partial/ are kept, the "
+                                 "rest annotated; the result is that of an uninterrupted "
+                                 "run. Needs the same input and settings.")
+        parser.add_argument("--retries", type=int, default=2,
+                            help="When the pipeline fails (e.g. a worker process dies: the "
+                                 "local runners then fail the whole job), run it again this "
+                                 "many times over the shards not committed yet (default: 2; "
+                                 "0: fail at once).")
+        parser.add_argument("--shard-mb", type=int, default=64,
+                            help="A plain JSONL file is processed and committed in shards of "
+                                 "this many MiB (compressed and .spacy files: one shard "
+                                 "each); a crash costs only the shards in flight "
+                                 "(default: 64).")
 
 
 def gpu_id(job: AnnotateOptions) -> int:
@@ -167,11 +182,13 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
     options = parse_job_options(
         argv, AnnotateOptions, "python -m beam_jobs.annotate", ("input", "output", "model"),
         {flag: 1 for flag in ("batch_size", "batch_chars", "max_chars", "max_decompressed_mb",
-                              "row_group_mb")})
+                              "row_group_mb", "shard_mb")})
     job = options.view_as(AnnotateOptions)
     if job.input_format not in ("auto", "jsonl", "spacy"):
         raise ValueError(f"--input-format must be auto, jsonl or spacy, got "
                          f"{job.input_format!r}.")
+    if job.retries is not None and job.retries < 0:
+        raise ValueError(f"--retries must be 0 or more, got {job.retries}.")
     if job.max_line_bytes is not None and job.max_line_bytes < 1:
         raise ValueError(f"--max-line-bytes must be at least 1, got {job.max_line_bytes} "
                          "(leave it out for the limit that --max-chars implies).")

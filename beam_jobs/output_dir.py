@@ -91,6 +91,12 @@ def _stem(output: str) -> str:
     return stem
 
 
+def sibling_path(output: str, suffix: str) -> str:
+    """A path beside --output `output`: OUTPUT + suffix (e.g. the annotate job's partial
+    area, OUTPUT.partial)."""
+    return _stem(output) + suffix
+
+
 def staging_for(output: str, run_id: str) -> OutputDir:
     """Where run `run_id` stages its output for --output `output`."""
     return OutputDir(output, _stem(output) + STAGING_TAG + run_id, run_id)

@@ -12,6 +12,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 import nlp_core
 from beam_jobs import annotate, output_dir
+from beam_jobs.shards import PartialRun
 from schemas import annotations, dead_letter, schema_identity
 
 
@@ -125,10 +126,17 @@ def test_assert_that_on_the_built_pipeline(job_args, tmp_path, corpus):
              | "Rows" >> beam.Map(lambda batch: batch.num_rows)
              | "Total" >> beam.CombineGlobally(sum))
     assert_that(total, equal_to([len(corpus["texts"])]), label="AnnotatedRows")
+    manifests = outputs.manifests | "Names" >> beam.Map(lambda m: Path(m["files"][
+        "annotations"]).name)
+    assert_that(manifests, equal_to([f"part-0000{i}-of-00002.parquet" for i in (0, 1)]),
+                label="Shards")
     p.run().wait_until_finish()
-    # the pipeline writes to the staging area; only `run` swaps it into --output
+    # the pipeline commits shards to the partial area; only `run` swaps them into --output
     assert not (tmp_path / "annotations").exists()
-    assert (Path(job_plan.out.staging) / "annotations").is_dir()
+    partial = PartialRun(str(tmp_path))
+    assert len(list(Path(partial.path("annotations")).glob("part-*.parquet"))) == 2
+    assert len(list(Path(partial.path("manifests")).glob("part-*.json"))) == 2
+    partial.discard()
     output_dir.discard(job_plan.out)
 
 
@@ -171,7 +179,8 @@ def test_main_prints_where_the_outputs_are_and_the_counts(job_args, tmp_path, co
     assert "duplicate_id: 1" in out[1] and "not_utf8: 1" in out[1]
     annotations_line = next(line for line in out if line.startswith("annotations:"))
     dead_line = next(line for line in out if line.startswith("dead letters:"))
-    assert str(tmp_path / "annotations" / "part-00000-of-00001.parquet") in annotations_line
-    assert str(tmp_path / "dead_letter" / "part-00000-of-00001.parquet") in dead_line
+    # one shard per input file
+    assert f"{tmp_path / 'annotations' / 'part-*.parquet'} (2 files)" in annotations_line
+    assert f"{tmp_path / 'dead_letter' / 'part-*.parquet'} (2 files)" in dead_line
     assert f"({n_bad} rows)" in dead_line
     assert any(line.startswith("run summary:") for line in out)

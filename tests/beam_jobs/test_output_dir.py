@@ -78,6 +78,7 @@ def test_failed_overwrite_keeps_the_previous_output(job_args, tmp_path, corpus, 
     assert _snapshot(output) == before  # run_summary.json and _SUCCESS included
     assert json.loads((output / "run_summary.json").read_text())["counts"] == first["counts"]
     _assert_readers_see_a_finished_output(output, n_rows)
+    # no shard was committed: the run leaves no partial area to resume either
     assert _siblings(output) == []
 
 
@@ -93,16 +94,17 @@ def test_plan_with_overwrite_deletes_nothing(job_args, tmp_path):
 def test_overwrite_swaps_in_the_new_output_and_keeps_other_files(job_args, tmp_path, corpus):
     output = tmp_path / "out"
     annotate.run(job_args(output))
-    stale = output / "annotations" / "part-00001-of-00002.parquet"  # a shard count that changed
-    stale.write_bytes((output / "annotations" / "part-00000-of-00001.parquet").read_bytes())
+    stale = output / "annotations" / "part-00003-of-00004.parquet"  # a shard count that changed
+    stale.write_bytes((output / "annotations" / "part-00000-of-00002.parquet").read_bytes())
     (output / "notes.txt").write_text("the user's own file")
     summary = annotate.run(job_args(output, "--overwrite", "--allow-duplicate-ids"))
     assert not stale.exists()
     assert (output / "notes.txt").read_text() == "the user's own file"
     assert summary["counts"]["dead_letter_by_reason"].get("duplicate_id") is None
     # the summary names the files where they are now, not where they were staged
-    for table in ("annotations", "dead_letter"):
-        assert summary["files"][table] == [str(output / table / "part-00000-of-00001.parquet")]
+    for table in ("annotations", "dead_letter"):  # one shard per input file
+        assert summary["files"][table] == [str(output / table / f"part-0000{i}-of-00002.parquet")
+                                           for i in (0, 1)]
         assert all(Path(f).is_file() for f in summary["files"][table])
     on_disk = json.loads((output / "run_summary.json").read_text())
     assert on_disk["files"] == summary["files"]
@@ -209,7 +211,7 @@ def test_a_killed_run_leaves_nothing_that_looks_finished(job_args, tmp_path, cor
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
     # the half-written file exists, but beside the output, where readers do not look
     (staging,) = _siblings(output)
-    footerless = list((tmp_path / staging).rglob("*.parquet"))
+    footerless = [p for p in (tmp_path / staging).rglob("*") if ".parquet" in p.name]
     assert footerless
     with pytest.raises(pa.ArrowInvalid, match="footer"):
         pq.read_metadata(footerless[0])
@@ -277,10 +279,10 @@ def test_ctrl_c_exits_130_with_one_line_and_no_debris(job_args, tmp_path, monkey
     before = _snapshot(output) if previous else None
     capsys.readouterr()
 
-    def interrupt(self, file_handle, value):
+    def interrupt(self, batch):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(parquet.ParquetBatchSink, "write_record", interrupt)
+    monkeypatch.setattr(parquet._RowGroupWriter, "write", interrupt)
     # what a terminal shows: logs reach stderr through the root logger's handler
     to_stderr = logging.StreamHandler(sys.stderr)
     logging.getLogger().addHandler(to_stderr)
@@ -370,7 +372,8 @@ def test_the_life_cycle_on_an_object_store(job_args, tmp_path, monkeypatch, corp
     monkeypatch.setattr(ObjectStore, "ROOT", str(store))
     url = "objstore://bucket/out"
     first = annotate.run(job_args(url))
-    assert first["files"]["annotations"] == [f"{url}/annotations/part-00000-of-00001.parquet"]
+    assert first["files"]["annotations"] == [f"{url}/annotations/part-0000{i}-of-00002.parquet"
+                                             for i in (0, 1)]
     output = store / "bucket" / "out"
     assert (output / SUCCESS_NAME).is_file() and not (output / LOCK_NAME).exists()
     before = _snapshot(output)
