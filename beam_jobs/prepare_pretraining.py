@@ -146,8 +146,7 @@ def _needs_model(job: PreparePretrainingOptions) -> bool:
 
 
 class Normalise(beam.DoFn):
-    """Text -> (doc_id, normalised text); ("input", ...) and ("cleaned", ...) count events
-    when there is no boilerplate pass (the filter step counts "cleaned" then)."""
+    """Text -> (doc_id, normalised text), and an ("input", (1, words)) count event."""
 
     EVENTS = "events"
 
@@ -273,7 +272,7 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> PretrainingOutputs:
                   | "BatchForPieces" >> beam.BatchElements(min_batch_size=PIECE_BATCH,
                                                            max_batch_size=PIECE_BATCH)
                   | "MakePieces" >> beam.ParDo(MakePieces(
-                      job.model, job.split_sentences, job.max_tokens)).with_outputs(
+                      job.model, job.split_sentences, job.max_tokens, job.input)).with_outputs(
                           MakePieces.DEAD, MakePieces.DONE, main="pieces"))
         dead_parts.append(pieces[MakePieces.DEAD])
         events.append(pieces[MakePieces.DONE]

@@ -10,6 +10,7 @@ from its first token's start to its last token's end.
 does: model.SharedPipeline behind Beam's Shared) on batches of documents: the tokenizer
 only when no sentences are needed, the whole pipeline with --split-sentences.
 """
+import re
 from typing import Iterator, List, Sequence, Tuple
 
 import apache_beam as beam
@@ -19,10 +20,11 @@ from apache_beam.utils import shared
 from nlp_core.tokens import Doc
 
 from .model import SharedPipeline
-from .records import DeadLetter, raw_text
+from .records import DeadLetter, raw_text, writable
 
 Span = Tuple[int, int]  # (start, end) token indices, end exclusive
 SENTENCE_COMPONENTS = ("parser", "senter", "sentencizer")
+_GENERATED = re.compile(r"(.+)@(0|[1-9][0-9]*)", re.DOTALL)  # records.generated_id
 
 
 def pack(sentences: Sequence[Span], max_tokens: int) -> List[Span]:
@@ -90,8 +92,9 @@ class MakePieces(beam.DoFn):
     DEAD = "dead"
     DONE = "done"
 
-    def __init__(self, model: str, split_sentences: bool, max_tokens: int):
+    def __init__(self, model: str, split_sentences: bool, max_tokens: int, input_glob: str):
         self.model = model
+        self.input_glob = input_glob
         self.split_sentences = split_sentences
         self.max_tokens = max_tokens
         self._shared = shared.Shared()
@@ -111,9 +114,10 @@ class MakePieces(beam.DoFn):
         done = iter(docs)
         for i, (doc_id, text) in enumerate(batch):
             if i in failed:
+                source, offset = self._position(doc_id)
                 yield beam.pvalue.TaggedOutput(self.DEAD, DeadLetter(
-                    doc_id.rsplit("@", 1)[0] if "@" in doc_id else "", None, 0, doc_id,
-                    "annotation_error", failed[i], raw_text(text), len(text.encode("utf8"))))
+                    source, None, offset, doc_id, "annotation_error", failed[i],
+                    raw_text(text), len(text.encode("utf8"))))
                 continue
             pieces = doc_pieces(next(done), self.split_sentences, self.max_tokens) or [text]
             self._pieces.inc(len(pieces))
@@ -124,6 +128,14 @@ class MakePieces(beam.DoFn):
             else:
                 for n, piece in enumerate(pieces):
                     yield f"{doc_id}#{n}", piece
+
+    def _position(self, doc_id: str) -> Tuple[str, int]:
+        """The file and offset of a document (known from a generated id), else the --input
+        glob and 0: only (id, text) pairs reach this step."""
+        found = _GENERATED.fullmatch(doc_id)
+        if found is None:
+            return writable(self.input_glob), 0
+        return found.group(1), int(found.group(2))
 
     def _tokenize(self, texts: List[str]):
         make_doc = self._pipeline.nlp.make_doc

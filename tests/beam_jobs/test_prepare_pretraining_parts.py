@@ -13,10 +13,11 @@ from beam_jobs.pretraining_filters import (
     top_ngram_share,
 )
 from beam_jobs.pretraining_options import dedupe_steps, parse_options
-from beam_jobs.pretraining_pieces import pack
+from beam_jobs.pretraining_pieces import MakePieces, doc_pieces, pack
 from beam_jobs.pretraining_read import format_of, resolve_input_format
 from beam_jobs.pretraining_shards import _ranked, bucket_of, shuffle_key
 from beam_jobs.pretraining_text import line_hashes, normalise, remove_lines, text_hash
+from nlp_core import blank
 
 # a plain English paragraph of ~60 words that passes every Gopher rule
 GOOD = ("The river runs through the old town, and the people who live there have built "
@@ -144,3 +145,17 @@ def test_formats_and_options():
                             "--max-words", "3"], "--max-words")]:
         with pytest.raises(ValueError, match=message):
             parse_options(argv)
+
+
+def test_doc_pieces_cut_at_token_boundaries():
+    nlp = blank("en")
+    doc = nlp.make_doc("One two three, four five six seven. Eight nine ten.")
+    pieces = doc_pieces(doc, False, 4)
+    assert pieces == ["One two three,", "four five six seven", ". Eight nine ten", "."]
+    assert doc_pieces(doc, False, 0) == [doc.text]
+
+
+def test_a_failed_document_names_its_position():
+    pieces = MakePieces("blank:en", False, 4, "in/*.txt")
+    assert pieces._position("in/a.txt@120") == ("in/a.txt", 120)
+    assert pieces._position("doc-7") == ("in/*.txt", 0)
