@@ -17,9 +17,10 @@ child process:
             dedupe, shards of 64 MB, the in-memory FnApiRunner in one process); with
             --workers N, --direct_running_mode multi_processing --direct_num_workers N
 
-and prints documents/s and MB/s of each, the job / baseline time ratio, and each size's job
-time relative to the smallest size's (near-linear growth means the ratio of times follows
-the ratio of sizes). Results go to --json when given.
+and prints documents/s and MB/s (wall and per CPU second: user + system time of the child
+and its children, the steadier figure on a shared machine), the job / baseline CPU ratio,
+and each size's job CPU time relative to the smallest size's (near-linear growth means the
+ratio of times follows the ratio of sizes). Results go to --json when given.
 """
 import argparse
 import itertools
@@ -105,12 +106,16 @@ print(json.dumps({"seconds": time.perf_counter() - start, "docs": n, "kept": kep
 
 
 def run_child(argv, cwd=REPO_ROOT):
+    """(wall seconds, CPU seconds: user + system of the child and its children, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:4])} failed:\n{done.stderr[-3000:]}")
-    return seconds, done.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu, done.stdout
 
 
 def main() -> None:
@@ -133,19 +138,23 @@ def main() -> None:
             corpus = root / f"corpus-{n_docs}"
             size = make_corpus(corpus, n_docs)
             glob = str(corpus / "*.jsonl")
-            base_wall, out = run_child([sys.executable, "-c", BASELINE, glob])
+            _, base_cpu, out = run_child([sys.executable, "-c", BASELINE, glob])
             base = json.loads(out)
             output = root / f"out-{n_docs}"
             workers = ([] if not options.workers else [
                 "--direct_running_mode=multi_processing",
                 f"--direct_num_workers={options.workers}"])
-            job_wall, _ = run_child([
+            job_wall, job_cpu, _ = run_child([
                 sys.executable, "-m", "beam_jobs.prepare_pretraining", "--input", glob,
                 "--output", str(output), "--overwrite", "--runner=FnApiRunner", *workers])
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             stats = json.loads((output / "stats.json").read_text())
             row = {"docs": n_docs, "mb": round(size / 1e6, 1),
                    "baseline_s": round(base["seconds"], 1),
+                   "baseline_cpu_s": round(base_cpu, 1), "job_cpu_s": round(job_cpu, 1),
+                   "job_docs_per_cpu_s": round(n_docs / job_cpu),
+                   "job_mb_per_cpu_s": round(size / 1e6 / job_cpu, 3),
+                   "job_cpu_over_baseline_cpu": round(job_cpu / base_cpu, 2),
                    "job_s": round(stats["wall_seconds"], 1),
                    "job_process_s": round(job_wall, 1),
                    "job_docs_per_s": round(n_docs / stats["wall_seconds"]),
@@ -162,12 +171,13 @@ def main() -> None:
         if options.workdir is None:
             shutil.rmtree(root, ignore_errors=True)
     first = results[0]
-    print(f"{'docs':>8} {'MB':>6} {'job s':>7} {'docs/s':>7} {'MB/s':>6} {'base s':>7} "
-          f"{'job/base':>8} {'size x':>6} {'time x':>6}")
+    print(f"{'docs':>8} {'MB':>6} {'job s':>7} {'docs/s':>7} {'MB/s':>6} {'job cpu':>8} "
+          f"{'docs/cpu':>8} {'base cpu':>8} {'cpu/base':>8} {'size x':>6} {'cpu x':>6}")
     for row in results:
         print(f"{row['docs']:>8} {row['mb']:>6} {row['job_s']:>7} {row['job_docs_per_s']:>7} "
-              f"{row['job_mb_per_s']:>6} {row['baseline_s']:>7} {row['job_over_baseline']:>8} "
-              f"{row['docs'] / first['docs']:>6.2f} {row['job_s'] / first['job_s']:>6.2f}")
+              f"{row['job_mb_per_s']:>6} {row['job_cpu_s']:>8} {row['job_docs_per_cpu_s']:>8} "
+              f"{row['baseline_cpu_s']:>8} {row['job_cpu_over_baseline_cpu']:>8} "
+              f"{row['docs'] / first['docs']:>6.2f} {row['job_cpu_s'] / first['job_cpu_s']:>6.2f}")
     if options.json:
         options.json.write_text(json.dumps(results, indent=2) + "\n")
 
