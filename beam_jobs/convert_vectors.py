@@ -44,7 +44,12 @@ from .io import match_inputs
 from .output_dir import OutputDir
 from .parquet import WriteParquet
 from .summary import SUMMARY_NAME, read_json, tuple_sum, write_json
-from .vector_memory import note_peak_rss, peak_rss_by_worker, peak_rss_kib
+from .vector_memory import (
+    note_peak_rss,
+    peak_rss_by_worker,
+    peak_rss_kib,
+    return_freed_memory,
+)
 from .vector_options import ConvertVectorsOptions, help_parser, job_option_names, parse_options
 from .vector_rows import (
     FILE_SHIFT,
@@ -157,6 +162,9 @@ class ParseRows(beam.DoFn):
     def __init__(self, dims: int, binary: bool):
         self.dims = dims
         self.binary = binary
+
+    def setup(self):
+        return_freed_memory()
 
     def process(self, element):
         if self.binary:

@@ -12,6 +12,7 @@ result; `run_summary.json` lists them with the launching process's own peak.
 the launcher's peak at the time of the fork in it (the kernel carries the old memory's
 high-water mark across exec), which would credit every worker with the launcher's memory.
 """
+import ctypes
 import os
 import resource
 import socket
@@ -41,6 +42,30 @@ def peak_rss_kib() -> int:
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters
+M_ARENA_MAX = -8
+_malloc_set_pid = None
+
+
+def return_freed_memory() -> None:
+    """Make this worker process hand freed buffers back to the system (once per process):
+    glibc's mmap threshold fixed at its default, so a chunk's ~10 MB of text and numbers
+    is unmapped when freed instead of staying in the heap after the threshold has risen,
+    and at most two malloc arenas, where Beam's threads would otherwise each keep their
+    own arena of freed blocks. As `init vectors` does (cli/init_vectors.py); nothing on a
+    C library other than glibc."""
+    global _malloc_set_pid
+    if _malloc_set_pid == os.getpid() or not sys.platform.startswith("linux"):
+        return
+    _malloc_set_pid = os.getpid()
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
+        libc.mallopt(M_ARENA_MAX, 2)
+    except (OSError, AttributeError):  # not glibc (musl): nothing to set
+        pass
 
 
 _distribution = None

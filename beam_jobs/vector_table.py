@@ -30,7 +30,7 @@ import numpy
 from nlp_core.training.loop import single_blas_thread
 from nlp_core.vectors_pruning import NearestKept
 
-from .vector_memory import note_peak_rss
+from .vector_memory import note_peak_rss, return_freed_memory
 from .vector_rows import RowBlock
 
 
@@ -174,6 +174,9 @@ class ParseStep(beam.DoFn):
     def __init__(self, step, parse):
         self.step = step
         self.parse = parse
+
+    def setup(self):
+        return_freed_memory()
 
     def process(self, element, selection: Selection, *side):
         for block in self.parse(element, self.step, selection):
