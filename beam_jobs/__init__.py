@@ -21,6 +21,8 @@ corpora in byte ranges) with compressed.py (bounded, checked decompression), rec
 annotating.py (the annotate DoFn), arrow.py (Doc arrays -> Arrow), tensors.py (the tensors
 table), parquet.py (Parquet sink), summary.py (run_summary.json), output_dir.py and
 output_lock.py (staging, the swap into --output, the lock), job_runner.py (a job's run
-life cycle and command line). Beam is imported by these
+life cycle and command line), shards.py and shard_annotating.py (the annotate job's input
+shards, each committed to OUTPUT.partial/ for --resume), peak_memory.py (each worker's
+peak RSS as a Beam metric). Beam is imported by these
 modules only; nlp_core never imports it.
 """
