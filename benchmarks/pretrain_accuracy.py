@@ -15,7 +15,7 @@ The config is the efficiency config of `init config --pipeline tagger,parser` (t
 width 96, depth 4) plus the [pretraining] defaults.
 
     nice -n 5 python benchmarks/pretrain_accuracy.py [--pretrain-steps 1500]
-        [--train-steps 1500] [--seeds 0] [--only prepare,pretrain,train,table]
+        [--train-steps 1000] [--seeds 0,1] [--only prepare,pretrain,train,table]
 
 Work files go to out/pretrain_accuracy/. Everything runs as the CLI commands a user would
 run (printed before each).
@@ -93,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pretrain-steps", type=int, default=1500)
-    parser.add_argument("--train-steps", type=int, default=1500)
+    parser.add_argument("--train-steps", type=int, default=1000)
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--only", default="prepare,pretrain,train,table")
     options = parser.parse_args()
