@@ -7,7 +7,7 @@
 - `python -m beam_jobs.prepare_pretraining`: raw text -> a cleaned, filtered, deduplicated,
   shuffled and sharded pretraining corpus (prepare_pretraining.py, with
   pretraining_options.py, pretraining_read.py: every input format, pretraining_text.py:
-  normalisation and boilerplate lines, pretraining_filters.py: the Gopher rules,
+  normalisation and boilerplate lines, pretraining_filters.py: the Gopher rules, pretraining_langid.py: --lang,
   pretraining_exact.py: exact dedupe and dropping near duplicates, pretraining_pieces.py:
   sentences and --max-tokens pieces, pretraining_shards.py: shuffle and shards,
   pretraining_stats.py: stats.json).
