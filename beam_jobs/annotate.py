@@ -155,6 +155,10 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan,
                                job.tensor_dtype if job.tensors != "none" else None),
                 beam.pvalue.AsDict(duplicates)).with_outputs(
                     AnnotateShards.ROWS, AnnotateShards.DEAD, main="manifests"))
+    # Consumed, so that the runner reads the stage's data from its workers: a local
+    # runner waiting on a stage with no outputs does not notice a worker that died, and
+    # hangs; one reading its data fails the job, which is then retried.
+    _ = done.manifests | "CountCommitted" >> beam.combiners.Count.Globally()
     return AnnotateOutputs(done[AnnotateShards.ROWS], done[AnnotateShards.DEAD],
                            done.manifests)
 

@@ -1,18 +1,22 @@
 """Resumable runs: the input is committed shard by shard to OUTPUT.partial/; a run that
 stops (an error, SIGKILL of the launcher) is finished by a rerun with --resume, whose output
-equals that of an uninterrupted run; a pipeline that fails is rerun over the shards left;
-without --resume a partial run is an error naming --resume and --overwrite."""
+equals that of an uninterrupted run; a pipeline that fails (a worker process killed under
+multi_processing) is rerun over the shards left; without --resume a partial run is an error
+naming --resume and --overwrite."""
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import cloudpickle
 import pyarrow.parquet as pq
 import pytest
 
 from beam_jobs import annotate, shard_annotating
+from beam_jobs.shard_annotating import AnnotateShards
 from beam_jobs.shards import PartialRun
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -123,6 +127,40 @@ def test_a_failed_pipeline_is_retried_over_the_shards_left(small, tmp_path, monk
     monkeypatch.setattr(shard_annotating, "read_shard", fail_once)
     summary = annotate.run(_args(pattern, output))
     assert failed and summary["shards"]["attempts"] == 2
+    _assert_same_output(output, clean, summary, clean_summary)
+
+
+class KillWorkerOnce(AnnotateShards):
+    """Kills its worker process (os._exit, no cleanup) half way through shard 1: once, as
+    long as the file $KILL_MARKER does not exist (worker processes inherit the launcher's
+    environment)."""
+
+    def process(self, shard, duplicates):
+        marker = os.environ["KILL_MARKER"]
+        for n, output in enumerate(super().process(shard, duplicates)):
+            if n == 1 and shard.index == 1 and not os.path.exists(marker):
+                Path(marker).write_text(str(os.getpid()))
+                os._exit(3)
+            yield output
+
+
+@pytest.mark.slow  # starts two worker processes twice: about 30 s
+def test_a_worker_killed_mid_run_under_multi_processing(small, tmp_path, monkeypatch,
+                                                        worker_pythonpath):
+    pattern, clean, clean_summary = small
+    output = tmp_path / "out"
+    monkeypatch.setenv("KILL_MARKER", str(tmp_path / "killed-once"))
+    # the worker processes unpickle the DoFn: send this test's class by value
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        monkeypatch.setattr(annotate, "AnnotateShards", KillWorkerOnce)
+        summary = annotate.run(_args(pattern, output, "--direct_running_mode=multi_processing",
+                                     "--direct_num_workers=2"))
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    killed = int((tmp_path / "killed-once").read_text())
+    assert killed != os.getpid()  # a worker process died, not this one
+    assert summary["shards"]["attempts"] == 2
     _assert_same_output(output, clean, summary, clean_summary)
 
 
