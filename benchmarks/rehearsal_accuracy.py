@@ -95,13 +95,6 @@ def scores(nlp, ewt_test, uner_test, held_out) -> Dict[str, float]:
             "new_label_f": new_label_f(nlp, held_out)}
 
 
-def _zero_grads(model) -> None:
-    for node in model.walk():
-        for param in node.param_names:
-            if node.has_grad(param):
-                node.set_grad(param, node.ops.alloc(node.get_grad(param).shape))
-
-
 def run_arm(arm: str, train, raw_texts, epochs: int, seed: int, learn_rate: float):
     """One arm: "plain" (no rehearsal), "rehearse" (every component rehearses and steps),
     "rehearse-frozen" (every component rehearses, so the parser and taggers pull the shared
@@ -118,7 +111,8 @@ def run_arm(arm: str, train, raw_texts, epochs: int, seed: int, learn_rate: floa
     raw = list(raw_texts)
     rng.shuffle(raw)
     frozen = [name for name in nlp.pipe_names if name not in ("tok2vec", "ner")]
-    stepped = set(nlp.pipe_names) if arm == "rehearse" else {"tok2vec", "ner"}
+    # "rehearse-frozen": the heads that are not fine-tuned rehearse with fixed weights
+    held = frozen if arm == "rehearse-frozen" else []
     position = 0
     losses: Dict[str, float] = {}
     start = time.perf_counter()
@@ -130,14 +124,11 @@ def run_arm(arm: str, train, raw_texts, epochs: int, seed: int, learn_rate: floa
                 texts = raw[position:position + BATCH]
                 position = (position + BATCH) % max(1, len(raw) - BATCH)
                 batch = [Example(doc, doc) for doc in map(nlp.make_doc, texts)]
-                nlp.rehearse(batch, sgd=False, losses=losses)
+                nlp.rehearse(batch, sgd=False, losses=losses, frozen=held)
             for name, proc in nlp.pipeline:
-                if not getattr(proc, "is_trainable", False):
-                    continue
-                if name in stepped:
+                if getattr(proc, "is_trainable", False) and (
+                        arm == "rehearse" or name not in frozen):
                     proc.finish_update(optimizer)
-                else:
-                    _zero_grads(proc.model)
     return nlp, time.perf_counter() - start
 
 

@@ -327,26 +327,28 @@ class Language:
 
     def distill(self, teacher: "Language", examples: Iterable[Any], *, drop: float = 0.0,
                 sgd: Any = None, losses: Dict[str, float] | None = None,
-                exclude: Iterable[str] = (),
+                exclude: Iterable[str] = (), frozen: Iterable[str] = (),
                 student_to_teacher: Dict[str, str] | None = None) -> Dict[str, float]:
         """Learn from a teacher pipeline on one batch: each tagger, parser and NER learns
         the outputs of the teacher component of its name (or `student_to_teacher[name]`)
         on the examples' predicted docs; no gold annotation is read (see
-        `language_distill`). `sgd` as in `update`."""
+        `language_distill`). `sgd` as in `update`; `exclude`: components that take no
+        part; `frozen`: components that keep their weights but still teach the shared
+        embedding they listen to."""
         return language_distill.distill(self, teacher, examples, drop=drop,
                                         sgd=self._step_optimizer(sgd),
-                                        losses=losses, exclude=exclude,
+                                        losses=losses, exclude=exclude, frozen=frozen,
                                         student_to_teacher=student_to_teacher)
 
     def rehearse(self, examples: Iterable[Any], *, drop: float = 0.0, sgd: Any = None,
-                 losses: Dict[str, float] | None = None,
-                 exclude: Iterable[str] = ()) -> Dict[str, float]:
+                 losses: Dict[str, float] | None = None, exclude: Iterable[str] = (),
+                 frozen: Iterable[str] = ()) -> Dict[str, float]:
         """Learn to keep the outputs of the copy `resume_training()` kept, on a batch of
         (usually unlabelled) examples, so that fine-tuning forgets less. `sgd` as in
-        `update`."""
+        `update`; `exclude` / `frozen` as in `distill`."""
         return language_distill.rehearse(self, examples, drop=drop,
                                          sgd=self._step_optimizer(sgd), losses=losses,
-                                         exclude=exclude)
+                                         exclude=exclude, frozen=frozen)
 
     def _step_optimizer(self, sgd: Any) -> Any:
         """`sgd`, or for None the optimizer of `initialize` (a new one if none)."""

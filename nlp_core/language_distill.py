@@ -72,7 +72,8 @@ def _pairs(student: "Language", teacher: "Language", exclude: set,
 
 def distill(student: "Language", teacher: "Language", examples: Iterable[Any], *,
             drop: float = 0.0, sgd: Any = None, losses: Optional[Dict[str, float]] = None,
-            exclude: Iterable[str] = (), student_to_teacher: Optional[Dict[str, str]] = None,
+            exclude: Iterable[str] = (), frozen: Iterable[str] = (),
+            student_to_teacher: Optional[Dict[str, str]] = None,
             method: str = "distill") -> Dict[str, float]:
     """One distillation step of `student` from `teacher` (see the module docstring).
 
@@ -81,7 +82,10 @@ def distill(student: "Language", teacher: "Language", examples: Iterable[Any], *
         drop: dropout rate of the student.
         sgd: the optimizer, or None / False for no step (gradients accumulate).
         losses: accumulates each component's loss under its name.
-        exclude: student components that are not updated.
+        exclude: student components that take no part.
+        frozen: student components whose weights stay as they are, but which still learn
+            from the teacher through the embedding components they listen to (their
+            gradient reaches the shared tok2vec; their own is dropped).
         student_to_teacher: student component name -> teacher component name.
         method: "distill", or "rehearse" (the components' own teachers: `teacher` is
             then only used for its embedding components).
@@ -94,7 +98,7 @@ def distill(student: "Language", teacher: "Language", examples: Iterable[Any], *
     examples = check_examples(examples, f"Language.{method}")
     if not examples:
         return losses
-    exclude = set(exclude)
+    exclude, frozen = set(exclude), set(frozen)
     pairs = _pairs(student, teacher, exclude, dict(student_to_teacher or {}))
     distilled = {name: (proc, teacher_proc) for name, proc, teacher_proc in pairs}
     with_teacher = teacher_examples(teacher, examples)
@@ -108,7 +112,10 @@ def distill(student: "Language", teacher: "Language", examples: Iterable[Any], *
             else:
                 student_proc.distill(teacher_proc, with_teacher, drop=drop, sgd=None,
                                      losses=losses)
-            updated.append(proc)
+            if name in frozen:
+                _drop_gradients(proc.model)
+            else:
+                updated.append(proc)
         elif listened & set(distilled):
             if name in exclude or not getattr(proc, "is_trainable", False):
                 docs = [eg.predicted for eg in examples]
@@ -120,6 +127,13 @@ def distill(student: "Language", teacher: "Language", examples: Iterable[Any], *
         for proc in updated:
             proc.finish_update(sgd)
     return losses
+
+
+def _drop_gradients(model: Any) -> None:
+    for node in model.walk():
+        for param in node.param_names:
+            if node.has_grad(param):
+                node.set_grad(param, node.ops.alloc(node.get_grad(param).shape))
 
 
 def start_rehearsal(nlp: "Language") -> "Language":
@@ -137,8 +151,8 @@ def start_rehearsal(nlp: "Language") -> "Language":
 
 
 def rehearse(nlp: "Language", examples: Iterable[Any], *, drop: float = 0.0, sgd: Any = None,
-             losses: Optional[Dict[str, float]] = None, exclude: Iterable[str] = ()
-             ) -> Dict[str, float]:
+             losses: Optional[Dict[str, float]] = None, exclude: Iterable[str] = (),
+             frozen: Iterable[str] = ()) -> Dict[str, float]:
     """One rehearsal step: each distilling component learns to keep the outputs of its
     copy from `nlp.resume_training()` on the examples (usually unlabelled text).
 
@@ -149,7 +163,7 @@ def rehearse(nlp: "Language", examples: Iterable[Any], *, drop: float = 0.0, sgd
     if teacher is None:
         raise ValueError(Errors.E602.format(component="nlp"))
     return distill(nlp, teacher, examples, drop=drop, sgd=sgd, losses=losses,
-                   exclude=exclude, method="rehearse")
+                   exclude=exclude, frozen=frozen, method="rehearse")
 
 
 __all__ = ["distill", "rehearse", "start_rehearsal", "teacher_doc", "teacher_examples"]

@@ -290,3 +290,29 @@ def test_rehearsal_keeps_the_old_predictions():
         total = sum(len(b[3]) for b in before)
     print(f"entities kept of {total} (without, with rehearsal):", kept)
     assert kept[True] > kept[False], kept
+
+
+def test_frozen_components_keep_their_weights_but_teach_the_embedding(teacher):
+    """rehearse(frozen=[...]): the frozen heads' weights stay, with no gradient left
+    pending, while their gradient still moves the shared tok2vec."""
+    nlp = trained(("tagger", "parser"), shared=True, steps=10)
+    optimizer = nlp.resume_training(sgd=Adam(0.01))
+    # move the tok2vec off the copy so that the heads have something to rehearse
+    rng = numpy.random.default_rng(0)
+    for node in nlp.get_pipe("tok2vec").model.walk():
+        for param in node.param_names:
+            if node.has_param(param):
+                value = node.get_param(param)
+                node.set_param(param, value + rng.normal(0, 0.05, value.shape).astype("f"))
+    heads = {name: nlp.get_pipe(name).model.to_bytes() for name in ("tagger", "parser")}
+    tok2vec = nlp.get_pipe("tok2vec").model.to_bytes()
+    losses = nlp.rehearse(raw_examples(nlp), sgd=optimizer, frozen=["tagger", "parser"])
+    assert losses["tagger"] > 1e-3 and losses["parser"] > 1e-3
+    for name, before in heads.items():
+        model = nlp.get_pipe(name).model
+        assert model.to_bytes() == before
+        for node in model.walk():
+            for param in node.param_names:
+                if node.has_grad(param):
+                    assert not numpy.abs(node.get_grad(param)).any(), (name, node.name)
+    assert nlp.get_pipe("tok2vec").model.to_bytes() != tok2vec
