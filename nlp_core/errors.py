@@ -526,6 +526,9 @@ class Errors(metaclass=_Catalogue):
             "pipeline name.")
     E607 = ("Language.distill: no student component learns from the teacher: none of "
             "{names} has a distill method and a teacher component (exclude: {exclude}).")
+    E609 = ("{component!r}.distill: the teacher tagger predicts token.{teacher_attr} and this "
+            "one token.{attr}. Map it to a teacher tagger of the same attr ([distillation] "
+            "student_to_teacher).")
     E608 = ("distill: the student config {path!r} has no [distillation] block. Add one with "
             "`python -m nlp_core init fill-config {path} OUTPUT --distillation`.")
 

@@ -314,11 +314,15 @@ class Tagger(Distillable, TrainablePipe):
 
         Raises:
             TypeError: E600 when the teacher is not a tagger.
-            ValueError: E601 when the docs' tokens differ, E603 for an untrained teacher.
+            ValueError: E609 when it predicts another attribute, E601 when the docs'
+                tokens differ, E603 for an untrained teacher.
         """
         losses = {} if losses is None else losses
         losses.setdefault(self.name, 0.0)
         docs, teacher_docs = self._distill_docs(teacher_pipe, examples, "distill")
+        if teacher_pipe.attr != self.attr:
+            raise ValueError(Errors.E609.format(component=self.name, attr=self.attr,
+                                                teacher_attr=teacher_pipe.attr))
         if not teacher_pipe.labels:
             raise ValueError(Errors.E603.format(component=self.name))
         for label in teacher_pipe.labels:

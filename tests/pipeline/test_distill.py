@@ -237,6 +237,10 @@ def test_errors_name_the_problem(teacher):
         ner.distill(teacher.get_pipe("ner"), mismatched)
     with pytest.raises(ValueError, match="E602"):
         ner.rehearse(raw_examples(student))
+    upos = make_nlp(("tagger",), shared=False).get_pipe("tagger")
+    upos.cfg["attr"] = "pos"
+    with pytest.raises(ValueError, match="E609"):
+        upos.distill(teacher.get_pipe("tagger"), raw_examples(student))
     with pytest.raises(ValueError, match="E602"):
         student.rehearse(raw_examples(student))
     with pytest.raises(ValueError, match="E604"):
