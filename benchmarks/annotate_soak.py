@@ -67,11 +67,11 @@ def write_corpus(workdir: Path, n: int, first: int) -> None:
                 head.write(line)
 
 
-def run_job(workdir: Path, name: str, model: str) -> dict:
+def run_job(workdir: Path, name: str, model: str, extra=()) -> dict:
     output = workdir / f"out_{name}"
     argv = [sys.executable, "-m", "beam_jobs.annotate", "--input", str(workdir / f"{name}.jsonl"),
             "--output", str(output), "--model", model, "--overwrite", "--runner=FnApiRunner",
-            "--allow-duplicate-ids"]
+            "--allow-duplicate-ids", *extra]
     start = time.perf_counter()
     child = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
@@ -94,9 +94,10 @@ def job_mode(args) -> None:
         write_corpus(workdir, args.docs, first)
         print(f"corpus: {args.docs} docs ({(workdir / 'all.jsonl').stat().st_size >> 20} MiB)"
               f" written in {time.perf_counter() - start:.1f} s")
-        head = run_job(workdir, "first", args.model)
+        extra = ["--row-group-mb", str(args.row_group_mb)] if args.row_group_mb else []
+        head = run_job(workdir, "first", args.model, extra)
         print(f"first {first}: {json.dumps(head)}")
-        whole = run_job(workdir, "all", args.model)
+        whole = run_job(workdir, "all", args.model, extra)
         print(f"all {args.docs}: {json.dumps(whole)}")
     ratio = whole["launcher_mib"] / head["launcher_mib"]
     print(f"peak RSS at the end / after the first 10%: {ratio:.3f} "
@@ -144,6 +145,10 @@ def main() -> None:
     parser.add_argument("--max-new-strings", type=int, default=None,
                         help="pipeline mode: the string bound (default: the job's)")
     parser.add_argument("--workdir", default=None, help="where the corpus is written")
+    parser.add_argument("--row-group-mb", type=int, default=None,
+                        help="job mode: the job's --row-group-mb (its Parquet writer buffers "
+                             "up to that much Arrow data per file before writing a row "
+                             "group: a fixed cost that a short run may not reach)")
     args = parser.parse_args()
     if args.mode == "job":
         job_mode(args)
