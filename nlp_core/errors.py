@@ -460,6 +460,9 @@ class Errors(metaclass=_Catalogue):
     E534 = ("The pretraining corpus {path} holds a record without text ({detail}). "
             "Pretraining reads {{\"text\": ...}} lines (JSONL) or .spacy files.")
     E535 = ("[pretraining] {key} = {value!r} is invalid: {reason}.")
+    E537 = ("The raw-text corpus file {path}{where} cannot be read to the end: {reason}. "
+            "It is damaged or truncated (e.g. an interrupted copy); copy or compress it "
+            "again, or remove it from the corpus directory.")
     E536 = ("[initialize] init_tok2vec = {path!r}: the config has no [pretraining] section "
             "naming the component to load the weights into, and the pipeline has {found}. "
             "Add [pretraining] with component = \"NAME\" (and layer = \"REF\" for an "

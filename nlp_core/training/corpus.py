@@ -29,6 +29,7 @@ raise, naming the path (and, when the training loop built the reader, its config
 """
 import hashlib
 import warnings
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
@@ -256,12 +257,19 @@ class JsonlCorpus:
 
     def _texts(self, nlp: "Language") -> Iterator[Doc]:
         for path in self.files():
-            if converter_for(path) == "spacy":
-                for doc in read_docs(path, converter="spacy", vocab=nlp.vocab):
-                    yield nlp.make_doc(doc.text)
-            else:
-                yield from read_docs(path, converter="jsonl", make_doc=nlp.make_doc,
-                                     vocab=nlp.vocab, on_error=self._bad_record)
+            try:
+                if converter_for(path) == "spacy":
+                    for doc in read_docs(path, converter="spacy", vocab=nlp.vocab):
+                        yield nlp.make_doc(doc.text)
+                else:
+                    yield from read_docs(path, converter="jsonl", make_doc=nlp.make_doc,
+                                         vocab=nlp.vocab, on_error=self._bad_record)
+            except (OSError, EOFError, zlib.error) as err:
+                # a truncated or corrupt .gz: name the file rather than end with a bare
+                # decompression error
+                raise ValueError(Errors.E537.format(path=path, where=self._where(),
+                                                    reason=f"{type(err).__name__}: {err}")
+                                 ) from None
 
     def _bad_record(self, record) -> None:
         self.stats["bad_records"] = self.stats.get("bad_records", 0) + 1

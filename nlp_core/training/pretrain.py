@@ -73,6 +73,9 @@ class Pretrainer:
     def __init__(self, config: Config, output_dir: Path, *, resume_path: Optional[Path] = None,
                  epoch_resume: Optional[int] = None, max_steps: int = 0,
                  stdout: Optional[IO] = None, log_every_words: int = LOG_EVERY_WORDS):
+        if epoch_resume is not None and resume_path is None:
+            raise ValueError(Errors.E533.format(epoch=epoch_resume,
+                                                reason="it needs --resume-path"))
         self.stdout = stdout or sys.stdout
         self.output_dir = Path(output_dir)
         self.max_steps = max_steps
@@ -114,9 +117,6 @@ class Pretrainer:
         self._saved_step, self._last_checksum = -1, ""
         if resume_path is not None:
             self._resume(Path(resume_path), epoch_resume)
-        elif epoch_resume is not None:
-            raise ValueError(Errors.E533.format(epoch=epoch_resume,
-                                                reason="it needs --resume-path"))
 
     # --- resuming -------------------------------------------------------------------------
 

@@ -183,3 +183,11 @@ def test_init_config_adds_the_pretraining_section_on_request(tmp_path):
     assert config["corpora"]["pretrain"]["@readers"] == "nlp_core.JsonlCorpus.v1"
     assert run("init", "config", tmp_path / "t.cfg", "--pipeline", "tagger").exit_code == 0
     assert "pretraining" not in load_config(tmp_path / "t.cfg")
+
+
+def test_epoch_resume_needs_a_resume_path(tmp_path, texts):
+    config = _seed_config(tmp_path, "pretraining_characters.cfg")
+    result = run("pretrain", config, tmp_path / "out", "--paths.raw_text", texts,
+                 "--epoch-resume", 2)
+    assert result.exit_code == 1 and "E533" in result.output
+    assert "--resume-path" in result.output

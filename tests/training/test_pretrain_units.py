@@ -311,3 +311,12 @@ def test_blas_linear_matches_thinc_linear():
     numpy.testing.assert_allclose(bp1(dY), bp2(dY), rtol=1e-5)
     for name in ("W", "b"):
         numpy.testing.assert_allclose(ours.get_grad(name), theirs.get_grad(name), rtol=1e-5)
+
+
+def test_a_truncated_gz_file_is_named(nlp, tmp_path):
+    data = gzip.compress(("".join(json.dumps({"text": f"Text number {i} is here ."}) + "\n"
+                                  for i in range(400))).encode("utf8"))
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"E537.*cut\.jsonl\.gz.*truncated"):
+        list(JsonlCorpus(path)(nlp))
