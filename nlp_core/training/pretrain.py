@@ -174,7 +174,9 @@ class Pretrainer:
         window = {"words": 0, "loss": 0.0, "masked": 0, "start": time.perf_counter()}
         next_row = pos["words"] + self.log_every_words
         self._header()
-        with open(self.output_dir / "log.jsonl", "a", encoding="utf8") as log, \
+        # a resumed run continues the log of the run it resumes; a fresh one starts it anew
+        mode = "a" if self.position["step"] else "w"
+        with open(self.output_dir / "log.jsonl", mode, encoding="utf8") as log, \
                 single_blas_thread():
             while pos["epoch"] < max_epochs and not self._done():
                 epoch, skip = pos["epoch"], pos["batch"]
