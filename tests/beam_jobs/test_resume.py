@@ -188,3 +188,24 @@ def test_sigkill_of_the_launcher_half_way_then_resume(tmp_path):
     summary = annotate.run(_args(pattern, output, "--resume"))
     assert summary["shards"]["resumed_from"] == done
     _assert_same_output(output, tmp_path / "clean", summary, clean_summary)
+
+
+@pytest.mark.parametrize("shard_bytes", [1, 50, 333, 1 << 20])
+def test_byte_range_shards_hold_every_record_once(tmp_path, shard_bytes):
+    from beam_jobs.records import CheckOptions
+    from beam_jobs.shard_annotating import read_shard
+    from beam_jobs.shards import plan_shards
+
+    lines = [json.dumps({"id": i, "text": "w" * (i * 7 % 90)}) for i in range(40)]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n\n")
+    (tmp_path / "b.jsonl").write_text("\n".join(lines[:3]) + "\n")
+    shards = plan_shards([str(tmp_path / "b.jsonl"), str(tmp_path / "a.jsonl")], "jsonl",
+                         shard_bytes)
+    assert [s.path for s in shards] == sorted(s.path for s in shards)  # sorted, stable
+    assert [s.name for s in shards] == [f"part-{i:05d}-of-{len(shards):05d}"
+                                        for i in range(len(shards))]
+    seen = [(Path(s.path).name, item.payload) for s in shards
+            for chunk in read_shard(s, CheckOptions()) for item in chunk.items]
+    expected = [("a.jsonl", line.encode()) for line in lines] \
+        + [("b.jsonl", line.encode()) for line in lines[:3]]
+    assert seen == expected
