@@ -5,7 +5,7 @@ Job flags use dashes (`--input-format`); standard Beam flags keep Beam's spellin
 silently dropped as `PipelineOptions` would do.
 """
 import argparse
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Set
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -141,6 +141,30 @@ def job_option_names() -> List[str]:
     return [a.dest for a in help_parser()._actions if a.dest != "help"]
 
 
+def _flag_names(job_class: type) -> Set[str]:
+    """The attribute names of the flags `job_class` itself defines."""
+    parser = argparse.ArgumentParser(add_help=False)
+    job_class._add_argparse_args(parser)
+    return {action.dest for action in parser._actions}
+
+
+def _foreign_flags(argv: Sequence[str], job_class: type) -> List[str]:
+    """The flags in `argv` that only other jobs of this package define. Beam parses every
+    command line with one parser built from all PipelineOptions subclasses imported, so
+    without this check `--prune` would be silently accepted (and ignored) by the annotate
+    job."""
+    others: Set[str] = set()
+    pending = list(PipelineOptions.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls is not job_class and cls.__module__.startswith("beam_jobs."):
+            others |= _flag_names(cls)
+    others -= _flag_names(job_class)
+    return [arg.split("=")[0] for arg in argv if arg.startswith("--")
+            and arg[2:].split("=")[0].replace("-", "_") in others]
+
+
 def parse_job_options(argv: Sequence[str], job_class: type, prog: str,
                       required: Sequence[str], minimums: Dict[str, int]) -> PipelineOptions:
     """PipelineOptions from a job's command line, the checks every job makes: ValueError
@@ -162,6 +186,10 @@ def parse_job_options(argv: Sequence[str], job_class: type, prog: str,
                             and arg[2:].split("=")[0].replace("-", "_") in unknown]
         raise ValueError("Unknown option(s): " + ", ".join(flags or sorted(unknown))
                          + f". See `{prog} --help`.")
+    foreign = _foreign_flags(argv, job_class)
+    if foreign:
+        raise ValueError("Not an option of this job: " + ", ".join(foreign) + " (another "
+                         f"job of this package takes it). See `{prog} --help`.")
     job = options.view_as(job_class)
     missing = [flag for flag in required if not getattr(job, flag)]
     if missing:
