@@ -16,7 +16,6 @@ the loop stops after `max_steps` steps or `max_epochs` epochs (0 disables each).
 `[training]` block's logger, frozen components, seed and before_to_disk apply.
 """
 import sys
-import time
 from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
@@ -38,6 +37,7 @@ from .loop import (
     resolve_training,
     single_blas_thread,
     train_batches,
+    train_while_improving,
 )
 
 # Raw-text examples the student's shapes are initialised from.
@@ -203,45 +203,19 @@ def distill(teacher: Language, student: Language, output_path: Optional[Path] = 
 def distill_while_improving(teacher: Language, student: Language, optimizer: Optimizer,
                             batches: Iterator[Tuple[int, List[Example]]], evaluate: Evaluate,
                             *, dropout: Any, eval_frequency: int, max_steps: int,
-                            exclude: List[str], student_to_teacher: Dict[str, str]
+                            exclude: List[str], student_to_teacher: Dict[str, str],
+                            patience: int = 0
                             ) -> Iterator[Tuple[Dict[str, Any], Optional[bool]]]:
     """Distil on each batch; yield (info, is_best) after each step, is_best None except on
-    evaluation steps (info has the keys `train_while_improving` gives the logger)."""
-    results: List[Tuple[float, int]] = []
-    losses: Dict[str, float] = {}
-    words_seen = words_since_eval = 0
-    start = time.perf_counter()
-    train_seconds = 0.0
-    for step, (epoch, batch) in enumerate(batches):
-        tick = time.perf_counter()
-        drop = dropout(optimizer.step) if callable(dropout) else dropout
+    evaluation steps: `train_while_improving` with the student's `distill` as its step."""
+    def update(batch: List[Example], drop: float, losses: Dict[str, float]) -> None:
         student.distill(teacher, batch, drop=drop, sgd=optimizer, losses=losses,
                         exclude=exclude, student_to_teacher=student_to_teacher)
-        optimizer.step_schedules()
-        n_words = sum(len(eg.predicted) for eg in batch)
-        words_seen += n_words
-        words_since_eval += n_words
-        train_seconds += time.perf_counter() - tick
-        info: Dict[str, Any] = {"epoch": epoch, "step": step, "words": words_seen,
-                                "losses": losses}
-        is_best: Optional[bool] = None
-        if step % eval_frequency == 0:
-            with averaged_params(student, optimizer):
-                score, other_scores = evaluate()
-            optimizer.last_score = score
-            results.append((score, step))
-            is_best = score == max(results)[0]
-            info.update({"score": score, "other_scores": other_scores,
-                         "seconds": time.perf_counter() - start,
-                         "wps": words_since_eval / train_seconds if train_seconds else 0.0,
-                         "checkpoints": list(results)})
-            train_seconds = 0.0
-            words_since_eval = 0
-        yield info, is_best
-        if is_best is not None:
-            losses = {}
-        if max_steps and step >= max_steps:
-            break
+
+    return train_while_improving(
+        student, optimizer, batches, evaluate, dropout=dropout, accumulate_gradient=1,
+        eval_frequency=eval_frequency, patience=patience, max_steps=max_steps,
+        exclude=exclude, annotating=[], update=update)
 
 
 __all__ = ["distill", "distill_while_improving", "init_student", "resolve_distillation",

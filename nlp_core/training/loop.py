@@ -334,10 +334,16 @@ def train_while_improving(nlp, optimizer: Optimizer,
                           batches: Iterator[Tuple[int, List[Example]]], evaluate: Evaluate, *,
                           dropout: Any, accumulate_gradient: int, eval_frequency: int,
                           patience: int, max_steps: int, exclude: List[str],
-                          annotating: List[str], before_update: Optional[Callable] = None
+                          annotating: List[str], before_update: Optional[Callable] = None,
+                          update: Optional[Callable[[List[Example], float, Dict[str, float]],
+                                                    None]] = None
                           ) -> Iterator[Tuple[Dict[str, Any], Optional[bool]]]:
     """Update on each batch; yield (info, is_best) after each step, where is_best is None
-    except on evaluation steps (see `logger` for the keys of info)."""
+    except on evaluation steps (see `logger` for the keys of info).
+
+    `update(batch, drop, losses)`, when given, replaces the step of `nlp.update` on the
+    batch's sub-batches and each component's `finish_update` (distillation steps the
+    student this way); the optimizer's schedules are still stepped here."""
     results: List[Tuple[float, int]] = []
     losses: Dict[str, float] = {}
     words_seen = 0
@@ -349,13 +355,16 @@ def train_while_improving(nlp, optimizer: Optimizer,
             before_update(nlp, {"step": step, "epoch": epoch})
         tick = time.perf_counter()
         drop = dropout(optimizer.step) if callable(dropout) else dropout
-        for sub_batch in subdivide_batch(batch, accumulate_gradient):
-            nlp.update(sub_batch, drop=drop, sgd=False, losses=losses, exclude=exclude,
-                       annotates=annotating)
-        for name, proc in nlp.pipeline:
-            if (name not in exclude and getattr(proc, "is_trainable", False)
-                    and hasattr(proc, "finish_update")):
-                proc.finish_update(optimizer)
+        if update is not None:
+            update(batch, drop, losses)
+        else:
+            for sub_batch in subdivide_batch(batch, accumulate_gradient):
+                nlp.update(sub_batch, drop=drop, sgd=False, losses=losses, exclude=exclude,
+                           annotates=annotating)
+            for name, proc in nlp.pipeline:
+                if (name not in exclude and getattr(proc, "is_trainable", False)
+                        and hasattr(proc, "finish_update")):
+                    proc.finish_update(optimizer)
         optimizer.step_schedules()
         n_words = sum(len(eg.predicted) for eg in batch)
         words_seen += n_words
