@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # GPU check of the transformer path, for a session that has a GPU lent (under 5 minutes).
+# A second script, benchmarks/gpu_new_paths_check.py, checks the later GPU paths (Vectors on
+# cupy, `pretrain --gpu-id 0`, `distill --gpu-id 0`): GPU_STEPS=new_paths bash gpu_run.sh.
 #
 #   bash benchmarks/gpu_check.sh            # results: stdout and $OUT/gpu_check.json
 #

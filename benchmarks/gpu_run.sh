@@ -8,6 +8,9 @@
 #      gpu_parser_check.py cli_train  `nlp_core train --gpu-id 0`, evaluated on the CPU
 #      gpu_parser_check.py beam_gpu   the README's Beam annotate command with --gpu vs CPU
 #   3. gpu_check.sh                   the transformer on GPU (parity, training, speed)
+#   4. gpu_new_paths_check.py         only when asked (GPU_STEPS=new_paths, ~1-2 minutes):
+#                                     Vectors on cupy, `pretrain --gpu-id 0`, `distill
+#                                     --gpu-id 0` (see its docstring)
 #
 # Where the machine lacks nlp_core's dependencies or cannot build the extensions, a session
 # brings them along, ignored by git (see benchmarks/README.md, "GPU checks"):
@@ -42,10 +45,11 @@ fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee "$OUT/nvidia_smi.txt"
 python -c "import sys, numpy, thinc, torch; print(sys.version.split()[0], 'numpy', numpy.__version__, 'thinc', thinc.__version__, 'torch', torch.__version__)"
 python -c "import cupy; print('cupy', cupy.__version__)" 2>&1
-# GPU_STEPS picks steps (default all): annotate train cli_train beam_gpu transformer
+# GPU_STEPS picks steps (default: annotate train cli_train beam_gpu transformer; new_paths
+# only when named)
 steps=" ${GPU_STEPS:-annotate train cli_train beam_gpu transformer} "
 status=0
-for step in annotate train cli_train beam_gpu transformer; do
+for step in annotate train cli_train beam_gpu transformer new_paths; do
     [[ "$steps" == *" $step "* ]] || continue
     case $step in
         annotate) timeout 120 python benchmarks/gpu_parser_check.py annotate ;;
@@ -54,6 +58,7 @@ for step in annotate train cli_train beam_gpu transformer; do
         cli_train) timeout 150 python benchmarks/gpu_parser_check.py cli_train ;;
         beam_gpu) timeout 200 python benchmarks/gpu_parser_check.py beam_gpu ;;
         transformer) timeout 200 bash benchmarks/gpu_check.sh ;;
+        new_paths) timeout 230 python benchmarks/gpu_new_paths_check.py ;;
     esac || status=1
 done
 exit $status
