@@ -511,10 +511,16 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     problem = "--dry-run" if args.dry_run else gpu_problem()
     DRY_RUN = bool(problem)
-    import thinc
+    env = {"python": sys.version.split()[0], "numpy": numpy.__version__}
+    try:
+        import thinc
 
-    env = {"python": sys.version.split()[0], "numpy": numpy.__version__,
-           "thinc": thinc.__version__}
+        import nlp_core.cli  # noqa: F401 (every step needs it: fail once, early, if not there)
+
+        env["thinc"] = thinc.__version__
+    except Exception as err:  # a machine without nlp_core's dependencies or extensions
+        report("env", False, 0.0, env, f"{type(err).__name__}: {err}")
+        return 1
     try:
         import cupy
 
