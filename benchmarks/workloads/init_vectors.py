@@ -11,9 +11,9 @@ the temporary directory, which `spacy` then reads. Wall time is the best of --pa
 peak RSS is the child's ru_maxrss (the largest of the runs). The baseline is the peak RSS
 of the same interpreter importing what the command imports and doing nothing: for ours
 `nlp_core.cli` plus what `init vectors` imports lazily (pyarrow.csv, pyarrow.compute,
-smart_open); for spaCy `python -m spacy init vectors --help`. thinc imports torch when it
-is installed (both interpreters here have it), so ours is also measured with torch blocked
-(`sys.modules["torch"] = None`, as on a CNN-only install). MB are MiB.
+smart_open), with torch blocked as the command blocks it (thinc imports torch whenever it
+is installed; `init vectors` never uses it); for spaCy `python -m spacy init vectors
+--help` (its thinc imports torch). MB are MiB.
 """
 import os
 import subprocess
@@ -26,9 +26,6 @@ WORK = Path(tempfile.gettempdir()) / "nlp_core_bench_init_vectors"
 GLOVE_TEXT = WORK / "glove.6B.50d.txt"
 TABLE_MB = ROWS * DIMS * 4 / 2**20
 OURS_IMPORTS = "import nlp_core.cli, pyarrow.csv, pyarrow.compute, smart_open"
-# run `python -m nlp_core ...` with torch unimportable (thinc then runs without it)
-NO_TORCH = ("import runpy, sys; sys.modules['torch'] = None; sys.argv[0] = 'nlp_core'; "
-            "runpy.run_module('nlp_core', run_name='__main__', alter_sys=True)")
 
 
 def _prune() -> int:
@@ -109,11 +106,11 @@ def ours(options) -> dict:
     write_glove_text()
     python = sys.executable
     out = WORK / "ours_out"
+    # `python -m nlp_core init vectors` makes torch unimportable before thinc loads (it
+    # never uses it), so its baseline imports the same modules with torch blocked.
     details = _measure([python, "-m", "nlp_core", *_args(out)],
-                       [python, "-c", OURS_IMPORTS], options.passes)
-    details.update(_measure([python, "-c", NO_TORCH, *_args(out)],
-                            [python, "-c", "import sys; sys.modules['torch'] = None; "
-                             + OURS_IMPORTS], options.passes, prefix="no_torch_"))
+                       [python, "-c", "import sys; sys.modules['torch'] = None; "
+                        + OURS_IMPORTS], options.passes)
     details["help_baseline_mb"] = round(
         _child([python, "-m", "nlp_core", "init", "vectors", "--help"])[1], 1)
     return _result(details)
