@@ -12,8 +12,8 @@ pipeline on a GPU has held (torch's and cupy's allocators).
 the launcher's peak at the time of the fork in it (the kernel carries the old memory's
 high-water mark across exec), which would credit every worker with the launcher's memory.
 
-(The convert_vectors job keeps its own copy in vector_memory.py, written first; it can
-move to this module's namespace-taking functions.)
+The convert_vectors job uses it through vector_memory.py (its namespace and its workers'
+allocator settings).
 """
 import os
 import resource
