@@ -10,6 +10,7 @@ from .conllu import read_conllu
 from .iob import read_iob
 from .jsonl import read_jsonl
 from .spacy_files import read_spacy
+from .text_files import COMPRESSED_SUFFIXES
 
 CONVERTERS = ("conllu", "iob", "jsonl", "spacy")
 EXTENSIONS: Dict[str, str] = {
@@ -19,9 +20,10 @@ EXTENSIONS: Dict[str, str] = {
 
 
 def converter_for(path: Union[str, Path]) -> str | None:
-    """The converter name for a file name (a trailing .gz is looked through), or None."""
+    """The converter name for a file name (a trailing .gz, .bz2, .xz or .zst is looked
+    through), or None."""
     suffixes = [s.lower() for s in Path(path).suffixes]
-    if suffixes and suffixes[-1] == ".gz":
+    if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES:
         suffixes = suffixes[:-1]
     return EXTENSIONS.get(suffixes[-1]) if suffixes else None
 

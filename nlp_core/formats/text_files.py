@@ -1,21 +1,42 @@
-"""Opening corpus files: plain or gzip (detected by content), UTF-8, line by line."""
+"""Opening corpus files: plain, gzip, bzip2, xz or zstd (detected by content), UTF-8,
+line by line."""
+import bz2
 import gzip
 import io
+import lzma
+import zlib
 from pathlib import Path
 from typing import IO, BinaryIO, Iterator, NamedTuple, Union
 
+import zstandard
+
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
+# Compressed file suffixes looked through when a file's format is told by its name.
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst")
+# What reading a damaged compressed file raises (besides OSError and EOFError).
+DECOMPRESSION_ERRORS = (zlib.error, lzma.LZMAError, zstandard.ZstdError)
 
 
 def _open_binary(path: Path) -> BinaryIO:
     with path.open("rb") as probe:
-        is_gzip = probe.read(2) == GZIP_MAGIC
-    return gzip.open(path, "rb") if is_gzip else path.open("rb")
+        head = probe.read(6)
+    if head.startswith(GZIP_MAGIC):
+        return gzip.open(path, "rb")
+    if head.startswith(b"BZh"):
+        return bz2.open(path, "rb")
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return lzma.open(path, "rb")
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        raw = path.open("rb")
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True,
+                                                            closefd=True)
+        return io.BufferedReader(reader)
+    return path.open("rb")
 
 
 def open_text(path: Union[str, Path], mode: str = "r") -> IO[str]:
-    """Open a UTF-8 text file for reading ("r", gzip detected from the content) or writing
+    """Open a UTF-8 text file for reading ("r", compression detected from the content) or writing
     ("w", gzip when the path ends in .gz)."""
     path = Path(path)
     if mode == "r":

@@ -29,7 +29,6 @@ raise, naming the path (and, when the training loop built the reader, its config
 """
 import hashlib
 import warnings
-import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
@@ -37,6 +36,7 @@ import numpy
 
 from ..errors import Errors, Warnings
 from ..formats.detect import EXTENSIONS, converter_for, read_docs
+from ..formats.text_files import DECOMPRESSION_ERRORS
 from ..registry import registry
 from ..tokens import Doc
 from .example import Example
@@ -187,9 +187,9 @@ def _gold_tokens(nlp: "Language", reference: Doc) -> Doc:
 
 
 class JsonlCorpus:
-    """Raw text for pretraining: `{"text": ...}` lines of JSONL files (plain or .gz) and the
-    texts of `.spacy` files, a file or a directory of them (sorted), tokenized by the
-    pipeline; each Example has the same Doc as predicted and reference.
+    """Raw text for pretraining: `{"text": ...}` lines of JSONL files (plain, .gz, .bz2, .xz
+    or .zst) and the texts of `.spacy` files, a file or a directory of them (sorted),
+    tokenized by the pipeline; each Example has the same Doc as predicted and reference.
 
     Documents shorter than `min_length` tokens are skipped. A document of `max_length`
     tokens or more is split, not dropped (spaCy drops it): into pieces of fewer than
@@ -264,8 +264,8 @@ class JsonlCorpus:
                 else:
                     yield from read_docs(path, converter="jsonl", make_doc=nlp.make_doc,
                                          vocab=nlp.vocab, on_error=self._bad_record)
-            except (OSError, EOFError, zlib.error) as err:
-                # a truncated or corrupt .gz: name the file rather than end with a bare
+            except (OSError, EOFError, *DECOMPRESSION_ERRORS) as err:
+                # a truncated or corrupt compressed file: name the file rather than end with a bare
                 # decompression error
                 raise ValueError(Errors.E537.format(path=path, where=self._where(),
                                                     reason=f"{type(err).__name__}: {err}")

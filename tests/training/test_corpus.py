@@ -196,3 +196,32 @@ def test_readers_are_registered_under_both_names():
     for name in ("nlp_core.JsonlCorpus.v1", "spacy.JsonlCorpus.v1"):
         reader = registry.resolve(Config({"r": {"@readers": name, "path": "x.jsonl"}}))["r"]
         assert isinstance(reader, JsonlCorpus)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".jsonl.bz2", ".jsonl.xz",
+                                    ".jsonl.zst"])
+def test_jsonl_corpus_reads_plain_and_compressed_files(nlp, tmp_path, suffix):
+    import bz2
+    import gzip
+    import lzma
+
+    import zstandard
+
+    lines = "".join(json.dumps({"text": f"Text number {i} is here ."}) + "\n"
+                    for i in range(5)).encode("utf8")
+    compress = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress,
+                ".zst": zstandard.ZstdCompressor().compress}.get(Path(suffix).suffix)
+    (tmp_path / f"raw{suffix}").write_bytes(compress(lines) if compress else lines)
+    (tmp_path / "notes.txt").write_text("not a corpus file")
+    texts = [eg.reference.text for eg in JsonlCorpus(tmp_path)(nlp)]
+    assert texts == [f"Text number {i} is here ." for i in range(5)]
+
+
+def test_a_damaged_zst_file_is_named(nlp, tmp_path):
+    import zstandard
+
+    data = zstandard.ZstdCompressor().compress(b'{"text": "Hello there ."}\n' * 2000)
+    path = tmp_path / "raw.jsonl.zst"
+    path.write_bytes(data[:len(data) // 2] + b"\x00" * 64)
+    with pytest.raises(ValueError, match="raw.jsonl.zst"):
+        list(JsonlCorpus(path)(nlp))
