@@ -28,14 +28,12 @@ from ..language_training import initialize as initialize_pipeline
 from ..registry import registry
 from .example import Example
 from .loop import (
-    MODEL_BEST,
-    MODEL_LAST,
     Evaluate,
-    averaged_params,
     evaluation_callback,
+    prepare_output,
     resolve_corpus,
     resolve_training,
-    single_blas_thread,
+    run_steps,
     train_batches,
     train_while_improving,
 )
@@ -155,49 +153,14 @@ def distill(teacher: Language, student: Language, output_path: Optional[Path] = 
         teacher, student, optimizer, batches, evaluate, dropout=block["dropout"],
         eval_frequency=block["eval_frequency"], max_steps=block["max_steps"], exclude=frozen,
         student_to_teacher=mapping)
-    if output_path is not None:
-        output_path = Path(output_path)
-        if output_path.exists() and not output_path.is_dir():
-            raise ValueError(Errors.E413.format(path=output_path))
-        output_path.mkdir(parents=True, exist_ok=True)
+    output_path = prepare_output(output_path)
     stdout.write(f"Student: {student.pipe_names}; teacher: {teacher.pipe_names}\n")
     log_step, finalize = training["logger"](student, stdout, stderr)
 
-    def save(info: Optional[Dict[str, Any]], is_best: bool) -> None:
-        if output_path is None:
-            return
-        if info is not None:
-            scores = info.get("other_scores", {})
-            student.meta = {**student.meta, "performance": {
-                **{key: scores.get(key) for key in weights},
-                **{f"{name}_loss": loss for name, loss in info.get("losses", {}).items()}}}
-        to_save = before_to_disk(student)
-        with averaged_params(student, optimizer):
-            to_save.to_disk(output_path / MODEL_LAST)
-            if is_best:
-                to_save.to_disk(output_path / MODEL_BEST)
-
-    finished = False
-    with single_blas_thread():
-        try:
-            for info, is_best in steps:
-                if is_best is not None:
-                    save(info, is_best)
-                log_step(info if is_best is not None else None)
-            finished = True
-        finally:
-            finalize()
-            if output_path is not None:
-                if not finished:
-                    stdout.write("Stopped by an error: saving the last weights to "
-                                 f"{output_path / MODEL_LAST} before re-raising.\n")
-                save(None, False)
-    if output_path is None:
-        return student, None
-    best = output_path / MODEL_BEST
-    stdout.write(f"Saved the student to {output_path / MODEL_LAST}"
-                 + (f" and {best}" if best.exists() else "") + "\n")
-    return student, best if best.exists() else None
+    best = run_steps(student, optimizer, steps, log_step=log_step, finalize=finalize,
+                     output_path=output_path, weights=weights, before_to_disk=before_to_disk,
+                     stdout=stdout, saved_as="the student")
+    return student, best
 
 
 def distill_while_improving(teacher: Language, student: Language, optimizer: Optimizer,

@@ -18,7 +18,7 @@ import sys
 import time
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from thinc.api import Optimizer, fix_random_seed, set_gpu_allocator
 
@@ -165,11 +165,7 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
         eval_frequency=training["eval_frequency"], patience=training["patience"],
         max_steps=training["max_steps"], exclude=frozen, annotating=annotating,
         before_update=training["before_update"])
-    if output_path is not None:
-        output_path = Path(output_path)
-        if output_path.exists() and not output_path.is_dir():
-            raise ValueError(Errors.E413.format(path=output_path))
-        output_path.mkdir(parents=True, exist_ok=True)
+    output_path = prepare_output(output_path)
     stdout.write(f"Pipeline: {nlp.pipe_names}\n")
     if frozen:
         stdout.write(f"Frozen components: {frozen}\n")
@@ -180,39 +176,10 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
         stdout.write(describe_init_tok2vec(nlp.meta["init_tok2vec"]) + "\n")
     log_step, finalize = training["logger"](nlp, stdout, stderr)
 
-    def save(info: Optional[Dict[str, Any]], is_best: bool) -> None:
-        if output_path is None:
-            return
-        if info is not None:
-            nlp.meta = {**nlp.meta, "performance": _performance(info, weights)}
-        to_save = before_to_disk(nlp)
-        with averaged_params(nlp, optimizer):
-            to_save.to_disk(output_path / MODEL_LAST)
-            if is_best:
-                to_save.to_disk(output_path / MODEL_BEST)
-
-    finished = False
-    with single_blas_thread():
-        try:
-            for info, is_best in steps:
-                if is_best is not None:
-                    save(info, is_best)
-                log_step(info if is_best is not None else None)
-            finished = True
-        finally:
-            finalize()
-            if output_path is not None:
-                if not finished:
-                    stdout.write("Stopped by an error: saving the last weights to "
-                                 f"{output_path / MODEL_LAST} before re-raising.\n")
-                save(None, False)
-    if output_path is not None:
-        stdout.write(f"Saved pipeline to {output_path / MODEL_LAST}"
-                     + (f" and {output_path / MODEL_BEST}" if (output_path / MODEL_BEST).exists()
-                        else "") + "\n")
-        best = output_path / MODEL_BEST
-        return nlp, best if best.exists() else None
-    return nlp, None
+    best = run_steps(nlp, optimizer, steps, log_step=log_step, finalize=finalize,
+                     output_path=output_path, weights=weights, before_to_disk=before_to_disk,
+                     stdout=stdout, saved_as="pipeline")
+    return nlp, best
 
 
 def _learn_rate(optimizer: Optimizer) -> float:
@@ -254,6 +221,59 @@ def averaged_params(nlp, optimizer: Optimizer) -> Iterator[None]:
                 if getattr(proc, "is_trainable", False) and hasattr(model, "use_params"):
                     stack.enter_context(model.use_params(averages))
         yield
+
+
+def prepare_output(output_path: Union[str, Path, None]) -> Optional[Path]:
+    """The output directory as a Path, created (E413 if it is a file); None stays None."""
+    if output_path is None:
+        return None
+    output_path = Path(output_path)
+    if output_path.exists() and not output_path.is_dir():
+        raise ValueError(Errors.E413.format(path=output_path))
+    output_path.mkdir(parents=True, exist_ok=True)
+    return output_path
+
+
+def run_steps(nlp, optimizer: Optimizer,
+              steps: Iterator[Tuple[Dict[str, Any], Optional[bool]]], *, log_step: Callable,
+              finalize: Callable, output_path: Optional[Path], weights: Dict[str, float],
+              before_to_disk: Callable, stdout: IO, saved_as: str) -> Optional[Path]:
+    """Run `steps` (`train_while_improving` or its distillation form) with one BLAS
+    thread: log each, save model-last (and model-best when it is best) with averaged
+    parameters on evaluation steps, and model-last once more at the end or when a step
+    raises. Returns model-best's path when one was saved (None without `output_path`)."""
+    def save(info: Optional[Dict[str, Any]], is_best: bool) -> None:
+        if output_path is None:
+            return
+        if info is not None:
+            nlp.meta = {**nlp.meta, "performance": _performance(info, weights)}
+        to_save = before_to_disk(nlp)
+        with averaged_params(nlp, optimizer):
+            to_save.to_disk(output_path / MODEL_LAST)
+            if is_best:
+                to_save.to_disk(output_path / MODEL_BEST)
+
+    finished = False
+    with single_blas_thread():
+        try:
+            for info, is_best in steps:
+                if is_best is not None:
+                    save(info, is_best)
+                log_step(info if is_best is not None else None)
+            finished = True
+        finally:
+            finalize()
+            if output_path is not None:
+                if not finished:
+                    stdout.write("Stopped by an error: saving the last weights to "
+                                 f"{output_path / MODEL_LAST} before re-raising.\n")
+                save(None, False)
+    if output_path is None:
+        return None
+    best = output_path / MODEL_BEST
+    stdout.write(f"Saved {saved_as} to {output_path / MODEL_LAST}"
+                 + (f" and {best}" if best.exists() else "") + "\n")
+    return best if best.exists() else None
 
 
 def _performance(info: Dict[str, Any], weights: Dict[str, float]) -> Dict[str, Any]:
@@ -397,5 +417,6 @@ def train_while_improving(nlp, optimizer: Optimizer,
 
 
 __all__ = ["MODEL_BEST", "MODEL_LAST", "averaged_params", "evaluation_callback", "init_nlp",
-           "resolve_corpus", "resolve_training", "single_blas_thread", "subdivide_batch",
+           "prepare_output", "resolve_corpus", "resolve_training", "run_steps",
+           "single_blas_thread", "subdivide_batch",
            "train", "train_batches", "train_while_improving"]
