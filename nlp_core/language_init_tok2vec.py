@@ -56,7 +56,7 @@ def load_init_tok2vec(nlp: "Language", path: Union[str, Path]) -> Dict[str, Any]
         raise OSError(Errors.E366.format(path=str(path)))
     checkpoint = read_checkpoint(path)
     component, layer = _target(nlp, path)
-    model = _model(nlp, component, layer)
+    model = component_layer(nlp, component, layer)
     config = Config(nlp.config).interpolate()
     saved = checkpoint.provenance
     diffs = architecture_differences(saved.get("architecture"),
@@ -126,7 +126,8 @@ def _has_own_tok2vec(proc: Any) -> bool:
     return "listener" not in model.get_ref("tok2vec").name
 
 
-def _model(nlp: "Language", component: str, layer: str) -> Model:
+def component_layer(nlp: "Language", component: str, layer: str) -> Model:
+    """The model of `component`, or its ref `layer` when one is named (E523 if absent)."""
     model = nlp.get_pipe(component).model
     if not layer:
         return model

@@ -20,7 +20,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any, Dict, Iterator, List, Optional, Tuple
 
-from thinc.api import Optimizer, fix_random_seed, set_gpu_allocator
+from thinc.api import Optimizer, fix_random_seed
 
 from ..errors import Errors
 from ..language import Language
@@ -34,6 +34,7 @@ from .loop import (
     resolve_corpus,
     resolve_training,
     run_steps,
+    seed_and_allocate,
     train_batches,
     train_while_improving,
 )
@@ -99,12 +100,7 @@ def init_student(config, teacher: Language, *, use_gpu: int = -1) -> Language:
         ValueError: E405 naming the corpus when it holds no text; E604, E605, E608.
     """
     interpolated = config.interpolate()
-    seed = interpolated["training"]["seed"]
-    if seed is not None:
-        fix_random_seed(seed)
-    allocator = interpolated["training"]["gpu_allocator"]
-    if use_gpu >= 0 and allocator:
-        set_gpu_allocator(allocator)
+    seed_and_allocate(interpolated, use_gpu)
     block = resolve_distillation(interpolated)
     student = Language.from_config(config)
     corpus = resolve_corpus(interpolated, config, block["corpus"])

@@ -91,12 +91,7 @@ def init_nlp(config, *, use_gpu: int = -1):
         The initialized Language.
     """
     interpolated = config.interpolate()
-    seed = interpolated["training"]["seed"]
-    if seed is not None:
-        fix_random_seed(seed)
-    allocator = interpolated["training"]["gpu_allocator"]
-    if use_gpu >= 0 and allocator:
-        set_gpu_allocator(allocator)
+    seed_and_allocate(interpolated, use_gpu)
     nlp = Language.from_config(config)
     training = resolve_training(interpolated)
     _check_names(nlp, training)
@@ -221,6 +216,16 @@ def averaged_params(nlp, optimizer: Optimizer) -> Iterator[None]:
                 if getattr(proc, "is_trainable", False) and hasattr(model, "use_params"):
                     stack.enter_context(model.use_params(averages))
         yield
+
+
+def seed_and_allocate(interpolated: Dict[str, Any], use_gpu: int) -> None:
+    """Apply [training] seed and, on a GPU, [training] gpu_allocator."""
+    seed = interpolated["training"]["seed"]
+    if seed is not None:
+        fix_random_seed(seed)
+    allocator = interpolated["training"]["gpu_allocator"]
+    if use_gpu >= 0 and allocator:
+        set_gpu_allocator(allocator)
 
 
 def prepare_output(output_path: Union[str, Path, None]) -> Optional[Path]:
@@ -417,6 +422,6 @@ def train_while_improving(nlp, optimizer: Optimizer,
 
 
 __all__ = ["MODEL_BEST", "MODEL_LAST", "averaged_params", "evaluation_callback", "init_nlp",
-           "prepare_output", "resolve_corpus", "resolve_training", "run_steps",
+           "prepare_output", "resolve_corpus", "resolve_training", "run_steps", "seed_and_allocate",
            "single_blas_thread", "subdivide_batch",
            "train", "train_batches", "train_while_improving"]

@@ -33,6 +33,7 @@ from thinc.api import Model, fix_random_seed
 
 from ..errors import Errors, Warnings
 from ..language import Language
+from ..language_init_tok2vec import component_layer
 from ..language_training import load_vectors
 from ..ml.pretrain_masking import mask_docs
 from ..ml.pretrain_model import build_pretrain_model
@@ -58,13 +59,7 @@ def pretrained_layer(nlp: Language, component: str, layer: str) -> Model:
     """The model `[pretraining] component` / `layer` names (E522 / E523)."""
     if component not in nlp.component_names:
         raise ValueError(Errors.E522.format(component=component, names=nlp.component_names))
-    model = nlp.get_pipe(component).model
-    if not layer:
-        return model
-    if not model.has_ref(layer):
-        raise ValueError(Errors.E523.format(layer=layer, component=component,
-                                            refs=sorted(model.ref_names)))
-    return model.get_ref(layer)
+    return component_layer(nlp, component, layer)
 
 
 class Pretrainer:
