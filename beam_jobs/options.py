@@ -121,6 +121,20 @@ class AnnotateOptions(PipelineOptions):
                                  "(default: 64).")
 
 
+class SharedFlags:
+    """A parser wrapper for the other jobs' options: adds a flag unless the parser has it
+    already. Beam builds one parser from every PipelineOptions subclass in the process, and
+    AnnotateOptions (defined first: the other jobs' option modules import this one) also
+    has --input, --output, --overwrite, ..., with the same meaning and defaults."""
+
+    def __init__(self, parser):
+        self.parser = parser
+
+    def add_argument(self, flag: str, **kwargs) -> None:
+        if flag not in self.parser._option_string_actions:
+            self.parser.add_argument(flag, **kwargs)
+
+
 def gpu_id(job: AnnotateOptions) -> int:
     """The GPU the pipeline runs on: --gpu-id, else 0 with --gpu; -1 for the CPU."""
     if job.gpu_id is not None:

@@ -8,11 +8,10 @@ from typing import List, Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from .options import EPILOG, parse_job_options
+from .options import EPILOG, SharedFlags, parse_job_options
 from .pretraining_filters import FilterSettings
 from .pretraining_read import FORMATS, TEXT_FORMATS
 from .pretraining_text import FORMS
-from .vector_options import _SharedFlags
 
 PROG = "python -m beam_jobs.prepare_pretraining"
 OUTPUT_FORMATS = ("jsonl", "jsonl.gz", "spacy", "parquet")
@@ -56,7 +55,7 @@ class PreparePretrainingOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        parser = _SharedFlags(parser)
+        parser = SharedFlags(parser)
         add = parser.add_argument
         add("--input", help="Input file glob (local, gs://, s3://; quote it).")
         add("--output", help="Output directory (created if missing).")

@@ -8,7 +8,7 @@ from typing import List, Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from .options import EPILOG, parse_job_options
+from .options import EPILOG, SharedFlags, parse_job_options
 
 PROG = "python -m beam_jobs.convert_vectors"
 
@@ -33,26 +33,12 @@ it has succeeded; OUTPUT/_LOCK keeps a second run off the same directory.
 """
 
 
-class _SharedFlags:
-    """Adds a flag unless the parser has it already: Beam builds one parser from every
-    PipelineOptions subclass in the process, and the annotate job's AnnotateOptions
-    (defined first: this module imports options.py) also has --input, --output and
-    --overwrite, with the same meaning and defaults."""
-
-    def __init__(self, parser):
-        self.parser = parser
-
-    def add_argument(self, flag: str, **kwargs) -> None:
-        if flag not in self.parser._option_string_actions:
-            self.parser.add_argument(flag, **kwargs)
-
-
 class ConvertVectorsOptions(PipelineOptions):
     """The job's own flags."""
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        parser = _SharedFlags(parser)
+        parser = SharedFlags(parser)
         parser.add_argument("--input", help="Vector file glob (local, gs://, s3://; quote "
                                             "it). Several files are one table, in the order "
                                             "of their sorted names.")
