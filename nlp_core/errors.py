@@ -534,6 +534,22 @@ class Errors(metaclass=_Catalogue):
             "student_to_teacher).")
     E608 = ("distill: the student config {path!r} has no [distillation] block. Add one with "
             "`python -m nlp_core init fill-config {path} OUTPUT --distillation`.")
+    # [training] rehearse_corpus and fine-tuning a trained pipeline (train --resume-from).
+    E610 = ("[training] rehearse_corpus = {key!r}: the pipeline was built from its config "
+            "with fresh weights (init_nlp), so there is nothing to keep. Rehearsal is for "
+            "fine-tuning a trained pipeline: `python -m nlp_core train CONFIG --resume-from "
+            "PIPELINE` (or `resume_nlp(config, nlp_core.load(PIPELINE))`), or set "
+            "rehearse_corpus = null.")
+    E611 = ("train --resume-from {pipeline!r}: the config changes the pipeline's "
+            "{differences}. Fine-tuning keeps the trained pipeline's [nlp] and [components] "
+            "(their weights fit them only): remove those keys from the config, or train a "
+            "new pipeline without --resume-from.")
+    E612 = ("[training] rehearse_corpus = {key!r}: no component would learn from rehearsal: "
+            "{reason}. Unfreeze a component (frozen_components = {frozen}) or set "
+            "rehearse_corpus = null.")
+    E613 = ("train --resume-from: cannot load the pipeline {path!r}: {reason}. Give a "
+            "pipeline directory (e.g. a training run's model-best) or a shipped or installed "
+            "pipeline name.")
 
     # Untrusted inputs and long runs of the annotate job (E620-E639).
     E620 = ("TransformerModel {name!r}: {section}[{key!r}] = {value!r} is not allowed: a model "
