@@ -29,13 +29,16 @@ import logging
 import os
 import secrets
 import shutil
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
+import pyarrow as pa
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from .job_runner import interrupted
 from .output_dir import sibling_path
 from .output_lock import is_local
+from .parquet import _RowGroupWriter
 from .records import DOCBIN, JSONL
 
 PARTIAL_TAG = ".partial"
@@ -163,6 +166,105 @@ class PartialRun:
         found = _match(self.path("**"))
         if found:
             FileSystems.delete(found)
+
+
+def check_partial(output: str, resume: bool, overwrite: bool) -> bool:
+    """Whether this run resumes a partial run of --output `output` (one that committed a
+    shard; an area without any is debris). For `plan`: checks only.
+
+    Raises:
+        ValueError: a partial run is there and neither --resume nor --overwrite was given.
+    """
+    partial = PartialRun(output)
+    if partial.read_plan() is None or not partial.has_committed():
+        return False
+    if not (resume or overwrite):
+        raise ValueError(f"--output {output!r} holds a partial run that did not finish "
+                         f"({partial.root}): pass --resume to finish it (the shards it "
+                         "committed are kept), or --overwrite to discard it and start "
+                         "afresh.")
+    return resume
+
+
+def start_or_resume(partial: PartialRun, shards: Sequence[Shard], settings: Dict[str, Any],
+                    tables: Sequence[str], resume: bool, output: str
+                    ) -> Dict[str, Dict[str, Any]]:
+    """Resume the partial run (with `resume` and a committed shard: its plan must be this
+    run's) or start a new one; the manifests of the shards committed already."""
+    if resume and partial.has_committed():
+        partial.check_plan(shards, settings, output)
+        committed = partial.committed(shards, tables)
+        logging.warning("--resume: %d of %d shards were committed by an earlier run; "
+                        "processing the other %d", len(committed), len(shards),
+                        len(shards) - len(committed))
+        return committed
+    partial.discard()
+    partial.start(shards, settings)
+    return {}
+
+
+def run_with_retries(shards: Sequence[Shard], partial: PartialRun, tables: Sequence[str],
+                     committed: Dict[str, Any], run: Callable[[List[Shard]], Any],
+                     retries: int, once: bool = False, run_when_done: bool = False
+                     ) -> Tuple[Any, int]:
+    """Call `run` (build and run a pipeline) with the shards not committed yet: again, with
+    those still left, when it fails (a worker process lost mid-bundle fails a local runner's
+    whole job), up to `retries` times (never with `once`, e.g. a TestPipeline, nor after
+    an interrupt). With `run_when_done`, `run` is called even when every shard is
+    committed (a job with a step over all the shards' results). A failed run leaves no
+    partial area unless a shard was committed.
+
+    Returns:
+        (what the last `run` returned, the number of attempts).
+    """
+    result, attempts = None, 0
+    while True:
+        todo = [shard for shard in shards if shard.name not in committed]
+        if not todo and not run_when_done:
+            return result, attempts
+        attempts += 1
+        try:
+            return run(todo), attempts
+        except Exception as err:
+            if once or attempts > retries or interrupted(err):
+                if not partial.has_committed():  # nothing to resume: leave no debris
+                    partial.discard()
+                raise
+            committed = partial.committed(shards, tables)
+            logging.warning("the pipeline failed (%s: %s); %d of %d shards are committed, "
+                            "running again (attempt %d of %d)", type(err).__name__,
+                            str(err)[:200], len(committed), len(shards), attempts + 1,
+                            retries + 1)
+        except BaseException:
+            if not partial.has_committed():
+                partial.discard()
+            raise
+
+
+class TableFile:
+    """One table's Parquet file of a shard: written under a temporary name, renamed into
+    place by `commit`."""
+
+    def __init__(self, path: str, schema: pa.Schema, row_group_bytes: int,
+                 writer_options: Optional[Dict[str, Any]] = None):
+        self.path = path
+        self.temporary = temporary_name(path)
+        self.writer = _RowGroupWriter(create(self.temporary), schema, row_group_bytes,
+                                      "zstd", writer_options)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        self.writer.write(batch)
+
+    def commit(self) -> None:
+        self.writer.close()
+        rename(self.temporary, self.path)
+
+    def abandon(self) -> None:
+        try:
+            self.writer.close()
+            FileSystems.delete([self.temporary])
+        except Exception:  # the shard is redone anyway; a leftover goes with the area
+            pass
 
 
 def move_table(partial: PartialRun, table: str, destination: str) -> None:
