@@ -218,7 +218,8 @@ def test_imports_inside_functions_say_why():
 LAYERS = [
     ["nlp_core.cli", "nlp_core.__main__"],
     ["nlp_core.loading", "nlp_core.pipeline_packages"],
-    ["nlp_core.training.loop", "nlp_core.training.pretrain", "nlp_core.training.distill"],
+    ["nlp_core.training.loop", "nlp_core.training.pretrain", "nlp_core.training.distill",
+     "nlp_core.training.resume"],
     ["nlp_core.language", "nlp_core.language_run", "nlp_core.pipe_workers",
      "nlp_core.language_training", "nlp_core.language_config", "nlp_core.language_disk",
      "nlp_core.nlp_makers", "nlp_core.language_init_tok2vec", "nlp_core.language_distill"],
