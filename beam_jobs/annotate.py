@@ -25,7 +25,7 @@ import logging
 import sys
 import time
 from collections import Counter
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -33,9 +33,10 @@ from apache_beam.options.pipeline_options import PipelineOptions, PortableOption
 
 from schemas import annotations, dead_letter, tensors
 
-from . import job_runner, output_dir
+from . import extensions, job_runner, output_dir
 from .annotating import PEAK_GPU_NAMESPACE, PEAK_RSS_NAMESPACE, AnnotateBatches
 from .checking import FindDuplicateIds
+from .extensions import UserCode
 from .io import ReadRawChunks, match_inputs, resolve_format
 from .model import check_gpu, forget_preloaded, pipeline_info, preload_pipeline
 from .options import AnnotateOptions, gpu_id, help_parser, job_option_names, parse_options
@@ -62,6 +63,8 @@ class JobPlan(NamedTuple):
     pipeline: Dict[str, Any]
     out: OutputDir  # --output and the staging area the pipeline writes to
     shards: Sequence[Shard] = ()  # the input's shards (shards.py)
+    extensions: Tuple[str, ...] = ()  # "LEVEL:NAME:TYPE" columns to write (extensions.py)
+    code: Optional[UserCode] = None  # --code, imported before the pipeline
 
     def path(self, *parts: str) -> str:
         """A path in --output (where the outputs are once the run is committed)."""
@@ -104,9 +107,13 @@ def plan(argv: Sequence[str]) -> JobPlan:
     output_dir.check_output(job.output, job.overwrite or (job.resume and partial is not None))
     out = output_dir.staging_for(job.output, output_dir.new_run_id())
     shards = plan_shards(paths, kind, job.shard_mb << 20)
+    code = extensions.read_user_code(job.code)
+    extensions.import_user_code(code)  # the pipeline's custom components
     nlp = preload_pipeline(job.model)
     check_pipeline(nlp, job.tensors)
-    job_plan = JobPlan(options, job, kind, len(paths), pipeline_info(nlp), out, shards)
+    specs = extensions.resolve(job.extensions, nlp, job.model, code)
+    job_plan = JobPlan(options, job, kind, len(paths), pipeline_info(nlp), out, shards,
+                       extensions.spec_strings(specs), code)
     if partial is not None and job.resume:
         PartialRun(job.output).check_plan(shards, shard_settings(job_plan), job.output)
     return job_plan
@@ -119,7 +126,9 @@ def shard_settings(plan: JobPlan) -> Dict[str, Any]:
              "max_decompressed_mb", "keep_text", "batch_size", "batch_chars",
              "allow_duplicate_ids", "tensors", "tensor_dtype", "shard_mb", "row_group_mb")
     settings = {name: getattr(job, name) for name in names}
-    settings.update(kind=plan.kind, pipeline=[plan.pipeline["name"], plan.pipeline["version"]])
+    settings.update(kind=plan.kind, pipeline=[plan.pipeline["name"], plan.pipeline["version"]],
+                    extensions=list(plan.extensions),
+                    code=plan.code.digest if plan.code is not None else None)
     return settings
 
 
@@ -144,7 +153,7 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan,
                       | "ReadForIds" >> ReadRawChunks(job.input, plan.kind, rules)
                       | "FindDuplicateIds" >> FindDuplicateIds(rules))
     annotate = AnnotateBatches(job.model, job.keep_text, job.tensors, job.tensor_dtype,
-                               gpu_id(job))
+                               gpu_id(job), plan.extensions, plan.code)
     todo = list(plan.shards if shards is None else shards)
     done = (p
             | "Shards" >> beam.Create(todo)
@@ -171,6 +180,7 @@ def _static(plan: JobPlan) -> Dict[str, Any]:
         "input": job.input, "input_format": plan.kind, "input_files": plan.n_files,
         "output": job.output,
         "model": {"spec": job.model, **plan.pipeline},
+        "extensions": list(plan.extensions),
         "schemas": {annotations.NAME: annotations.VERSION,
                     dead_letter.NAME: dead_letter.VERSION,
                     **({tensors.NAME: tensors.VERSION} if job.tensors != "none" else {})},

@@ -1,12 +1,21 @@
 """The DoFn that runs the pipeline on batches of records and emits Arrow record batches."""
 import time
-from typing import List
+from typing import List, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils import shared
 
+from schemas import annotations
+
 from .arrow import docs_to_record_batch
+from .extensions import (
+    ExtensionReader,
+    UserCode,
+    check_declared,
+    import_user_code,
+    specs_from_strings,
+)
 from .model import SharedPipeline
 from .peak_memory import note_peak_gpu, note_peak_rss
 from .records import DeadLetter, Record, raw_text
@@ -27,7 +36,8 @@ class AnnotateBatches(beam.DoFn):
     memory stays bounded whatever the documents' lengths.
     After each batch the worker's peak RSS (and GPU memory with --gpu) goes to a Beam
     metrics distribution named after the process (peak_memory.py).
-    Outputs: main, RecordBatches; "dead", a DeadLetter per document the pipeline failed on;
+    Outputs: main, RecordBatches; "dead", a DeadLetter per document the pipeline failed on
+    (or whose extension values do not fit their types);
     "stats", (docs, tokens, chars, seconds) per batch for the run summary; "tensors", a
     `tensors` RecordBatch per batch when `tensors` is not "none".
 
@@ -36,6 +46,10 @@ class AnnotateBatches(beam.DoFn):
         keep_text: fill the `text` column.
         tensors, tensor_dtype: `--tensors` and `--tensor-dtype`.
         gpu_id: the GPU to run the pipeline on (`--gpu` / `--gpu-id`), -1 for the CPU.
+        extensions: "LEVEL:NAME:TYPE" specs of the extension attributes to write as
+            columns (beam_jobs/extensions.py); a document whose value does not fit its type
+            is a dead letter ("extension_value").
+        code: the --code file, imported in `setup()` before the pipeline loads.
     """
 
     DEAD = "dead"
@@ -43,21 +57,35 @@ class AnnotateBatches(beam.DoFn):
     TENSORS = "tensors"
 
     def __init__(self, model: str, keep_text: bool, tensors: str = "none",
-                 tensor_dtype: str = "float32", gpu_id: int = -1):
+                 tensor_dtype: str = "float32", gpu_id: int = -1,
+                 extensions: Sequence[str] = (), code: Optional[UserCode] = None):
         self.model = model
+        self.extensions = tuple(extensions)
+        self.code = code
         self.gpu_id = gpu_id
         self.keep_text = keep_text
         self.tensors = tensors
         self.tensor_dtype = tensor_dtype
         self._shared = shared.Shared()
 
+    @property
+    def annotations_schema(self):
+        """The schema of the annotations this DoFn writes (with its extension columns)."""
+        return annotations.schema(specs_from_strings(self.extensions))
+
     def setup(self):
+        import_user_code(self.code)  # its components and extensions, before the pipeline
+        specs = specs_from_strings(self.extensions)
+        self._extensions = ExtensionReader(specs) if specs else None
         self._pipeline: SharedPipeline = self._shared.acquire(
             lambda: SharedPipeline(self.model, self.gpu_id), tag=(self.model, self.gpu_id))
         self._docs = Metrics.counter("annotate", "docs_annotated")
         self._tokens = Metrics.counter("annotate", "tokens")
         self._chars = Metrics.counter("annotate", "chars")
         self._errors = Metrics.counter("annotate", "dead_letters_annotation_error")
+        self._bad_values = Metrics.counter("annotate", "dead_letters_extension_value")
+        # once per worker: the pipeline (and --code) must declare every attribute
+        check_declared(specs, self.model, self.code)
         self._latency = Metrics.distribution("annotate", "batch_latency_ms")
         self._batch_docs = Metrics.distribution("annotate", "batch_docs")
 
@@ -71,17 +99,25 @@ class AnnotateBatches(beam.DoFn):
             if failures:
                 failed = {i for i, _ in failures}
                 for i, message in failures:
-                    record = batch[i]
-                    text = record.text if record.doc_data is None else record.doc_data["text"]
                     self._errors.inc()
-                    outputs.append(beam.pvalue.TaggedOutput(self.DEAD, DeadLetter(
-                        record.source, record.line, record.offset, record.doc_id,
-                        "annotation_error", message, raw_text(text), record.n_bytes)))
+                    outputs.append(self._letter(batch[i], "annotation_error", message))
                 batch = [r for i, r in enumerate(batch) if i not in failed]
+            values: list = []
+            if self._extensions is not None:
+                values, bad = self._extensions.read(docs)
+                if bad:
+                    failed = {i for i, _ in bad}
+                    for i, message in bad:
+                        self._bad_values.inc()
+                        outputs.append(self._letter(batch[i], "extension_value", message))
+                    batch = [r for i, r in enumerate(batch) if i not in failed]
+                    docs = [d for i, d in enumerate(docs) if i not in failed]
+                    pieces = [p for i, p in enumerate(pieces) if i not in failed]
             info = pipeline.info
             rows = docs_to_record_batch(batch, docs, keep_text=self.keep_text,
                                         pipeline_name=info["name"],
-                                        pipeline_version=info["version"])
+                                        pipeline_version=info["version"],
+                                        extensions=self._extensions, extension_values=values)
             tensor_rows = None
             if rows.num_rows and self.tensors != "none":
                 tensor_rows = docs_to_tensor_batch([r.doc_id for r in batch], docs,
@@ -105,3 +141,9 @@ class AnnotateBatches(beam.DoFn):
             if tensor_rows is not None:
                 yield beam.pvalue.TaggedOutput(self.TENSORS, tensor_rows)
         yield beam.pvalue.TaggedOutput(self.STATS, (n_docs, n_tokens, n_chars, seconds))
+
+    def _letter(self, record: Record, error_type: str, message: str):
+        text = record.text if record.doc_data is None else record.doc_data["text"]
+        return beam.pvalue.TaggedOutput(self.DEAD, DeadLetter(
+            record.source, record.line, record.offset, record.doc_id, error_type, message,
+            raw_text(text), record.n_bytes))

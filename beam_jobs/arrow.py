@@ -5,7 +5,7 @@ string attributes become dictionary arrays whose dictionary holds each distinct 
 the batch once (`numpy.unique` over the uint64 string IDs), so no Python object is made per
 token. A document that lacks an attribute gets a null list (see schemas/annotations.py).
 """
-from typing import List, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy
 import pyarrow as pa
@@ -14,6 +14,7 @@ from nlp_core.tokens import Doc
 from nlp_core.tokens.annotation import CORE_COLUMNS
 from schemas import annotations, dead_letter
 
+from .extensions import ExtensionReader
 from .records import DeadLetter, Record
 
 STRING_COLUMNS = ("tag", "pos", "lemma", "dep")
@@ -139,11 +140,16 @@ def _spans_column(docs: Sequence[Doc]) -> pa.Array:
 
 
 def docs_to_record_batch(records: Sequence[Record], docs: Sequence[Doc], *, keep_text: bool,
-                         pipeline_name: str, pipeline_version: str) -> pa.RecordBatch:
-    """One `annotations` row per (record, annotated doc)."""
+                         pipeline_name: str, pipeline_version: str,
+                         extensions: Optional[ExtensionReader] = None,
+                         extension_values: Sequence[Sequence[Any]] = ()) -> pa.RecordBatch:
+    """One `annotations` row per (record, annotated doc); with `extensions`, its columns
+    after the others, from `extension_values` (`ExtensionReader.read` of `docs`)."""
     n = len(docs)
+    specs = extensions.specs if extensions is not None else ()
+    schema = annotations.schema(specs)
     if n == 0:
-        return pa.RecordBatch.from_pylist([], schema=annotations.SCHEMA)
+        return pa.RecordBatch.from_pylist([], schema=schema)
     lengths = numpy.fromiter((d.length for d in docs), dtype=numpy.int32, count=n)
     idx = _concat([d.column("idx") for d in docs], numpy.int32)
     ends = idx + _concat([d.column("length") for d in docs], numpy.int32)
@@ -168,8 +174,10 @@ def docs_to_record_batch(records: Sequence[Record], docs: Sequence[Doc], *, keep
     else:  # tokenizer output only: every annotation column is null
         for name in (*STRING_COLUMNS, "head", "sent_start", "ents"):
             columns[name] = pa.nulls(n, annotations.SCHEMA.field(name).type)
-    return pa.RecordBatch.from_arrays([columns[f.name] for f in annotations.SCHEMA],
-                                      schema=annotations.SCHEMA)
+    if extensions is not None:
+        columns.update(zip((s.column for s in specs),
+                           extensions.columns(extension_values, columns["ents"])))
+    return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
 
 
 def dead_letters_to_record_batch(letters: Sequence[DeadLetter]) -> pa.RecordBatch:

@@ -114,6 +114,20 @@ class AnnotateOptions(PipelineOptions):
                                  "local runners then fail the whole job), run it again this "
                                  "many times over the shards not committed yet (default: 2; "
                                  "0: fail at once).")
+        parser.add_argument("--extensions", default=None,
+                            help="Extension attributes to write as typed columns of the "
+                                 "annotations table: comma-separated LEVEL:NAME:TYPE specs, "
+                                 "LEVEL doc, token or span (entity spans), TYPE int, float, "
+                                 "bool, string or list[T] of them, e.g. "
+                                 "doc:score:float,token:is_name:bool (column "
+                                 "ext_<level>_<name>). Default: the pipeline meta's "
+                                 "\"extensions\" list, if any. A value that does not fit its "
+                                 "type dead-letters its document as extension_value.")
+        parser.add_argument("--code", default=None,
+                            help="A Python file imported before the pipeline loads, in the "
+                                 "launcher and in every worker (its text travels with the "
+                                 "job): registers the pipeline's custom components and "
+                                 "extension attributes.")
         parser.add_argument("--shard-mb", type=int, default=64,
                             help="A plain JSONL file is processed and committed in shards of "
                                  "this many MiB (compressed and .spacy files: one shard "

@@ -20,15 +20,14 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.range_trackers import OffsetRangeTracker
 
-from schemas import annotations, dead_letter, tensors
+from schemas import dead_letter, tensors
 
 from .annotating import AnnotateBatches
 from .arrow import dead_letters_to_record_batch
 from .checking import CheckAndBatch
 from .io import JsonlSource, ReadDocBinFn
-from .parquet import _RowGroupWriter
 from .records import DOCBIN, CheckOptions, DeadLetter, RawChunk
-from .shards import PartialRun, Shard, create, rename, temporary_name
+from .shards import PartialRun, Shard, TableFile
 from .tensors import PARQUET_OPTIONS as TENSOR_PARQUET_OPTIONS
 
 DEAD_LETTER_BATCH = 1000
@@ -45,32 +44,6 @@ def read_shard(shard: Shard, rules: CheckOptions) -> Iterator[RawChunk]:
     end = OffsetRangeTracker.OFFSET_INFINITY if shard.end is None else shard.end
     source = JsonlSource(shard.path, rules.max_line_bytes)
     yield from source.read_records(shard.path, OffsetRangeTracker(shard.start, end))
-
-
-class _TableFile:
-    """One table's Parquet file of a shard: written under a temporary name, renamed into
-    place by `commit`."""
-
-    def __init__(self, path: str, schema: pa.Schema, row_group_bytes: int,
-                 writer_options: Optional[Dict[str, Any]] = None):
-        self.path = path
-        self.temporary = temporary_name(path)
-        self.writer = _RowGroupWriter(create(self.temporary), schema, row_group_bytes,
-                                      "zstd", writer_options)
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        self.writer.write(batch)
-
-    def commit(self) -> None:
-        self.writer.close()
-        rename(self.temporary, self.path)
-
-    def abandon(self) -> None:
-        try:
-            self.writer.close()
-            FileSystems.delete([self.temporary])
-        except Exception:  # the shard is redone anyway; a leftover goes with the area
-            pass
 
 
 class AnnotateShards(beam.DoFn):
@@ -104,12 +77,13 @@ class AnnotateShards(beam.DoFn):
 
     def process(self, shard: Shard, duplicates: Dict):
         start = time.perf_counter()
-        files = {"annotations": _TableFile(self.partial.table_file("annotations", shard),
-                                           annotations.SCHEMA, self.row_group_bytes),
-                 "dead_letter": _TableFile(self.partial.table_file("dead_letter", shard),
+        files = {"annotations": TableFile(self.partial.table_file("annotations", shard),
+                                           self.annotate.annotations_schema,
+                                           self.row_group_bytes),
+                 "dead_letter": TableFile(self.partial.table_file("dead_letter", shard),
                                            dead_letter.SCHEMA, self.row_group_bytes)}
         if self.tensor_dtype is not None:
-            files["tensors"] = _TableFile(self.partial.table_file("tensors", shard),
+            files["tensors"] = TableFile(self.partial.table_file("tensors", shard),
                                           tensors.schema(self.tensor_dtype),
                                           self.row_group_bytes, TENSOR_PARQUET_OPTIONS)
         work = _ShardWork(files)
@@ -138,7 +112,7 @@ class AnnotateShards(beam.DoFn):
 class _ShardWork:
     """What one shard has produced so far: counts, dead letters waiting to be written."""
 
-    def __init__(self, files: Dict[str, _TableFile]):
+    def __init__(self, files: Dict[str, TableFile]):
         self.files = files
         self.read = self.blank = 0
         self.stats = [0, 0, 0, 0.0]

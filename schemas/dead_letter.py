@@ -45,6 +45,9 @@ ERROR_TYPES = {
                    "text column (--text-field): one dead letter at the row where reading "
                    "stopped; the rows before it were read",
     "annotation_error": "the pipeline raised an error on this document",
+    "extension_value": "an extension attribute declared with --extensions (or the pipeline "
+                       "meta's \"extensions\") holds a value its type does not allow on "
+                       "this document: the message names the attribute, its type and why",
 }
 
 COLUMNS = [
@@ -62,7 +65,7 @@ COLUMNS = [
     Column("message", pa.string(), "The reason in words, with the detail of the error.", False),
     Column("raw", pa.string(),
            f"The record as text (bytes that are not UTF-8 as \\xNN escapes; the doc text for "
-           f".spacy input and for annotation_error), cut to its first {RAW_MAX_CHARS} "
+           f".spacy input, annotation_error and extension_value), cut to its first {RAW_MAX_CHARS} "
            f"characters.", False),
     Column("raw_bytes", pa.int64(), "Size of the whole record in bytes (for a letter about a "
            "whole file or the rest of one, the file's size).", False),
