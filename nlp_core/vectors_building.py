@@ -1,9 +1,12 @@
 """Building a `Vectors` table from a vector file in one streaming pass.
 
-Memory stays at the output table plus one batch of rows: the table grows in place
-(`ndarray.resize`, a realloc that the allocator does by remapping pages for large tables,
-so no second copy is made) and is trimmed at the end. With `prune`, rows after the first
-`prune` are never stored: each batch is mapped to its nearest kept rows as it is read.
+Given a `table_path`, a table that keeps every row it reads (no `prune`; floret) is never
+held in memory: each batch of rows is written to that .npy file as it is read
+(`vectors_disk.NpyRows`), and memory stays at one batch of rows plus the words and keys.
+Otherwise (with `prune`, or no `table_path`) the table grows in place (`ndarray.resize`,
+a realloc that the allocator does by remapping pages for large tables, so no second copy
+is made) and is trimmed at the end; with `prune`, rows after the first `prune` are never
+stored: each batch is mapped to its nearest kept rows as it is read.
 
 Rules: the first occurrence of a word wins (later ones are counted and skipped); `truncate`
 keeps the first N distinct good rows; `prune` keeps the first N of those in file order and
@@ -25,7 +28,7 @@ from .errors import Errors
 from .strings import StringStore, get_string_id
 from .symbols import IDS as SYMBOL_IDS
 from .vectors import Vectors
-from .vectors_disk import write_key2row
+from .vectors_disk import NpyRows, write_key2row
 from .vectors_pruning import NearestKept, prune_report
 from .vectors_reading import FileInfo, ReadStats, VectorFileError, VectorFileReader
 
@@ -45,7 +48,10 @@ class Built:
     dict costs more than half the table, so the keys stay in arrays (`keys` and `rows`:
     one entry per distinct word, in file order; `rows` None when key i is on row i) with
     the words (`words`, an Arrow string array in the same order) until they are written;
-    `table()` builds the full `Vectors`."""
+    `table()` builds the full `Vectors`.
+
+    `table_file` is the .npy file the table was written to as it was read (`vectors.data`
+    is then a read-only memory map of it), or None when the table is in memory."""
 
     vectors: Vectors
     info: FileInfo
@@ -57,6 +63,7 @@ class Built:
     duplicates: int = 0
     duplicate_examples: List[Tuple[str, int]] = field(default_factory=list)
     report: Dict[str, Any] | None = None
+    table_file: Path | None = None
 
     @property
     def n_keys(self) -> int:
@@ -215,16 +222,58 @@ class _Rows:
         if len(self.data) != self.n:
             self._resize(self.n)
 
+    def finish(self) -> numpy.ndarray:
+        """The table, trimmed to the rows added."""
+        self.trim()
+        return self.data
+
+    def close(self) -> None:
+        """Nothing to release (the file-backed rows' counterpart)."""
+
     def _resize(self, rows: int) -> None:
         # In place: no view of these arrays exists while the table is being built.
         self.data.resize((rows, self.data.shape[1]), refcheck=False)
         self.keys.resize(rows, refcheck=False)
 
 
+class _FileRows:
+    """`_Rows`' interface with the table written to a .npy file as rows arrive
+    (`NpyRows`): only the uint64 keys stay in memory."""
+
+    def __init__(self, path: Path, width: int):
+        self.file = NpyRows(path, width)
+        self.keys = numpy.empty(GROW_ROWS, dtype=numpy.uint64)
+
+    @property
+    def n(self) -> int:
+        return self.file.n
+
+    def append(self, vectors: numpy.ndarray, keys: numpy.ndarray | None) -> None:
+        if keys is not None:
+            end = self.n + len(keys)
+            if end > len(self.keys):
+                self.keys.resize(max(end, len(self.keys) * 9 // 8 + GROW_ROWS),
+                                 refcheck=False)
+            self.keys[self.n:end] = keys
+        self.file.append(vectors)
+
+    def trim(self) -> None:
+        self.keys.resize(self.n, refcheck=False)
+
+    def finish(self) -> numpy.ndarray:
+        """The table, memory-mapped read-only from its finished file."""
+        self.trim()
+        return self.file.finish()
+
+    def close(self) -> None:
+        self.file.close()
+
+
 def build_vectors(path: str, strings: StringStore, *, mode: str = "default",
                   truncate: int = 0, prune: int = 0, batch_size: int | None = None,
                   name: str | None = None, attr: str = "ORTH", skip_bad_lines: bool = False,
-                  progress: bool = True, prune_threads: int = 1) -> Built:
+                  progress: bool = True, prune_threads: int = 1,
+                  table_path: Path | None = None) -> Built:
     """Read the vector file `path` into a table.
 
     The words are not added to `strings` (the table's StringStore): they and their keys
@@ -242,6 +291,9 @@ def build_vectors(path: str, strings: StringStore, *, mode: str = "default",
         progress: show a progress bar with rows/s on stderr.
         prune_threads: threads that search the nearest kept rows (the output does not
             depend on it).
+        table_path: where to write the table as .npy while it is read, when every row
+            read is kept (no `prune`, or floret mode): `Built.table_file`, and the table
+            is never held in memory. None: the table is built in memory.
 
     Raises:
         ValueError: E080-E086 naming the file and the row or setting to fix.
@@ -254,103 +306,80 @@ def build_vectors(path: str, strings: StringStore, *, mode: str = "default",
                    desc="Reading vectors", disable=not progress, leave=False)
         try:
             if info.format == "floret-text":
-                built = _build_floret(reader, name=name, attr=attr, strings=strings, bar=bar)
+                built = _build_floret(reader, name=name, attr=attr, strings=strings, bar=bar,
+                                      table_path=table_path)
             else:
                 built = _build_default(reader, strings, truncate=truncate, prune=prune,
                                        batch_size=batch_size, name=name, attr=attr, bar=bar,
-                                       threads=prune_threads)
+                                       threads=prune_threads,
+                                       table_path=None if prune else table_path)
         finally:
             bar.close()
     return built
 
 
-def _build_floret(reader: VectorFileReader, *, name, attr, strings, bar) -> Built:
+def _build_floret(reader: VectorFileReader, *, name, attr, strings, bar,
+                  table_path: Path | None) -> Built:
     info = reader.info
-    rows = _Rows(info.dims, info.rows, info.rows)
-    for batch in reader.batches():
-        if rows.n + len(batch.words) > info.rows:
+    rows = _Rows(info.dims, info.rows, info.rows) if table_path is None \
+        else _FileRows(table_path, info.dims)
+    try:
+        for batch in reader.batches():
+            if rows.n + len(batch.words) > info.rows:
+                raise VectorFileError(Errors.E086.format(path=info.path, declared=info.rows,
+                                                         got="more"))
+            rows.append(batch.vectors, None)
+            bar.update(len(batch.words))
+        if rows.n != info.rows:
             raise VectorFileError(Errors.E086.format(path=info.path, declared=info.rows,
-                                                     got="more"))
-        rows.append(batch.vectors, None)
-        bar.update(len(batch.words))
-    if rows.n != info.rows:
-        raise VectorFileError(Errors.E086.format(path=info.path, declared=info.rows,
-                                                 got=rows.n))
-    vectors = Vectors(strings=strings, data=rows.data, name=name, attr=attr, mode="floret",
+                                                     got=rows.n))
+        data = rows.finish()
+    finally:
+        rows.close()
+    vectors = Vectors(strings=strings, data=data, name=name, attr=attr, mode="floret",
                       **info.floret)
-    return Built(vectors, info, reader.stats, rows.n)
+    return Built(vectors, info, reader.stats, rows.n, table_file=table_path)
 
 
 def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: int,
                    prune: int, batch_size: int | None, name, attr, bar,
-                   threads: int = 1) -> Built:
-    import pyarrow  # imported when rows are read: only `init vectors` needs it
-
+                   threads: int = 1, table_path: Path | None = None) -> Built:
     info = reader.info
     keep = prune or None
     cap = min([n for n in (keep, truncate) if n], default=None)
-    # Allocated pages are touched only as rows arrive, so a header's count can be trusted
-    # for the first allocation; a file without one starts small and grows.
-    rows = _Rows(info.dims, min([n for n in (cap, info.rows) if n], default=GROW_ROWS), cap)
-    seen = _SeenKeys()
-    dup_count, dup_examples = 0, []
-    nearest = None
-    words_in, remapped = _Words(), []
-    rows_in = 0
-    finished = True
-    for batch in _read_ahead(reader.batches()):
-        bar.update(len(batch.words))
-        keys = word_keys(batch.words)
-        new = seen.first_seen(keys)
-        take = numpy.flatnonzero(new)
-        if len(take) < len(keys):
-            repeats = numpy.flatnonzero(~new)
-            if truncate and rows_in + len(take) >= truncate:
-                repeats = repeats[repeats < take[truncate - rows_in - 1]]
-            dup_count += len(repeats)
-            dup_examples += [(batch.words[int(i)].as_py(), int(batch.lines[i]))
-                             for i in repeats[:10 - len(dup_examples)]]
-        if truncate and rows_in + len(take) >= truncate:
-            take = take[:truncate - rows_in]
-            finished = False
-        rows_in += len(take)
-        whole = len(take) == len(keys)
-        words_in.append(batch.words if whole else batch.words.take(pyarrow.array(take)))
-        vectors = batch.vectors if whole else batch.vectors[take]
-        keys = keys if whole else keys[take]
-        n_table = len(take) if keep is None else max(0, min(len(take), keep - rows.n))
-        if n_table:
-            rows.append(vectors[:n_table], keys[:n_table])
-        if n_table < len(take):
-            if nearest is None:
-                rows.trim()
-                nearest = NearestKept(rows.data, batch_size=batch_size, threads=threads)
-            found, scores = nearest(vectors[n_table:])
-            remapped.append((keys[n_table:], found, scores))
-        if not finished:
-            break
-    if finished and info.rows is not None:
-        got = reader.stats.rows + reader.stats.bad
-        if got != info.rows:
-            raise VectorFileError(Errors.E086.format(path=info.path, declared=info.rows,
-                                                     got=got))
-    if rows_in == 0:
-        raise VectorFileError(Errors.E082.format(path=info.path, detail="no good rows"))
-    if nearest is not None:
-        nearest.close()
-    del seen
-    rows.trim()
+    if table_path is not None and keep is None:
+        rows = _FileRows(table_path, info.dims)
+    else:
+        # Allocated pages are touched only as rows arrive, so a header's count can be
+        # trusted for the first allocation; a file without one starts small and grows.
+        rows = _Rows(info.dims, min([n for n in (cap, info.rows) if n], default=GROW_ROWS),
+                     cap)
+        table_path = None
+    try:
+        words_in, dups, rows_in, remapped, finished = _read_rows(
+            reader, rows, truncate=truncate, keep=keep, batch_size=batch_size, bar=bar,
+            threads=threads)
+        if finished and info.rows is not None:
+            got = reader.stats.rows + reader.stats.bad
+            if got != info.rows:
+                raise VectorFileError(Errors.E086.format(path=info.path, declared=info.rows,
+                                                         got=got))
+        if rows_in == 0:
+            raise VectorFileError(Errors.E082.format(path=info.path, detail="no good rows"))
+        data = rows.finish()
+    finally:
+        rows.close()
     r_keys, r_rows, r_scores = (numpy.concatenate(parts) for parts in zip(*remapped)) \
         if remapped else (numpy.zeros(0, numpy.uint64), numpy.zeros(0, numpy.int64),
                           numpy.zeros(0, numpy.float64))
     words = words_in.array()
     del words_in
-    vectors = Vectors(strings=strings, data=rows.data, name=name, attr=attr)
+    vectors = Vectors(strings=strings, data=data, name=name, attr=attr)
     built = Built(vectors, info, reader.stats, rows_in,
                   keys=numpy.concatenate([rows.keys, r_keys]) if len(r_keys) else rows.keys,
                   rows=numpy.concatenate([numpy.arange(rows.n), r_rows]) if len(r_keys)
-                  else None, words=words, duplicates=dup_count,
-                  duplicate_examples=dup_examples)
+                  else None, words=words, duplicates=dups[0], duplicate_examples=dups[1],
+                  table_file=table_path)
     if prune:
         built.report = prune_report(
             source=info.path, rows_in=rows_in, rows_kept=rows.n, n_keys=rows_in,
@@ -358,6 +387,63 @@ def _build_default(reader: VectorFileReader, strings: StringStore, *, truncate: 
             remapped_word=lambda i: words[rows.n + i].as_py(),
             kept_word=lambda row: words[row].as_py())
     return built
+
+
+def _read_rows(reader: VectorFileReader, rows, *, truncate: int, keep: int | None,
+               batch_size: int | None, bar, threads: int):
+    """Read the file's rows into `rows` (`_Rows` or `_FileRows`): the first occurrence of
+    each word, up to `truncate` distinct words; with `keep`, rows after the first `keep`
+    are mapped to their nearest kept row instead of stored.
+
+    Returns:
+        (the words read (`_Words`), (repeats skipped, the first few as (word, line)), the
+        distinct rows read, the remapped rows' (keys, rows, scores) per batch, whether the
+        whole file was read).
+    """
+    import pyarrow  # imported when rows are read: only `init vectors` needs it
+
+    seen = _SeenKeys()
+    dup_count, dup_examples = 0, []
+    nearest = None
+    words_in, remapped = _Words(), []
+    rows_in = 0
+    finished = True
+    try:
+        for batch in _read_ahead(reader.batches()):
+            bar.update(len(batch.words))
+            keys = word_keys(batch.words)
+            new = seen.first_seen(keys)
+            take = numpy.flatnonzero(new)
+            if len(take) < len(keys):
+                repeats = numpy.flatnonzero(~new)
+                if truncate and rows_in + len(take) >= truncate:
+                    repeats = repeats[repeats < take[truncate - rows_in - 1]]
+                dup_count += len(repeats)
+                dup_examples += [(batch.words[int(i)].as_py(), int(batch.lines[i]))
+                                 for i in repeats[:10 - len(dup_examples)]]
+            if truncate and rows_in + len(take) >= truncate:
+                take = take[:truncate - rows_in]
+                finished = False
+            rows_in += len(take)
+            whole = len(take) == len(keys)
+            words_in.append(batch.words if whole else batch.words.take(pyarrow.array(take)))
+            vectors = batch.vectors if whole else batch.vectors[take]
+            keys = keys if whole else keys[take]
+            n_table = len(take) if keep is None else max(0, min(len(take), keep - rows.n))
+            if n_table:
+                rows.append(vectors[:n_table], keys[:n_table])
+            if n_table < len(take):
+                if nearest is None:
+                    rows.trim()
+                    nearest = NearestKept(rows.data, batch_size=batch_size, threads=threads)
+                found, scores = nearest(vectors[n_table:])
+                remapped.append((keys[n_table:], found, scores))
+            if not finished:
+                break
+    finally:
+        if nearest is not None:  # its threads end with the search, also on an error
+            nearest.close()
+    return words_in, (dup_count, dup_examples), rows_in, remapped, finished
 
 
 def write_keys(built: Built, vocab_dir: Path, strings: StringStore) -> None:

@@ -8,10 +8,12 @@
                   ignores; a file without "attr" means ORTH, and a name ("LOWER") is read too
     strings.json  the strings (optional: a Vocab writes its own there)
 
-The .npy file is read with `allow_pickle=False` and may be memory-mapped; older spaCy
+The .npy file is read with `allow_pickle=False` and may be memory-mapped; `NpyRows` writes
+one row block at a time (a table whose size is not known in advance, never held whole); older spaCy
 directories with a `keys` .npy (one key per row) instead of `key2row` are read too. A file
 that is missing or does not parse raises E070 naming it.
 """
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Sequence, Tuple
 
@@ -40,18 +42,81 @@ def vectors_cfg(vectors: "Vectors") -> dict:
     return cfg
 
 
-def write_vectors(vectors: "Vectors", path: Path, *, exclude: Sequence[str] = ()) -> None:
-    """Write `vectors` into the directory `path` (created if needed)."""
+def write_vectors(vectors: "Vectors", path: Path, *, exclude: Sequence[str] = (),
+                  table_file: Path | None = None) -> None:
+    """Write `vectors` into the directory `path` (created if needed).
+
+    Args:
+        table_file: the table, already written as a .npy file (`NpyRows`) on the same
+            file system: moved in as `vectors` instead of writing `vectors.data` (which is
+            then never read).
+    """
     path.mkdir(parents=True, exist_ok=True)
-    data = vectors.data
-    if not isinstance(data, numpy.ndarray):
-        data = data.get()  # cupy -> host
-    with (path / "vectors").open("wb") as file_:
-        numpy.save(file_, numpy.asarray(data, dtype="<f4"), allow_pickle=False)
+    if table_file is not None:
+        table_file.replace(path / "vectors")
+    else:
+        data = vectors.data
+        if not isinstance(data, numpy.ndarray):
+            data = data.get()  # cupy -> host
+        with (path / "vectors").open("wb") as file_:
+            numpy.save(file_, numpy.asarray(data, dtype="<f4"), allow_pickle=False)
     srsly.write_msgpack(path / "key2row", vectors.key2row)
     srsly.write_json(path / "vectors.cfg", vectors_cfg(vectors))
     if "strings" not in exclude:
         vectors.strings.to_disk(path / "strings.json")
+
+
+class NpyRows:
+    """A float32 (rows, width) .npy file written one block of rows at a time, the same
+    bytes as `numpy.save` of the whole table: the header is written for 0 rows and
+    rewritten with the final count by `finish` (numpy pads the header so that the first
+    dimension can grow to 21 digits in place). Plain sequential writes go to the page
+    cache, not this process's memory, so a table of unknown size is never held whole (a
+    writable memory map would count its dirty pages to the process)."""
+
+    def __init__(self, path: Path, width: int):
+        self.path = path
+        self.width = int(width)
+        self.n = 0
+        self._header_size = len(self._header(0))
+        self._file = path.open("wb")
+        self._file.write(self._header(0))
+
+    def _header(self, rows: int) -> bytes:
+        buffer = io.BytesIO()
+        numpy.lib.format.write_array_header_1_0(
+            buffer, {"descr": "<f4", "fortran_order": False, "shape": (rows, self.width)})
+        return buffer.getvalue()
+
+    def append(self, rows: numpy.ndarray) -> None:
+        """Write float (n, width) `rows` after those written so far."""
+        rows = numpy.ascontiguousarray(rows, dtype="<f4")
+        if rows.ndim != 2 or rows.shape[1] != self.width:
+            raise ValueError(Errors.E062.format(got=f"rows of shape {rows.shape} for a table "
+                                                f"of width {self.width}"))
+        if len(rows):
+            self._file.write(memoryview(rows).cast("B"))
+            self.n += len(rows)
+
+    def finish(self):
+        """Write the final header and close the file; returns the table, memory-mapped
+        read-only (nothing of it is read until used)."""
+        header = self._header(self.n)
+        if len(header) != self._header_size:  # a row count of over 21 digits
+            self.close()
+            raise ValueError(Errors.E070.format(path=self.path, detail=(
+                f"a table of {self.n} rows does not fit the .npy header written for it")))
+        self._file.seek(0)
+        self._file.write(header)
+        self.close()
+        if self.n == 0:  # nothing to map
+            return numpy.zeros((0, self.width), dtype=numpy.float32)
+        return read_table(self.path, "r")
+
+    def close(self) -> None:
+        """Close the file (again: nothing happens)."""
+        if not self._file.closed:
+            self._file.close()
 
 
 def pack_key2row(keys: numpy.ndarray, rows: numpy.ndarray) -> bytes:

@@ -1,5 +1,6 @@
 """Building a table from arrays: key2row and strings.json written without a dict or a
-StringStore are byte for byte what those would write; repeats keep their first row."""
+StringStore are byte for byte what those would write; repeats keep their first row; a
+table that keeps every row is written to its .npy file as it is read, never held."""
 import numpy
 import pyarrow
 import pytest
@@ -9,8 +10,8 @@ from shared_data import shared_path
 from nlp_core.cli.init_vectors import init_vectors
 from nlp_core.loading import blank
 from nlp_core.strings import StringStore, get_string_id
-from nlp_core.vectors_building import _SeenKeys, word_keys, write_strings_json
-from nlp_core.vectors_disk import pack_key2row
+from nlp_core.vectors_building import _SeenKeys, build_vectors, word_keys, write_strings_json
+from nlp_core.vectors_disk import NpyRows, pack_key2row
 
 
 @pytest.mark.parametrize("n", [0, 3, 15, 16, 300, 70000])
@@ -88,3 +89,60 @@ def test_output_equals_the_dict_and_string_store_build(tmp_path, prune):
     assert (out / "vocab" / "strings.json").read_bytes() == strings.to_bytes()
     table = built.table()
     assert table.key2row == key2row and len(table.strings) == len(strings)
+
+
+# --- the table written as it is read -----------------------------------------------------
+
+@pytest.mark.parametrize("rows,width,blocks", [(0, 50, []), (1, 3, [1]), (7, 50, [3, 0, 4]),
+                                               (20000, 300, [8192, 8192, 3616])])
+def test_npy_rows_are_the_bytes_numpy_save_writes(tmp_path, rows, width, blocks):
+    table = numpy.random.default_rng(rows).standard_normal((rows, width)).astype("float32")
+    writer = NpyRows(tmp_path / "t.npy", width)
+    start = 0
+    for n in blocks:
+        writer.append(table[start:start + n])
+        start += n
+    data = writer.finish()
+    numpy.save(tmp_path / "expected.npy", table, allow_pickle=False)
+    assert (tmp_path / "t.npy").read_bytes() == (tmp_path / "expected.npy").read_bytes()
+    assert numpy.array_equal(data, table)
+    if rows:  # mapped from the file, not a copy in memory
+        assert isinstance(data, numpy.memmap) and not data.flags.writeable
+
+
+def test_npy_rows_refuse_rows_of_another_width(tmp_path):
+    writer = NpyRows(tmp_path / "t.npy", 4)
+    with pytest.raises(ValueError, match="E062"):
+        writer.append(numpy.zeros((2, 5), dtype="float32"))
+    writer.close()
+
+
+FLORET = "4 3 3 5 2 2166136261 < >\n0 1 2 3\n1 4 5 6\n2 7 8 9\n3 1 0 1\n"
+
+
+@pytest.mark.parametrize("options", [{}, {"truncate": 700}, {"prune": 300},
+                                     {"mode": "floret"}])
+def test_a_table_that_keeps_every_row_is_streamed_to_its_file(tmp_path, options):
+    """Without --prune (and in floret mode) the rows go to `table_path` as they are read
+    and the table is a read-only map of that file; with --prune the kept rows are needed
+    for the search, so the table is built in memory and the file is never made. Either
+    way the table is the one built in memory."""
+    if options.get("mode") == "floret":
+        source = tmp_path / "v.floret"
+        source.write_text(FLORET, encoding="utf8")
+    else:
+        source = shared_path("interop", "vectors-small.txt")
+    target = tmp_path / "table.npy"
+    streamed = build_vectors(str(source), StringStore(), progress=False, table_path=target,
+                             **options)
+    in_memory = build_vectors(str(source), StringStore(), progress=False, **options)
+    assert in_memory.table_file is None
+    assert numpy.array_equal(streamed.vectors.data, in_memory.vectors.data)
+    assert numpy.array_equal(streamed.keys, in_memory.keys)
+    if options.get("prune"):
+        assert streamed.table_file is None and not target.exists()
+        assert not isinstance(streamed.vectors.data, numpy.memmap)
+    else:
+        assert streamed.table_file == target
+        assert isinstance(streamed.vectors.data, numpy.memmap)
+        assert numpy.array_equal(numpy.load(target), in_memory.vectors.data)

@@ -21,12 +21,16 @@ import srsly
 import typer
 
 from ..errors import Errors
+from ..language_disk import vectors_meta
 from ..loading import blank
 from ..training.loop import single_blas_thread
 from ..vectors_building import Built, build_vectors, write_keys
+from ..vectors_disk import write_vectors
 from ._app import init_cli
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+# The table's .npy file in the staging directory while it is written (then vocab/vectors).
+STREAMED_TABLE = "vectors.npy.partial"
 # The [nlp] block names spaCy's registered functions too, so spaCy can load the output.
 SPACY_NLP_FUNCTIONS = {"tokenizer": {"@tokenizers": "spacy.Tokenizer.v1"},
                        "vectors": {"@vectors": "spacy.Vectors.v1"}}
@@ -167,29 +171,41 @@ def init_vectors(lang: str, vectors_file: str, output_dir: Path, *, prune: int =
     check_options(mode=mode, prune=prune, truncate=truncate, batch_size=batch_size,
                   skip_bad_lines=skip_bad_lines, output_dir=output_dir)
     nlp = blank(lang, config={"nlp": SPACY_NLP_FUNCTIONS})
-    # Pruning multiplies 1024 x width by width x 1024 blocks: BLAS threads gain little
-    # there and on a busy machine made it 7-10x slower (1.5 s -> 11-15 s for 50k x 20k);
-    # the batches are spread over threads instead (prune_threads), one BLAS thread each.
-    with single_blas_thread():
-        built = build_vectors(vectors_file, nlp.vocab.strings, mode=mode,
-                              truncate=truncate, prune=prune, batch_size=batch_size,
-                              name=name or f"{lang}_pipeline.vectors", attr=attr,
-                              skip_bad_lines=skip_bad_lines, progress=progress,
-                              prune_threads=prune_threads())
     # Everything is written to a staging directory beside the output and moved in only
-    # when complete (`commit_staged`).
+    # when complete (`commit_staged`); a table that keeps every row is written there as
+    # it is read, never held in memory (`build_vectors`' table_path).
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = output_dir.parent / f".{output_dir.name}.tmp-{uuid.uuid4().hex[:12]}"
     try:
+        staging.mkdir()
+        # Pruning multiplies 1024 x width by width x 1024 blocks: BLAS threads gain little
+        # there and on a busy machine made it 7-10x slower (1.5 s -> 11-15 s for 50k x
+        # 20k); the batches are spread over threads instead (prune_threads), one BLAS
+        # thread each.
+        with single_blas_thread():
+            built = build_vectors(vectors_file, nlp.vocab.strings, mode=mode,
+                                  truncate=truncate, prune=prune, batch_size=batch_size,
+                                  name=name or f"{lang}_pipeline.vectors", attr=attr,
+                                  skip_bad_lines=skip_bad_lines, progress=progress,
+                                  prune_threads=prune_threads(),
+                                  table_path=staging / STREAMED_TABLE)
         # The table goes in without its keys; they are written from their arrays (a dict
         # and a StringStore of 400k words would cost more memory than the table itself).
-        nlp.vocab.vectors = built.vectors
+        # A table already on disk is moved in, never read (its pages would count to this
+        # process's memory).
+        if built.table_file is None:
+            nlp.vocab.vectors = built.vectors
         nlp.to_disk(staging)
+        vocab_dir = staging / "vocab"
+        if built.table_file is not None:
+            write_vectors(built.vectors, vocab_dir, exclude=("strings",),
+                          table_file=built.table_file)
+        meta = srsly.read_json(staging / "meta.json")
+        meta["vectors"] = vectors_meta(built.vectors)
         if built.vectors.mode == "default":
-            write_keys(built, staging / "vocab", nlp.vocab.strings)
-            meta = srsly.read_json(staging / "meta.json")
+            write_keys(built, vocab_dir, nlp.vocab.strings)
             meta["vectors"]["keys"] = built.n_keys
-            srsly.write_json(staging / "meta.json", meta)
+        srsly.write_json(staging / "meta.json", meta)
         if built.report is not None:
             srsly.write_json(staging / "prune_report.json", built.report)
         commit_staged(staging, output_dir)
