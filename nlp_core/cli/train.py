@@ -3,11 +3,20 @@
     python -m nlp_core train config.cfg --output out/ \\
         --paths.train train.spacy --paths.dev dev.conllu --training.max_steps 2000
     python -m nlp_core train config.cfg --output out/ --code my_layers.py --gpu-id 0
+    python -m nlp_core train finetune.cfg --resume-from en_ewt_sm --output out/ \
+        --paths.train new_label.spacy --paths.dev dev.spacy --paths.raw_text text.jsonl
 
 Any `--section.key value` option overrides the config (values read as JSON where they
 parse). The config is completed with the defaults first (as `init fill-config` does), so
 a partial config trains as long as nothing required is missing; missing values fail with
 every key named.
+
+With `--resume-from PIPELINE` a trained pipeline (directory, shipped or installed name) is
+fine-tuned instead of a new one built: its config.cfg is the base, CONFIG's sections are
+merged over it (corpora, [training], paths; [nlp] and [components] must stay as they are),
+the weights are kept and the components that are not frozen get the new labels of the
+training data (`training.resume`). Only such a run can rehearse (`[training]
+rehearse_corpus`, `training.rehearsal`).
 """
 import sys
 from pathlib import Path
@@ -25,7 +34,9 @@ from ..config import (
     validate_training_config,
 )
 from ..errors import Errors
+from ..loading import load
 from ..training.loop import init_nlp, train
+from ..training.resume import resume_config, resume_nlp
 from ..user_code import import_code
 from ._app import app
 
@@ -55,6 +66,26 @@ def load_training_config(config_path: str, overrides: Dict[str, Any]):
     return filled
 
 
+def load_resume_config(config_path: str, overrides: Dict[str, Any], base):
+    """The trained pipeline's config with CONFIG merged over it, the default sections added
+    where missing, the overrides applied, filled and validated."""
+    config = get_default_config().merge(resume_config(base, load_config(config_path)))
+    if overrides:
+        config = load_config_from_str(config.to_str(interpolate=False), overrides,
+                                      source=str(config_path))
+    filled = fill_config(config)
+    validate_training_config(filled, require_paths=True)
+    return filled
+
+
+def load_base(name: str):
+    """The pipeline to fine-tune (E613 naming it when it does not load)."""
+    try:
+        return load(name)
+    except (OSError, ValueError) as err:
+        raise ValueError(Errors.E613.format(path=name, reason=err)) from None
+
+
 def _fail(err: BaseException) -> None:
     typer.echo(str(err), err=True)
     raise typer.Exit(1)
@@ -72,6 +103,10 @@ def train_cli(
                                         "first, so that the functions it registers can be "
                                         "named in the config."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to train on (-1: CPU)."),
+    resume_from: Optional[str] = typer.Option(
+        None, "--resume-from", help="Fine-tune this trained pipeline (a directory or a "
+        "shipped / installed name) instead of building a new one: its [nlp] and "
+        "[components] and weights are kept, CONFIG gives the training settings."),
 ) -> None:
     """Train the pipeline CONFIG_PATH describes on the train corpus (paths.train), scoring on the dev corpus (paths.dev).
     Extra `--section.key value` options override the config."""
@@ -79,11 +114,19 @@ def train_cli(
         overrides = parse_config_overrides(ctx.args)
         import_code(code)
         setup_gpu(gpu_id)
-        config = load_training_config(config_path, overrides)
+        base = load_base(resume_from) if resume_from is not None else None
+        if base is None:
+            config = load_training_config(config_path, overrides)
+        else:
+            config = load_resume_config(config_path, overrides, base)
     except (ValueError, OSError) as err:
         _fail(err)
     try:
-        nlp = init_nlp(config, use_gpu=gpu_id)
+        if base is None:
+            nlp = init_nlp(config, use_gpu=gpu_id)
+        else:
+            nlp = resume_nlp(config, base, use_gpu=gpu_id, name=resume_from)
+            typer.echo(f"Fine-tuning {resume_from}")
         train(nlp, output_path, stdout=sys.stdout, stderr=sys.stderr)
     except (ValueError, OSError) as err:
         _fail(err)

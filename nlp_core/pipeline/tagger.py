@@ -397,6 +397,11 @@ class Tagger(Distillable, TrainablePipe):
                                                     limit=(n_labels - 1) / n_labels))
         self._initialize_model([eg.predicted for eg in examples[:10]])
 
+    def labels_in(self, examples: Sequence[Any]) -> List[str]:
+        """The gold values of the examples, sorted, as `initialize` collects them
+        (fine-tuning adds those the component lacks)."""
+        return sorted(self._labels_in(examples))
+
     def _labels_in(self, examples: Sequence[Any]) -> set:
         columns: Dict[int, Tuple[Any, List[numpy.ndarray]]] = {}  # per StringStore
         for eg in examples:

@@ -363,6 +363,11 @@ class TransitionParser(Distillable, TrainablePipe):
     def _collect_labels(self, examples: Sequence[Any]) -> List[str]:
         raise NotImplementedError
 
+    def labels_in(self, examples: Sequence[Any]) -> List[str]:
+        """The labels the examples' gold annotation holds, as `initialize` collects them
+        (fine-tuning adds those the component lacks)."""
+        return self._collect_labels(examples)
+
     def _oracle_classes(self, examples: Sequence[Any]) -> numpy.ndarray:
         """bool (n_moves,): the classes the static oracle uses on the examples."""
         seen = numpy.zeros(self.moves.n_moves, dtype=bool)

@@ -12,7 +12,8 @@ text corpus (`[distillation] corpus`, a JSONL / .spacy reader), runs `student.di
 (no gold annotation is read) and applies the `[distillation.optimizer]` once. As in
 `train`, step 0 and every `[distillation] eval_frequency` steps score the student on
 `[training] dev_corpus`; the weighted sum of `[training] score_weights` picks model-best;
-the loop stops after `max_steps` steps or `max_epochs` epochs (0 disables each). The
+the loop stops after `max_steps` steps, `max_epochs` epochs or `patience` steps without a
+better dev score, whichever comes first (0 disables each). The
 `[training]` block's logger, frozen components, seed and before_to_disk apply.
 """
 import sys
@@ -53,8 +54,11 @@ def resolve_distillation(config: Dict[str, Any]) -> Dict[str, Any]:
     if "distillation" not in config:
         raise ValueError(Errors.E608.format(path="the config"))
     block = registry.resolve({"distillation": config["distillation"]})["distillation"]
-    for key in ("max_steps", "eval_frequency"):
-        if not isinstance(block[key], int) or block[key] < (1 if key == "eval_frequency" else 0):
+    # a config filled before `patience` existed distils without it, as it did then
+    block.setdefault("patience", 0)
+    for key in ("max_steps", "eval_frequency", "patience"):
+        if isinstance(block[key], bool) or not isinstance(block[key], int) \
+                or block[key] < (1 if key == "eval_frequency" else 0):
             raise ValueError(Errors.E605.format(
                 key=key, value=block[key], reason="give a whole number "
                 + ("of at least 1." if key == "eval_frequency" else ">= 0 (0: no limit).")))
@@ -148,7 +152,7 @@ def distill(teacher: Language, student: Language, output_path: Optional[Path] = 
     steps = distill_while_improving(
         teacher, student, optimizer, batches, evaluate, dropout=block["dropout"],
         eval_frequency=block["eval_frequency"], max_steps=block["max_steps"], exclude=frozen,
-        student_to_teacher=mapping)
+        student_to_teacher=mapping, patience=block["patience"])
     output_path = prepare_output(output_path)
     stdout.write(f"Student: {student.pipe_names}; teacher: {teacher.pipe_names}\n")
     log_step, finalize = training["logger"](student, stdout, stderr)

@@ -14,6 +14,7 @@ from typing import IO, Any, Callable, Dict, List, Optional, Tuple
 import tqdm
 
 from ..registry import registry
+from .rehearsal import REHEARSE_PREFIX
 
 LogStep = Callable[[Optional[Dict[str, Any]]], None]
 Finalize = Callable[[], None]
@@ -26,8 +27,13 @@ def _fmt(value: Any, scale: float = 1.0) -> str:
 
 
 def logged_components(nlp) -> List[str]:
-    """Components whose loss the table shows: the trainable ones."""
-    return [name for name, proc in nlp.pipeline if getattr(proc, "is_trainable", False)]
+    """Losses the table shows: each trainable component's, then with `[training]
+    rehearse_corpus` each rehearsing component's `rehearse_<name>`."""
+    names = [name for name, proc in nlp.pipeline if getattr(proc, "is_trainable", False)]
+    if nlp.config.get("training", {}).get("rehearse_corpus"):
+        names += [REHEARSE_PREFIX + name for name, proc in nlp.pipeline
+                  if hasattr(proc, "rehearse")]
+    return names
 
 
 def score_columns(nlp) -> List[str]:

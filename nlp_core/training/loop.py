@@ -9,7 +9,8 @@ component that is not frozen, and advances the optimizer's schedules (so a `lear
 schedule moves once per update). Step 0 and every `eval_frequency` steps score the dev
 corpus with `nlp.evaluate`; the weighted sum of the scores named in `score_weights`
 picks `model-best/`. Training stops after `max_steps` steps, `max_epochs` epochs, or
-`patience` steps without a better score, whichever comes first (0 disables each).
+`patience` steps without a better score, whichever comes first (0 disables each). With
+`rehearse_corpus` each step also rehearses on a batch of raw text (`rehearsal`).
 """
 import contextlib
 import os
@@ -28,6 +29,7 @@ from ..language import Language
 from ..language_init_tok2vec import describe as describe_init_tok2vec
 from ..registry import registry
 from .example import Example
+from .rehearsal import check_rehearsal, mark_fresh, mark_trained, rehearse_step
 
 MODEL_BEST = "model-best"
 MODEL_LAST = "model-last"
@@ -44,11 +46,13 @@ def resolve_training(config: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def resolve_corpus(config: Dict[str, Any], raw_config: Optional[Dict[str, Any]],
-                   key: str) -> Callable[[Any], Iterable[Example]]:
+                   key: str, setting: str = "train_corpus / dev_corpus"
+                   ) -> Callable[[Any], Iterable[Example]]:
     """The reader at the dotted path `key` (e.g. "corpora.train"), told its config key so
-    that its errors name it."""
+    that its errors name it; E409 naming `setting` (the [training] key that gave `key`)
+    when there is no such block."""
     if get_dot(config, key) is None:
-        raise ValueError(Errors.E409.format(value=key))
+        raise ValueError(Errors.E409.format(key=setting, value=key))
     section, _, name = key.rpartition(".")
     corpus = registry.resolve({"x": get_dot(config, section)})["x"][name]
     if hasattr(corpus, "config_key"):
@@ -59,7 +63,9 @@ def resolve_corpus(config: Dict[str, Any], raw_config: Optional[Dict[str, Any]],
     return corpus
 
 
-def _check_names(nlp, training: Dict[str, Any]) -> None:
+def check_names(nlp, training: Dict[str, Any]) -> None:
+    """E408 for a frozen / annotating component the pipeline lacks; E407 for a bad
+    eval_frequency or accumulate_gradient."""
     for key in ("frozen_components", "annotating_components"):
         for name in training[key]:
             if name not in nlp.component_names:
@@ -94,7 +100,7 @@ def init_nlp(config, *, use_gpu: int = -1):
     seed_and_allocate(interpolated, use_gpu)
     nlp = Language.from_config(config)
     training = resolve_training(interpolated)
-    _check_names(nlp, training)
+    check_names(nlp, training)
     train_corpus = resolve_corpus(interpolated, config, training["train_corpus"])
     if training["max_epochs"] == -1:
         # a streamed corpus may not fit in memory: components see a sample
@@ -118,6 +124,7 @@ def init_nlp(config, *, use_gpu: int = -1):
     # (no sourced, already trained components), so a frozen component must get its labels
     # and weights here (e.g. from [initialize] init_tok2vec) to run at all.
     nlp.initialize(get_examples, sgd=training["optimizer"])
+    mark_fresh(nlp)
     return nlp
 
 
@@ -141,7 +148,7 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
     raw_config = nlp.config
     config = raw_config.interpolate()
     training = resolve_training(config)
-    _check_names(nlp, training)
+    check_names(nlp, training)
     if training["seed"] is not None:
         fix_random_seed(training["seed"])
     optimizer: Optimizer = training["optimizer"]
@@ -154,18 +161,28 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
     evaluate = evaluation_callback(nlp, dev_corpus, weights)
     batches = train_batches(nlp, train_corpus, training["batcher"], training["max_epochs"],
                             training["train_corpus"])
+    rehearse_key = training.get("rehearse_corpus")
+    rehearse_batches = None
+    if rehearse_key:
+        check_rehearsal(nlp, rehearse_key, frozen)
+        raw_corpus = resolve_corpus(config, raw_config, rehearse_key, "rehearse_corpus")
+        rehearse_batches = raw_batches(nlp, raw_corpus, config, rehearse_key)
+        # the teacher: a frozen copy of the weights training starts from
+        nlp.resume_training(sgd=optimizer)
     steps = train_while_improving(
         nlp, optimizer, batches, evaluate, dropout=training["dropout"],
         accumulate_gradient=training["accumulate_gradient"],
         eval_frequency=training["eval_frequency"], patience=training["patience"],
         max_steps=training["max_steps"], exclude=frozen, annotating=annotating,
-        before_update=training["before_update"])
+        before_update=training["before_update"], rehearse=rehearse_batches)
     output_path = prepare_output(output_path)
     stdout.write(f"Pipeline: {nlp.pipe_names}\n")
     if frozen:
         stdout.write(f"Frozen components: {frozen}\n")
     if annotating:
         stdout.write(f"Set annotations on update for: {annotating}\n")
+    if rehearse_key:
+        stdout.write(f"Rehearsing on {rehearse_key}\n")
     stdout.write(f"Initial learn rate: {_learn_rate(optimizer)}\n")
     if nlp.meta.get("init_tok2vec"):
         stdout.write(describe_init_tok2vec(nlp.meta["init_tok2vec"]) + "\n")
@@ -174,6 +191,7 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
     best = run_steps(nlp, optimizer, steps, log_step=log_step, finalize=finalize,
                      output_path=output_path, weights=weights, before_to_disk=before_to_disk,
                      stdout=stdout, saved_as="pipeline")
+    mark_trained(nlp)
     return nlp, best
 
 
@@ -339,6 +357,15 @@ def train_batches(nlp, corpus: Callable[[Any], Iterable[Example]],
         epoch += 1
 
 
+def raw_batches(nlp, corpus: Callable[[Any], Iterable[Example]], config: Dict[str, Any],
+                key: str) -> Iterator[List[Example]]:
+    """Endless batches of the rehearsal corpus: a second instance of [training.batcher]
+    (its size schedule advances apart from the training batches'), the corpus streamed
+    from its start again whenever it ends. `config` must be interpolated."""
+    batcher = registry.resolve({"batcher": config["training"]["batcher"]})["batcher"]
+    return (batch for _, batch in train_batches(nlp, corpus, batcher, -1, key))
+
+
 def _skipped(corpus: Any) -> str:
     skipped = getattr(corpus, "skipped", None)
     return f" (skipped: {skipped})" if skipped else ""
@@ -361,14 +388,17 @@ def train_while_improving(nlp, optimizer: Optimizer,
                           patience: int, max_steps: int, exclude: List[str],
                           annotating: List[str], before_update: Optional[Callable] = None,
                           update: Optional[Callable[[List[Example], float, Dict[str, float]],
-                                                    None]] = None
+                                                    None]] = None,
+                          rehearse: Optional[Iterator[List[Example]]] = None
                           ) -> Iterator[Tuple[Dict[str, Any], Optional[bool]]]:
     """Update on each batch; yield (info, is_best) after each step, where is_best is None
     except on evaluation steps (see `logger` for the keys of info).
 
     `update(batch, drop, losses)`, when given, replaces the step of `nlp.update` on the
     batch's sub-batches and each component's `finish_update` (distillation steps the
-    student this way); the optimizer's schedules are still stepped here."""
+    student this way); the optimizer's schedules are still stepped here. `rehearse`, when
+    given (batches of raw text, after `nlp.resume_training()`), adds one `rehearse_step`
+    to each default step before the optimizer step (its losses: `rehearse_<name>`)."""
     results: List[Tuple[float, int]] = []
     losses: Dict[str, float] = {}
     words_seen = 0
@@ -386,6 +416,8 @@ def train_while_improving(nlp, optimizer: Optimizer,
             for sub_batch in subdivide_batch(batch, accumulate_gradient):
                 nlp.update(sub_batch, drop=drop, sgd=False, losses=losses, exclude=exclude,
                            annotates=annotating)
+            if rehearse is not None:
+                rehearse_step(nlp, next(rehearse), drop=drop, losses=losses, frozen=exclude)
             for name, proc in nlp.pipeline:
                 if (name not in exclude and getattr(proc, "is_trainable", False)
                         and hasattr(proc, "finish_update")):
@@ -421,7 +453,7 @@ def train_while_improving(nlp, optimizer: Optimizer,
             break
 
 
-__all__ = ["MODEL_BEST", "MODEL_LAST", "averaged_params", "evaluation_callback", "init_nlp",
-           "prepare_output", "resolve_corpus", "resolve_training", "run_steps", "seed_and_allocate",
+__all__ = ["MODEL_BEST", "MODEL_LAST", "averaged_params", "check_names",
+           "evaluation_callback", "init_nlp", "prepare_output", "raw_batches", "resolve_corpus", "resolve_training", "run_steps", "seed_and_allocate",
            "single_blas_thread", "subdivide_batch",
            "train", "train_batches", "train_while_improving"]
