@@ -180,6 +180,11 @@ def check_declared(specs: Sequence[ExtensionSpec], model: str, code: Optional[Us
             raise ValueError(Errors.E672.format(where=where, spec=str(spec),
                                                 cls=cls.__name__, name=spec.name,
                                                 model=model, loaded=loaded))
+        if cls.get_extension(spec.name)[1] is not None:
+            raise ValueError(Errors.E670.format(
+                where=where, spec=repr(str(spec)),
+                reason=f"{spec.level}._.{spec.name} is a method (set_extension(method=...)), "
+                       "which has no value to write; declare a default or a getter"))
 
 
 class _BadValue(Exception):

@@ -3,6 +3,7 @@ end to end on the in-memory runner with a pipeline whose custom component (regis
 --code file) sets doc._ / token._ / span._ values; values that do not fit their type are
 dead letters; bad specs and undeclared attributes are clear errors."""
 import json
+import os
 import textwrap
 
 import numpy
@@ -212,6 +213,13 @@ def test_each_worker_checks_the_declarations():
         fn.setup()
 
 
+def test_a_method_extension_is_no_column():
+    Doc.set_extension("ext_test_method", method=lambda doc, x: x, force=True)
+    with pytest.raises(ValueError, match=r"\[E670\].*ext_test_method is a method"):
+        extensions.check_declared(parse_extensions("doc:ext_test_method:int"), "blank:en",
+                                  None)
+
+
 def test_code_travels_as_text(tmp_path):
     """A worker that cannot see the launcher's file imports the carried text."""
     source = "from nlp_core.tokens import Doc\n" \
@@ -316,3 +324,20 @@ def test_record_batch_span_column_follows_ents():
 
 def test_extension_value_is_a_documented_reason():
     assert "extension_value" in dead_letter.ERROR_TYPES
+
+
+@pytest.mark.slow
+def test_workers_of_another_machine_get_the_code_as_text(pipeline, tmp_path, monkeypatch,
+                                                         worker_pythonpath):
+    """Under multi_processing, worker processes that cannot see the --code file (its path
+    is gone) import its carried text and write the same rows as the in-memory run."""
+    code, model, _, inputs = pipeline
+    carried = UserCode(str(tmp_path / "elsewhere" / "ext_code.py"), code.read_text("utf8"))
+    monkeypatch.setattr(extensions, "read_user_code", lambda path: carried)
+    summary = _run(tmp_path / "mp", inputs, model, "--code", str(code), "--extensions", SPECS,
+                   "--direct_running_mode=multi_processing", "--direct_num_workers=2")
+    _run(tmp_path / "mem", inputs, model, "--code", str(code), "--extensions", SPECS)
+    workers = summary["peak_rss_mb"]["workers"]
+    assert workers and all(not w.endswith(f":{os.getpid()}") for w in workers)
+    for table in ("annotations", "dead_letter"):
+        assert _rows(tmp_path / "mp", table)[1] == _rows(tmp_path / "mem", table)[1]
