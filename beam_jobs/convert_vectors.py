@@ -3,35 +3,35 @@
 
     python -m beam_jobs.convert_vectors --input glove.6B.50d.txt --output out/ --prune 20000
 
-Steps (the annotate job's shape: plan, build_pipeline, run, main); the input is read in
-three passes, so that vectors cross the runner only as the kept table and the table's
-rows to the one writer (vector_table.py):
+Steps (the annotate job's shape: plan, build_pipeline, run, main). The input is cut into
+shards (a plain file in --shard-mb byte ranges, a compressed or binary file whole) and read
+in three passes, each committed per shard to the partial area beside --output
+(vector_shards.py), so that rows cross the runner only as files and a killed run resumes
+(--resume) where it stopped:
 
-    ReadLines      text vector files (word2vec, GloVe, floret) in byte ranges (compressed:
-                   whole), each line with its (file, byte offset) position (vector_rows.py);
-                   word2vec binary files whole, one file per worker
-    ParseRows      lines -> the good rows' (position, key), and dead letters
+    ParseKeys      each shard's lines parsed -> the good rows' (position, key) and dead
+                   letters (vector_rows.py: a row's position is its file and byte offset)
     SelectRows     one worker, positions and keys only: the first occurrence of each key
                    and the --truncate cut -> the distinct rows' positions (a row's rank is
                    its index there)
-    KeptRows       the input again: the rows of rank < --prune (or all) with vectors
-    RemapRows      with --prune, the input a third time: the kept table as a side input,
-                   every other row -> nearest kept row by cosine (rank, row, score only)
-    WriteTable     one writer: the table into a preallocated .npy memory map by rank, then
-                   the files as `init vectors` writes them (vector_writer.py)
-    WriteDeadLetters, WriteSummary   vector_dead_letter Parquet, run_summary.json
+    KeptRows       the shards again: the rows of rank < --prune (or all) with vectors
+    AssembleKept   with --prune, one worker: the kept table by rank (kept_table.npy)
+    RemapRows      with --prune, the shards a third time, the kept table loaded once per
+                   worker: every other row -> nearest kept row by cosine (rank, row, score)
 
-The pipeline writes into a staging area beside --output; `run` locks --output and swaps the
-new output in once the run has succeeded and its counts reconcile (output_dir.py).
+Then, in the launcher, the one writer streams the shards' rows into the table by rank and
+writes the files as `init vectors` writes them (vector_writer.py); the dead letters'
+Parquet files and run_summary.json come from the shards' manifests. The output is staged
+beside --output; `run` locks --output and swaps it in once the run has succeeded and its
+counts reconcile (output_dir.py), then the partial area goes.
 """
+import logging
 import sys
 import time
-from functools import partial
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import apache_beam as beam
-import pyarrow as pa
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from nlp_core.cli.init_vectors import check_options
@@ -42,43 +42,32 @@ from schemas import vector_dead_letter
 from . import job_runner, output_dir
 from .io import match_inputs
 from .output_dir import OutputDir
-from .parquet import WriteParquet
-from .summary import SUMMARY_NAME, read_json, tuple_sum, write_json
-from .vector_memory import (
-    note_peak_rss,
-    peak_rss_by_worker,
-    peak_rss_kib,
-    return_freed_memory,
-)
+from .records import DOCBIN, JSONL
+from .shards import PartialRun, Shard, check_partial, plan_shards, rename, run_with_retries
+from .summary import SUMMARY_NAME, read_json, write_json
+from .vector_memory import idle_rss_by_worker, peak_rss_by_worker, peak_rss_kib
 from .vector_options import ConvertVectorsOptions, help_parser, job_option_names, parse_options
-from .vector_rows import (
-    FILE_SHIFT,
-    LineChunk,
-    RowBlock,
-    VectorDeadLetter,
-    VectorLinesSource,
-    parse_chunk,
-    read_binary_file,
+from .vector_shards import (
+    KEPT,
+    KEYS,
+    REMAPPED,
+    KeptShard,
+    ParseKeys,
+    RemapShard,
+    ShardReader,
+    VectorPartial,
+    assemble_kept_step,
+    ranked_pieces,
+    select_step,
 )
-from .vector_table import (
-    KeptRows,
-    ParseStep,
-    RemapRows,
-    Selection,
-    assemble_kept,
-    key_piece,
-    select_rows,
-)
-from .vector_writer import PIPELINE_ENTRIES, TableSettings, WriteTable
+from .vector_writer import PIPELINE_ENTRIES, TableCounts, TableSettings, write_table
 
 DEAD_TABLE = vector_dead_letter.NAME
 ENTRIES = PIPELINE_ENTRIES + (DEAD_TABLE, SUMMARY_NAME)
-DEAD_LETTER_BATCH = 1000
 FIRST_BAD = 5
 FORMATS = ("word2vec-text", "glove-text", "word2vec-binary", "floret-text")
-# the writer's counts when no row reached it (every line bad): the run then fails
-NOTHING_WRITTEN = {"rows_kept": 0, "rows_remapped": 0, "keys": 0, "duplicates": 0,
-                   "truncated": 0}
+
+__all__ = ["plan", "build_pipeline", "run", "main", "report_lines", "peak_rss_kib"]
 
 
 class JobPlan(NamedTuple):
@@ -90,26 +79,34 @@ class JobPlan(NamedTuple):
     format: str
     dims: int
     out: OutputDir
-    desired_bundle_size: Optional[int] = None  # tests: small, to split files
+    shards: Tuple[Shard, ...]
     declared: Tuple[Optional[int], ...] = ()   # each file's header row count (or None)
     floret: Optional[Dict[str, Any]] = None    # floret mode: the header's settings
 
     def staged(self, *parts: str) -> str:
         return self.out.staged(*parts)
 
+    @property
+    def reader(self) -> ShardReader:
+        return ShardReader(self.job.input, tuple(self.paths), self.dims,
+                           self.format == "word2vec-binary", self.format != "glove-text")
+
 
 class ConvertOutputs(NamedTuple):
-    rows: beam.PCollection         # Ranked pieces of the table (rank < --prune, or all)
-    remapped: beam.PCollection     # Ranked pieces with their nearest kept row (--prune)
-    dead_letters: beam.PCollection  # VectorDeadLetter
-    written: beam.PCollection      # the writer's counts dict
-    summary: beam.PCollection      # the run_summary dict
+    keys: beam.PCollection         # each shard's pass-1 manifest (counts, files)
+    selection: beam.PCollection    # one SelectionInfo
+    kept: beam.PCollection         # each shard's pass-2 manifest
+    remapped: beam.PCollection     # each shard's pass-3 manifest (empty without --prune)
 
 
 def plan(argv: Sequence[str], desired_bundle_size: Optional[int] = None) -> JobPlan:
     """Parse and check the options, the input files (each file's first line gives its
-    format and width, as `init vectors` reads it; all must agree) and the output
-    directory. Writes nothing.
+    format and width, as `init vectors` reads it; all must agree), the output directory
+    and a partial run there (--resume / --overwrite). Writes nothing.
+
+    Args:
+        desired_bundle_size: bytes per shard of a plain file (tests: small, to cut files
+            into many shards); default --shard-mb.
 
     Raises:
         ValueError / OSError: naming the flag or file to fix.
@@ -124,7 +121,7 @@ def plan(argv: Sequence[str], desired_bundle_size: Optional[int] = None) -> JobP
                       output_dir=Path("/nonexistent/-"))
     except ValueError as err:
         raise ValueError(str(err).replace("init vectors: ", "", 1)) from None
-    paths = match_inputs(job.input)
+    paths = sorted(match_inputs(job.input))
     infos = []
     for path in paths:
         try:
@@ -145,74 +142,27 @@ def plan(argv: Sequence[str], desired_bundle_size: Optional[int] = None) -> JobP
     if first.format == "floret-text" and len(paths) > 1:
         raise ValueError(f"--input {job.input!r} matches {len(paths)} files; a floret table "
                          "is one file (its header gives the rows and hashing settings).")
-    output_dir.check_output(job.output, job.overwrite, ENTRIES)
+    resuming = check_partial(job.output, job.resume, job.overwrite)
+    # a partial run being resumed was allowed to replace --output when it started
+    output_dir.check_output(job.output, job.overwrite or resuming, ENTRIES)
     out = output_dir.staging_for(job.output, output_dir.new_run_id())
-    return JobPlan(options, job, paths, first.format, first.dims, out, desired_bundle_size,
-                   tuple(info.rows for info in infos), first.floret)
+    shard_bytes = desired_bundle_size or job.shard_mb << 20
+    kind = DOCBIN if first.format == "word2vec-binary" else JSONL  # binary: whole files
+    shards = tuple(plan_shards(paths, kind, shard_bytes))
+    job_plan = JobPlan(options, job, paths, first.format, first.dims, out, shards,
+                       tuple(info.rows for info in infos), first.floret)
+    if resuming:
+        PartialRun(job.output).check_plan(shards, shard_settings(job_plan), job.output)
+    return job_plan
 
 
-class ParseRows(beam.DoFn):
-    """Pass 1: a LineChunk (text) or (file index, path) (binary) -> (positions, keys) of
-    its good rows; outputs DEAD (VectorDeadLetter) and COUNTS ((file index, (non-blank
-    lines read, blank lines)) per element)."""
-
-    DEAD = "dead"
-    COUNTS = "counts"
-
-    def __init__(self, dims: int, binary: bool):
-        self.dims = dims
-        self.binary = binary
-
-    def setup(self):
-        return_freed_memory()
-
-    def process(self, element):
-        if self.binary:
-            file_index, path = element
-            parts = read_binary_file(file_index, path, self.dims)
-        else:
-            file_index = element.file_index
-            block, dead = parse_chunk(element, self.dims)
-            n_read = len(element.items) + sum(
-                1 for letter in element.dead if letter.error_type == "line_too_long")
-            parts = [(block, dead, n_read)]
-        for block, dead, n_read in parts:
-            blank = 0 if self.binary else element.n_blank
-            yield beam.pvalue.TaggedOutput(self.COUNTS, (file_index, (n_read, blank)))
-            for letter in dead:
-                yield beam.pvalue.TaggedOutput(self.DEAD, letter)
-            if len(block.keys):
-                yield key_piece(block)
-            note_peak_rss()
-
-
-def parse_text(chunk: LineChunk, step, selection: Selection, *, dims: int
-               ) -> Iterator[RowBlock]:
-    """Passes 2 and 3 on a text chunk: its good rows, unless `step` skips the chunk."""
-    if not chunk.items:
-        return
-    base = chunk.file_index << FILE_SHIFT
-    if step.skip(base + chunk.items[0][0], base + chunk.items[-1][0], selection):
-        return
-    yield parse_chunk(chunk, dims)[0]
-
-
-def parse_binary(item: Tuple[int, str], step, selection: Selection, *, dims: int
-                 ) -> Iterator[RowBlock]:
-    """Passes 2 and 3 on a binary file: its good rows, batch by batch, unless `step`
-    skips the batch."""
-    file_index, path = item
-    for block, _, _ in read_binary_file(file_index, path, dims):
-        if len(block.keys) and not step.skip(int(block.positions[0]),
-                                             int(block.positions[-1]), selection):
-            yield block
-
-
-def _measured(element, function, *args):
-    """`function(element, *args)`, then this worker's peak RSS noted (vector_memory.py)."""
-    result = function(element, *args)
-    note_peak_rss()
-    return result
+def shard_settings(plan: JobPlan) -> Dict[str, Any]:
+    """What shapes the shards' results: a partial run resumes only with the same."""
+    job = plan.job
+    return {"job": "beam_jobs.convert_vectors", "format": plan.format, "dims": plan.dims,
+            "mode": job.mode, "prune": job.prune, "truncate": job.truncate,
+            "batch_size": job.batch_size,
+            "files": [[path, declared] for path, declared in zip(plan.paths, plan.declared)]}
 
 
 def _settings(plan: JobPlan) -> TableSettings:
@@ -223,78 +173,35 @@ def _settings(plan: JobPlan) -> TableSettings:
 
 
 def build_pipeline(p: beam.Pipeline, plan: JobPlan) -> ConvertOutputs:
-    """Add the job's transforms to `p` (see the module docstring)."""
+    """Add the job's transforms to `p` (see the module docstring). Every shard goes
+    through every step; a step whose result a shard committed earlier passes its manifest
+    on without redoing it."""
     job = plan.job
-    dims = plan.dims
-    binary = plan.format == "word2vec-binary"
-    parse = partial(parse_binary if binary else parse_text, dims=dims)
+    output = job.output
+    reader = plan.reader
 
-    def read(label: str) -> beam.PCollection:
-        """The input once more: LineChunks in byte ranges, or the binary files' names."""
-        if binary:
-            return (p | f"{label}Files" >> beam.Create(list(enumerate(plan.paths)))
-                    | f"{label}ToWorkers" >> beam.Reshuffle())
-        return p | label >> beam.io.Read(VectorLinesSource(
-            job.input, plan.paths, header=plan.format != "glove-text", dims=dims,
-            desired_bundle_size=plan.desired_bundle_size))
+    def shards(label: str) -> beam.PCollection:
+        return (p | f"{label}Shards" >> beam.Create(list(plan.shards))
+                | f"{label}ToWorkers" >> beam.Reshuffle())
 
-    parsed = (read("ReadLines")
-              | "ParseRows" >> beam.ParDo(ParseRows(dims, binary)).with_outputs(
-                  ParseRows.DEAD, ParseRows.COUNTS, main="keys"))
-    selection = (parsed.keys
-                 | "CollectKeys" >> beam.combiners.ToList()
-                 | "SelectRows" >> beam.Map(_measured, select_rows, job.truncate))
-    table = (read("ReadKeptLines")
-             | "KeptRows" >> beam.ParDo(ParseStep(KeptRows(job.prune), parse),
-                                        beam.pvalue.AsSingleton(selection)))
+    keys = shards("Keys") | "ParseKeys" >> beam.ParDo(ParseKeys(output, reader))
+    selection = (keys
+                 | "CollectKeyFiles" >> beam.combiners.ToList()
+                 | "SelectRows" >> beam.Map(select_step, output, job.prune, job.truncate))
+    selected = beam.pvalue.AsSingleton(selection)
+    kept = shards("Kept") | "KeptRows" >> beam.ParDo(KeptShard(output, reader, job.prune),
+                                                     selected)
     if job.prune:
-        kept = (table
-                | "CollectKept" >> beam.combiners.ToList()
-                | "AssembleKept" >> beam.Map(lambda pieces, sel: _measured(
-                    pieces, assemble_kept, min(sel.n_distinct, job.prune), dims),
-                    beam.pvalue.AsSingleton(selection)))
-        remapped = (read("ReadOtherLines")
-                    | "RemapRows" >> beam.ParDo(
-                        ParseStep(RemapRows(job.prune, job.batch_size), parse),
-                        beam.pvalue.AsSingleton(selection), beam.pvalue.AsSingleton(kept)))
+        table = (kept
+                 | "CollectKeptFiles" >> beam.combiners.ToList()
+                 | "AssembleKept" >> beam.Map(assemble_kept_step, output, selected,
+                                              job.prune, plan.dims))
+        remapped = shards("Remap") | "RemapRows" >> beam.ParDo(
+            RemapShard(output, reader, job.prune, job.batch_size), selected,
+            beam.pvalue.AsSingleton(table))
     else:
         remapped = p | "NothingToRemap" >> beam.Create([])
-    written = ((table, remapped)
-               | "AllRows" >> beam.Flatten()
-               | "ToOneWriter" >> beam.Map(lambda piece: (None, piece))
-               | "GatherRows" >> beam.GroupByKey()
-               | "WriteTable" >> beam.ParDo(WriteTable(plan.out.staging, _settings(plan)),
-                                            beam.pvalue.AsSingleton(selection)))
-    dead = parsed[ParseRows.DEAD]
-    dead_files = (dead
-                  | "BatchDeadLetters" >> beam.BatchElements(
-                      min_batch_size=DEAD_LETTER_BATCH, max_batch_size=DEAD_LETTER_BATCH)
-                  | "DeadLettersToArrow" >> beam.Map(dead_letters_to_record_batch)
-                  | "WriteDeadLetters" >> WriteParquet(plan.staged(DEAD_TABLE, "part"),
-                                                       vector_dead_letter.SCHEMA))
-    read_by_file = parsed[ParseRows.COUNTS] | "SumReads" >> beam.CombinePerKey(tuple_sum(2))
-    by_reason = (dead
-                 | "Reasons" >> beam.Map(lambda letter: letter.error_type)
-                 | "CountReasons" >> beam.combiners.Count.PerElement())
-    first_bad = (dead
-                 | "FirstBad" >> beam.combiners.Top.Smallest(
-                     FIRST_BAD, key=lambda letter: (letter.source, letter.offset)))
-    summary = (p
-               | "Once" >> beam.Create([None])
-               | "WriteSummary" >> beam.Map(
-                   _write_summary, plan.staged(SUMMARY_NAME), _static(plan),
-                   list(zip(plan.paths, plan.declared)), plan.out.final_path, beam.pvalue.AsDict(read_by_file),
-                   beam.pvalue.AsDict(by_reason), beam.pvalue.AsSingleton(written, default_value=NOTHING_WRITTEN),
-                   beam.pvalue.AsList(dead_files), beam.pvalue.AsSingleton(first_bad)))
-    return ConvertOutputs(table, remapped, dead, written, summary)
-
-
-def dead_letters_to_record_batch(letters: Sequence[VectorDeadLetter]) -> pa.RecordBatch:
-    """One `vector_dead_letter` row per letter."""
-    columns = list(zip(*letters)) if letters else [[] for _ in VectorDeadLetter._fields]
-    arrays = [pa.array(list(values), type=vector_dead_letter.SCHEMA.field(name).type)
-              for name, values in zip(VectorDeadLetter._fields, columns)]
-    return pa.RecordBatch.from_arrays(arrays, schema=vector_dead_letter.SCHEMA)
+    return ConvertOutputs(keys, selection, kept, remapped)
 
 
 def _static(plan: JobPlan) -> Dict[str, Any]:
@@ -308,8 +215,21 @@ def _static(plan: JobPlan) -> Dict[str, Any]:
             "options": {k: v for k, v in job.get_all_options().items() if k in names}}
 
 
-def _write_summary(_, path, static, headers, final_path, read_by_file, by_reason, written,
-                   dead_files, first_bad) -> Dict[str, Any]:
+def make_summary(plan: JobPlan, keys: List[Dict[str, Any]], written: Dict[str, Any],
+                 dead_files: List[str]) -> Dict[str, Any]:
+    """run_summary.json from the shards' pass-1 manifests and the writer's counts (the
+    same whether the run was resumed or not)."""
+    read_by_file: Dict[int, List[int]] = {}
+    by_reason: Dict[str, int] = {}
+    first_bad: List[Dict[str, Any]] = []
+    for manifest in keys:
+        counts = read_by_file.setdefault(manifest["file_index"], [0, 0])
+        counts[0] += manifest["lines_read"]
+        counts[1] += manifest["blank_lines"]
+        for reason, n in manifest["dead_letter_by_reason"].items():
+            by_reason[reason] = by_reason.get(reason, 0) + n
+        first_bad += manifest["first_bad"]
+    first_bad = sorted(first_bad, key=lambda b: (b["source"], b["offset"]))[:FIRST_BAD]
     n_read = sum(read for read, _ in read_by_file.values())
     n_blank = sum(blank for _, blank in read_by_file.values())
     n_dead = sum(by_reason.values())
@@ -318,7 +238,7 @@ def _write_summary(_, path, static, headers, final_path, read_by_file, by_reason
               "duplicate_keys": written["duplicates"], "truncated": written["truncated"],
               "dead_letter_by_reason": dict(sorted(by_reason.items())),
               "blank_lines": n_blank, "keys": written["keys"]}
-    summary = dict(static)
+    summary = _static(plan)
     summary["counts"] = counts
     if "floret_index_errors" in written:
         summary["floret_index_errors"] = written["floret_index_errors"]
@@ -327,14 +247,14 @@ def _write_summary(_, path, static, headers, final_path, read_by_file, by_reason
     # like `init vectors` (E086): a header's row count is checked against the rows (good
     # and bad, not blank lines) that follow it, unless --truncate stopped the reading
     summary["header_rows"] = [
-        {"source": source, "declared": declared, "lines_read": read_by_file.get(i, (0, 0))[0]}
-        for i, (source, declared) in enumerate(headers) if declared is not None]
+        {"source": source, "declared": declared,
+         "lines_read": read_by_file.get(i, (0, 0))[0]}
+        for i, (source, declared) in enumerate(zip(plan.paths, plan.declared))
+        if declared is not None]
     summary["first_bad_lines"] = [
-        {"source": letter.source, "line": letter.line,
-         "offset": letter.offset, "error_type": letter.error_type, "message": letter.message}
-        for letter in first_bad]
-    summary["files"] = {DEAD_TABLE: sorted(final_path(f) for f in dead_files)}
-    write_json(path, summary)
+        {"source": b["source"], "line": b["line"], "offset": b["offset"],
+         "error_type": b["error_type"], "message": b["message"]} for b in first_bad]
+    summary["files"] = {DEAD_TABLE: sorted(plan.out.final_path(f) for f in dead_files)}
     return summary
 
 
@@ -345,7 +265,12 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
     Args:
         argv: command-line flags (default: sys.argv[1:]).
         test_pipeline: a pipeline to build into instead of one made from `argv`.
-        desired_bundle_size: bytes per initial split of a plain file (tests).
+        desired_bundle_size: bytes per shard of a plain file (tests).
+
+    --output changes only when the run succeeds; each shard's passes are committed to the
+    partial area beside it as they are done, so whatever ends a run early (an error,
+    KeyboardInterrupt, SIGKILL) leaves --output as it was and the committed work for a
+    rerun with --resume.
 
     Raises:
         OutputInUse: when another run holds --output's lock.
@@ -355,39 +280,102 @@ def run(argv: Optional[Sequence[str]] = None, test_pipeline: Optional[beam.Pipel
     """
     job_plan = plan(sys.argv[1:] if argv is None else argv, desired_bundle_size)
     return job_runner.run_committed(job_plan.job.output, job_plan.out,
-                                    lambda: _run_staged(job_plan, test_pipeline), ENTRIES)
+                                    lambda: _run_staged(job_plan, test_pipeline), ENTRIES,
+                                    after_commit=PartialRun(job_plan.job.output).discard)
 
 
 def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Dict[str, Any]:
+    """The shards' passes into the partial area (what is committed there already is
+    kept with --resume), then the table and the summary into the staging area."""
     start = time.perf_counter()
-    p = test_pipeline if test_pipeline is not None else beam.Pipeline(options=job_plan.options)
-    build_pipeline(p, job_plan)
-    result = p.run()
-    result.wait_until_finish()
-    path = job_plan.staged(SUMMARY_NAME)
-    summary = read_json(path)
+    job = job_plan.job
+    partial = VectorPartial(job.output)
+    settings = shard_settings(job_plan)
+    resumed = 0
+    if job.resume and partial.has_committed():
+        partial.check_plan(list(job_plan.shards), settings, job.output)
+        resumed = _count_committed(partial, job_plan)
+        logging.warning("--resume: %d of %d shard steps were committed by an earlier run; "
+                        "doing the others", resumed, len(job_plan.shards) * _n_steps(job))
+    else:
+        partial.discard()
+        partial.start(list(job_plan.shards), settings)
+
+    def run_once(_todo):
+        p = test_pipeline if test_pipeline is not None else beam.Pipeline(
+            options=job_plan.options)
+        build_pipeline(p, job_plan)
+        result = p.run()
+        result.wait_until_finish()
+        return result
+
+    result, attempts = run_with_retries(list(job_plan.shards), partial, (), {}, run_once,
+                                        job.retries, once=test_pipeline is not None,
+                                        run_when_done=True)
+    manifests = {step: [partial.manifest(shard, step) for shard in job_plan.shards]
+                 for step in (KEYS, KEPT) + ((REMAPPED,) if job.prune else ())}
+    missing = [(step, shard.name) for step, found in manifests.items()
+               for shard, manifest in zip(job_plan.shards, found) if manifest is None]
+    if missing:
+        raise RuntimeError(f"{len(missing)} shard step(s) were not committed (e.g. "
+                           f"{missing[0][1]}, {missing[0][0]}); --output {job.output!r} was "
+                           "left as it was: rerun with --resume.")
+    selection = read_json(partial.path("selection.json"))
+    counts = TableCounts(selection["n_distinct"], selection["duplicates"],
+                         selection["truncated"])
+    if counts.n_distinct:
+        written = write_table(
+            job_plan.out.staging,
+            lambda: ranked_pieces(manifests[KEPT], KEPT, job_plan.dims),
+            lambda: ranked_pieces(manifests.get(REMAPPED, []), REMAPPED, job_plan.dims),
+            counts, _settings(job_plan))
+    else:  # every line bad: the run fails below (E082)
+        written = {"rows_kept": 0, "rows_remapped": 0, "keys": 0,
+                   "duplicates": counts.duplicates, "truncated": counts.truncated}
+    moves = [(source, job_plan.staged(DEAD_TABLE, source.replace("\\", "/").rsplit("/", 1)[-1]))
+             for source in (m["files"].get(DEAD_TABLE) for m in manifests[KEYS]) if source]
+    dead_files = [target for _, target in moves]
+    summary = make_summary(job_plan, manifests[KEYS], written, dead_files)
     summary["wall_seconds"] = round(time.perf_counter() - start, 3)
+    summary["shards"] = {"total": len(job_plan.shards), "steps_resumed": resumed,
+                         "attempts": attempts}
     summary["peak_rss_mb"] = {"launcher": round(peak_rss_kib() / 1024, 1),
-                              "workers": peak_rss_by_worker(result)}
+                              "workers": peak_rss_by_worker(result),
+                              "workers_idle": idle_rss_by_worker(result)}
+    path = job_plan.staged(SUMMARY_NAME)
     write_json(path, summary)
     counts = summary["counts"]
     _check_headers(job_plan, summary)
-    if counts["dead_lettered"] and not job_plan.job.skip_bad_lines:
+    if counts["dead_lettered"] and not job.skip_bad_lines:
         first = "; ".join(f"{b['source']} line {b['line']} (byte {b['offset']}): "
                           f"{b['message']}" for b in summary["first_bad_lines"])
-        raise ValueError(f"--input {job_plan.job.input!r}: {counts['dead_lettered']} bad "
+        raise ValueError(f"--input {job.input!r}: {counts['dead_lettered']} bad "
                          f"line(s), e.g. {first}. Fix them, or pass --skip-bad-lines to "
-                         "dead-letter them and convert the rest; --output was left as it "
+                         "dead-letter them and convert the rest (with --resume: the lines "
+                         "already parsed are not parsed again); --output was left as it "
                          "was.")
     if not counts["rows_kept"]:
-        raise ValueError(Errors.E082.format(path=job_plan.job.input, detail=(
+        raise ValueError(Errors.E082.format(path=job.input, detail=(
             f"none of its {counts['lines_read']} lines is a good row (see "
             f"{DEAD_TABLE}/ in a run with --skip-bad-lines)")) + " --output was left as "
             "it was.")
     if not summary["reconciled"]:
         raise RuntimeError(f"Counts do not reconcile: {counts}; --output "
-                           f"{job_plan.job.output!r} was left as it was.")
+                           f"{job.output!r} was left as it was.")
+    # last: a run that failed above keeps its dead letters in the partial area
+    for source, target in moves:
+        rename(source, target)
     return summary
+
+
+def _n_steps(job: ConvertVectorsOptions) -> int:
+    return 3 if job.prune else 2
+
+
+def _count_committed(partial: VectorPartial, job_plan: JobPlan) -> int:
+    steps = (KEYS, KEPT) + ((REMAPPED,) if job_plan.job.prune else ())
+    return sum(partial.manifest(shard, step) is not None
+               for shard in job_plan.shards for step in steps)
 
 
 def _check_headers(job_plan: JobPlan, summary: Dict[str, Any]) -> None:

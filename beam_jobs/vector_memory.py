@@ -7,10 +7,13 @@ import os
 import sys
 from typing import Dict
 
+from apache_beam.metrics.metric import MetricsFilter
+
 from . import peak_memory
 from .peak_memory import peak_rss_kib, worker_name
 
 PEAK_RSS_NAMESPACE = "convert_vectors.peak_rss_kib"
+IDLE_RSS_NAMESPACE = "convert_vectors.idle_rss_kib"
 
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters
@@ -42,11 +45,36 @@ def note_peak_rss() -> None:
     peak_memory.note_peak_rss(PEAK_RSS_NAMESPACE)
 
 
+def note_idle_rss() -> None:
+    """Record this process's peak RSS before its first piece of work (a step's setup:
+    the interpreter, Beam's SDK harness, beam_jobs and nlp_core imported); the smallest
+    value a worker noted is its idle baseline (`idle_rss_by_worker`)."""
+    peak_memory.note_peak_rss(IDLE_RSS_NAMESPACE)
+
+
+def idle_rss_by_worker(result) -> Dict[str, float]:
+    """{worker name: idle baseline in MiB} (see `note_idle_rss`); empty when the runner
+    reports no metrics."""
+    try:
+        found = result.metrics().query(MetricsFilter().with_namespace(IDLE_RSS_NAMESPACE))
+    except (NotImplementedError, AttributeError):
+        return {}
+    idle: Dict[str, int] = {}
+    for item in found.get("distributions", []):
+        value = item.committed if item.committed is not None else item.attempted
+        if value is None or value.min is None:
+            continue
+        name = item.key.metric.name
+        idle[name] = min(idle.get(name, value.min), int(value.min))
+    return {name: round(kib / 1024, 1) for name, kib in sorted(idle.items())}
+
+
 def peak_rss_by_worker(result) -> Dict[str, float]:
     """{worker name: peak RSS in MiB} from a finished pipeline's metrics (see
     `peak_memory.peak_rss_by_worker`)."""
     return peak_memory.peak_rss_by_worker(result, PEAK_RSS_NAMESPACE)
 
 
-__all__ = ["PEAK_RSS_NAMESPACE", "note_peak_rss", "peak_rss_by_worker", "peak_rss_kib",
+__all__ = ["IDLE_RSS_NAMESPACE", "PEAK_RSS_NAMESPACE", "idle_rss_by_worker",
+           "note_idle_rss", "note_peak_rss", "peak_rss_by_worker", "peak_rss_kib",
            "return_freed_memory", "worker_name"]

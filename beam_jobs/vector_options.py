@@ -28,8 +28,10 @@ binary files are read whole, one file per worker. Writes
                                               dead-lettered + duplicate keys (+ past
                                               --truncate)
   OUTPUT/_SUCCESS                             written last
-The run writes into OUTPUT.tmp-<run id>/ beside OUTPUT and moves its outputs in only once
-it has succeeded; OUTPUT/_LOCK keeps a second run off the same directory.
+The run commits each input shard's work to OUTPUT.partial/ as it goes (a killed run is
+finished with --resume), writes into OUTPUT.tmp-<run id>/ beside OUTPUT and moves its
+outputs in only once it has succeeded; OUTPUT/_LOCK keeps a second run off the same
+directory.
 """
 
 
@@ -69,6 +71,20 @@ class ConvertVectorsOptions(PipelineOptions):
         parser.add_argument("--overwrite", action="store_true",
                             help="Replace the outputs of an earlier run in --output once the "
                                  "new run has succeeded; without it they are an error.")
+        parser.add_argument("--resume", action="store_true",
+                            help="Finish a run that did not (killed, crashed, failed): the "
+                                 "shards' passes it committed to OUTPUT.partial/ are kept, "
+                                 "the rest done; the result is that of an uninterrupted "
+                                 "run. Needs the same input and settings.")
+        parser.add_argument("--retries", type=int, default=2,
+                            help="When the pipeline fails (e.g. a worker process dies: the "
+                                 "local runners then fail the whole job), run it again this "
+                                 "many times over the shards not committed yet (default: 2; "
+                                 "0: fail at once).")
+        parser.add_argument("--shard-mb", type=int, default=64,
+                            help="A plain file is read and committed in shards of this many "
+                                 "MiB (compressed and binary files: one shard each); a "
+                                 "crash costs only the shards in flight (default: 64).")
 
 
 def help_parser() -> argparse.ArgumentParser:
@@ -86,4 +102,5 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
     """PipelineOptions from the command line; ValueError naming an unknown, missing or
     out-of-range flag."""
     return parse_job_options(argv, ConvertVectorsOptions, PROG, ("input", "output"),
-                             {"prune": 0, "truncate": 0, "batch_size": 1})
+                             {"prune": 0, "truncate": 0, "batch_size": 1, "retries": 0,
+                              "shard_mb": 1})

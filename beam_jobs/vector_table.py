@@ -1,9 +1,10 @@
 """The steps of the vector-conversion job between reading and writing: the first
 occurrence of each key, each row's place in the table, pruning.
 
-The input is read in three passes, so that the rows' vectors never cross the runner (a
-shuffle, or the in-memory runner's buffers) except for the kept table and, without
---prune, for the one writer:
+The input is read in three passes, shard by shard (vector_shards.py commits each pass's
+result per shard to files), so that the rows' vectors never cross the runner (a shuffle,
+or the in-memory runner's buffers) and a worker holds a chunk of rows and, when
+remapping, the kept table:
 
     1. ParseRows -> keys      every good row's (position, key): 16 bytes a row
        SelectRows (one        -> `Selection`: the positions of the distinct rows (first
@@ -13,8 +14,8 @@ shuffle, or the in-memory runner's buffers) except for the kept table and, witho
     2. KeptRows               the input again: each row of rank < --prune (or every row)
                               with its rank and vector -> the table; a chunk that lies
                               wholly after the last kept row is not parsed
-    3. RemapRows (--prune)    the input again, with the kept table as a side input (once
-                              per worker): each other row -> nearest kept row by cosine
+    3. RemapRows (--prune)    the input again, with the kept table (kept_table.npy,
+                              loaded once per worker): each other row -> nearest kept row by cosine
                               (nlp_core.vectors_pruning.NearestKept: float32 products,
                               float64 re-score of near ties, lower row wins); only (rank,
                               key, word, row, score) leave the worker
@@ -22,15 +23,14 @@ shuffle, or the in-memory runner's buffers) except for the kept table and, witho
 A row's position is `(file index << FILE_SHIFT) | byte offset` (vector_rows.py): which
 rows make the table never depends on how the input was split.
 """
-from typing import Iterator, List, NamedTuple, Optional, Tuple
+from typing import Any, Iterator, List, NamedTuple, Optional, Tuple
 
-import apache_beam as beam
 import numpy
 
 from nlp_core.training.loop import single_blas_thread
 from nlp_core.vectors_pruning import NearestKept
 
-from .vector_memory import note_peak_rss, return_freed_memory
+from .vector_memory import note_peak_rss
 from .vector_rows import RowBlock
 
 
@@ -59,15 +59,10 @@ class Ranked(NamedTuple):
 
     ranks: numpy.ndarray
     keys: numpy.ndarray
-    words: List[str]
+    words: Any  # a list of str, or an Arrow string array (read back from a shard's file)
     vectors: Optional[numpy.ndarray]  # None once remapped
     rows: Optional[numpy.ndarray] = None    # remapped: the kept row
     scores: Optional[numpy.ndarray] = None  # remapped: its cosine
-
-
-def key_piece(block: RowBlock) -> Tuple[numpy.ndarray, numpy.ndarray]:
-    """What SelectRows needs of a block: (int64 positions, uint64 keys)."""
-    return block.positions, block.keys
 
 
 def select_rows(pieces: List[Tuple[numpy.ndarray, numpy.ndarray]], truncate: int
@@ -155,29 +150,3 @@ class RemapRows:
             rows, scores = self._nearest(block.vectors)
         note_peak_rss()
         yield Ranked(ranks, block.keys, block.words, None, rows, scores)
-
-
-def assemble_kept(pieces: List[Ranked], n_rows: int, dims: int) -> numpy.ndarray:
-    """float32 (n_rows, dims): the kept rows by rank."""
-    table = numpy.zeros((n_rows, dims), dtype=numpy.float32)
-    for piece in pieces:
-        table[piece.ranks] = piece.vectors
-    return table
-
-
-class ParseStep(beam.DoFn):
-    """One pass over the input as a DoFn: its input elements (a LineChunk of a text file,
-    or (file index, path) of a binary file) are parsed into RowBlocks by `parse` and each
-    block handed to `step` (KeptRows or RemapRows) with the side inputs; `skip` lets a
-    text chunk go unparsed when the step would find nothing in it."""
-
-    def __init__(self, step, parse):
-        self.step = step
-        self.parse = parse
-
-    def setup(self):
-        return_freed_memory()
-
-    def process(self, element, selection: Selection, *side):
-        for block in self.parse(element, self.step, selection):
-            yield from self.step(block, selection, *side)

@@ -1,10 +1,11 @@
 """The one writer of the vector-conversion job: the table and its keys into the pipeline
 directory that `python -m nlp_core init vectors` writes, byte for byte.
 
-Rows arrive in any order, each with its rank (its row in the table before pruning): the
-table is a preallocated .npy memory map that each piece is written into at its rows, so
-the writer holds the keys (8 bytes a row), the words and one piece of vectors, never the
-table. The files (config.cfg, meta.json, tokenizer, vocab/ with vectors, key2row,
+It runs in the launcher once every shard is committed (vector_shards.py) and streams the
+shards' files, a record batch at a time, each row at its rank (its row in the table
+before pruning): the table is a preallocated .npy memory map written by rank, so the
+writer holds the keys, kept rows and scores (8 bytes each a row), the words as one Arrow
+array and one batch of vectors, never the table in Python objects. The files (config.cfg, meta.json, tokenizer, vocab/ with vectors, key2row,
 vectors.cfg and strings.json, prune_report.json with --prune) are made by the same
 functions `init vectors` uses (nlp_core.vectors_disk, vectors_building, vectors_pruning).
 On a filesystem other than the local one they are written to a local temporary directory
@@ -14,9 +15,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Tuple
 
-import apache_beam as beam
 import numpy
 import pyarrow
 import srsly
@@ -31,7 +31,7 @@ from nlp_core.vectors_pruning import prune_report
 
 from .output_lock import is_local
 from .vector_memory import note_peak_rss
-from .vector_table import Ranked, Selection
+from .vector_table import Ranked
 
 # what the writer puts in OUTPUT (output_dir.commit moves these)
 PIPELINE_ENTRIES = ("config.cfg", "meta.json", "tokenizer", "vocab", "prune_report.json")
@@ -47,31 +47,34 @@ class TableSettings(NamedTuple):
     floret: Optional[Dict[str, Any]] = None  # floret mode: the file header's settings
 
 
-class WriteTable(beam.DoFn):
-    """(None, every Ranked piece) -> the pipeline directory in `directory`; outputs the
-    counts {"rows_kept", "rows_remapped", "keys", "duplicates", "truncated"}."""
+class TableCounts(NamedTuple):
+    """What the writer needs of the selection besides the rows."""
 
-    def __init__(self, directory: str, settings: TableSettings):
-        self.directory = directory
-        self.settings = settings
-
-    def process(self, item: Tuple[Any, Iterable[Ranked]], selection: Selection):
-        _, pieces = item
-        if is_local(self.directory):
-            counts = write_pipeline(Path(self.directory), pieces, selection, self.settings)
-        else:
-            with tempfile.TemporaryDirectory() as local:
-                counts = write_pipeline(Path(local), pieces, selection, self.settings)
-                _copy_tree(Path(local), self.directory)
-        note_peak_rss()
-        yield counts
+    n_distinct: int
+    duplicates: int
+    truncated: int
 
 
-def write_pipeline(path: Path, pieces: Iterable[Ranked], selection: Selection,
+def write_table(directory: str, kept: Callable[[], Iterable[Ranked]],
+                remapped: Callable[[], Iterable[Ranked]], counts: TableCounts,
+                settings: TableSettings) -> Dict[str, Any]:
+    """The pipeline directory in `directory` from the shards' rows (`kept()` and
+    `remapped()` give them a piece at a time); the counts {"rows_kept", "rows_remapped",
+    "keys", "duplicates", "truncated"}."""
+    if is_local(directory):
+        return write_pipeline(Path(directory), kept, remapped, counts, settings)
+    with tempfile.TemporaryDirectory() as local:
+        result = write_pipeline(Path(local), kept, remapped, counts, settings)
+        _copy_tree(Path(local), directory)
+    return result
+
+
+def write_pipeline(path: Path, kept: Callable[[], Iterable[Ranked]],
+                   remapped: Callable[[], Iterable[Ranked]], counts: TableCounts,
                    settings: TableSettings) -> Dict[str, Any]:
     if settings.floret is not None:
-        return write_floret(path, pieces, selection, settings)
-    n_keys = selection.n_distinct
+        return write_floret(path, kept(), counts, settings)
+    n_keys = counts.n_distinct
     n_rows = min(n_keys, settings.prune) if settings.prune else n_keys
     if n_keys == 0:
         raise ValueError(f"--input {settings.source}: no good rows to convert.")
@@ -82,20 +85,23 @@ def write_pipeline(path: Path, pieces: Iterable[Ranked], selection: Selection,
     keys = numpy.zeros(n_keys, dtype=numpy.uint64)
     rows = numpy.zeros(n_keys, dtype=numpy.int64)
     scores = numpy.zeros(n_keys - n_rows, dtype=numpy.float64)
-    words = [None] * n_keys
-    for piece in pieces:
+    ranks: List[numpy.ndarray] = []
+    words: List[pyarrow.Array] = []
+    for piece in kept():
         keys[piece.ranks] = piece.keys
-        for rank, word in zip(piece.ranks.tolist(), piece.words):
-            words[rank] = word
-        if piece.rows is None:
-            table[piece.ranks] = piece.vectors
-            rows[piece.ranks] = piece.ranks
-        else:
-            rows[piece.ranks] = piece.rows
-            scores[piece.ranks - n_rows] = piece.scores
+        table[piece.ranks] = piece.vectors
+        rows[piece.ranks] = piece.ranks
+        ranks.append(piece.ranks)
+        words.append(_words(piece.words))
     table.flush()
-    word_array = pyarrow.array(words, type=pyarrow.large_string())
-    del words
+    for piece in remapped():
+        keys[piece.ranks] = piece.keys
+        rows[piece.ranks] = piece.rows
+        scores[piece.ranks - n_rows] = piece.scores
+        ranks.append(piece.ranks)
+        words.append(_words(piece.words))
+    word_array = _by_rank(ranks, words, n_keys)
+    del ranks, words
     nlp = blank(settings.lang, config={"nlp": SPACY_NLP_FUNCTIONS})
     vectors = Vectors(strings=nlp.vocab.strings, data=table, name=settings.name,
                       attr=settings.attr)
@@ -116,20 +122,47 @@ def write_pipeline(path: Path, pieces: Iterable[Ranked], selection: Selection,
         srsly.write_json(path / "prune_report.json", report)
     del table, vectors
     nlp.vocab.vectors = Vectors()
+    note_peak_rss()
     return {"rows_kept": n_rows, "rows_remapped": n_keys - n_rows, "keys": n_keys,
-            "duplicates": selection.duplicates, "truncated": selection.truncated}
+            "duplicates": counts.duplicates, "truncated": counts.truncated}
+
+
+def _words(words) -> pyarrow.Array:
+    """A piece's words as an Arrow large_string array."""
+    if isinstance(words, pyarrow.ChunkedArray):
+        words = words.combine_chunks()
+    if isinstance(words, pyarrow.Array):
+        return words.cast(pyarrow.large_string())
+    return pyarrow.array(words, type=pyarrow.large_string())
+
+
+def _by_rank(ranks: List[numpy.ndarray], words: List[pyarrow.Array], n_keys: int
+             ) -> pyarrow.Array:
+    """The words in rank order (the pieces come in rank order when the shards do: then
+    nothing is reordered), checking that each rank 0..n_keys-1 came exactly once."""
+    order = numpy.concatenate(ranks) if ranks else numpy.zeros(0, numpy.int64)
+    if len(order) != n_keys or not numpy.array_equal(numpy.sort(order),
+                                                      numpy.arange(n_keys)):
+        raise RuntimeError(f"the shards hold {len(order)} rows for {n_keys} distinct keys "
+                           "(a rank missing or repeated): a bug, or the partial area was "
+                           "changed while the run worked. Run again with --overwrite.")
+    array = (pyarrow.concat_arrays(words) if words
+             else pyarrow.array([], type=pyarrow.large_string()))
+    if numpy.all(order[1:] > order[:-1]):
+        return array
+    return array.take(pyarrow.array(numpy.argsort(order, kind="stable")))
 
 
 FLORET_ERRORS_KEPT = 5
 
 
-def write_floret(path: Path, pieces: Iterable[Ranked], selection: Selection,
+def write_floret(path: Path, pieces: Iterable[Ranked], counts: TableCounts,
                  settings: TableSettings) -> Dict[str, Any]:
     """A floret table: every row in file order, as `init vectors --mode floret` writes it
     (one row per hash bucket, no keys). A row whose bucket index is not its row number
     is listed in `floret_index_errors` (the run then fails with E080, as the command
     does)."""
-    n_rows = selection.n_distinct
+    n_rows = counts.n_distinct
     if n_rows == 0:
         raise ValueError(f"--input {settings.source}: no good rows to convert.")
     vocab_dir = path / "vocab"
@@ -141,7 +174,9 @@ def write_floret(path: Path, pieces: Iterable[Ranked], selection: Selection,
     wrong: List[Tuple[int, str]] = []
     for piece in pieces:
         table[piece.ranks] = piece.vectors
-        for rank, word in zip(piece.ranks.tolist(), piece.words):
+        words = piece.words
+        for rank, word in zip(piece.ranks.tolist(), words if isinstance(words, list)
+                              else words.to_pylist()):
             if word != str(rank):
                 wrong.append((rank, word))
     wrong = sorted(wrong)[:FLORET_ERRORS_KEPT]
@@ -153,7 +188,7 @@ def write_floret(path: Path, pieces: Iterable[Ranked], selection: Selection,
     del table
     rows_path.unlink()
     return {"rows_kept": n_rows, "rows_remapped": 0, "keys": 0,
-            "duplicates": selection.duplicates, "truncated": selection.truncated,
+            "duplicates": counts.duplicates, "truncated": counts.truncated,
             "floret_index_errors": [
                 (f"row {rank + 1}", f"bucket index {word!r}, expected {rank} (rows in "
                  "order)") for rank, word in wrong]}

@@ -106,7 +106,7 @@ def test_bad_binary_records_are_dead_lettered_with_record_and_offset(tmp_path):
     _reconciles(summary)
     assert summary["counts"]["lines_read"] == len(records)
     assert summary["counts"]["dead_lettered"] == len(bad)
-    rows = pq.read_table(next((out / "vector_dead_letter").glob("*.parquet"))).to_pylist()
+    rows = pq.read_table(out / "vector_dead_letter").to_pylist()
     assert {row["line"]: row["error_type"] for row in rows} == bad
     data = path.read_bytes()
     for row in rows:
@@ -133,7 +133,7 @@ def test_a_binary_file_cut_short_keeps_the_records_before_it(tmp_path):
     _reconciles(summary)
     assert summary["counts"]["rows_kept"] == 299
     assert summary["counts"]["dead_letter_by_reason"] == {"truncated_file": 1}
-    letter = pq.read_table(next((out / "vector_dead_letter").glob("*.parquet"))).to_pylist()[0]
+    letter = pq.read_table(out / "vector_dead_letter").to_pylist()[0]
     words, _ = glove_table(299)  # the 300th record starts after the header and 299 more
     assert letter["offset"] == len(b"300 50\n") + sum(len(w.encode()) + 202 for w in words)
 
@@ -265,7 +265,7 @@ def test_every_planted_bad_line_is_dead_lettered_and_the_counts_reconcile(tmp_pa
     counts = summary["counts"]
     assert (counts["lines_read"], counts["dead_lettered"], counts["blank_lines"]) == (
         2000 + len(planted), len(planted), 1)
-    rows = pq.read_table(next((out / "vector_dead_letter").glob("*.parquet"))).to_pylist()
+    rows = pq.read_table(out / "vector_dead_letter").to_pylist()
     data = path.read_bytes()
     found = sorted((row["offset"], row["error_type"]) for row in rows)
     expected = sorted((data.index(b"\n" + line[:40]) + 1, kind)
