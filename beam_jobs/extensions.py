@@ -326,8 +326,9 @@ class ExtensionReader:
         if getter is not None or method is not None:
             out = []
             for token in doc:
-                try:
-                    out.append(check(getattr(token._, spec.name)))
+                try:  # the getter itself: token._ would build a namespace per token
+                    out.append(check(getter(token) if getter is not None
+                                     else getattr(token._, spec.name)))
                 except _BadValue as err:
                     raise _BadValue(f"token {token.i} ({_short(token.text)}): {err}") from None
             return out
