@@ -31,6 +31,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from nlp_core.errors import Errors
 from nlp_core.language import Language
@@ -41,6 +42,8 @@ from schemas.annotations import ExtensionSpec, parse_extension_spec
 # list items plus string characters of one document's extension values, at most: memory
 # stays bounded whatever a component puts there (about 16 bytes and more per cell)
 MAX_VALUE_CELLS = 4_000_000
+# extension columns a run may declare (a meta.json is data from outside)
+MAX_SPECS = 256
 # a --code file is carried to the workers as text: at most this many bytes
 MAX_CODE_BYTES = 4 << 20
 # how much of a bad value a message shows
@@ -119,6 +122,9 @@ def _split(text: str) -> List[str]:
 
 
 def _parse(parts: Sequence[Any], where: str) -> Tuple[ExtensionSpec, ...]:
+    if len(parts) > MAX_SPECS:
+        raise ValueError(Errors.E670.format(where=where, spec=f"{len(parts)} specs",
+                                            reason=f"more than {MAX_SPECS} columns"))
     specs: List[ExtensionSpec] = []
     for part in parts:
         if not isinstance(part, str) or not part.strip():
@@ -376,7 +382,12 @@ class ExtensionReader:
             if spec.level == "span":
                 no_ents = ents.is_null().to_pylist()
                 column = [None if missing else v for v, missing in zip(column, no_ents)]
-            arrays.append(pa.array(column, type=spec.arrow_type))
+            array = pa.array(column, type=spec.arrow_type)
+            if spec.level == "span" and (pc.list_value_length(array).to_pylist()
+                                         != pc.list_value_length(ents).to_pylist()):
+                raise RuntimeError(f"{spec}: the entity values do not line up with the "
+                                   "ents column (a bug: please report it)")
+            arrays.append(array)
         return arrays
 
 

@@ -197,6 +197,23 @@ def test_undeclared_attribute_is_an_error_before_the_run(pipeline, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_too_many_specs():
+    with pytest.raises(ValueError, match=r"\[E670\].*more than 256 columns"):
+        parse_extensions(",".join(f"doc:x{i}:int" for i in range(257)))
+
+
+def test_resume_needs_the_same_extensions_and_code(pipeline, tmp_path):
+    code, model, _, inputs = pipeline
+    argv = ["--input", str(inputs), "--output", str(tmp_path / "o"), "--model", str(model),
+            "--code", str(code)]
+    settings = [annotate.shard_settings(annotate.plan(argv + extra)) for extra in
+                ([], ["--extensions", "doc:ext_test_upper:int"],
+                 ["--extensions", "doc:ext_test_upper:float"])]
+    assert [s["extensions"] for s in settings] == [[], ["doc:ext_test_upper:int"],
+                                                   ["doc:ext_test_upper:float"]]
+    assert settings[0]["code"] == extensions.read_user_code(str(code)).digest
+
+
 def test_bad_meta_declaration_names_the_meta(tmp_path):
     nlp = nlp_core.blank("en")
     with pytest.raises(ValueError, match=r"\[E670\] the \"extensions\" of --model 'm'"):
