@@ -289,14 +289,15 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
     kept with --resume), then the table and the summary into the staging area."""
     start = time.perf_counter()
     job = job_plan.job
-    partial = VectorPartial(job.output)
+    partial = VectorPartial(job.output, _steps(job))
     settings = shard_settings(job_plan)
     resumed = 0
     if job.resume and partial.has_committed():
         partial.check_plan(list(job_plan.shards), settings, job.output)
-        resumed = _count_committed(partial, job_plan)
+        resumed = sum(partial.manifest(shard, step) is not None
+                      for shard in job_plan.shards for step in partial.steps)
         logging.warning("--resume: %d of %d shard steps were committed by an earlier run; "
-                        "doing the others", resumed, len(job_plan.shards) * _n_steps(job))
+                        "doing the others", resumed, len(job_plan.shards) * len(partial.steps))
     else:
         partial.discard()
         partial.start(list(job_plan.shards), settings)
@@ -313,7 +314,7 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
                                         job.retries, once=test_pipeline is not None,
                                         run_when_done=True)
     manifests = {step: [partial.manifest(shard, step) for shard in job_plan.shards]
-                 for step in (KEYS, KEPT) + ((REMAPPED,) if job.prune else ())}
+                 for step in _steps(job)}
     missing = [(step, shard.name) for step, found in manifests.items()
                for shard, manifest in zip(job_plan.shards, found) if manifest is None]
     if missing:
@@ -368,14 +369,9 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
     return summary
 
 
-def _n_steps(job: ConvertVectorsOptions) -> int:
-    return 3 if job.prune else 2
-
-
-def _count_committed(partial: VectorPartial, job_plan: JobPlan) -> int:
-    steps = (KEYS, KEPT) + ((REMAPPED,) if job_plan.job.prune else ())
-    return sum(partial.manifest(shard, step) is not None
-               for shard in job_plan.shards for step in steps)
+def _steps(job: ConvertVectorsOptions) -> Tuple[str, ...]:
+    """The passes each shard goes through."""
+    return (KEYS, KEPT, REMAPPED) if job.prune else (KEYS, KEPT)
 
 
 def _check_headers(job_plan: JobPlan, summary: Dict[str, Any]) -> None:

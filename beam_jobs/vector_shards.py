@@ -142,7 +142,23 @@ class ShardReader(NamedTuple):
 
 
 class VectorPartial(PartialRun):
-    """The partial area of --output `output` with one manifest per shard and step."""
+    """The partial area of --output `output` with one manifest per shard and step
+    (`steps`: the job's, for `committed`)."""
+
+    def __init__(self, output: str, steps: Sequence[str] = (KEYS, KEPT, REMAPPED)):
+        super().__init__(output)
+        self.steps = tuple(steps)
+
+    def committed(self, shards: Sequence[Shard], tables: Sequence[str] = ()
+                  ) -> Dict[str, Dict[str, Any]]:
+        """shard name -> its first step's manifest, for the shards that committed every
+        step (`tables` is not used: a manifest names its files)."""
+        found = {}
+        for shard in shards:
+            manifests = [self.manifest(shard, step) for step in self.steps]
+            if all(manifests):
+                found[shard.name] = manifests[0]
+        return found
 
     def step_file(self, step: str, shard: Shard, suffix: str = ".arrow") -> str:
         return self.path(step, shard.name + suffix)
