@@ -17,7 +17,7 @@ from beam_jobs.annotating import AnnotateBatches
 from beam_jobs.arrow import docs_to_record_batch
 from beam_jobs.extensions import ExtensionReader, UserCode, parse_extensions
 from beam_jobs.records import Record
-from nlp_core.tokens import Doc, Span, Token
+from nlp_core.tokens import Doc, DocBin, Span, Token
 from schemas import annotations, dead_letter, schema_identity
 
 CODE = textwrap.dedent('''
@@ -358,3 +358,25 @@ def test_workers_of_another_machine_get_the_code_as_text(pipeline, tmp_path, mon
     assert workers and all(not w.endswith(f":{os.getpid()}") for w in workers)
     for table in ("annotations", "dead_letter"):
         assert _rows(tmp_path / "mp", table)[1] == _rows(tmp_path / "mem", table)[1]
+
+
+def test_spacy_input_values_come_from_user_data(tmp_path):
+    """A .spacy file stored with user data: the values it holds are written (a tokenizer-
+    only pipeline sets none), and one it holds of the wrong type is a dead letter."""
+    Doc.set_extension("ext_test_stored", default=None, force=True)
+    Token.set_extension("ext_test_tok", default=None, force=True)
+    nlp = nlp_core.blank("en")
+    docs = [nlp("first doc"), nlp("second doc here"), nlp("third")]
+    docs[0]._.ext_test_stored = "kept"
+    docs[0][1]._.ext_test_tok = 2.5
+    docs[2]._.ext_test_stored = 3
+    DocBin(store_user_data=True, docs=docs).to_disk(tmp_path / "in.spacy")
+    summary = _run(tmp_path / "out", tmp_path / "in.spacy", "blank:en", "--extensions",
+                   "doc:ext_test_stored:string,token:ext_test_tok:float")
+    _, rows = _rows(tmp_path / "out", "annotations")
+    assert [(r["offset"], r["ext_doc_ext_test_stored"], r["ext_token_ext_test_tok"])
+            for r in sorted(rows, key=lambda r: r["offset"])] == [
+        (0, "kept", [None, 2.5]), (1, None, [None, None, None])]
+    _, dead = _rows(tmp_path / "out", "dead_letter")
+    assert [(d["offset"], d["error_type"]) for d in dead] == [(2, "extension_value")]
+    assert "expected string, got int" in dead[0]["message"] and summary["reconciled"]
