@@ -18,6 +18,7 @@ from beam_jobs.arrow import docs_to_record_batch
 from beam_jobs.extensions import ExtensionReader, UserCode, parse_extensions
 from beam_jobs.records import Record
 from nlp_core.tokens import Doc, DocBin, Span, Token
+from nlp_core.tokens.underscore import Underscore
 from schemas import annotations, dead_letter, schema_identity
 
 CODE = textwrap.dedent('''
@@ -60,6 +61,23 @@ SPECS = ("doc:ext_test_upper:int,doc:ext_test_ratio:float,doc:ext_test_label:str
          "token:ext_test_width:int,span:ext_test_size:int")
 TEXTS = ["Hello World from Ann.", "all lower case words here", "One", "x 2 y",
          "BADFLOAT in This one", "BADOBJ There"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_extensions():
+    """The attributes these tests declare (one with a getter that raises) go afterwards,
+    and so does the record of the --code files imported."""
+    saved = [dict(table) for table in (Underscore.doc_extensions,
+                                       Underscore.token_extensions,
+                                       Underscore.span_extensions)]
+    imported = dict(extensions._IMPORTED)
+    yield
+    for table, before in zip((Underscore.doc_extensions, Underscore.token_extensions,
+                              Underscore.span_extensions), saved):
+        table.clear()
+        table.update(before)
+    extensions._IMPORTED.clear()
+    extensions._IMPORTED.update(imported)
 
 
 @pytest.fixture(scope="module")
