@@ -45,11 +45,12 @@ def note_peak_rss() -> None:
     peak_memory.note_peak_rss(PEAK_RSS_NAMESPACE)
 
 
-def note_idle_rss() -> None:
-    """Record this process's peak RSS before its first piece of work (a step's setup:
-    the interpreter, Beam's SDK harness, beam_jobs and nlp_core imported); the smallest
-    value a worker noted is its idle baseline (`idle_rss_by_worker`)."""
-    peak_memory.note_peak_rss(IDLE_RSS_NAMESPACE)
+def note_idle_rss(kib: int) -> None:
+    """Record `kib`, this process's peak RSS before its first piece of work (taken in a
+    step's setup: the interpreter, Beam's SDK harness, beam_jobs and nlp_core imported;
+    noted from inside a bundle, where Beam's metrics are counted); the smallest value a
+    worker noted is its idle baseline (`idle_rss_by_worker`)."""
+    peak_memory._distribution(IDLE_RSS_NAMESPACE).update(kib)
 
 
 def idle_rss_by_worker(result) -> Dict[str, float]:

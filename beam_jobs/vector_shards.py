@@ -57,7 +57,7 @@ from .shards import (
     temporary_name,
     write_atomic,
 )
-from .vector_memory import note_idle_rss, note_peak_rss, return_freed_memory
+from .vector_memory import note_idle_rss, note_peak_rss, peak_rss_kib, return_freed_memory
 from .vector_rows import (
     FILE_SHIFT,
     RowBlock,
@@ -212,11 +212,14 @@ class _ShardStep(beam.DoFn):
         self.reader = reader
 
     def setup(self):
-        note_idle_rss()
+        self.idle_kib = peak_rss_kib()
         return_freed_memory()
         self.partial = VectorPartial(self.output)
 
     def process(self, shard: Shard, *side):
+        if self.idle_kib is not None:
+            note_idle_rss(self.idle_kib)
+            self.idle_kib = None
         found = self.partial.manifest(shard, self.step_name)
         if found is None:
             found = self.partial.commit(shard, self.step_name, self.work(shard, *side))

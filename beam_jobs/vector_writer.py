@@ -3,9 +3,10 @@ directory that `python -m nlp_core init vectors` writes, byte for byte.
 
 It runs in the launcher once every shard is committed (vector_shards.py) and streams the
 shards' files, a record batch at a time, each row at its rank (its row in the table
-before pruning): the table is a preallocated .npy memory map written by rank, so the
-writer holds the keys, kept rows and scores (8 bytes each a row), the words as one Arrow
-array and one batch of vectors, never the table in Python objects. The files (config.cfg, meta.json, tokenizer, vocab/ with vectors, key2row,
+before pruning): the table is a preallocated .npy file written by rank with plain writes
+(`RowFile`: page cache, not this process's memory), so the writer holds the keys, kept
+rows and scores (8 bytes each a row), the words as one Arrow array and one batch of
+vectors, never the table. The files (config.cfg, meta.json, tokenizer, vocab/ with vectors, key2row,
 vectors.cfg and strings.json, prune_report.json with --prune) are made by the same
 functions `init vectors` uses (nlp_core.vectors_disk, vectors_building, vectors_pruning).
 On a filesystem other than the local one they are written to a local temporary directory
@@ -80,20 +81,20 @@ def write_pipeline(path: Path, kept: Callable[[], Iterable[Ranked]],
         raise ValueError(f"--input {settings.source}: no good rows to convert.")
     vocab_dir = path / "vocab"
     vocab_dir.mkdir(parents=True, exist_ok=True)
-    table = numpy.lib.format.open_memmap(vocab_dir / "vectors", mode="w+", dtype="<f4",
-                                         shape=(n_rows, settings.dims))
     keys = numpy.zeros(n_keys, dtype=numpy.uint64)
     rows = numpy.zeros(n_keys, dtype=numpy.int64)
     scores = numpy.zeros(n_keys - n_rows, dtype=numpy.float64)
     ranks: List[numpy.ndarray] = []
     words: List[pyarrow.Array] = []
-    for piece in kept():
-        keys[piece.ranks] = piece.keys
-        table[piece.ranks] = piece.vectors
-        rows[piece.ranks] = piece.ranks
-        ranks.append(piece.ranks)
-        words.append(_words(piece.words))
-    table.flush()
+    with RowFile(vocab_dir / "vectors", n_rows, settings.dims) as table_file:
+        for piece in kept():
+            keys[piece.ranks] = piece.keys
+            table_file.write(piece.ranks, piece.vectors)
+            rows[piece.ranks] = piece.ranks
+            ranks.append(piece.ranks)
+            words.append(_words(piece.words))
+    # read-only and not read here: init vectors' functions need its shape and dtype
+    table = numpy.load(vocab_dir / "vectors", mmap_mode="r", allow_pickle=False)
     for piece in remapped():
         keys[piece.ranks] = piece.keys
         rows[piece.ranks] = piece.rows
@@ -125,6 +126,36 @@ def write_pipeline(path: Path, kept: Callable[[], Iterable[Ranked]],
     note_peak_rss()
     return {"rows_kept": n_rows, "rows_remapped": n_keys - n_rows, "keys": n_keys,
             "duplicates": counts.duplicates, "truncated": counts.truncated}
+
+
+class RowFile:
+    """A float32 (n_rows, dims) .npy file written row by row at given ranks with plain
+    writes (runs of consecutive ranks at once), not through a memory map: the rows go
+    to the page cache, never into this process's resident set."""
+
+    def __init__(self, path: Path, n_rows: int, dims: int):
+        table = numpy.lib.format.open_memmap(path, mode="w+", dtype="<f4",
+                                             shape=(n_rows, dims))
+        self.offset = table.offset
+        del table  # the header written and the file sized; no page touched
+        self.row_bytes = dims * 4
+        self.file = open(path, "r+b")
+
+    def write(self, ranks: numpy.ndarray, vectors: numpy.ndarray) -> None:
+        if not len(ranks):
+            return
+        order = numpy.argsort(ranks, kind="stable")
+        ranks, vectors = ranks[order], vectors[order]
+        breaks = numpy.flatnonzero(numpy.diff(ranks) != 1) + 1
+        for start, end in zip([0, *breaks.tolist()], [*breaks.tolist(), len(ranks)]):
+            self.file.seek(self.offset + int(ranks[start]) * self.row_bytes)
+            self.file.write(numpy.ascontiguousarray(vectors[start:end], dtype="<f4").data)
+
+    def __enter__(self) -> "RowFile":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.file.close()
 
 
 def _words(words) -> pyarrow.Array:
@@ -169,16 +200,12 @@ def write_floret(path: Path, pieces: Iterable[Ranked], counts: TableCounts,
     vocab_dir.mkdir(parents=True, exist_ok=True)
     # filled here by rank, then written by the command's own functions to vocab/vectors
     rows_path = path / ".floret-rows.npy"
-    table = numpy.lib.format.open_memmap(rows_path, mode="w+", dtype="<f4",
-                                         shape=(n_rows, settings.dims))
     wrong: List[Tuple[int, str]] = []
-    for piece in pieces:
-        table[piece.ranks] = piece.vectors
-        words = piece.words
-        for rank, word in zip(piece.ranks.tolist(), words if isinstance(words, list)
-                              else words.to_pylist()):
-            if word != str(rank):
-                wrong.append((rank, word))
+    with RowFile(rows_path, n_rows, settings.dims) as table_file:
+        for piece in pieces:
+            table_file.write(piece.ranks, piece.vectors)
+            _check_buckets(piece, wrong)
+    table = numpy.load(rows_path, mmap_mode="r", allow_pickle=False)
     wrong = sorted(wrong)[:FLORET_ERRORS_KEPT]
     nlp = blank(settings.lang, config={"nlp": SPACY_NLP_FUNCTIONS})
     nlp.vocab.vectors = Vectors(strings=nlp.vocab.strings, data=table, name=settings.name,
@@ -192,6 +219,16 @@ def write_floret(path: Path, pieces: Iterable[Ranked], counts: TableCounts,
             "floret_index_errors": [
                 (f"row {rank + 1}", f"bucket index {word!r}, expected {rank} (rows in "
                  "order)") for rank, word in wrong]}
+
+
+def _check_buckets(piece: Ranked, wrong: List[Tuple[int, str]]) -> None:
+    """Note the rows whose bucket index (the word) is not their row number."""
+    words = piece.words if isinstance(piece.words, list) else piece.words.to_pylist()
+    for rank, word in zip(piece.ranks.tolist(), words):
+        if word != str(rank):
+            wrong.append((rank, word))
+    if len(wrong) > 64 * FLORET_ERRORS_KEPT:  # bounded: only the first few are reported
+        wrong[:] = sorted(wrong)[:FLORET_ERRORS_KEPT]
 
 
 def _copy_tree(local: Path, target: str) -> None:
