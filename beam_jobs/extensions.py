@@ -105,7 +105,7 @@ def import_user_code(code: Optional[UserCode]) -> None:
 def parse_extensions(text: str, where: str = "--extensions") -> Tuple[ExtensionSpec, ...]:
     """"doc:x:int,token:y:list[string],..." -> specs; ValueError E670 naming the bad spec,
     the levels and the types allowed (`where` says where the text came from)."""
-    return _parse([part for part in _split(text)], where)
+    return _parse(_split(text), where)
 
 
 def _split(text: str) -> List[str]:

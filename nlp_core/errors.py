@@ -564,10 +564,9 @@ class Errors(metaclass=_Catalogue):
             "names are relative paths without '..' segments.")
 
     # Extension attributes as columns of the annotate job (E670-E679).
-    E670 = ("{where}: {spec}: {reason}. Each spec is LEVEL:NAME:TYPE, LEVEL one of doc, token, "
-            "span and TYPE one of int, float, bool, string, list[int], list[float], "
-            "list[bool], list[string]; separate specs with commas, e.g. "
-            "--extensions doc:score:float,token:is_name:bool.")
+    E670 = ("{where}: {spec}: {reason}. Each spec is LEVEL:NAME:TYPE (LEVEL doc, token or "
+            "span; TYPE int, float, bool, string or list[T] of them), comma-separated, e.g. "
+            "--extensions doc:score:float,token:is_name:bool,span:ids:list[int].")
     E672 = ("{where} {spec}: {cls} has no extension attribute {name!r} once --model {model!r} "
             "is loaded{loaded}. Declare it (`{cls}.set_extension({name!r}, default=None)`) in "
             "the --code file or in the module of the component that sets it, or leave it out "

@@ -118,26 +118,24 @@ class ExtensionSpec(NamedTuple):
 
 def parse_extension_spec(text: str) -> ExtensionSpec:
     """"LEVEL:NAME:TYPE" -> ExtensionSpec; ValueError saying which part is wrong and what
-    each part takes (callers add where the spec came from)."""
+    each part takes (callers add the spec and where it came from)."""
     parts = [part.strip() for part in text.strip().split(":")]
     if len(parts) != 3 or not all(parts):
-        raise ValueError(f"{text.strip()!r} is not LEVEL:NAME:TYPE (e.g. doc:score:float, "
-                         f"token:is_name:bool, span:ids:list[int])")
+        raise ValueError("not of the form LEVEL:NAME:TYPE (e.g. doc:score:float, "
+                         "token:is_name:bool, span:ids:list[int])")
     level, name, type_name = parts
     type_name = type_name.replace(" ", "").replace("<", "[").replace(">", "]")
     if level not in LEVELS:
-        raise ValueError(f"{text.strip()!r}: the level {level!r} is not one of "
-                         f"{', '.join(LEVELS)}")
+        raise ValueError(f"the level {level!r} is not one of {', '.join(LEVELS)}")
     if not _NAME.match(name):
-        raise ValueError(f"{text.strip()!r}: the name {name!r} is not an attribute name "
-                         "(letters, digits and _, not starting with a digit)")
+        raise ValueError(f"the name {name!r} is not an attribute name (letters, digits and "
+                         "_, not starting with a digit)")
     if type_name == "str":
         type_name = "string"
     if type_name.startswith("list[") and type_name[5:-1] == "str":
         type_name = "list[string]"
     if type_name not in TYPES:
-        raise ValueError(f"{text.strip()!r}: the type {type_name!r} is not one of "
-                         f"{', '.join(TYPES)}")
+        raise ValueError(f"the type {type_name!r} is not one of {', '.join(TYPES)}")
     return ExtensionSpec(level, name, type_name)
 
 

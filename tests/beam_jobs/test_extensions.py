@@ -181,7 +181,7 @@ def test_without_extensions_the_table_has_only_the_core_columns(pipeline, tmp_pa
 
 
 @pytest.mark.parametrize("flag, part", [
-    ("doc:x", "is not LEVEL:NAME:TYPE"),
+    ("doc:x", "'doc:x': not of the form LEVEL:NAME:TYPE"),
     ("sent:x:int", "the level 'sent'"),
     ("doc:x:complex", "the type 'complex' is not one of int, float, bool, string, list[int]"),
     ("doc:x:list[dict]", "the type 'list[dict]'"),
