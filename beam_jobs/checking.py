@@ -1,4 +1,4 @@
-"""Checking records, finding duplicate ids, and batching the valid records by length.
+"""Checking records, finding duplicate ids, and batching the valid records (batching.py).
 
 Duplicate ids need a look at the whole corpus before any record is accepted. A first, cheap
 pass (`FindDuplicateIds`) reads only the records that can carry an id and groups
@@ -15,13 +15,14 @@ id-less record found there is dead-lettered as a duplicate. The side input is ke
 generated one.
 """
 import re
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, Iterable, Iterator, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
 from apache_beam.utils.windowed_value import WindowedValue
 
+from .batching import POOL_BATCHES, Batcher, make_batcher  # noqa: F401 (POOL_BATCHES: re-exported)
 from .io import DEAD
 from .records import (
     CheckOptions,
@@ -34,8 +35,6 @@ from .records import (
     generated_id,
 )
 
-# the batcher sorts this many batches' worth of records by length before cutting batches
-POOL_BATCHES = 8
 Position = Tuple[str, int]
 # side-input key: the position of a record to dead-letter and the doc id it would have
 DuplicateKey = Tuple[Position, str]
@@ -99,38 +98,40 @@ class FindDuplicateIds(beam.PTransform):
 
 
 class CheckAndBatch(beam.DoFn):
-    """RawChunks -> batches (lists) of valid Records, sorted by length within a pool (of at
-    most POOL_BATCHES batches' worth of documents and characters) so that each batch holds
-    documents of similar size; bad records go to the "dead" output and
-    (records read, blank lines) per chunk to the "counts" output.
+    """RawChunks -> batches (lists) of valid Records, cut by estimated tokens in length
+    buckets, or (batch_tokens 0) from pools sorted by length (batching.py); bad records go
+    to the "dead" output and (records read, blank lines) per chunk to the "counts" output.
 
     Args:
         options: the record rules.
         batch_size: at most this many documents per batch.
         batch_chars: at most this many characters per batch (a longer document gets a batch
             of its own).
+        batch_tokens: at most this many estimated tokens per batch (counted padded), 0 for
+            the sorted pools of earlier versions.
     """
 
     DEAD = "dead"
     COUNTS = "counts"
 
-    def __init__(self, options: CheckOptions, batch_size: int, batch_chars: int):
+    def __init__(self, options: CheckOptions, batch_size: int, batch_chars: int,
+                 batch_tokens: int = 0):
         self.options = options
         self.batch_size = batch_size
         self.batch_chars = batch_chars
-        self.pool_size = batch_size * POOL_BATCHES
-        # the pool's text is bounded too: 2,048 records of up to --max-chars each could
-        # otherwise hold gigabytes before the pool is cut into batches
-        self.pool_chars = batch_chars * POOL_BATCHES
+        self.batch_tokens = batch_tokens
 
     def setup(self):
-        self._pool: List[Record] = []
-        self._pool_chars = 0
+        self._batcher: Batcher = make_batcher(self.batch_size, self.batch_chars,
+                                              self.batch_tokens)
         self._dead = {}
 
     def start_bundle(self):
-        self._pool = []
-        self._pool_chars = 0
+        self._batcher = make_batcher(self.batch_size, self.batch_chars, self.batch_tokens)
+
+    def observe(self, n_chars: int, n_tokens: int) -> None:
+        """Count what the pipeline made of a batch, for the token estimate."""
+        self._batcher.observe(n_chars, n_tokens)
 
     def process(self, chunk: RawChunk, duplicates: Dict[DuplicateKey, str]):
         yield beam.pvalue.TaggedOutput(self.COUNTS, (len(chunk.items), chunk.n_blank))
@@ -149,13 +150,10 @@ class CheckAndBatch(beam.DoFn):
             if isinstance(result, DeadLetter):
                 yield self._dead_letter(result)
                 continue
-            self._pool.append(result)
-            self._pool_chars += result.n_chars
-            if len(self._pool) >= self.pool_size or self._pool_chars >= self.pool_chars:
-                yield from self._batches()
+            yield from self._batcher.add(result)
 
     def finish_bundle(self):
-        for batch in self._batches():
+        for batch in self._batcher.flush():
             yield WindowedValue(batch, window.GlobalWindow().max_timestamp(),
                                 (window.GlobalWindow(),))
 
@@ -166,18 +164,3 @@ class CheckAndBatch(beam.DoFn):
                 "annotate", f"dead_letters_{letter.error_type}")
         counter.inc()
         return beam.pvalue.TaggedOutput(self.DEAD, letter)
-
-    def _batches(self) -> Iterator[List[Record]]:
-        pool, self._pool = sorted(self._pool, key=lambda r: r.n_chars), []
-        self._pool_chars = 0
-        batch: List[Record] = []
-        chars = 0
-        for record in pool:
-            if batch and (len(batch) >= self.batch_size
-                          or chars + record.n_chars > self.batch_chars):
-                yield batch
-                batch, chars = [], 0
-            batch.append(record)
-            chars += record.n_chars
-        if batch:
-            yield batch
