@@ -123,7 +123,7 @@ def shard_settings(plan: JobPlan) -> Dict[str, Any]:
     """What shapes a shard's rows: a partial run resumes only with the same."""
     job = plan.job
     names = ("model", "text_field", "id_field", "max_chars", "max_line_bytes",
-             "max_decompressed_mb", "keep_text", "batch_size", "batch_chars",
+             "max_decompressed_mb", "keep_text", "batch_size", "batch_chars", "batch_tokens",
              "allow_duplicate_ids", "tensors", "tensor_dtype", "shard_mb", "row_group_mb")
     settings = {name: getattr(job, name) for name in names}
     settings.update(kind=plan.kind, pipeline=[plan.pipeline["name"], plan.pipeline["version"]],
@@ -161,7 +161,8 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan,
             | "AnnotateShards" >> beam.ParDo(
                 AnnotateShards(job.output, rules, job.batch_size, job.batch_chars, annotate,
                                job.row_group_mb << 20,
-                               job.tensor_dtype if job.tensors != "none" else None),
+                               job.tensor_dtype if job.tensors != "none" else None,
+                               job.batch_tokens),
                 beam.pvalue.AsDict(duplicates)).with_outputs(
                     AnnotateShards.ROWS, AnnotateShards.DEAD, main="manifests"))
     # Consumed, so that the runner reads the stage's data from its workers: a local

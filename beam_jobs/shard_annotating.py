@@ -12,7 +12,7 @@ its `annotations` RecordBatches ("rows") and DeadLetters ("dead").
 """
 import time
 from collections import Counter
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import apache_beam as beam
 import pyarrow as pa
@@ -51,7 +51,7 @@ class AnnotateShards(beam.DoFn):
 
     Args:
         output: --output (the shards go to its partial area, `PartialRun(output)`).
-        rules, batch_size, batch_chars: as for CheckAndBatch.
+        rules, batch_size, batch_chars, batch_tokens: as for CheckAndBatch.
         annotate: the AnnotateBatches DoFn to run on each batch.
         row_group_bytes: Arrow bytes per Parquet row group.
         tensor_dtype: the tensors table's element type, None without --tensors.
@@ -62,8 +62,9 @@ class AnnotateShards(beam.DoFn):
 
     def __init__(self, output: str, rules: CheckOptions, batch_size: int, batch_chars: int,
                  annotate: AnnotateBatches, row_group_bytes: int,
-                 tensor_dtype: Optional[str] = None):
+                 tensor_dtype: Optional[str] = None, batch_tokens: int = 0):
         self.output = output
+        self.batch_tokens = batch_tokens
         self.rules = rules
         self.batch_size = batch_size
         self.batch_chars = batch_chars
@@ -88,7 +89,9 @@ class AnnotateShards(beam.DoFn):
                                           self.row_group_bytes, TENSOR_PARQUET_OPTIONS)
         work = _ShardWork(files)
         try:
-            checker = CheckAndBatch(self.rules, self.batch_size, self.batch_chars)
+            checker = CheckAndBatch(self.rules, self.batch_size, self.batch_chars,
+                                    self.batch_tokens)
+            work.observe = checker.observe
             checker.setup()
             checker.start_bundle()
             for chunk in read_shard(shard, self.rules):
@@ -118,6 +121,8 @@ class _ShardWork:
         self.stats = [0, 0, 0, 0.0]
         self.by_reason: Counter = Counter()
         self.dead: List[DeadLetter] = []
+        # (chars, tokens) of each annotated batch -> the batcher's token estimate
+        self.observe: Callable[[int, int], None] = lambda n_chars, n_tokens: None
 
     def take(self, out, annotate: AnnotateBatches) -> Iterator:
         """Route one output of CheckAndBatch (a batch is annotated here)."""
@@ -143,6 +148,7 @@ class _ShardWork:
         elif tag == AnnotateBatches.STATS:
             for i, amount in enumerate(value):
                 self.stats[i] += amount
+            self.observe(value[2], value[1])
         elif tag == AnnotateBatches.TENSORS:
             self.files["tensors"].write(value)
 
