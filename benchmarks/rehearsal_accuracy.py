@@ -6,12 +6,15 @@ The new label, DATE, is built by a rule: weekday and month names (not "May" / "M
 which are mostly other words) in EWT train sentences; every other token of those sentences
 is O, as a user who annotates only the new label would give them (so the fine-tuning data
 also tells the NER that the old entities in them are not entities: the classic set-up for
-forgetting). Both arms load en_ewt_sm, add the label, take the same optimizer and the same
-batches; the shared tok2vec learns with the NER (the tagger, UPOS tagger and parser are not
-updated on the new data, but see the changed embedding). The rehearsal arm calls
-`nlp.resume_training()` (a frozen copy of the pipeline) and after every update
-`nlp.rehearse()` on a batch of other EWT train sentences as raw text (every component
-learns to keep the copy's outputs there).
+forgetting). The arms "plain" and "rehearse-frozen" are what a user runs, as a config:
+en_ewt_sm fine-tuned with `resume_nlp` + `train` (`python -m nlp_core train CONFIG
+--resume-from en_ewt_sm`), the tagger, UPOS tagger and parser in `frozen_components` (not
+updated on the new data, but they see the changed embedding), batches of 16 sentences,
+Adam; "rehearse-frozen" adds `[training] rehearse_corpus` over other EWT train sentences as
+raw text (JSONL): after every update every component learns to keep the outputs of the
+copy made when training starts, the frozen heads with their weights fixed, through the
+shared tok2vec. The arm "rehearse" (every head also steps on its rehearsal gradient) is not
+a config setting; it runs by hand with `nlp.resume_training()` / `nlp.rehearse()`.
 
 Reported, before and after each arm: the old labels' (PER, ORG, LOC) micro F on UNER test
 (raw text), the parser's LAS and the XPOS accuracy on EWT test (gold tokens), and the new
@@ -19,7 +22,7 @@ label's F on the other rule-annotated sentences (390 in EWT train: 90 held out w
 --n-train 300), to show that it was learned.
 
     OPENBLAS_NUM_THREADS=1 nice -n 5 python benchmarks/rehearsal_accuracy.py [--epochs 10]
-        [--n-train 300] [--seed 0] [--out out/rehearsal_accuracy]
+        [--n-train 300] [--seed 0] [--out out/rehearsal_accuracy] [--arms plain,rehearse]
 """
 from __future__ import annotations
 
@@ -35,9 +38,13 @@ import srsly
 from thinc.api import Adam, fix_random_seed
 
 import nlp_core
+from nlp_core.config import fill_config, get_default_config
 from nlp_core.formats.conllu import read_conllu_sentences
 from nlp_core.formats.iob import read_iob
+from nlp_core.tokens import DocBin
 from nlp_core.training import Corpus, Example
+from nlp_core.training.loop import train as train_pipeline
+from nlp_core.training.resume import resume_config, resume_nlp
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data"
@@ -95,12 +102,62 @@ def scores(nlp, ewt_test, uner_test, held_out) -> Dict[str, float]:
             "new_label_f": new_label_f(nlp, held_out)}
 
 
+def write_data(base, train_spans, held_out, raw_texts, seed: int, folder: Path) -> Dict[str, Path]:
+    """The fine-tuning sentences and the held-out ones as .spacy (DATE entities, every other
+    token O), the raw text as JSONL in a shuffled order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"train": folder / "date_train.spacy", "dev": folder / "date_dev.spacy",
+             "raw_text": folder / "raw.jsonl"}
+    for key, items in (("train", train_spans), ("dev", held_out)):
+        docbin = DocBin()
+        for text, spans in items:
+            docbin.add(Example.from_dict(base.make_doc(text), {"entities": spans}).reference)
+        docbin.to_disk(paths[key])
+    raw = list(raw_texts)
+    random.Random(seed).shuffle(raw)
+    srsly.write_jsonl(paths["raw_text"], [{"text": text} for text in raw])
+    return paths
+
+
+def finetune_config(base, paths: Dict[str, Path], *, rehearse: bool, epochs: int, seed: int,
+                    learn_rate: float):
+    """The fine-tuning config over en_ewt_sm's own (as `train --resume-from` builds it)."""
+    frozen = [name for name in base.pipe_names if name not in ("tok2vec", "ner")]
+    weights = {key: None for key in base.config["training"]["score_weights"]}
+    user = {
+        "paths": {key: str(path) for key, path in paths.items()},
+        "system": {"seed": seed},
+        "corpora": {"raw": {"@readers": "nlp_core.JsonlCorpus.v1",
+                            "path": "${paths.raw_text}"}},
+        "training": {"max_epochs": epochs, "max_steps": 0, "patience": 0,
+                     "eval_frequency": 10 ** 6, "dropout": 0.0, "frozen_components": frozen,
+                     "rehearse_corpus": "corpora.raw" if rehearse else None,
+                     "score_weights": {**weights, "ents_f": 1.0},
+                     "batcher": {"@batchers": "nlp_core.batch_by_sequence.v1", "size": BATCH,
+                                 "get_length": None},
+                     "optimizer": {"@optimizers": "Adam.v1", "learn_rate": learn_rate,
+                                   "L2": 0.0, "use_averages": False}},
+    }
+    return fill_config(get_default_config().merge(resume_config(base, user)))
+
+
+def run_config_arm(arm: str, paths: Dict[str, Path], epochs: int, seed: int,
+                   learn_rate: float):
+    """"plain" or "rehearse-frozen" as a config: resume_nlp + train."""
+    base = nlp_core.load("en_ewt_sm")
+    config = finetune_config(base, paths, rehearse=arm != "plain", epochs=epochs, seed=seed,
+                             learn_rate=learn_rate)
+    nlp = resume_nlp(config, base)
+    start = time.perf_counter()
+    train_pipeline(nlp, None)
+    return nlp, time.perf_counter() - start
+
+
 def run_arm(arm: str, train, raw_texts, epochs: int, seed: int, learn_rate: float):
-    """One arm: "plain" (no rehearsal), "rehearse" (every component rehearses and steps),
-    "rehearse-frozen" (every component rehearses, so the parser and taggers pull the shared
-    tok2vec towards keeping their outputs, but only tok2vec and ner change their weights,
-    as in the plain arm). One optimizer step per batch in every arm: the fine-tuning and
-    rehearsal gradients are summed (two steps would double the tok2vec's drift)."""
+    """The arm "rehearse" by hand: every component rehearses and steps (the config form
+    cannot step frozen heads on their rehearsal gradient alone). One optimizer step per
+    batch: the fine-tuning and rehearsal gradients are summed (two steps would double the
+    tok2vec's drift)."""
     fix_random_seed(seed)
     nlp = nlp_core.load("en_ewt_sm")
     nlp.get_pipe("ner").add_label(NEW_LABEL)
@@ -141,8 +198,8 @@ def main() -> None:
     parser.add_argument("--learn-rate", type=float, default=0.001)
     parser.add_argument("--out", type=Path, default=REPO / "out" / "rehearsal_accuracy")
     parser.add_argument("--arms", default="plain,rehearse-frozen,rehearse",
-                        help="comma-separated among plain, rehearse-frozen, rehearse (see "
-                        "run_arm)")
+                        help="comma-separated among plain, rehearse-frozen (config: "
+                        "run_config_arm), rehearse (by hand: run_arm)")
     args = parser.parse_args()
     texts = [s.text for s in read_conllu_sentences(EWT / "en_ewt-ud-train.conllu")]
     base = nlp_core.load("en_ewt_sm")
@@ -165,9 +222,13 @@ def main() -> None:
     print("before:", results["before"], flush=True)
     arms = {"plain": "fine-tuned", "rehearse-frozen": "fine-tuned + rehearsal",
             "rehearse": "fine-tuned + rehearsal, all heads step"}
+    paths = write_data(base, train, held_out, others, args.seed, args.out / "data")
     for arm in args.arms.split(","):
         name = arms[arm]
-        nlp, seconds = run_arm(arm, train, others, args.epochs, args.seed, args.learn_rate)
+        if arm == "rehearse":
+            nlp, seconds = run_arm(arm, train, others, args.epochs, args.seed, args.learn_rate)
+        else:
+            nlp, seconds = run_config_arm(arm, paths, args.epochs, args.seed, args.learn_rate)
         results[name] = {**scores(nlp, ewt_test, uner_test, held_out), "seconds": seconds}
         print(f"{name}:", results[name], flush=True)
     args.out.mkdir(parents=True, exist_ok=True)

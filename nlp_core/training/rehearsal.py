@@ -23,7 +23,8 @@ shared tok2vec keeps serving them (measured in benchmarks/README.md: letting the
 their tiny rehearsal gradients costs LAS); a frozen embedding component only runs. The
 rehearsal batches come from a second instance of `[training.batcher]`, over the corpus
 streamed from its start again whenever it ends (memory stays bounded; no shuffling). Losses
-are logged as `rehearse_<component>`.
+are logged as `rehearse_<component>`. `annotating_components` concern the labelled update
+only: rehearsal reads no annotation, each component learns from its own copy's outputs.
 """
 import weakref
 from typing import Any, Dict, List
