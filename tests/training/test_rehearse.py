@@ -252,6 +252,19 @@ def test_frozen_component_weights_stay_while_rehearsing(base, data):
     assert before and all(numpy.array_equal(a, b) for a, b in zip(before, after))
 
 
+def test_frozen_embedding_only_runs_while_the_heads_rehearse(base, data):
+    new_domain, raw = data
+    nlp = resume_nlp(finetune_config(base, new_domain, raw, rehearse=True, max_steps=3,
+                                     eval_frequency=3,
+                                     frozen_components=["tok2vec", "parser"]), base)
+    before = [p.copy() for p in _params(nlp.get_pipe("tok2vec").model)]
+    INFOS.clear()
+    quiet_train(nlp)
+    assert INFOS[-1]["step"] == 3 and INFOS[-1]["losses"]["rehearse_tagger"] > 1e-6
+    after = _params(nlp.get_pipe("tok2vec").model)
+    assert before and all(numpy.array_equal(a, b) for a, b in zip(before, after))
+
+
 def _params(model):
     return [node.get_param(name) for node in model.walk() for name in node.param_names
             if node.has_param(name)]
