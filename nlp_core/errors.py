@@ -411,7 +411,7 @@ class Errors(metaclass=_Catalogue):
     E407 = ("[training] {key} = {value!r} is invalid: {reason}")
     E408 = ("[training] {key} names {name!r}, which is not a component of the pipeline "
             "{names}. Use the names from [nlp] pipeline.")
-    E409 = ("[training] {key} = {value!r} does not name a reader block in the config. Point "
+    E409 = ("{key} = {value!r} does not name a reader block in the config. Point "
             "it at the dotted path of a [corpora.*] section, e.g. \"corpora.train\".")
     E410 = ("The score {key!r} of [training.score_weights] was not produced by "
             "nlp.evaluate, which returned: {known}. Use one of those names, or give the "

@@ -107,7 +107,7 @@ def init_student(config, teacher: Language, *, use_gpu: int = -1) -> Language:
     seed_and_allocate(interpolated, use_gpu)
     block = resolve_distillation(interpolated)
     student = Language.from_config(config)
-    corpus = resolve_corpus(interpolated, config, block["corpus"])
+    corpus = resolve_corpus(interpolated, config, block["corpus"], "[distillation] corpus")
     sample = list(islice(corpus(student), N_INIT_EXAMPLES))
     if not sample:
         raise ValueError(Errors.E405.format(key=block["corpus"], detail=""))
@@ -139,8 +139,9 @@ def distill(teacher: Language, student: Language, output_path: Optional[Path] = 
     if training["seed"] is not None:
         fix_random_seed(training["seed"])
     optimizer: Optimizer = block["optimizer"]
-    corpus = resolve_corpus(config, raw_config, block["corpus"])
-    dev_corpus = resolve_corpus(config, raw_config, training["dev_corpus"])
+    corpus = resolve_corpus(config, raw_config, block["corpus"], "[distillation] corpus")
+    dev_corpus = resolve_corpus(config, raw_config, training["dev_corpus"],
+                                "[training] dev_corpus")
     frozen = list(training["frozen_components"])
     weights = {k: v for k, v in (training["score_weights"] or {}).items() if v is not None}
     before_to_disk = training["before_to_disk"] or (lambda nlp: nlp)

@@ -46,11 +46,11 @@ def resolve_training(config: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def resolve_corpus(config: Dict[str, Any], raw_config: Optional[Dict[str, Any]],
-                   key: str, setting: str = "train_corpus / dev_corpus"
+                   key: str, setting: str = "The corpus setting"
                    ) -> Callable[[Any], Iterable[Example]]:
     """The reader at the dotted path `key` (e.g. "corpora.train"), told its config key so
-    that its errors name it; E409 naming `setting` (the [training] key that gave `key`)
-    when there is no such block."""
+    that its errors name it; E409 naming `setting` (the setting that gave `key`, e.g.
+    "[training] train_corpus") when there is no such block."""
     if get_dot(config, key) is None:
         raise ValueError(Errors.E409.format(key=setting, value=key))
     section, _, name = key.rpartition(".")
@@ -101,7 +101,8 @@ def init_nlp(config, *, use_gpu: int = -1):
     nlp = Language.from_config(config)
     training = resolve_training(interpolated)
     check_names(nlp, training)
-    train_corpus = resolve_corpus(interpolated, config, training["train_corpus"])
+    train_corpus = resolve_corpus(interpolated, config, training["train_corpus"],
+                                  "[training] train_corpus")
     if training["max_epochs"] == -1:
         # a streamed corpus may not fit in memory: components see a sample
         def get_examples() -> Iterable[Example]:
@@ -152,8 +153,10 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
     if training["seed"] is not None:
         fix_random_seed(training["seed"])
     optimizer: Optimizer = training["optimizer"]
-    train_corpus = resolve_corpus(config, raw_config, training["train_corpus"])
-    dev_corpus = resolve_corpus(config, raw_config, training["dev_corpus"])
+    train_corpus = resolve_corpus(config, raw_config, training["train_corpus"],
+                                  "[training] train_corpus")
+    dev_corpus = resolve_corpus(config, raw_config, training["dev_corpus"],
+                                "[training] dev_corpus")
     frozen = list(training["frozen_components"])
     annotating = list(training["annotating_components"])
     weights = {k: v for k, v in (training["score_weights"] or {}).items() if v is not None}
@@ -165,7 +168,8 @@ def train(nlp, output_path: Optional[Path] = None, *, stdout: Optional[IO] = Non
     rehearse_batches = None
     if rehearse_key:
         check_rehearsal(nlp, rehearse_key, frozen)
-        raw_corpus = resolve_corpus(config, raw_config, rehearse_key, "rehearse_corpus")
+        raw_corpus = resolve_corpus(config, raw_config, rehearse_key,
+                                    "[training] rehearse_corpus")
         rehearse_batches = raw_batches(nlp, raw_corpus, config, rehearse_key)
         # the teacher: a frozen copy of the weights training starts from
         nlp.resume_training(sgd=optimizer)

@@ -81,7 +81,8 @@ def resume_nlp(config: Config, base: Language, *, use_gpu: int = -1,
         config.to_disk(Path(tmp) / "config.cfg", interpolate=False)
         nlp = load_from_directory(type(base), tmp)
     check_names(nlp, training)
-    train_corpus = resolve_corpus(interpolated, config, training["train_corpus"])
+    train_corpus = resolve_corpus(interpolated, config, training["train_corpus"],
+                                  "[training] train_corpus")
     examples = []
     for example in train_corpus(nlp):
         examples.append(example)

@@ -316,4 +316,4 @@ def test_missing_rehearse_corpus_names_the_key(base, data):
     nlp = resume_nlp(config, base)
     with pytest.raises(ValueError, match="E409") as err:
         quiet_train(nlp)
-    assert "rehearse_corpus = 'corpora.nothing'" in str(err.value)
+    assert "[training] rehearse_corpus = 'corpora.nothing'" in str(err.value)
