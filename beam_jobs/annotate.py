@@ -33,9 +33,9 @@ from apache_beam.options.pipeline_options import PipelineOptions, PortableOption
 
 from schemas import annotations, dead_letter, tensors
 
-from . import extensions, job_runner, output_dir
+from . import extensions, job_runner, output_dir, workers
 from .annotating import PEAK_GPU_NAMESPACE, PEAK_RSS_NAMESPACE, AnnotateBatches
-from .checking import FindDuplicateIds
+from .duplicate_ids import FindDuplicateIds, id_buckets
 from .extensions import UserCode
 from .io import ReadRawChunks, match_inputs, resolve_format
 from .model import check_gpu, forget_preloaded, pipeline_info, preload_pipeline
@@ -45,6 +45,7 @@ from .peak_memory import peak_rss_by_worker, peak_rss_kib
 from .records import CheckOptions
 from .shard_annotating import AnnotateShards
 from .shards import PartialRun, Shard, move_table, plan_shards
+from .stage_times import stage_seconds, stage_share
 from .summary import SUMMARY_NAME, make_summary, read_json, write_json
 from .tensors import check_pipeline, tensor_summary
 
@@ -65,6 +66,7 @@ class JobPlan(NamedTuple):
     shards: Sequence[Shard] = ()  # the input's shards (shards.py)
     extensions: Tuple[str, ...] = ()  # "LEVEL:NAME:TYPE" columns to write (extensions.py)
     code: Optional[UserCode] = None  # --code, imported before the pipeline
+    shard_bytes: int = 0  # a plain JSONL file's shard size (workers.shard_bytes)
 
     def path(self, *parts: str) -> str:
         """A path in --output (where the outputs are once the run is committed)."""
@@ -106,14 +108,15 @@ def plan(argv: Sequence[str]) -> JobPlan:
     # a partial run being resumed was allowed to replace --output when it started
     output_dir.check_output(job.output, job.overwrite or (job.resume and partial is not None))
     out = output_dir.staging_for(job.output, output_dir.new_run_id())
-    shards = plan_shards(paths, kind, job.shard_mb << 20)
+    shard_bytes = _shard_bytes(options, paths, kind, partial if job.resume else None)
+    shards = plan_shards(paths, kind, shard_bytes)
     code = extensions.read_user_code(job.code)
     extensions.import_user_code(code)  # the pipeline's custom components
     nlp = preload_pipeline(job.model)
     check_pipeline(nlp, job.tensors)
     specs = extensions.resolve(job.extensions, nlp, job.model, code)
     job_plan = JobPlan(options, job, kind, len(paths), pipeline_info(nlp), out, shards,
-                       extensions.spec_strings(specs), code)
+                       extensions.spec_strings(specs), code, shard_bytes)
     if partial is not None and job.resume:
         PartialRun(job.output).check_plan(shards, shard_settings(job_plan), job.output)
     return job_plan
@@ -128,8 +131,21 @@ def shard_settings(plan: JobPlan) -> Dict[str, Any]:
     settings = {name: getattr(job, name) for name in names}
     settings.update(kind=plan.kind, pipeline=[plan.pipeline["name"], plan.pipeline["version"]],
                     extensions=list(plan.extensions),
-                    code=plan.code.digest if plan.code is not None else None)
+                    code=plan.code.digest if plan.code is not None else None,
+                    shard_bytes=plan.shard_bytes)
     return settings
+
+
+def _shard_bytes(options: PipelineOptions, paths: Sequence[str], kind: str,
+                 resumed: Optional[Dict[str, Any]]) -> int:
+    """The shard size: the partial run's when resuming one (so that it resumes with any
+    number of workers), else --shard-mb, cut smaller so that every worker process gets
+    shards (workers.py)."""
+    job = options.view_as(AnnotateOptions)
+    if resumed is not None and resumed.get("settings", {}).get("shard_bytes"):
+        return int(resumed["settings"]["shard_bytes"])
+    return workers.shard_bytes(workers.plain_sizes(paths, kind), job.shard_mb,
+                               workers.planned_processes(options))
 
 
 def _workers_are_local(options: PipelineOptions) -> bool:
@@ -151,9 +167,11 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan,
     else:
         duplicates = (p
                       | "ReadForIds" >> ReadRawChunks(job.input, plan.kind, rules)
-                      | "FindDuplicateIds" >> FindDuplicateIds(rules))
+                      | "FindDuplicateIds" >> FindDuplicateIds(
+                          rules, id_buckets(sum({s.path: s.size for s in plan.shards}.values()))))
     annotate = AnnotateBatches(job.model, job.keep_text, job.tensors, job.tensor_dtype,
-                               gpu_id(job), plan.extensions, plan.code)
+                               gpu_id(job), plan.extensions, plan.code,
+                               workers.worker_threads(plan.options))
     todo = list(plan.shards if shards is None else shards)
     done = (p
             | "Shards" >> beam.Create(todo)
@@ -202,6 +220,10 @@ def finish_summary(plan: JobPlan, wall_seconds: float, result: Any = None
     summary["peak_rss_mb"] = {
         "launcher": round(peak_rss_kib() / 1024, 1),
         "workers": {} if result is None else peak_rss_by_worker(result, PEAK_RSS_NAMESPACE)}
+    stages = {} if result is None else stage_seconds(result)
+    if stages:
+        summary["stage_seconds"] = stages
+        summary["stage_share"] = stage_share(stages)
     if gpu_id(plan.job) >= 0 and result is not None:
         summary["peak_gpu_mb"] = peak_rss_by_worker(result, PEAK_GPU_NAMESPACE)
     summary["per_wall_second"] = {

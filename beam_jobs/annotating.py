@@ -19,7 +19,9 @@ from .extensions import (
 from .model import SharedPipeline
 from .peak_memory import note_peak_gpu, note_peak_rss
 from .records import DeadLetter, Record, raw_text
+from .stage_times import StageClock
 from .tensors import docs_to_tensor_batch
+from .workers import limit_threads
 
 # Beam metrics distributions, one per worker process (`<host>:<pid>`), of its peak memory
 PEAK_RSS_NAMESPACE = "annotate.peak_rss_kib"
@@ -50,6 +52,8 @@ class AnnotateBatches(beam.DoFn):
             columns (beam_jobs/extensions.py); a document whose value does not fit its type
             is a dead letter ("extension_value").
         code: the --code file, imported in `setup()` before the pipeline loads.
+        threads: BLAS / torch threads of each worker process (workers.py), None to leave
+            them as they are.
     """
 
     DEAD = "dead"
@@ -58,8 +62,10 @@ class AnnotateBatches(beam.DoFn):
 
     def __init__(self, model: str, keep_text: bool, tensors: str = "none",
                  tensor_dtype: str = "float32", gpu_id: int = -1,
-                 extensions: Sequence[str] = (), code: Optional[UserCode] = None):
+                 extensions: Sequence[str] = (), code: Optional[UserCode] = None,
+                 threads: Optional[int] = None):
         self.model = model
+        self.threads = threads
         self.extensions = tuple(extensions)
         self.code = code
         self.gpu_id = gpu_id
@@ -74,6 +80,8 @@ class AnnotateBatches(beam.DoFn):
         return annotations.schema(specs_from_strings(self.extensions))
 
     def setup(self):
+        limit_threads(self.threads)
+        self._stages = StageClock()
         import_user_code(self.code)  # its components and extensions, before the pipeline
         specs = specs_from_strings(self.extensions)
         self._extensions = ExtensionReader(specs) if specs else None
@@ -96,6 +104,7 @@ class AnnotateBatches(beam.DoFn):
         # the Docs are valid inside batch(): strings the next batch may drop back them
         with self._pipeline.batch() as pipeline:
             docs, pieces, failures = pipeline.annotate_pieces(inputs)
+            annotated = time.perf_counter()
             if failures:
                 failed = {i for i, _ in failures}
                 for i, message in failures:
@@ -122,6 +131,8 @@ class AnnotateBatches(beam.DoFn):
             if rows.num_rows and self.tensors != "none":
                 tensor_rows = docs_to_tensor_batch([r.doc_id for r in batch], docs,
                                                    self.tensors, self.tensor_dtype, pieces)
+            self._stages.add("annotate", annotated - start)
+            self._stages.add("arrow", time.perf_counter() - annotated)
             n_tokens = sum(d.length for d in docs)
             n_docs = len(docs)
             del docs, pieces

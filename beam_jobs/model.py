@@ -23,6 +23,7 @@ thinc's current ops are per thread, and Beam may call `process` from another thr
 `setup`, so every batch runs inside `on_gpu(N)`.
 """
 import contextlib
+import gc
 import os
 import re
 import shutil
@@ -232,6 +233,11 @@ class SharedPipeline:
                 self.nlp = load_pipeline(model)
         self.info = pipeline_info(self.nlp)
         self._mark = self.nlp.vocab.mark()
+        # The worker's objects so far (Beam, the pipeline's weights and tables: long-lived)
+        # leave the garbage collector's generations: each full collection would otherwise
+        # walk them all again (~0.5 s each, 5-7% of a run's time against bare nlp.pipe).
+        # Refcounting still frees them; only cycles among them would stay.
+        gc.freeze()
         # re-entrant: `annotate_pieces` runs inside `batch()`
         self._lock = threading.RLock()
 

@@ -28,6 +28,7 @@ from .checking import CheckAndBatch
 from .io import JsonlSource, ReadDocBinFn
 from .records import DOCBIN, CheckOptions, DeadLetter, RawChunk
 from .shards import PartialRun, Shard, TableFile
+from .stage_times import StageClock
 from .tensors import PARQUET_OPTIONS as TENSOR_PARQUET_OPTIONS
 
 DEAD_LETTER_BATCH = 1000
@@ -75,6 +76,7 @@ class AnnotateShards(beam.DoFn):
     def setup(self):
         self.annotate.setup()
         self.partial = PartialRun(self.output)
+        self._stages = StageClock()
 
     def process(self, shard: Shard, duplicates: Dict):
         start = time.perf_counter()
@@ -88,6 +90,9 @@ class AnnotateShards(beam.DoFn):
                                           tensors.schema(self.tensor_dtype),
                                           self.row_group_bytes, TENSOR_PARQUET_OPTIONS)
         work = _ShardWork(files)
+        # time in `work.take` (annotating, Arrow, writing: their own stages); the rest of
+        # the shard's time is reading, checking and batching
+        taking = 0.0
         try:
             checker = CheckAndBatch(self.rules, self.batch_size, self.batch_chars,
                                     self.batch_tokens)
@@ -96,19 +101,26 @@ class AnnotateShards(beam.DoFn):
             checker.start_bundle()
             for chunk in read_shard(shard, self.rules):
                 for out in checker.process(chunk, duplicates):
+                    began = time.perf_counter()
                     yield from work.take(out, self.annotate)
+                    taking += time.perf_counter() - began
+            began = time.perf_counter()
             for value in checker.finish_bundle():
                 yield from work.take(value.value, self.annotate)
             yield from work.flush_dead()
-            for table_file in files.values():
-                table_file.commit()
+            work.commit()
+            taking += time.perf_counter() - began
         except BaseException:
             for table_file in files.values():
                 table_file.abandon()
             raise
         manifest = {"counts": work.counts(), "files": {t: f.path for t, f in files.items()},
                     "shard_seconds": round(time.perf_counter() - start, 3)}
+        began = time.perf_counter()
         self.partial.commit_shard(shard, manifest)
+        ended = time.perf_counter()
+        self._stages.add("write", work.write_seconds + ended - began)
+        self._stages.add("read_check", ended - start - taking - (ended - began))
         yield manifest
 
 
@@ -121,8 +133,20 @@ class _ShardWork:
         self.stats = [0, 0, 0, 0.0]
         self.by_reason: Counter = Counter()
         self.dead: List[DeadLetter] = []
+        self.write_seconds = 0.0  # in the tables' writes and commits
         # (chars, tokens) of each annotated batch -> the batcher's token estimate
         self.observe: Callable[[int, int], None] = lambda n_chars, n_tokens: None
+
+    def write(self, table: str, batch: pa.RecordBatch) -> None:
+        began = time.perf_counter()
+        self.files[table].write(batch)
+        self.write_seconds += time.perf_counter() - began
+
+    def commit(self) -> None:
+        began = time.perf_counter()
+        for table_file in self.files.values():
+            table_file.commit()
+        self.write_seconds += time.perf_counter() - began
 
     def take(self, out, annotate: AnnotateBatches) -> Iterator:
         """Route one output of CheckAndBatch (a batch is annotated here)."""
@@ -139,7 +163,7 @@ class _ShardWork:
 
     def _annotated(self, result) -> Iterator:
         if isinstance(result, pa.RecordBatch):
-            self.files["annotations"].write(result)
+            self.write("annotations", result)
             yield beam.pvalue.TaggedOutput(AnnotateShards.ROWS, result)
             return
         tag, value = result.tag, result.value
@@ -150,7 +174,7 @@ class _ShardWork:
                 self.stats[i] += amount
             self.observe(value[2], value[1])
         elif tag == AnnotateBatches.TENSORS:
-            self.files["tensors"].write(value)
+            self.write("tensors", value)
 
     def _letter(self, letter: DeadLetter) -> Iterator:
         self.by_reason[letter.error_type] += 1
@@ -161,7 +185,7 @@ class _ShardWork:
 
     def flush_dead(self) -> Iterator:
         if self.dead:
-            self.files["dead_letter"].write(dead_letters_to_record_batch(self.dead))
+            self.write("dead_letter", dead_letters_to_record_batch(self.dead))
             self.dead = []
         return iter(())
 
