@@ -1,0 +1,173 @@
+"""The annotate job on a corpus of mixed lengths: token-count batching (`--batch-tokens`,
+the default) against document-count batching, words/s in the same run, and the two
+annotations tables compared row for row (issue 20, item 3).
+
+    OPENBLAS_NUM_THREADS=1 nice -n 5 python benchmarks/mixed_lengths.py \\
+        [--docs 2000] [--long-fraction 0.05] [--long-kb 50 500] [--model en_ewt_sm] \\
+        [--rounds 2] [--batch-tokens 16000] [--batch-size 256] [--keep DIR]
+
+Corpus (synthetic, from real sentences): the `# text = ` sentences of UD English EWT
+train drawn at random (seeded); `1 - long_fraction` of the documents are 1-5 sentences,
+the others paragraphs of 3-8 sentences joined by blank lines up to a length drawn
+log-uniformly from `--long-kb` (KB of UTF-8), in random order, as JSONL `{"id", "text"}`.
+
+Sides, each a fresh `python -m beam_jobs.annotate` process (model load, duplicate-id
+pass, reading, batching, annotating, Parquet all counted), FnApiRunner in memory, one
+worker, `--max-chars` above the longest document:
+
+    docs    document-count batching: `--batch-tokens 0 --batch-size N --batch-chars
+            1000000000` (pools of 8 batches sorted by length, cut every N documents)
+    tokens  `--batch-tokens T --batch-size N` (batching.py; --batch-chars at its default)
+
+run alternately (docs, tokens, docs, tokens, ...) for --rounds rounds. Words are the
+tokens the job reports (`run_summary.json`); words/s by wall-clock time and by the child
+process's CPU time (user + system), the steadier figure on a shared machine. The best
+round of each side counts; the ratios are tokens / docs. `identical` compares the two
+sides' `annotations` tables sorted by doc_id, every column.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import EWT, REPO_ROOT, conllu_texts  # noqa: E402
+
+
+def build_corpus(path: Path, n_docs: int, long_fraction: float, long_kb, seed: int) -> dict:
+    """Write the mixed corpus to `path`; returns its shape."""
+    rng = random.Random(seed)
+    sentences = conllu_texts(EWT / "en_ewt-ud-train.conllu")
+    n_long = round(n_docs * long_fraction)
+    kinds = ["long"] * n_long + ["short"] * (n_docs - n_long)
+    rng.shuffle(kinds)
+    low, high = math.log(long_kb[0] * 1000), math.log(long_kb[1] * 1000)
+    sizes = {"short": 0, "long": 0}
+    with open(path, "w", encoding="utf8") as file_:
+        for i, kind in enumerate(kinds):
+            if kind == "short":
+                text = " ".join(rng.choice(sentences) for _ in range(rng.randint(1, 5)))
+            else:
+                target = math.exp(rng.uniform(low, high))
+                paragraphs, size = [], 0
+                while size < target:
+                    paragraph = " ".join(rng.choice(sentences)
+                                         for _ in range(rng.randint(3, 8)))
+                    paragraphs.append(paragraph)
+                    size += len(paragraph.encode("utf8")) + 2
+                text = "\n\n".join(paragraphs)
+            sizes[kind] += len(text)
+            file_.write(json.dumps({"id": f"doc-{i}", "text": text}) + "\n")
+    return {"docs": n_docs, "long_docs": n_long, "short_chars": sizes["short"],
+            "long_chars": sizes["long"], "bytes": path.stat().st_size}
+
+
+def run_job(corpus: Path, output: Path, flags, model: str, max_chars: int) -> dict:
+    """One job run in a child process: wall and CPU seconds, and its run summary."""
+    argv = [sys.executable, "-m", "beam_jobs.annotate", "--input", str(corpus),
+            "--output", str(output), "--model", model, "--max-chars", str(max_chars),
+            "--runner=FnApiRunner", "--direct_running_mode=in_memory",
+            "--direct_num_workers=1", *flags]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode:
+        raise SystemExit(f"the job failed ({' '.join(argv)}):\n{done.stderr[-4000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    summary = json.loads((output / "run_summary.json").read_text())
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "summary": summary}
+
+
+def _plain(type_: pa.DataType) -> pa.DataType:
+    """`type_` with dictionary-encoded strings as plain ones: each Parquet file has its own
+    dictionary, so equal rows can hold different indices."""
+    if pa.types.is_dictionary(type_):
+        return _plain(type_.value_type)
+    if pa.types.is_list(type_):
+        return pa.list_(_plain(type_.value_type))
+    if pa.types.is_large_list(type_):
+        return pa.large_list(_plain(type_.value_type))
+    if pa.types.is_struct(type_):
+        return pa.struct([field.with_type(_plain(field.type)) for field in type_])
+    return type_
+
+
+def annotations(output: Path) -> pa.Table:
+    """The run's annotations table, dictionaries decoded, sorted by doc_id."""
+    files = sorted((output / "annotations").glob("part-*.parquet"))
+    if not files:
+        raise SystemExit(f"no annotations in {output}")
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    table = table.cast(pa.schema([field.with_type(_plain(field.type))
+                                  for field in table.schema]))
+    return table.sort_by("doc_id")
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--long-fraction", type=float, default=0.05)
+    parser.add_argument("--long-kb", type=float, nargs=2, default=(50, 500))
+    parser.add_argument("--model", default="en_ewt_sm")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batch-tokens", type=int, default=16_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", help="Keep the corpus and outputs in this directory.")
+    args = parser.parse_args(argv)
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mixed_lengths_"))
+    root.mkdir(parents=True, exist_ok=True)
+    corpus = root / "corpus.jsonl"
+    shape = build_corpus(corpus, args.docs, args.long_fraction, args.long_kb, args.seed)
+    max_chars = int(args.long_kb[1] * 1000) + 100_000
+    sides = {
+        "docs": ["--batch-tokens", "0", "--batch-size", str(args.batch_size),
+                 "--batch-chars", "1000000000"],
+        "tokens": ["--batch-tokens", str(args.batch_tokens), "--batch-size",
+                   str(args.batch_size)],
+    }
+    runs = {name: [] for name in sides}
+    for round_ in range(args.rounds):
+        for name, flags in sides.items():
+            output = root / f"out-{name}"
+            if output.exists():
+                shutil.rmtree(output)
+            result = run_job(corpus, output, flags, args.model, max_chars)
+            tokens = result["summary"]["counts"]["tokens"] if "counts" in result["summary"] \
+                else result["summary"]["tokens"]
+            result.update(words=tokens, words_per_wall_s=round(tokens / result["wall_s"]),
+                          words_per_cpu_s=round(tokens / result["cpu_s"]))
+            del result["summary"]
+            runs[name].append(result)
+            print(f"round {round_ + 1} {name}: {json.dumps(result)}", file=sys.stderr,
+                  flush=True)
+    best = {name: {"wall": max(r["words_per_wall_s"] for r in rs),
+                   "cpu": max(r["words_per_cpu_s"] for r in rs)} for name, rs in runs.items()}
+    identical = annotations(root / "out-docs").equals(annotations(root / "out-tokens"))
+    report = {"corpus": shape, "model": args.model, "sides": sides, "runs": runs,
+              "best_words_per_s": best,
+              "ratio_wall": round(best["tokens"]["wall"] / best["docs"]["wall"], 3),
+              "ratio_cpu": round(best["tokens"]["cpu"] / best["docs"]["cpu"], 3),
+              "identical_annotations": identical,
+              "load_average": os.getloadavg()}
+    print(json.dumps(report, indent=1))
+    if not args.keep:
+        shutil.rmtree(root)
+    return report
+
+
+if __name__ == "__main__":
+    main()
