@@ -67,6 +67,7 @@ from .vector_rows import (
     read_binary_file,
 )
 from .vector_table import KeptRows, Ranked, RemapRows, Selection, select_rows
+from .vector_writer import RowFile
 
 KEYS, KEPT, REMAPPED = "keys", "kept", "remapped"
 DEAD_TABLE = vector_dead_letter.NAME
@@ -370,7 +371,7 @@ def select_step(manifests: List[Dict[str, Any]], output: str, prune: int, trunca
 def assemble_kept_step(manifests: List[Dict[str, Any]], output: str, info: SelectionInfo,
                        prune: int, dims: int) -> KeptInfo:
     """AssembleKept (one worker, with --prune): the kept rows by rank into
-    kept_table.npy, streamed from the kept files (a memory map locally)."""
+    kept_table.npy, streamed from the kept files with plain writes."""
     partial = VectorPartial(output)
     path = partial.path(KEPT_TABLE)
     n_rows = min(info.n_distinct, prune)
@@ -378,12 +379,9 @@ def assemble_kept_step(manifests: List[Dict[str, Any]], output: str, info: Selec
         target = path if is_local(path) else os.path.join(local, KEPT_TABLE)
         temporary = temporary_name(target)
         os.makedirs(os.path.dirname(os.path.abspath(temporary)), exist_ok=True)
-        table = numpy.lib.format.open_memmap(temporary, mode="w+", dtype="<f4",
-                                             shape=(n_rows, dims))
-        for piece in ranked_pieces(manifests, KEPT, dims):
-            table[piece.ranks] = piece.vectors
-        table.flush()
-        del table
+        with RowFile(temporary, n_rows, dims) as table:
+            for piece in ranked_pieces(manifests, KEPT, dims):
+                table.write(piece.ranks, piece.vectors)
         if target == path:
             os.replace(temporary, path)
         else:
