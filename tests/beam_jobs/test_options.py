@@ -12,7 +12,7 @@ IO = ["--input", "in.jsonl", "--output", "out"]
     (parse_annotate, IO + ["--model", "blank:en", "--prune", "5"], "--prune"),
     (parse_annotate, IO + ["--model", "blank:en", "--split-sentences"], "--split-sentences"),
     (convert_vectors.parse_options, IO + ["--model", "blank:en"], "--model"),
-    (convert_vectors.parse_options, IO + ["--retries=2"], "--retries"),
+    (convert_vectors.parse_options, IO + ["--keep-text"], "--keep-text"),
     (prepare_pretraining.parse_options, IO + ["--prune", "3"], "--prune"),
     (prepare_pretraining.parse_options, IO + ["--keep-text"], "--keep-text"),
 ])
