@@ -1,21 +1,14 @@
-"""Checking records, finding duplicate ids, and batching the valid records (batching.py).
+"""Checking records and batching the valid ones (batching.py), with the duplicate ids found
+by the first pass (duplicate_ids.py) dead-lettered.
 
-Duplicate ids need a look at the whole corpus before any record is accepted. A first, cheap
-pass (`FindDuplicateIds`) reads only the records that can carry an id and groups
-(id -> positions); every position but the first in (source, offset) order becomes a
-side-input entry. The main pass (`CheckAndBatch`) dead-letters those. Reading twice keeps the
-main pass one fused stage that never holds the corpus in memory, on every runner; the first
-pass moves one short (id, position) pair per record with an id, and is skipped with
---allow-duplicate-ids.
-
-A record without an id gets `<source>@<offset>`, which another record may carry as its id.
-Explicit ids win: an id of that form names the position whose generated id it takes, and the
-id-less record found there is dead-lettered as a duplicate. The side input is keyed by
-(position, doc id), so the entry only hits the record there when that record's id is the
-generated one.
+Duplicate ids need a look at the whole corpus before any record is accepted: a first pass
+(`FindDuplicateIds`, duplicate_ids.py) finds every position but the first of each id (and
+the id-less records whose generated id another record took) and hands them to
+`CheckAndBatch` as a side input keyed by (position, doc id). Reading twice keeps the main
+pass one fused stage that never holds the corpus in memory, on every runner; the first pass
+is skipped with --allow-duplicate-ids.
 """
-import re
-from typing import Dict, Iterable, Iterator, Optional, Tuple
+from typing import Dict
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -23,78 +16,9 @@ from apache_beam.transforms import window
 from apache_beam.utils.windowed_value import WindowedValue
 
 from .batching import POOL_BATCHES, Batcher, make_batcher  # noqa: F401 (POOL_BATCHES: re-exported)
+from .duplicate_ids import DuplicateKey, FindDuplicateIds  # noqa: F401 (re-exported)
 from .io import DEAD
-from .records import (
-    CheckOptions,
-    DeadLetter,
-    RawChunk,
-    Record,
-    check,
-    dead_letter,
-    explicit_id,
-    generated_id,
-)
-
-Position = Tuple[str, int]
-# side-input key: the position of a record to dead-letter and the doc id it would have
-DuplicateKey = Tuple[Position, str]
-_GENERATED = re.compile(r"(.+)@(0|[1-9][0-9]*)", re.DOTALL)
-
-
-def _ids_with_positions(chunk: RawChunk, options: CheckOptions
-                        ) -> Iterator[Tuple[str, Position]]:
-    if chunk.kind == DEAD:
-        return
-    for item in chunk.items:
-        if not explicit_id(chunk.kind, item, options):
-            continue
-        record = check(chunk.kind, chunk.source, item, options)
-        if isinstance(record, Record) and record.id_given:
-            yield record.doc_id, (record.source, record.offset)
-
-
-def _generated_position(doc_id: str) -> Optional[Position]:
-    """The position whose generated id `doc_id` would be, or None when it has another form."""
-    match = _GENERATED.fullmatch(doc_id)
-    return None if match is None else (match.group(1), int(match.group(2)))
-
-
-def _later_positions(group: Tuple[str, Iterable[Position]], sources: Dict[str, bool]
-                     ) -> Iterator[Tuple[DuplicateKey, str]]:
-    """The entries for one id: every holder but the first, and the position whose generated
-    id it is when that is in an input file (`sources`)."""
-    doc_id, positions = group
-    positions = sorted(positions)
-    source, offset = positions[0]
-    for position in positions[1:]:
-        yield (position, doc_id), (f"id {doc_id!r} is also used by the record at "
-                                   f"{generated_id(source, offset)}")
-    taken = _generated_position(doc_id)
-    if taken is not None and taken[0] in sources and taken not in positions:
-        yield (taken, doc_id), (f"this record has no id, and the id it would get, {doc_id!r}, "
-                                "is the explicit id of the record at "
-                                f"{generated_id(source, offset)}: give this record an id")
-
-
-class FindDuplicateIds(beam.PTransform):
-    """RawChunks -> (((source, offset), doc_id), message) for every record whose id an
-    earlier record (in (source, offset) order) already has, and for the position of every
-    generated id that some record carries as its explicit id."""
-
-    def __init__(self, options: CheckOptions):
-        super().__init__()
-        self.options = options
-
-    def expand(self, chunks):
-        # the files read: only an id naming a position in one of them can take a generated id
-        sources = (chunks
-                   | "Sources" >> beam.Map(lambda chunk: (chunk.source, True))
-                   | "DistinctSources" >> beam.Distinct())
-        return (chunks
-                | "IdPositions" >> beam.FlatMap(_ids_with_positions, self.options)
-                | "GroupById" >> beam.GroupByKey()
-                | "LaterPositions" >> beam.FlatMap(_later_positions,
-                                                   beam.pvalue.AsDict(sources)))
+from .records import CheckOptions, DeadLetter, RawChunk, Record, check, dead_letter
 
 
 class CheckAndBatch(beam.DoFn):

@@ -15,7 +15,7 @@ import pytest
 import zstandard
 
 from beam_jobs import annotate
-from beam_jobs.checking import _later_positions
+from beam_jobs.duplicate_ids import later_positions as _later_positions
 
 MAX_CHARS = 200
 NESTED = "[" * 100_000 + "]" * 100_000
