@@ -140,8 +140,10 @@ class AnnotateOptions(PipelineOptions):
                                  "extension attributes.")
         parser.add_argument("--shard-mb", type=int, default=64,
                             help="A plain JSONL file is processed and committed in shards of "
-                                 "this many MiB (compressed and .spacy files: one shard "
-                                 "each); a crash costs only the shards in flight "
+                                 "at most this many MiB (compressed and .spacy files: one "
+                                 "shard each); smaller ones when that gives local worker "
+                                 "processes (multi_processing) fewer than 4 shards each, so "
+                                 "that all get work; a crash costs only the shards in flight "
                                  "(default: 64).")
 
 
