@@ -7,16 +7,16 @@ where the mean is measured on what this worker has annotated so far (`TokenEstim
 the pipeline's own token counts, starting from a prior for English), so that a corpus of
 Chinese or of source code gets batches of the same pipeline cost as one of English prose.
 
-Records go into length buckets (estimated tokens in [2^k, 2^(k+1))), and each bucket is
-cut into batches on its own (`TokenBatcher`): documents in a batch differ in length by at
-most a factor of two, so the padding of a transformer's batch stays below half of it
-(sorted within the batch, far less), and the parser's batch does not shrink to a few
-states stepping through a long tail. A bucket leaves as a batch as soon as one more
+Records go into length buckets (estimated tokens in [2^(k/2), 2^((k+1)/2)): two a
+doubling), and each bucket is cut into batches on its own (`TokenBatcher`): documents in a
+batch differ in length by less than a factor of 1.42, so a transformer's batch padded to
+its longest document is less than 42% padding, and the parser's batch does not shrink to
+a few states stepping through a long tail. A bucket leaves as a batch as soon as one more
 record would take it past N tokens (counted padded: documents x the longest), past
 --batch-size documents or past --batch-chars characters; a record of N tokens or more
 leaves at once as a batch of its own (and is annotated in pieces, pieces.py), so one 1.7
 MB document never holds up the short ones read with it, nor waits for them. Between
-records the batcher holds less than one batch per bucket (about log2(--max-chars) of
+records the batcher holds less than one batch per bucket (2 x log2(--batch-tokens) of
 them), so its memory is bounded whatever the input; the records left at the end of a
 shard leave as one batch per bucket.
 
@@ -40,6 +40,10 @@ PRIOR_CHARS_PER_TOKEN = 4.5
 PRIOR_TOKENS = 2_000
 # the sorted-pool batcher (--batch-tokens 0) sorts this many batches' worth of records
 POOL_BATCHES = 8
+# length buckets per doubling of the estimated tokens: 2 keeps padding under 42% with
+# about 28 buckets below 16k tokens (on the mixed corpus, benchmarks/mixed_lengths.py,
+# the short documents' padding: 1.59 with 1 a doubling, see benchmarks/README.md)
+BUCKETS_PER_DOUBLING = 2
 
 
 class TokenEstimate:
@@ -115,7 +119,7 @@ class TokenBatcher:
         if tokens >= self.batch_tokens or record.n_chars >= self.batch_chars:
             yield [record]
             return
-        key = tokens.bit_length()
+        key = int(math.log2(tokens) * BUCKETS_PER_DOUBLING)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = _Bucket()

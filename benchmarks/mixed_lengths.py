@@ -21,7 +21,8 @@ worker, `--max-chars` above the longest document:
 
 run alternately (docs, tokens, docs, tokens, ...) for --rounds rounds. Words are the
 tokens the job reports (`run_summary.json`); words/s by wall-clock time and by the child
-process's CPU time (user + system), the steadier figure on a shared machine. The best
+process's CPU time (user + system), the steadier figure on a shared machine, and the
+process's peak RSS from the run summary (in memory, the launcher is the worker). The best
 round of each side counts; the ratios are tokens / docs. `identical` compares the two
 sides' `annotations` tables sorted by doc_id, every column.
 """
@@ -116,6 +117,51 @@ def annotations(output: Path) -> pa.Table:
     return table.sort_by("doc_id")
 
 
+def batch_shapes(corpus: Path, batch_size: int, batch_tokens: int) -> dict:
+    """How each batching cuts the corpus, measured with the English tokenizer's real token
+    counts: batches, their mean and largest tokens, and padding (the tokens of a batch
+    padded to its longest document, over its tokens; what a transformer pads to), over
+    the documents short enough to be annotated whole (pieces.py; the pieces of the others
+    go to the pipeline on their own). `input_order`
+    is what `nlp.pipe(texts, batch_size=N)` or Beam's BatchElements make: every N documents
+    in the order read. The token batcher learns its estimate from the batches as the job
+    does."""
+    import nlp_core
+    from beam_jobs.batching import SortedPoolBatcher, TokenBatcher
+    from beam_jobs.pieces import PIECE_CHARS
+    from beam_jobs.records import Record
+
+    tokenizer = nlp_core.blank("en").tokenizer
+    records, tokens = [], {}
+    with open(corpus, encoding="utf8") as file_:
+        for i, line in enumerate(file_):
+            text = json.loads(line)["text"]
+            tokens[i] = len(tokenizer(text))
+            records.append(Record(str(i), "c", i, i, None, None, len(text), len(text)))
+
+    def shape(batches) -> dict:
+        whole = [[tokens[r.offset] for r in b if r.n_chars <= PIECE_CHARS] for b in batches]
+        real = sum(sum(counts) for counts in whole)
+        padded = sum(len(counts) * max(counts) for counts in whole if counts)
+        sizes = [sum(tokens[r.offset] for r in b) for b in batches]
+        return {"batches": len(batches), "mean_tokens": round(sum(sizes) / len(sizes)),
+                "max_tokens": max(sizes), "padding": round(padded / real, 3)}
+
+    def run(batcher) -> list:
+        batches = []
+        for record in records:
+            for batch in batcher.add(record):
+                batches.append(batch)
+                batcher.observe(sum(r.n_chars for r in batch),
+                                sum(tokens[r.offset] for r in batch))
+        return batches + list(batcher.flush())
+
+    return {"input_order": shape([records[i:i + batch_size]
+                                  for i in range(0, len(records), batch_size)]),
+            "docs": shape(run(SortedPoolBatcher(batch_size, 10**9))),
+            "tokens": shape(run(TokenBatcher(batch_tokens, batch_size, 500_000)))}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=2000)
@@ -127,6 +173,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-tokens", type=int, default=16_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", help="Keep the corpus and outputs in this directory.")
+    parser.add_argument("--shapes-only", action="store_true",
+                        help="Only build the corpus and report the batch shapes.")
     args = parser.parse_args(argv)
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mixed_lengths_"))
     root.mkdir(parents=True, exist_ok=True)
@@ -139,6 +187,10 @@ def main(argv=None) -> dict:
         "tokens": ["--batch-tokens", str(args.batch_tokens), "--batch-size",
                    str(args.batch_size)],
     }
+    shapes = batch_shapes(corpus, args.batch_size, args.batch_tokens)
+    print(f"batch shapes: {json.dumps(shapes)}", file=sys.stderr, flush=True)
+    if args.shapes_only:
+        return {"corpus": shape, "batch_shapes": shapes}
     runs = {name: [] for name in sides}
     for round_ in range(args.rounds):
         for name, flags in sides.items():
@@ -148,8 +200,11 @@ def main(argv=None) -> dict:
             result = run_job(corpus, output, flags, args.model, max_chars)
             tokens = result["summary"]["counts"]["tokens"] if "counts" in result["summary"] \
                 else result["summary"]["tokens"]
+            peaks = result["summary"].get("peak_rss_mb", {})
             result.update(words=tokens, words_per_wall_s=round(tokens / result["wall_s"]),
-                          words_per_cpu_s=round(tokens / result["cpu_s"]))
+                          words_per_cpu_s=round(tokens / result["cpu_s"]),
+                          peak_rss_mb=max([peaks.get("launcher", 0)]
+                                          + list(peaks.get("workers", {}).values())))
             del result["summary"]
             runs[name].append(result)
             print(f"round {round_ + 1} {name}: {json.dumps(result)}", file=sys.stderr,
@@ -157,7 +212,8 @@ def main(argv=None) -> dict:
     best = {name: {"wall": max(r["words_per_wall_s"] for r in rs),
                    "cpu": max(r["words_per_cpu_s"] for r in rs)} for name, rs in runs.items()}
     identical = annotations(root / "out-docs").equals(annotations(root / "out-tokens"))
-    report = {"corpus": shape, "model": args.model, "sides": sides, "runs": runs,
+    report = {"corpus": shape, "model": args.model, "sides": sides, "batch_shapes": shapes,
+              "runs": runs,
               "best_words_per_s": best,
               "ratio_wall": round(best["tokens"]["wall"] / best["docs"]["wall"], 3),
               "ratio_cpu": round(best["tokens"]["cpu"] / best["docs"]["cpu"], 3),

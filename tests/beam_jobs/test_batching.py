@@ -51,7 +51,7 @@ def test_batches_hold_documents_of_one_length_bucket_within_the_token_budget():
         sizes = [r.n_chars for r in batch]
         assert sizes == sorted(sizes)
         if len(batch) > 1:
-            assert len({n.bit_length() for n in sizes}) == 1  # one bucket: within 2x
+            assert max(sizes) < min(sizes) * 2 ** 0.5  # one bucket: within 1.42x
             assert len(batch) * max(sizes) <= 1_000  # padded tokens within budget
     # the 2,000-token document is a batch of its own, out as soon as it was read
     assert [r.n_chars for r in emitted[0]] == [2_000]
@@ -77,8 +77,8 @@ def test_what_the_batcher_holds_stays_under_one_batch_per_bucket():
     seen = 0
     for i, n in enumerate(lengths):
         seen += sum(len(b) for b in batcher.add(_record(i, n)))
-        # one bucket per power of two below the budget, each under one batch
-        assert batcher.held_chars <= budget * budget.bit_length()
+        # two buckets a doubling below the budget, each under one batch
+        assert batcher.held_chars <= budget * 2 * budget.bit_length()
     seen += sum(len(b) for b in batcher.flush())
     assert seen == len(lengths)
 
