@@ -253,9 +253,10 @@ def init_vectors_cli(
 ) -> None:
     """Convert a word-vector file into a pipeline directory with the vectors table.
 
-    Reads the file once, streaming: memory is the output table plus one batch of rows.
-    Repeated words keep their first occurrence; skipped rows and repeats are counted and
-    reported.
+    Reads the file once, streaming: the table is written to the output as it is read,
+    so memory is the words and their keys plus a few batches of rows (with --prune: plus
+    the kept rows). Repeated words keep their first occurrence; skipped rows and repeats
+    are counted and reported.
     """
     release_freed_memory()
     try:
