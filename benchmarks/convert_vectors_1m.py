@@ -11,8 +11,9 @@ The file is written once into --work-dir (never into the repository) by numpy: u
 words, 300 numbers of 6 decimals in (-1, 1) per row. Each run is a fresh child process of a
 small Python parent that reports the wall time and the largest `ru_maxrss` of the run's
 processes (the parent is small, so a forked child does not inherit a large peak); the job's
-own `run_summary.json` adds the peak RSS of each worker process and of the launcher
-(`peak_rss_mb`). A run that does not finish within --cap-s seconds (default 30 min) is
+own `run_summary.json` adds the peak RSS of each worker process and of the launcher, and
+each worker's idle RSS before its first piece of work (`peak_rss_mb`: `launcher`,
+`workers`, `workers_idle`). A run that does not finish within --cap-s seconds (default 30 min) is
 killed and reported as "did not finish". Runs:
 
     init        python -m nlp_core init vectors en FILE OUT --prune N     (the baseline)
