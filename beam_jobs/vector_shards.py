@@ -175,7 +175,12 @@ class VectorPartial(PartialRun):
             return None
         if not isinstance(found, dict) or found.get("shard") != shard.key():
             return None
-        if not all(_exists(f) for f in found.get("files", {}).values() if f):
+        files = [f for f in (found.get("files") or {}).values() if f]
+        # only this shard's own files: a manifest never moves or reads anything else
+        expected = {self.step_file(KEYS, shard), self.step_file(KEPT, shard),
+                    self.step_file(REMAPPED, shard),
+                    self.step_file(DEAD_TABLE, shard, ".parquet")}
+        if not all(f in expected and _exists(f) for f in files):
             return None
         return found
 

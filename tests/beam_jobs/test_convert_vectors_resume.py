@@ -131,6 +131,11 @@ def test_a_manifest_counts_only_with_its_shard_and_files(tmp_path):
     assert partial.manifest(shard, "keys")["rows"] == 1
     assert partial.manifest(shard, "kept") is None      # another step
     assert partial.manifest(other, "keys") is None      # another plan's shard
+    elsewhere = tmp_path / "elsewhere.arrow"
+    elsewhere.write_bytes(b"x")
+    partial.commit(shard, "keys", {"rows": 1, "files": {"keys": str(elsewhere)}})
+    assert partial.manifest(shard, "keys") is None      # names a file not its own
+    partial.commit(shard, "keys", {"rows": 1, "files": {"keys": data}})
     Path(data).unlink()
     assert partial.manifest(shard, "keys") is None      # its file is gone: redone
     Path(partial.path("manifests", f"{shard.name}.keys.json")).write_text("{not json")
