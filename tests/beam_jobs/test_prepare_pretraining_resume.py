@@ -5,18 +5,20 @@ those of an uninterrupted run; a failing pipeline is rerun with the committed sh
 without --resume a partial run is an error naming --resume and --overwrite."""
 import gzip
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import cloudpickle
 import pyarrow.parquet as pq
 import pytest
 from shared_data import shared_path
 
 from beam_jobs import prepare_pretraining, pretraining_input
-from beam_jobs.pretraining_input import input_shards, read_input_shard
+from beam_jobs.pretraining_input import CleanShards, input_shards, read_input_shard
 from beam_jobs.records import CheckOptions
 from beam_jobs.shards import PartialRun
 
@@ -77,7 +79,10 @@ def _outputs(out: Path):
                   key=lambda r: (r["source"], r["offset"]))
     for shard in stats["shards"]:
         shard["path"] = Path(shard["path"]).name
-    files = {t: sorted(Path(f).name for f in paths) for t, paths in stats["files"].items()}
+    # the input shards' files (the whole-corpus steps' corpus-* files are as many as the
+    # runner makes bundles)
+    files = {t: sorted(Path(f).name for f in paths if Path(f).name.startswith("part-"))
+             for t, paths in stats["files"].items()}
     return shards, removed, dead, files, {k: stats[k] for k in (
         "counts", "steps", "shards", "duplicate_clusters", "reconciled")}
 
@@ -203,6 +208,43 @@ def test_a_failure_after_every_shard_is_committed(small, tmp_path, monkeypatch):
     monkeypatch.setattr(pretraining_input, "read_input_shard", None)  # must not be called
     stats = prepare_pretraining.run(_args(pattern, output, "--resume"))
     assert stats["input_shards"] == {"total": 4, "resumed_from": 4, "attempts": 1}
+    _assert_same_output(output, clean)
+
+
+class KillWorkerOnce(CleanShards):
+    """Kills its worker process (os._exit, no cleanup) half way through input shard 1: once,
+    as long as the file $KILL_MARKER does not exist (worker processes inherit the
+    launcher's environment)."""
+
+    def process(self, shard, duplicates):
+        marker = os.environ["KILL_MARKER"]
+        if shard.index == 1 and not os.path.exists(marker):
+            Path(marker).write_text(str(os.getpid()))
+            os._exit(3)
+        yield from super().process(shard, duplicates)
+
+
+@pytest.mark.slow  # starts two worker processes twice: about 60 s
+def test_a_worker_killed_under_multi_processing(small, tmp_path, monkeypatch,
+                                                worker_pythonpath):
+    pattern, clean = small
+    output = tmp_path / "out"
+    monkeypatch.setenv("KILL_MARKER", str(tmp_path / "killed-once"))
+    # the workers import this module (its shared_data import too)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO_ROOT / "tests"),
+                                                      os.environ["PYTHONPATH"]]))
+    # the worker processes unpickle the DoFn: send this test's class by value
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        monkeypatch.setattr(prepare_pretraining, "CleanShards", KillWorkerOnce)
+        stats = prepare_pretraining.run(_args(
+            pattern, output, "--direct_running_mode=multi_processing",
+            "--direct_num_workers=2"))
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    killed = int((tmp_path / "killed-once").read_text())
+    assert killed != os.getpid()  # a worker process died, not this one
+    assert stats["input_shards"]["attempts"] == 2
     _assert_same_output(output, clean)
 
 
