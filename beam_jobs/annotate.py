@@ -21,7 +21,6 @@ The pipeline writes into a staging area beside --output, never into it; `run` ho
 on --output and, once the run has succeeded, swaps the new output in and writes `_SUCCESS`
 (output_dir.py). A failed or interrupted run leaves --output as it was.
 """
-import logging
 import sys
 import time
 from collections import Counter
@@ -44,7 +43,14 @@ from .output_dir import OutputDir
 from .peak_memory import peak_rss_by_worker, peak_rss_kib
 from .records import CheckOptions
 from .shard_annotating import AnnotateShards
-from .shards import PartialRun, Shard, move_table, plan_shards
+from .shards import (
+    PartialRun,
+    Shard,
+    move_table,
+    plan_shards,
+    run_with_retries,
+    start_or_resume,
+)
 from .stage_times import stage_seconds, stage_share
 from .summary import SUMMARY_NAME, make_summary, read_json, write_json
 from .tensors import check_pipeline, tensor_summary
@@ -275,16 +281,8 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
     job = job_plan.job
     partial = PartialRun(job.output)
     tables = _tables(job)
-    committed: Dict[str, Any] = {}
-    if job.resume and partial.has_committed():
-        partial.check_plan(job_plan.shards, shard_settings(job_plan), job.output)
-        committed = partial.committed(job_plan.shards, tables)
-        logging.warning("--resume: %d of %d shards were committed by an earlier run; "
-                        "annotating the other %d", len(committed), len(job_plan.shards),
-                        len(job_plan.shards) - len(committed))
-    else:
-        partial.discard()
-        partial.start(job_plan.shards, shard_settings(job_plan))
+    committed = start_or_resume(partial, job_plan.shards, shard_settings(job_plan), tables,
+                                job.resume, job.output)
     result, attempts = _annotate_shards(job_plan, test_pipeline, partial, tables, committed)
     manifests = partial.committed(job_plan.shards, tables)
     missing = [shard.name for shard in job_plan.shards if shard.name not in manifests]
@@ -310,36 +308,19 @@ def _annotate_shards(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline],
                      partial: PartialRun, tables: List[str], committed: Dict[str, Any]):
     """Run pipelines over the shards not committed yet: again, over those still left,
     when one fails (a worker process lost mid-bundle fails a local runner's whole job),
-    up to --retries times. Returns (the last pipeline result, the number of attempts)."""
-    result, attempts = None, 0
-    while True:
-        todo = [shard for shard in job_plan.shards if shard.name not in committed]
-        if not todo:
-            return result, attempts
-        attempts += 1
+    up to --retries times (shards.run_with_retries; a TestPipeline runs once). Returns
+    (the last pipeline result, the number of attempts)."""
+
+    def attempt(todo: List[Shard]):
         p = test_pipeline if test_pipeline is not None else beam.Pipeline(
             options=job_plan.options)
         build_pipeline(p, job_plan, todo)
-        try:
-            result = p.run()
-            result.wait_until_finish()
-            return result, attempts
-        except Exception as err:
-            # a TestPipeline runs once; an interrupt (Ctrl-C) is never retried
-            if (test_pipeline is not None or attempts > job_plan.job.retries
-                    or job_runner.interrupted(err)):
-                if not partial.has_committed():  # nothing to resume: leave no debris
-                    partial.discard()
-                raise
-            committed = partial.committed(job_plan.shards, tables)
-            logging.warning("the pipeline failed (%s: %s); %d of %d shards are committed, "
-                            "running the others again (attempt %d of %d)",
-                            type(err).__name__, str(err)[:200], len(committed),
-                            len(job_plan.shards), attempts + 1, job_plan.job.retries + 1)
-        except BaseException:
-            if not partial.has_committed():
-                partial.discard()
-            raise
+        result = p.run()
+        result.wait_until_finish()
+        return result
+
+    return run_with_retries(job_plan.shards, partial, tables, committed, attempt,
+                            job_plan.job.retries, once=test_pipeline is not None)
 
 
 def _tables(job: AnnotateOptions) -> List[str]:
