@@ -4,12 +4,14 @@ redoes only what was not committed, and whose output equals `init vectors`' and 
 uninterrupted run's, counts included; without --resume a partial run is an error naming
 --resume and --overwrite."""
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import cloudpickle
 import numpy
 import pytest
 
@@ -190,3 +192,36 @@ def test_sigkill_of_the_launcher_then_resume(tmp_path):
                                     for f in files] for t, files in clean["files"].items()}
     on_disk = json.loads((output / "run_summary.json").read_text())
     assert on_disk["counts"] == clean["counts"] and on_disk["reconciled"]
+
+
+class KillWorkerOnce(vector_shards.ParseKeys):
+    """ParseKeys whose worker process dies (os._exit) on shard 1, once per test."""
+
+    def work(self, shard, *side):
+        marker = os.environ["KILL_MARKER"]
+        if shard.index == 1 and not os.path.exists(marker):
+            Path(marker).write_text(str(os.getpid()))
+            os._exit(3)
+        return super().work(shard, *side)
+
+
+@pytest.mark.slow  # starts two worker processes twice: about 40 s
+def test_a_worker_killed_mid_run_under_multi_processing(reference, tmp_path, monkeypatch,
+                                                        worker_pythonpath):
+    init, clean = reference
+    output = tmp_path / "out"
+    monkeypatch.setenv("KILL_MARKER", str(tmp_path / "killed-once"))
+    # the worker processes unpickle the DoFn: send this test's class by value
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        monkeypatch.setattr(convert_vectors, "ParseKeys", KillWorkerOnce)
+        summary = convert_vectors.run(
+            ["--input", str(SMALL), "--output", str(output), "--prune", "500",
+             "--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+            desired_bundle_size=SHARD_BYTES)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert int((tmp_path / "killed-once").read_text()) != os.getpid()  # a worker died
+    assert summary["shards"]["attempts"] == 2
+    _assert_same_files(output, init)
+    assert summary["reconciled"] and summary["counts"] == clean["counts"]
