@@ -10,11 +10,14 @@ Two things stop a job from scaling with its worker processes on one machine:
   therefore cuts the input into at least SHARDS_PER_PROCESS shards per process (never
   below MIN_SHARD_BYTES, never above --shard-mb), so the shares stay even within a
   shard's worth of work.
-- Threads fighting over cores. OpenBLAS, OpenMP and torch each start one thread per core
-  in every process: two processes on two cores then run four busy threads, and OpenBLAS's
-  spinning threads cost more CPU than they save on the CNN's small matrices. Each worker
-  process takes `cores // processes` threads (`limit_threads`), unless the user set the
-  usual environment variables, which then rule.
+- Threads fighting over cores. OpenBLAS and torch each start one thread per core in every
+  process: two processes on two cores then run four busy threads. `limit_threads` gives
+  each worker process's torch `cores // processes` threads (a transformer's large matrix
+  products gain from them) and numpy's BLAS one: the CNN pipelines' matrices are small
+  (a batch's tokens by a few hundred), and OpenBLAS's spinning threads cost more CPU than
+  they save (en_ewt_sm, one process on 2 cores: the same wall time with 1 thread as with
+  2, a third less CPU), as `nlp_core train` already does (`single_blas_thread`). The
+  user's environment variables, when set, rule instead.
 """
 import logging
 import os
@@ -109,9 +112,8 @@ _applied: Optional[int] = None
 
 
 def limit_threads(threads: Optional[int]) -> None:
-    """Limit this process's BLAS/OpenMP (threadpoolctl) and torch thread pools to `threads`,
-    once per process; nothing for None, nor for pools whose environment variable the user
-    set (see THREAD_VARIABLES)."""
+    """Give this process's numpy BLAS one thread (threadpoolctl) and torch `threads`, once
+    per process; nothing for None, nor when the user set one of THREAD_VARIABLES."""
     global _applied
     if threads is None or _applied == threads:
         return
@@ -121,7 +123,7 @@ def limit_threads(threads: Optional[int]) -> None:
         return
     # threadpoolctl loads the BLAS libraries' symbols: only in a worker that annotates
     from threadpoolctl import threadpool_limits
-    threadpool_limits(limits=threads)  # not as a context: for the process's life
+    threadpool_limits(limits=1, user_api="blas")  # not as a context: for the process's life
     torch = sys.modules.get("torch")  # only when thinc (or a transformer) imported it
     if torch is not None:
         torch.set_num_threads(threads)

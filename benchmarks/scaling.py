@@ -10,7 +10,9 @@ through, each in a fresh process timed from launch to exit (Python's start, the 
 and the pipeline load counted on every side):
 
     bare    python -c: import nlp_core, read the texts, `nlp_core.load(MODEL)`,
-            `nlp.pipe(texts, batch_size=256)` (counting tokens)
+            `nlp.pipe(texts, batch_size=256)` (counting tokens), OPENBLAS_NUM_THREADS=1
+            (the job's workers' setting; with 2 BLAS threads the pipe is no faster here
+            and takes a third more CPU)
     job ×1  `python -m beam_jobs.annotate` on FnApiRunner in memory (one worker: the
             launcher's own process)
     job ×N  the same with `--direct_running_mode=multi_processing --direct_num_workers=N`
@@ -40,7 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import annotate_corpus
 
@@ -59,11 +61,12 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def _timed(command: List[str]) -> Dict:
+def _timed(command: List[str], env: Optional[Dict[str, str]] = None) -> Dict:
     load = _load()
     cpu = _children_cpu()
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True,
+                          env=None if env is None else {**os.environ, **env})
     seconds = time.perf_counter() - start
     cpu = _children_cpu() - cpu
     if done.returncode != 0:
@@ -81,7 +84,10 @@ def _children_cpu() -> float:
 
 
 def bare(corpus: Path, model: str) -> Dict:
-    run = _timed([sys.executable, "-c", BARE, str(corpus), model])
+    # numpy's BLAS on one thread, as the job's workers run it (workers.py): its fastest
+    # setting for these pipelines, and what the job is compared with
+    run = _timed([sys.executable, "-c", BARE, str(corpus), model],
+                 {"OPENBLAS_NUM_THREADS": "1"})
     run.update(json.loads(run.pop("stdout").strip().splitlines()[-1]))
     return run
 

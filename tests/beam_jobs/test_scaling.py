@@ -73,18 +73,21 @@ def test_plan_splits_one_small_file_for_two_workers(tmp_path):
 
 
 def test_thread_pools_are_limited_per_process(monkeypatch):
+    import torch  # installed with the test extra; thinc imports it with the pipeline
+
     for name in workers.THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    before = {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas, "no BLAS thread pool found in this process"
+    torch_threads = torch.get_num_threads()
     monkeypatch.setattr(workers, "_applied", None)
     try:
-        workers.limit_threads(1)
-        assert before, "no BLAS / OpenMP thread pool found in this process"
-        assert {pool["num_threads"] for pool in threadpool_info()} == {1}
+        workers.limit_threads(3)
+        assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"} == {1}
+        assert torch.get_num_threads() == 3
     finally:
-        for api, threads in before.items():
-            threadpool_limits(limits=threads, user_api=None if api is None else
-                              ("blas" if api in ("openblas", "mkl", "blis") else "openmp"))
+        threadpool_limits(limits=blas[0]["num_threads"], user_api="blas")
+        torch.set_num_threads(torch_threads)
         monkeypatch.setattr(workers, "_applied", None)
 
 
