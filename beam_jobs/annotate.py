@@ -36,13 +36,13 @@ from . import extensions, job_runner, output_dir, workers
 from .annotating import PEAK_GPU_NAMESPACE, PEAK_RSS_NAMESPACE, AnnotateBatches
 from .duplicate_ids import FindDuplicateIds, id_buckets
 from .extensions import UserCode
-from .io import ReadRawChunks, match_inputs, resolve_format
+from .io import match_inputs, resolve_format
 from .model import check_gpu, forget_preloaded, pipeline_info, preload_pipeline
 from .options import AnnotateOptions, gpu_id, help_parser, job_option_names, parse_options
 from .output_dir import OutputDir
 from .peak_memory import peak_rss_by_worker, peak_rss_kib
 from .records import CheckOptions
-from .shard_annotating import AnnotateShards
+from .shard_annotating import AnnotateShards, read_shard
 from .shards import (
     PartialRun,
     Shard,
@@ -171,8 +171,12 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan,
     if job.allow_duplicate_ids:
         duplicates = p | "NoDuplicateCheck" >> beam.Create([])
     else:
+        # every shard (committed ones too: their ids still count), read by the workers
+        # in parallel with the main pass's reader
         duplicates = (p
-                      | "ReadForIds" >> ReadRawChunks(job.input, plan.kind, rules)
+                      | "ShardsForIds" >> beam.Create(list(plan.shards))
+                      | "SpreadShardsForIds" >> beam.Reshuffle()
+                      | "ReadForIds" >> beam.FlatMap(read_shard, rules)
                       | "FindDuplicateIds" >> FindDuplicateIds(
                           rules, id_buckets(sum({s.path: s.size for s in plan.shards}.values()))))
     annotate = AnnotateBatches(job.model, job.keep_text, job.tensors, job.tensor_dtype,
