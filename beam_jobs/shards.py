@@ -151,6 +151,12 @@ class PartialRun:
                 continue
             if manifest.get("shard") != shard.key():
                 continue
+            files = manifest.get("files") or {}
+            if any(files.get(t) != self.table_file(t, shard) for t in tables):
+                # only the shard's own files: a manifest never makes a run read another path
+                logging.warning("%s: names files that are not the shard's own, redoing the "
+                                "shard", path)
+                continue
             if all(_exists(self.table_file(t, shard)) for t in tables):
                 found[shard.name] = manifest
         return found

@@ -248,6 +248,24 @@ def test_a_worker_killed_under_multi_processing(small, tmp_path, monkeypatch,
     _assert_same_output(output, clean)
 
 
+def test_a_manifest_counts_only_with_the_shards_own_files(tmp_path):
+    """A manifest naming another file (damaged, or written by hand) does not commit its
+    shard: the run would read that file as the shard's documents."""
+    (tmp_path / "a.jsonl").write_text('{"text": "x"}\n')
+    shards = input_shards([str(tmp_path / "a.jsonl")], "jsonl", False, 1 << 20)
+    partial = PartialRun(str(tmp_path / "out"))
+    partial.start(shards, {"k": 1})
+    tables = pretraining_input.shard_tables(False)
+    for table in tables:
+        Path(partial.table_file(table, shards[0])).parent.mkdir(parents=True, exist_ok=True)
+        Path(partial.table_file(table, shards[0])).write_bytes(b"")
+    own = {t: partial.table_file(t, shards[0]) for t in tables}
+    partial.commit_shard(shards[0], {"files": {**own, "docs": str(tmp_path / "a.jsonl")}})
+    assert partial.committed(shards, tables) == {}
+    partial.commit_shard(shards[0], {"files": own})
+    assert list(partial.committed(shards, tables)) == [shards[0].name]
+
+
 @pytest.mark.parametrize("shard_bytes", [1, 50, 333, 1 << 20])
 def test_text_line_shards_hold_every_document_once(tmp_path, shard_bytes):
     lines = [f"line {i} " + "w" * (i * 7 % 90) for i in range(40)]
