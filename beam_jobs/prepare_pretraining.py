@@ -67,6 +67,7 @@ from .pretraining_filters import FilterSettings, settings_summary
 from .pretraining_input import (
     CleanShards,
     ReadCleaned,
+    drop_unreadable,
     input_shards,
     manifest_events,
     shard_tables,
@@ -368,6 +369,7 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
     tables = shard_tables(job.write_removed)
     committed = start_or_resume(partial, job_plan.shards, shard_settings(job_plan), tables,
                                 job.resume, job.output)
+    committed = drop_unreadable(partial, committed, job.boilerplate_min_docs == 0)
     resumed_from = len(committed)
 
     def attempt(todo: List[Shard]) -> None:

@@ -20,6 +20,7 @@ resumed or not, from the same committed rows, so a resumed run writes what an
 uninterrupted one does. Reading, checking, normalising and filtering (with --lang the
 language model) are the part a crash would otherwise cost again.
 """
+import logging
 import time
 from collections import Counter
 from typing import Any, Dict, Iterator, List, Optional, Sequence
@@ -40,7 +41,7 @@ from .pretraining_filters import FilterSettings
 from .pretraining_read import PARQUET, TEXT, CheckRecords, ReadParquetFn, TextSource
 from .records import JSONL, CheckOptions, DeadLetter
 from .shard_annotating import read_shard
-from .shards import PartialRun, Shard, TableFile
+from .shards import MANIFESTS, PartialRun, Shard, TableFile
 
 DOCS = "docs"
 DEAD_TABLE = dead_letter.NAME
@@ -227,6 +228,33 @@ class ReadCleaned(beam.DoFn):
         with FileSystems.open(manifest["files"][DOCS]) as handle:
             for batch in pq.ParquetFile(handle).iter_batches(batch_size=BATCH):
                 yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist())
+
+
+def drop_unreadable(partial: PartialRun, committed: Dict[str, Dict[str, Any]],
+                    filtered: bool) -> Dict[str, Dict[str, Any]]:
+    """The committed shards whose documents file reads as a Parquet file of as many rows
+    as the manifest counts (`filtered`: documents after the filters, else as read); any
+    other shard's manifest is deleted, so that this run redoes the shard."""
+    step = "after_filters" if filtered else "input"
+    kept = {}
+    for name, manifest in committed.items():
+        path = manifest["files"][DOCS]
+        expected = manifest["counts"]["events"].get(step, [0, 0])[0]
+        try:
+            with FileSystems.open(path) as handle:
+                rows = pq.ParquetFile(handle).metadata.num_rows
+        except Exception as err:  # a damaged file is the shard's, redone
+            rows = None
+            logging.warning("%s: unreadable (%s: %s), redoing input shard %s", path,
+                            type(err).__name__, err, name)
+        if rows == expected:
+            kept[name] = manifest
+            continue
+        if rows is not None:
+            logging.warning("%s holds %d documents where its manifest counts %d, redoing "
+                            "input shard %s", path, rows, expected, name)
+        FileSystems.delete([partial.path(MANIFESTS, name + ".json")])
+    return kept
 
 
 def manifest_events(manifest: Dict[str, Any]) -> Iterator:

@@ -157,6 +157,24 @@ def test_an_unfinished_run_is_resumed_to_the_same_output(small, tmp_path, monkey
 
 
 @pytest.mark.slow  # the job twice more on the small corpus: about 15 s
+def test_a_damaged_committed_shard_is_redone(small, tmp_path, monkeypatch):
+    """A committed shard whose documents file was cut short (a disk that filled up, a
+    copy interrupted) is read again instead of failing the resumed run."""
+    pattern, clean = small
+    output = tmp_path / "out"
+    _fail_after_commits(monkeypatch, output, 2)
+    with pytest.raises(Exception, match="went away"):
+        prepare_pretraining.run(_args(pattern, output, "--retries", "0"))
+    monkeypatch.undo()
+    manifest = json.loads(sorted(_manifests(output))[0].read_text())
+    docs = Path(manifest["files"]["docs"])
+    docs.write_bytes(docs.read_bytes()[:100])
+    stats = prepare_pretraining.run(_args(pattern, output, "--resume"))
+    assert stats["input_shards"]["resumed_from"] == 1
+    _assert_same_output(output, clean)
+
+
+@pytest.mark.slow  # the job twice more on the small corpus: about 15 s
 def test_overwrite_discards_a_partial_run(small, tmp_path, monkeypatch):
     pattern, clean = small
     output = tmp_path / "out"
