@@ -24,8 +24,9 @@ Steps (the annotate job's shape: plan, build_pipeline, run, main; see ARCHITECTU
     WriteRemoved, WriteDeadLetters   Parquet (schemas/pretraining_removed.py, dead_letter)
     WriteStats                       stats.json, reconciled (pretraining_stats.py)
 
-ReadTexts through Filter run per input shard, each shard committed to OUTPUT.partial/ as
-it is done (pretraining_input.py); the steps from ExactDedupe on read the committed
+ReadTexts through Filter (Filter over the whole corpus with --boilerplate-min-docs) run
+per input shard, each shard committed to OUTPUT.partial/ as it is done
+(pretraining_input.py); the steps from ExactDedupe on read the committed
 documents back. A run that stops is finished with --resume: the committed shards are kept,
 the rest read, the whole-corpus steps redone, and the output is that of an uninterrupted
 run. The pipeline writes into a staging area beside --output; `run` locks --output and
@@ -85,7 +86,7 @@ from .pretraining_options import (
 from .pretraining_pieces import MakePieces, check_sentence_pipeline
 from .pretraining_read import TEXT, ReadTexts, resolve_input_format
 from .pretraining_shards import WriteShards
-from .pretraining_stats import STATS_NAME, WriteStats, count_event
+from .pretraining_stats import STATS_NAME, WriteStats, count_event, report_lines
 from .records import CheckOptions
 from .shards import (
     PartialRun,
@@ -408,34 +409,6 @@ def _run_staged(job_plan: JobPlan, test_pipeline: Optional[beam.Pipeline]) -> Di
         raise RuntimeError(f"Counts do not reconcile: {stats['counts']}; --output "
                            f"{job_plan.job.output!r} was left as it was.")
     return stats
-
-
-def report_lines(stats: Dict[str, Any]) -> List[str]:
-    """What `main` prints at the end: stats.json in short."""
-    c = stats["counts"]
-    check = "reconciled" if stats["reconciled"] else "NOT RECONCILED"
-    steps = stats["steps"]
-    lines = [f"read {c['read']} documents = {c['written']} written + {c['filtered']} "
-             f"filtered + {c['exact_duplicates']} exact duplicates + {c['near_duplicates']} "
-             f"near duplicates + {c['dead_lettered']} dead-lettered ({check})"]
-    for name, reasons in (("filtered", c["filtered_by_reason"]),
-                          ("dead letters", c["dead_letter_by_reason"])):
-        text = ", ".join(f"{k}: {v}" for k, v in reasons.items())
-        lines.append(f"  {name} by reason: {text or 'none'}")
-    lines.append(f"  words: {steps['input']['words']} in, "
-                 f"{steps['written']['documents']['words']} written")
-    clusters = stats["duplicate_clusters"]
-    lines.append(f"  duplicate clusters: {clusters['exact']['clusters']} exact, "
-                 f"{clusters['near']['clusters']} near")
-    shards = stats["shards"]
-    lines.append(f"shards: {len(shards)} in {stats['shards_dir']} ({c['pieces']} "
-                 f"{stats['output_format']} entries)")
-    if "removed" in stats["files"]:
-        lines.append(f"removed: {FileSystems.join(stats['output'], REMOVED)}")
-    lines.append(f"stats: {FileSystems.join(stats['output'], STATS_NAME)}")
-    lines.append(f"{stats['per_wall_second']['documents']:.0f} documents/s, "
-                 f"{stats['per_wall_second']['mb']:.2f} MB/s ({stats['wall_seconds']:.1f} s)")
-    return lines
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

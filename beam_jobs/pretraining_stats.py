@@ -17,6 +17,7 @@ job's run_summary.json does), not from metrics. Steps, each with documents and w
 from typing import Any, Dict, List, Tuple
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from .pretraining_shards import ShardInfo
 from .summary import write_json
@@ -131,3 +132,31 @@ class WriteStats(beam.PTransform):
                     beam.pvalue.AsDict(by_reason), beam.pvalue.AsDict(exact_hist),
                     beam.pvalue.AsDict(near_hist), beam.pvalue.AsList(shards),
                     beam.pvalue.AsList(dead_files), beam.pvalue.AsList(removed_files)))
+
+
+def report_lines(stats: Dict[str, Any]) -> List[str]:
+    """What `main` prints at the end: stats.json in short."""
+    c = stats["counts"]
+    check = "reconciled" if stats["reconciled"] else "NOT RECONCILED"
+    steps = stats["steps"]
+    lines = [f"read {c['read']} documents = {c['written']} written + {c['filtered']} "
+             f"filtered + {c['exact_duplicates']} exact duplicates + {c['near_duplicates']} "
+             f"near duplicates + {c['dead_lettered']} dead-lettered ({check})"]
+    for name, reasons in (("filtered", c["filtered_by_reason"]),
+                          ("dead letters", c["dead_letter_by_reason"])):
+        text = ", ".join(f"{k}: {v}" for k, v in reasons.items())
+        lines.append(f"  {name} by reason: {text or 'none'}")
+    lines.append(f"  words: {steps['input']['words']} in, "
+                 f"{steps['written']['documents']['words']} written")
+    clusters = stats["duplicate_clusters"]
+    lines.append(f"  duplicate clusters: {clusters['exact']['clusters']} exact, "
+                 f"{clusters['near']['clusters']} near")
+    shards = stats["shards"]
+    lines.append(f"shards: {len(shards)} in {stats['shards_dir']} ({c['pieces']} "
+                 f"{stats['output_format']} entries)")
+    if "removed" in stats["files"]:
+        lines.append(f"removed: {FileSystems.join(stats['output'], 'removed')}")
+    lines.append(f"stats: {FileSystems.join(stats['output'], STATS_NAME)}")
+    lines.append(f"{stats['per_wall_second']['documents']:.0f} documents/s, "
+                 f"{stats['per_wall_second']['mb']:.2f} MB/s ({stats['wall_seconds']:.1f} s)")
+    return lines
