@@ -77,7 +77,7 @@ class AnnotateOptions(PipelineOptions):
                                  f"versions did (default: {BATCH_TOKENS}).")
         parser.add_argument("--max-chars", type=int, default=1_000_000,
                             help="Longer texts are dead-lettered as text_too_long "
-                                 "(default: 1000000). A text over 20000 characters is "
+                                 "(default: 1000000). A text over 5000 characters is "
                                  "annotated in pieces, so memory stays bounded.")
         parser.add_argument("--max-line-bytes", type=int, default=None,
                             help="A JSONL line longer than this many bytes is dead-lettered "
