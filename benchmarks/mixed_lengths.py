@@ -4,7 +4,7 @@ annotations tables compared row for row (issue 20, item 3).
 
     OPENBLAS_NUM_THREADS=1 nice -n 5 python benchmarks/mixed_lengths.py \\
         [--docs 2000] [--long-fraction 0.05] [--long-kb 50 500] [--model en_ewt_sm] \\
-        [--rounds 2] [--batch-tokens 16000] [--batch-size 256] [--keep DIR]
+        [--rounds 2] [--batch-tokens 16000] [--batch-size 256] [--with-before] [--keep DIR]
 
 Corpus (synthetic, from real sentences): the `# text = ` sentences of UD English EWT
 train drawn at random (seeded); `1 - long_fraction` of the documents are 1-5 sentences,
@@ -19,7 +19,11 @@ worker, `--max-chars` above the longest document:
             1000000000` (pools of 8 batches sorted by length, cut every N documents)
     tokens  `--batch-tokens T --batch-size N` (batching.py; --batch-chars at its default)
 
-run alternately (docs, tokens, docs, tokens, ...) for --rounds rounds. Words are the
+    before  (--with-before) the job as it was before issue 20's item 3: `docs`' flags with
+            long documents in pieces of 20,000 characters instead of 5,000 (pieces.py);
+            its annotations differ near the cuts, reported as shares of token values
+
+run alternately (docs, tokens[, before], docs, ...) for --rounds rounds. Words are the
 tokens the job reports (`run_summary.json`); words/s by wall-clock time and by the child
 process's CPU time (user + system), the steadier figure on a shared machine, and the
 process's peak RSS from the run summary (in memory, the launcher is the worker). The best
@@ -74,9 +78,23 @@ def build_corpus(path: Path, n_docs: int, long_fraction: float, long_kb, seed: i
             "long_chars": sizes["long"], "bytes": path.stat().st_size}
 
 
+# The job as it was before issue 20's item 3: long documents in pieces of 20,000
+# characters (the in-memory runner runs the pipeline in this process, so setting the
+# default of SharedPipeline's piece_chars here reaches it)
+BEFORE = ("import sys; from beam_jobs import model; "
+          "d = list(model.SharedPipeline.__init__.__defaults__); "
+          "assert d[1] == model.PIECE_CHARS, d; d[1] = 20000; "
+          "model.SharedPipeline.__init__.__defaults__ = tuple(d); "
+          "from beam_jobs.annotate import main; sys.exit(main(sys.argv[1:]))")
+
+
 def run_job(corpus: Path, output: Path, flags, model: str, max_chars: int) -> dict:
-    """One job run in a child process: wall and CPU seconds, and its run summary."""
-    argv = [sys.executable, "-m", "beam_jobs.annotate", "--input", str(corpus),
+    """One job run in a child process: wall and CPU seconds, and its run summary. `flags`
+    starting with "before" run the job with the earlier 20,000-character pieces."""
+    launcher = ["-m", "beam_jobs.annotate"]
+    if flags and flags[0] == "before":
+        launcher, flags = ["-c", BEFORE], flags[1:]
+    argv = [sys.executable, *launcher, "--input", str(corpus),
             "--output", str(output), "--model", model, "--max-chars", str(max_chars),
             "--runner=FnApiRunner", "--direct_running_mode=in_memory",
             "--direct_num_workers=1", *flags]
@@ -162,6 +180,33 @@ def batch_shapes(corpus: Path, batch_size: int, batch_tokens: int) -> dict:
             "tokens": shape(run(TokenBatcher(batch_tokens, batch_size, 500_000)))}
 
 
+def before_report(best: dict, output: Path, now: pa.Table) -> dict:
+    """The default job against the job as it was: words/s ratios, the documents whose rows
+    differ, and the share of token values and entities that differ (the 20,000- and
+    5,000-character pieces are cut at different places)."""
+    then = annotations(output)
+    differ, changed_docs = {}, set()
+    for column in ("tag", "pos", "dep", "head", "sent_start", "ents"):
+        n = changed = 0
+        for i, (a, b) in enumerate(zip(then.column(column).to_pylist(),
+                                       now.column(column).to_pylist())):
+            a, b = a or [], b or []
+            if column == "ents":  # entity spans: those not in both
+                a, b = {json.dumps(e, sort_keys=True) for e in a}, \
+                    {json.dumps(e, sort_keys=True) for e in b}
+                n += len(a | b)
+                changed += len(a ^ b)
+            else:
+                n += len(a)
+                changed += sum(x != y for x, y in zip(a, b))
+            if a != b:
+                changed_docs.add(i)
+        differ[column] = round(changed / max(n, 1), 5)
+    return {"ratio_cpu": round(best["tokens"]["cpu"] / best["before"]["cpu"], 3),
+            "ratio_wall": round(best["tokens"]["wall"] / best["before"]["wall"], 3),
+            "docs_differing": len(changed_docs), "share_differing": differ}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=2000)
@@ -173,6 +218,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-tokens", type=int, default=16_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", help="Keep the corpus and outputs in this directory.")
+    parser.add_argument("--with-before", action="store_true",
+                        help="Also run the job as it was before (document-count batching, "
+                             "20,000-character pieces) and compare its annotations.")
     parser.add_argument("--shapes-only", action="store_true",
                         help="Only build the corpus and report the batch shapes.")
     args = parser.parse_args(argv)
@@ -191,6 +239,8 @@ def main(argv=None) -> dict:
     print(f"batch shapes: {json.dumps(shapes)}", file=sys.stderr, flush=True)
     if args.shapes_only:
         return {"corpus": shape, "batch_shapes": shapes}
+    if args.with_before:
+        sides["before"] = ["before", *sides["docs"]]
     runs = {name: [] for name in sides}
     for round_ in range(args.rounds):
         for name, flags in sides.items():
@@ -211,13 +261,16 @@ def main(argv=None) -> dict:
                   flush=True)
     best = {name: {"wall": max(r["words_per_wall_s"] for r in rs),
                    "cpu": max(r["words_per_cpu_s"] for r in rs)} for name, rs in runs.items()}
-    identical = annotations(root / "out-docs").equals(annotations(root / "out-tokens"))
+    by_tokens = annotations(root / "out-tokens")
+    identical = annotations(root / "out-docs").equals(by_tokens)
     report = {"corpus": shape, "model": args.model, "sides": sides, "batch_shapes": shapes,
               "runs": runs,
               "best_words_per_s": best,
               "ratio_wall": round(best["tokens"]["wall"] / best["docs"]["wall"], 3),
               "ratio_cpu": round(best["tokens"]["cpu"] / best["docs"]["cpu"], 3),
               "identical_annotations": identical,
+              **({"before": before_report(best, root / "out-before", by_tokens)}
+                 if args.with_before else {}),
               "load_average": os.getloadavg()}
     print(json.dumps(report, indent=1))
     if not args.keep:
