@@ -41,6 +41,7 @@ from .model import check_gpu, forget_preloaded, pipeline_info, preload_pipeline
 from .options import AnnotateOptions, gpu_id, help_parser, job_option_names, parse_options
 from .output_dir import OutputDir
 from .peak_memory import peak_rss_by_worker, peak_rss_kib
+from .pieces import PIECE_CHARS
 from .records import CheckOptions
 from .shard_annotating import AnnotateShards, read_shard
 from .shards import (
@@ -138,7 +139,7 @@ def shard_settings(plan: JobPlan) -> Dict[str, Any]:
     settings.update(kind=plan.kind, pipeline=[plan.pipeline["name"], plan.pipeline["version"]],
                     extensions=list(plan.extensions),
                     code=plan.code.digest if plan.code is not None else None,
-                    shard_bytes=plan.shard_bytes)
+                    shard_bytes=plan.shard_bytes, piece_chars=PIECE_CHARS)
     return settings
 
 
