@@ -1,6 +1,5 @@
 """`[distillation] patience`: distillation stops after `patience` steps without a better dev
 score, as `[training] patience` does for `train` (a tiny tagger teacher and student)."""
-from pathlib import Path
 
 import pytest
 import srsly
@@ -9,57 +8,11 @@ from typer.testing import CliRunner
 from nlp_core.cli import app
 from nlp_core.config import load_config
 from nlp_core.formats.conllu import read_conllu_sentences
+from tests.tiny_pipelines import DEV, TRAIN, pipeline_config
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "training"
-TRAIN = FIXTURES / "ewt-train-60.conllu"
-DEV = FIXTURES / "ewt-dev-20.conllu"
 runner = CliRunner()
 
-PIPELINE = """
-[nlp]
-lang = "en"
-pipeline = ["tok2vec", "tagger"]
-
-[components]
-
-[components.tok2vec]
-factory = "tok2vec"
-
-[components.tok2vec.model]
-@architectures = "spacy.Tok2Vec.v2"
-
-[components.tok2vec.model.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = 16
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [500, 100, 200, 200]
-include_static_vectors = false
-
-[components.tok2vec.model.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = 16
-depth = 1
-window_size = 1
-maxout_pieces = 2
-
-[components.tagger]
-factory = "tagger"
-
-[components.tagger.model]
-@architectures = "spacy.Tagger.v2"
-
-[components.tagger.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = 16
-
-[training]
-max_steps = 6
-eval_frequency = 3
-
-[training.batcher]
-@batchers = "spacy.batch_by_words.v1"
-size = 300
-"""
+PIPELINE = pipeline_config(width=16, depth=1, maxout_pieces=2, max_steps=6, eval_frequency=3)
 
 
 def run(*args):

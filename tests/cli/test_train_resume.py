@@ -1,7 +1,6 @@
 """`python -m nlp_core train CONFIG --resume-from PIPELINE`: fine-tune a trained pipeline
 (a tiny tagger trained here) with rehearsal on raw text, and the errors that name what to
 fix."""
-from pathlib import Path
 
 import numpy
 import pytest
@@ -13,57 +12,12 @@ from nlp_core.cli import app
 from nlp_core.formats.conllu import read_conllu_sentences
 from nlp_core.tokens import Doc, DocBin
 from nlp_core.vocab import Vocab
+from tests.tiny_pipelines import DEV, TRAIN, pipeline_config
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "training"
-TRAIN = FIXTURES / "ewt-train-60.conllu"
-DEV = FIXTURES / "ewt-dev-20.conllu"
 runner = CliRunner()
 
-BASE = """
-[nlp]
-lang = "en"
-pipeline = ["tok2vec", "tagger"]
-
-[components]
-
-[components.tok2vec]
-factory = "tok2vec"
-
-[components.tok2vec.model]
-@architectures = "spacy.Tok2Vec.v2"
-
-[components.tok2vec.model.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = 24
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [500, 100, 200, 200]
-include_static_vectors = false
-
-[components.tok2vec.model.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = 24
-depth = 1
-window_size = 1
-maxout_pieces = 2
-
-[components.tagger]
-factory = "tagger"
-
-[components.tagger.model]
-@architectures = "spacy.Tagger.v2"
-
-[components.tagger.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = 24
-
-[training]
-max_steps = 10
-eval_frequency = 5
-
-[training.batcher]
-@batchers = "spacy.batch_by_words.v1"
-size = 400
-"""
+BASE = pipeline_config(width=24, depth=1, maxout_pieces=2, max_steps=10, eval_frequency=5,
+                       batch_words=400)
 
 FINETUNE = """
 [paths]

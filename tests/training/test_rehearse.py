@@ -5,7 +5,6 @@ user who annotates only the new tag gives them: nothing tells the tagger to keep
 tags), with and without rehearsal on the train sentences' raw text; rehearsal must keep
 more of the old pipeline's tags there, and the new tag must be learned either way."""
 import io
-from pathlib import Path
 
 import numpy
 import pytest
@@ -20,77 +19,13 @@ from nlp_core.tokens import Doc, DocBin
 from nlp_core.training.loop import init_nlp, train
 from nlp_core.training.resume import resume_config, resume_nlp
 from nlp_core.vocab import Vocab
+from tests.tiny_pipelines import DEV, TRAIN, pipeline_config
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "training"
-TRAIN = FIXTURES / "ewt-train-60.conllu"
-DEV = FIXTURES / "ewt-dev-20.conllu"
 NEW_TAG = "NEWTAG"
 
-PIPELINE = f"""
-[paths]
-train = "{TRAIN}"
-dev = "{DEV}"
-
-[nlp]
-lang = "en"
-pipeline = ["tok2vec", "tagger", "parser"]
-
-[components]
-
-[components.tok2vec]
-factory = "tok2vec"
-
-[components.tok2vec.model]
-@architectures = "spacy.Tok2Vec.v2"
-
-[components.tok2vec.model.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = ${{components.tok2vec.model.encode.width}}
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [500, 100, 200, 200]
-include_static_vectors = false
-
-[components.tok2vec.model.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = 32
-depth = 2
-window_size = 1
-maxout_pieces = 3
-
-[components.tagger]
-factory = "tagger"
-
-[components.tagger.model]
-@architectures = "spacy.Tagger.v2"
-
-[components.tagger.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = ${{components.tok2vec.model.encode.width}}
-
-[components.parser]
-factory = "parser"
-min_action_freq = 1
-
-[components.parser.model]
-@architectures = "spacy.TransitionBasedParser.v3"
-state_type = "parser"
-hidden_width = 16
-maxout_pieces = 2
-
-[components.parser.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = ${{components.tok2vec.model.encode.width}}
-
-[training]
-max_steps = 40
-eval_frequency = 20
-patience = 0
-dropout = 0.0
-
-[training.batcher]
-@batchers = "spacy.batch_by_words.v1"
-size = 400
-"""
+PIPELINE = f'\n[paths]\ntrain = "{TRAIN}"\ndev = "{DEV}"\n' + pipeline_config(
+    width=32, depth=2, maxout_pieces=3, parser=True, max_steps=40, eval_frequency=20,
+    batch_words=400, training="patience = 0\ndropout = 0.0")
 
 
 INFOS = []
