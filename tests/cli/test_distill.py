@@ -2,7 +2,6 @@
 60 EWT sentences teaches a fresh student (config from `init fill-config --distillation`)
 on their raw text for a few steps; model-best and model-last load and annotate. Plus
 `init config --distillation` and the errors that name what to fix."""
-from pathlib import Path
 
 import pytest
 import srsly
@@ -12,71 +11,13 @@ import nlp_core
 from nlp_core.cli import app
 from nlp_core.config import load_config
 from nlp_core.formats.conllu import read_conllu_sentences
+from tests.tiny_pipelines import DEV, TRAIN, pipeline_config
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "training"
-TRAIN = FIXTURES / "ewt-train-60.conllu"
-DEV = FIXTURES / "ewt-dev-20.conllu"
 runner = CliRunner()
 
-PIPELINE = """
-[nlp]
-lang = "en"
-pipeline = ["tok2vec", "tagger", "parser"]
-
-[components]
-
-[components.tok2vec]
-factory = "tok2vec"
-
-[components.tok2vec.model]
-@architectures = "spacy.Tok2Vec.v2"
-
-[components.tok2vec.model.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = ${components.tok2vec.model.encode.width}
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [500, 100, 200, 200]
-include_static_vectors = false
-
-[components.tok2vec.model.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = WIDTH
-depth = 2
-window_size = 1
-maxout_pieces = 3
-
-[components.tagger]
-factory = "tagger"
-
-[components.tagger.model]
-@architectures = "spacy.Tagger.v2"
-
-[components.tagger.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = ${components.tok2vec.model.encode.width}
-
-[components.parser]
-factory = "parser"
-min_action_freq = 1
-
-[components.parser.model]
-@architectures = "spacy.TransitionBasedParser.v3"
-state_type = "parser"
-hidden_width = 16
-maxout_pieces = 2
-
-[components.parser.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = ${components.tok2vec.model.encode.width}
-
-[training]
-max_steps = 12
-eval_frequency = 6
-
-[training.batcher]
-@batchers = "spacy.batch_by_words.v1"
-size = 300
-"""
+def pipeline(width: int) -> str:
+    return pipeline_config(width=width, depth=2, maxout_pieces=3, parser=True, max_steps=12,
+                           eval_frequency=6)
 
 
 def run(*args):
@@ -88,7 +29,7 @@ def teacher(tmp_path_factory):
     """A teacher trained here for a few steps (its outputs need not be good, only fixed)."""
     tmp = tmp_path_factory.mktemp("teacher")
     config = tmp / "teacher.cfg"
-    config.write_text(PIPELINE.replace("WIDTH", "24"))
+    config.write_text(pipeline(24))
     result = run("train", config, "--output", tmp / "out", "--paths.train", TRAIN,
                  "--paths.dev", DEV)
     assert result.exit_code == 0, result.output
@@ -109,7 +50,7 @@ def raw_text(tmp_path_factory):
 def student_config(tmp_path):
     """The student's config completed by `init fill-config --distillation`."""
     partial = tmp_path / "partial.cfg"
-    partial.write_text(PIPELINE.replace("WIDTH", "16"))
+    partial.write_text(pipeline(16))
     path = tmp_path / "student.cfg"
     result = run("init", "fill-config", partial, path, "--distillation")
     assert result.exit_code == 0, result.output

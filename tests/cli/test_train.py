@@ -1,6 +1,5 @@
 """`python -m nlp_core train` end to end: a small tok2vec + tagger on 60 EWT sentences."""
 import sys
-from pathlib import Path
 
 import pytest
 import srsly
@@ -8,58 +7,13 @@ from typer.testing import CliRunner
 
 import nlp_core
 from nlp_core.cli import app
+from tests.tiny_pipelines import DEV, TRAIN, pipeline_config
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "training"
-TRAIN = FIXTURES / "ewt-train-60.conllu"
-DEV = FIXTURES / "ewt-dev-20.conllu"
 runner = CliRunner()
 
 # The shared setup of the seed (tok2vec component + listener), with small widths.
-TAGGER_CONFIG = """
-[nlp]
-lang = "en"
-pipeline = ["tok2vec", "tagger"]
-
-[components]
-
-[components.tok2vec]
-factory = "tok2vec"
-
-[components.tok2vec.model]
-@architectures = "spacy.Tok2Vec.v2"
-
-[components.tok2vec.model.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = ${components.tok2vec.model.encode.width}
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [500, 100, 200, 200]
-include_static_vectors = false
-
-[components.tok2vec.model.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = 16
-depth = 2
-window_size = 1
-maxout_pieces = 3
-
-[components.tagger]
-factory = "tagger"
-
-[components.tagger.model]
-@architectures = "spacy.Tagger.v2"
-
-[components.tagger.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = ${components.tok2vec.model.encode.width}
-
-[training]
-max_steps = 12
-eval_frequency = 4
-
-[training.batcher]
-@batchers = "spacy.batch_by_words.v1"
-size = 200
-"""
+TAGGER_CONFIG = pipeline_config(width=16, depth=2, maxout_pieces=3, max_steps=12,
+                                eval_frequency=4, batch_words=200)
 
 
 def run(*args):
