@@ -110,20 +110,10 @@ class AnnotateOptions(PipelineOptions):
                                  "run one worker process per GPU (see README.md, GPU).")
         parser.add_argument("--gpu-id", type=int, default=None,
                             help="Which GPU with --gpu (default: 0); implies --gpu.")
-        parser.add_argument("--overwrite", action="store_true",
-                            help="Replace the outputs of an earlier run in --output, once "
-                                 "the new run has succeeded (a failed run leaves them as they "
-                                 "were); without it, existing outputs are an error.")
-        parser.add_argument("--resume", action="store_true",
-                            help="Finish a run that did not (killed, crashed, failed): the "
-                                 "input shards it committed to OUTPUT.partial/ are kept, the "
-                                 "rest annotated; the result is that of an uninterrupted "
-                                 "run. Needs the same input and settings.")
-        parser.add_argument("--retries", type=int, default=2,
-                            help="When the pipeline fails (e.g. a worker process dies: the "
-                                 "local runners then fail the whole job), run it again this "
-                                 "many times over the shards not committed yet (default: 2; "
-                                 "0: fail at once).")
+        add_run_flags(parser, resumed="the input shards it committed to OUTPUT.partial/ are "
+                                      "kept, the rest annotated",
+                      retried="run it again this many times over the shards not committed "
+                              "yet")
         parser.add_argument("--extensions", default=None,
                             help="Extension attributes to write as typed columns of the "
                                  "annotations table: comma-separated LEVEL:NAME:TYPE specs, "
@@ -159,6 +149,23 @@ class SharedFlags:
     def add_argument(self, flag: str, **kwargs) -> None:
         if flag not in self.parser._option_string_actions:
             self.parser.add_argument(flag, **kwargs)
+
+
+def add_run_flags(parser, resumed: str, retried: str) -> None:
+    """--overwrite, --resume and --retries, which mean the same in every job: `resumed`
+    says what a resumed run keeps and redoes, `retried` how a failed pipeline is rerun."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="Replace the outputs of an earlier run in --output, once the new "
+                             "run has succeeded (a failed run leaves them as they were); "
+                             "without it, existing outputs are an error.")
+    parser.add_argument("--resume", action="store_true",
+                        help=f"Finish a run that did not (killed, crashed, failed): {resumed}; "
+                             "the result is that of an uninterrupted run. Needs the same "
+                             "input and settings.")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="When the pipeline fails (e.g. a worker process dies: the local "
+                             f"runners then fail the whole job), {retried} (default: 2; 0: "
+                             "fail at once).")
 
 
 def gpu_id(job: AnnotateOptions) -> int:

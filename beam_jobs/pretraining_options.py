@@ -8,7 +8,7 @@ from typing import List, Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from .options import EPILOG, SharedFlags, parse_job_options
+from .options import EPILOG, SharedFlags, add_run_flags, parse_job_options
 from .pretraining_filters import FilterSettings
 from .pretraining_read import FORMATS, TEXT_FORMATS
 from .pretraining_text import FORMS
@@ -156,19 +156,11 @@ class PreparePretrainingOptions(PipelineOptions):
         # an int in MiB, as the annotate job's --shard-mb (one Beam parser holds both)
         add("--shard-mb", type=int, default=64,
             help="MiB of text (UTF-8) per shard when --shard-docs is 0 (default: 64).")
-        add("--overwrite", action="store_true",
-            help="Replace the outputs of an earlier run in --output once the new run has "
-                 "succeeded; without it they are an error.")
-        # --resume and --retries mean what they mean in the annotate job (one Beam parser
-        # holds both jobs' flags)
-        add("--resume", action="store_true",
-            help="Finish a run that did not (killed, crashed, failed): the input shards it "
-                 "committed to OUTPUT.partial/ are kept, the rest read; the result is that "
-                 "of an uninterrupted run. Needs the same input and settings.")
-        add("--retries", type=int, default=2,
-            help="When the pipeline fails (e.g. a worker process dies), run it again this "
-                 "many times, the input shards committed kept (default: 2; 0: fail at "
-                 "once).")
+        # the same flags as the annotate job's (one Beam parser holds both)
+        add_run_flags(parser, resumed="the input shards it committed to OUTPUT.partial/ are "
+                                      "kept, the rest read",
+                      retried="run it again this many times, the input shards committed "
+                              "kept")
         add("--input-shard-mb", type=int, default=64,
             help="Plain JSONL and line-per-document text are read, cleaned, filtered and "
                  "committed in input shards of this many MiB (compressed, paragraph, "

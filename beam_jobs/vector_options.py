@@ -8,7 +8,7 @@ from typing import List, Sequence
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from .options import EPILOG, SharedFlags, parse_job_options
+from .options import EPILOG, SharedFlags, add_run_flags, parse_job_options
 
 PROG = "python -m beam_jobs.convert_vectors"
 
@@ -68,19 +68,10 @@ class ConvertVectorsOptions(PipelineOptions):
         parser.add_argument("--skip-bad-lines", action="store_true",
                             help="Dead-letter lines that are not good rows and finish the "
                                  "run; without it a bad line fails the run, naming it.")
-        parser.add_argument("--overwrite", action="store_true",
-                            help="Replace the outputs of an earlier run in --output once the "
-                                 "new run has succeeded; without it they are an error.")
-        parser.add_argument("--resume", action="store_true",
-                            help="Finish a run that did not (killed, crashed, failed): the "
-                                 "shards' passes it committed to OUTPUT.partial/ are kept, "
-                                 "the rest done; the result is that of an uninterrupted "
-                                 "run. Needs the same input and settings.")
-        parser.add_argument("--retries", type=int, default=2,
-                            help="When the pipeline fails (e.g. a worker process dies: the "
-                                 "local runners then fail the whole job), run it again this "
-                                 "many times over the shards not committed yet (default: 2; "
-                                 "0: fail at once).")
+        add_run_flags(parser, resumed="the shards' passes it committed to OUTPUT.partial/ "
+                                      "are kept, the rest done",
+                      retried="run it again this many times over the shards not committed "
+                              "yet")
         parser.add_argument("--shard-mb", type=int, default=64,
                             help="A plain file is read and committed in shards of this many "
                                  "MiB (compressed and binary files: one shard each); a "
