@@ -51,25 +51,18 @@ def setup_gpu(gpu_id: int) -> None:
         raise ValueError(Errors.E411.format(gpu_id=gpu_id, reason=err)) from None
 
 
-def load_training_config(config_path: str, overrides: Dict[str, Any]):
+def load_training_config(config_path: str, overrides: Dict[str, Any], base=None):
     """Read a config, add the default sections, apply the overrides, fill and validate.
+    With `base` (a trained pipeline, `train --resume-from`), the config is the pipeline's
+    own with CONFIG merged over it.
 
     Overrides are applied after the default sections are added, so `--paths.train` works
     for a config file without a [paths] section.
     """
-    config = get_default_config().merge(load_config(config_path))
-    if overrides:
-        config = load_config_from_str(config.to_str(interpolate=False), overrides,
-                                      source=str(config_path))
-    filled = fill_config(config)
-    validate_training_config(filled, require_paths=True)
-    return filled
-
-
-def load_resume_config(config_path: str, overrides: Dict[str, Any], base):
-    """The trained pipeline's config with CONFIG merged over it, the default sections added
-    where missing, the overrides applied, filled and validated."""
-    config = get_default_config().merge(resume_config(base, load_config(config_path)))
+    config = load_config(config_path)
+    if base is not None:
+        config = resume_config(base, config)
+    config = get_default_config().merge(config)
     if overrides:
         config = load_config_from_str(config.to_str(interpolate=False), overrides,
                                       source=str(config_path))
@@ -115,10 +108,7 @@ def train_cli(
         import_code(code)
         setup_gpu(gpu_id)
         base = load_base(resume_from) if resume_from is not None else None
-        if base is None:
-            config = load_training_config(config_path, overrides)
-        else:
-            config = load_resume_config(config_path, overrides, base)
+        config = load_training_config(config_path, overrides, base)
     except (ValueError, OSError) as err:
         _fail(err)
     try:
