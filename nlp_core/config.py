@@ -9,6 +9,7 @@ disk still shows them.
     filled = fill_config(config)          # what `init fill-config` writes
     validate_training_config(filled)      # raises, naming every missing key
 """
+import copy
 import inspect
 import sys
 import typing
@@ -77,14 +78,30 @@ def load_config_from_str(text: str, overrides: Dict[str, Any] | None = None,
                          interpolate: bool = False, source: str = "<string>") -> Config:
     """Parse config text; arguments as in `load_config`."""
     overrides = dict(overrides or {})
+    # confection drops a dict given for a whole section (`--training.batcher '{...}'`):
+    # the section's own lines win. Such values replace the block after parsing.
+    blocks = {key: value for key, value in overrides.items() if isinstance(value, dict)}
+    plain = {key: value for key, value in overrides.items() if key not in blocks}
     try:
-        config = Config().from_str(text, interpolate=interpolate, overrides=overrides)
+        config = Config().from_str(text, interpolate=interpolate and not blocks,
+                                   overrides=plain)
     except ConfigValidationError as err:
-        if overrides and err.title == "Error parsing config overrides":
+        if plain and err.title == "Error parsing config overrides":
             sections = [".".join(e["loc"][:-1]) for e in err.errors]
-            raise ValueError(Errors.E204.format(keys=", ".join(overrides), source=source,
+            raise ValueError(Errors.E204.format(keys=", ".join(plain), source=source,
                                                 sections=", ".join(sections))) from None
         raise ValueError(Errors.E205.format(source=source, detail=str(err).strip())) from None
+    for key, value in blocks.items():
+        *parents, name = key.split(".")
+        node: Any = config
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not parents or not isinstance(node, dict):
+            raise ValueError(Errors.E204.format(keys=key, source=source,
+                                                sections=".".join(parents) or key))
+        node[name] = copy.deepcopy(value)
+    if blocks and interpolate:
+        config = config.interpolate()
     return config
 
 

@@ -68,6 +68,21 @@ def test_override_of_a_missing_section_names_the_key():
         load_config_from_str("[paths]\ntrain = null\n", overrides={"nosuch.key": 1})
 
 
+def test_a_json_block_override_replaces_the_whole_section():
+    text = PARTIAL + "eval_frequency = 4\n\n[training.batcher]\n@batchers = \"a.v1\"\nsize = 3\n"
+    block = {"@batchers": "b.v1", "size": "${training.eval_frequency}"}
+    config = load_config_from_str(text, overrides=parse_config_overrides(
+        ["--training.batcher", '{"@batchers": "b.v1", "size": "${training.eval_frequency}"}',
+         "--training.eval_frequency", "6"]))
+    assert config["training"]["batcher"] == block
+    assert config["training"]["eval_frequency"] == 6
+    resolved = load_config_from_str(text, overrides={"training.batcher": block},
+                                    interpolate=True)
+    assert resolved["training"]["batcher"] == {"@batchers": "b.v1", "size": 4}
+    with pytest.raises(ValueError, match="nosuch.block"):
+        load_config_from_str(text, overrides={"nosuch.block": {"a": 1}})
+
+
 def test_missing_config_file_says_how_to_make_one(tmp_path):
     with pytest.raises(FileNotFoundError, match="init config"):
         load_config(tmp_path / "absent.cfg")
