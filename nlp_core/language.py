@@ -328,17 +328,20 @@ class Language:
     def distill(self, teacher: "Language", examples: Iterable[Any], *, drop: float = 0.0,
                 sgd: Any = None, losses: Dict[str, float] | None = None,
                 exclude: Iterable[str] = (), frozen: Iterable[str] = (),
-                student_to_teacher: Dict[str, str] | None = None) -> Dict[str, float]:
+                student_to_teacher: Dict[str, str] | None = None,
+                teacher_cache: Any = None) -> Dict[str, float]:
         """Learn from a teacher pipeline on one batch: each tagger, parser and NER learns
         the outputs of the teacher component of its name (or `student_to_teacher[name]`)
         on the examples' predicted docs; no gold annotation is read (see
         `language_distill`). `sgd` as in `update`; `exclude`: components that take no
         part; `frozen`: components that keep their weights but still teach the shared
-        embedding they listen to."""
+        embedding they listen to; `teacher_cache`: a `language_distill.TeacherCache`
+        that keeps the teacher's embedding outputs between calls."""
         return language_distill.distill(self, teacher, examples, drop=drop,
                                         sgd=self._step_optimizer(sgd),
                                         losses=losses, exclude=exclude, frozen=frozen,
-                                        student_to_teacher=student_to_teacher)
+                                        student_to_teacher=student_to_teacher,
+                                        teacher_cache=teacher_cache)
 
     def rehearse(self, examples: Iterable[Any], *, drop: float = 0.0, sgd: Any = None,
                  losses: Dict[str, float] | None = None, exclude: Iterable[str] = (),

@@ -18,8 +18,12 @@ frozen one (in `exclude`) hands its output over without a gradient.
 The functions take the pipelines as arguments; `Language` calls them from its thin methods
 of the same names.
 """
+import dataclasses
+import hashlib
 import tempfile
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple
+
+import numpy
 
 from .errors import Errors
 from .language_disk import load_from_directory
@@ -43,14 +47,91 @@ def teacher_doc(vocab: Any, doc: Doc) -> Doc:
                             doc.column("trailing_space").copy(), idx=doc.column("idx").copy())
 
 
-def teacher_examples(teacher: "Language", examples: List[Example]) -> List[Example]:
+def teacher_examples(teacher: "Language", examples: List[Example],
+                     cache: Optional["TeacherCache"] = None) -> List[Example]:
     """`Example(student doc, teacher doc)` per example, the teacher's embedding components
-    run on the teacher docs (so that its listeners find their output)."""
+    run on the teacher docs (so that its listeners find their output); with `cache`, a
+    doc whose outputs it holds is not run again."""
     docs = [teacher_doc(teacher.vocab, eg.predicted) for eg in examples]
-    for _, proc in teacher.pipeline:
-        if hasattr(proc, "listening_components") and hasattr(proc, "predict"):
+    for name, proc in teacher.pipeline:
+        if not (hasattr(proc, "listening_components") and hasattr(proc, "predict")):
+            continue
+        if cache is not None and hasattr(proc, "set_doc_outputs"):
+            cache.annotate(name, proc, docs)
+        else:
             proc.set_annotations(docs, proc.predict(docs))
     return [Example(eg.predicted, doc) for eg, doc in zip(examples, docs)]
+
+
+class TeacherCache:
+    """The per-doc outputs of a teacher's embedding components (tok2vec, transformer),
+    kept between distillation steps. The teacher does not change, so a doc met again (the
+    same text and tokens, e.g. in the next epoch over the raw text) is not run through
+    its transformer again: on a CPU that is most of a step's time. Bounded: once
+    `max_mb` MiB are held (on the device the arrays live on), new docs are run but not
+    kept; with an epoch-by-epoch pass over a corpus that keeps the same docs and serves
+    them in every later epoch.
+
+    Attributes:
+        hits, misses: docs served from the cache / run through the component.
+        nbytes: the bytes held.
+    """
+
+    def __init__(self, max_mb: float) -> None:
+        self.max_bytes = int(max_mb * 2 ** 20)
+        self.nbytes = 0
+        self.hits = 0
+        self.misses = 0
+        self._items: Dict[Tuple[str, bytes], Any] = {}
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def annotate(self, name: str, proc: Any, docs: List[Doc]) -> None:
+        """Annotate `docs` with `proc`'s outputs (component `name` of the teacher), running
+        it only on the docs not held."""
+        keys = [(name, _doc_key(doc)) for doc in docs]
+        outputs = [self._items.get(key) for key in keys]
+        missing = [i for i, out in enumerate(outputs) if out is None]
+        self.hits += len(docs) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            fresh = proc.doc_outputs(proc.predict([docs[i] for i in missing]))
+            for i, out in zip(missing, fresh):
+                outputs[i] = out
+                size = _nbytes(out)
+                if self.nbytes + size <= self.max_bytes and keys[i] not in self._items:
+                    self._items[keys[i]] = out
+                    self.nbytes += size
+        proc.set_doc_outputs(docs, outputs)
+
+    def summary(self) -> str:
+        return (f"teacher cache: {len(self)} docs held ({self.nbytes / 2 ** 20:.0f} of "
+                f"{self.max_bytes / 2 ** 20:.0f} MiB); {self.hits} served, {self.misses} run")
+
+
+def _doc_key(doc: Doc) -> bytes:
+    """A digest of the doc's text and token boundaries."""
+    digest = hashlib.blake2b(doc.text.encode("utf8"), digest_size=16)
+    digest.update(numpy.ascontiguousarray(doc.column("idx"), dtype=numpy.int64).tobytes())
+    digest.update(numpy.ascontiguousarray(doc.column("length"), dtype=numpy.int64).tobytes())
+    return digest.digest()
+
+
+def _nbytes(value: Any) -> int:
+    """The bytes of the arrays in `value` (arrays, lists of them, dataclasses of them);
+    an array of objects counts nothing (a shared table such as a wordpiece vocab)."""
+    if getattr(getattr(value, "dtype", None), "kind", None) == "O":
+        return 0
+    if hasattr(value, "nbytes"):
+        return int(value.nbytes)
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(item) for item in value)
+    if dataclasses.is_dataclass(value):
+        return sum(_nbytes(getattr(value, f.name)) for f in dataclasses.fields(value))
+    if hasattr(value, "dataXd") and hasattr(value, "lengths"):  # thinc's Ragged
+        return _nbytes(value.dataXd) + _nbytes(value.lengths)
+    return 0
 
 
 def _pairs(student: "Language", teacher: "Language", exclude: set,
@@ -74,7 +155,8 @@ def distill(student: "Language", teacher: "Language", examples: Iterable[Any], *
             drop: float = 0.0, sgd: Any = None, losses: Optional[Dict[str, float]] = None,
             exclude: Iterable[str] = (), frozen: Iterable[str] = (),
             student_to_teacher: Optional[Dict[str, str]] = None,
-            method: str = "distill") -> Dict[str, float]:
+            method: str = "distill", teacher_cache: Optional[TeacherCache] = None
+            ) -> Dict[str, float]:
     """One distillation step of `student` from `teacher` (see the module docstring).
 
     Args:
@@ -89,6 +171,8 @@ def distill(student: "Language", teacher: "Language", examples: Iterable[Any], *
         student_to_teacher: student component name -> teacher component name.
         method: "distill", or "rehearse" (the components' own teachers: `teacher` is
             then only used for its embedding components).
+        teacher_cache: keeps the teacher's embedding outputs between calls (see
+            `TeacherCache`).
 
     Raises:
         ValueError: E604 for a teacher component that does not exist; E607 when nothing
@@ -101,7 +185,7 @@ def distill(student: "Language", teacher: "Language", examples: Iterable[Any], *
     exclude, frozen = set(exclude), set(frozen)
     pairs = _pairs(student, teacher, exclude, dict(student_to_teacher or {}))
     distilled = {name: (proc, teacher_proc) for name, proc, teacher_proc in pairs}
-    with_teacher = teacher_examples(teacher, examples)
+    with_teacher = teacher_examples(teacher, examples, teacher_cache)
     updated = []
     for name, proc in student.pipeline:
         listened = set(getattr(proc, "listening_components", ()))
@@ -166,4 +250,5 @@ def rehearse(nlp: "Language", examples: Iterable[Any], *, drop: float = 0.0, sgd
                    exclude=exclude, frozen=frozen, method="rehearse")
 
 
-__all__ = ["distill", "rehearse", "start_rehearsal", "teacher_doc", "teacher_examples"]
+__all__ = ["TeacherCache", "distill", "rehearse", "start_rehearsal", "teacher_doc",
+           "teacher_examples"]

@@ -75,6 +75,17 @@ class ListenedPipe(TrainablePipe):
 
     # --- handing outputs over ----------------------------------------------------------
 
+    def doc_outputs(self, predictions: Any) -> List[Any]:
+        """`predict`'s output as one item per doc, what the listeners read: kept by a
+        distillation teacher's cache (`language_distill.TeacherCache`) and given back to
+        `set_doc_outputs`, possibly with other docs in another batch."""
+        return list(predictions)
+
+    def set_doc_outputs(self, docs: Sequence[Doc], outputs: Sequence[Any]) -> None:
+        """Annotate `docs` with per-doc items of `doc_outputs` and hand them to the
+        listeners, as `set_annotations` does with `predict`'s output."""
+        self.set_annotations(docs, list(outputs))
+
     def _share_predictions(self, docs: Sequence[Doc], outputs: Sequence[Any]) -> None:
         """Hand a batch's outputs to the listeners without a gradient callback (for
         inference, and for training when this component is frozen) — unless they already

@@ -28,12 +28,15 @@ import numpy
 import srsly
 from confection import Config
 from thinc.api import Model, Optimizer
+from thinc.types import Ragged
 
 from ..errors import Errors
 from ..ml.transformer import (
     FullTransformerBatch,
+    TransformerData,
     TransformerListener,
     TransformerModel,
+    WordpieceBatch,
     install_extensions,
 )
 from ..ml.transformer.windows import group_windows
@@ -162,6 +165,22 @@ class Transformer(ListenedPipe):
         self.set_extra_annotations(docs, predictions)
         self._share_predictions(docs, doc_data)
 
+    def doc_outputs(self, predictions: FullTransformerBatch) -> List[TransformerData]:
+        """One `TransformerData` per doc without its `tensors` (the padded hidden states of
+        its windows, as large as `wordpiece_output` again): listeners pool
+        `wordpiece_output` through `align`, which are kept. The arrays are copies, not
+        views that would keep the whole batch's arrays alive."""
+        return [_kept_copy(data) for data in predictions.doc_data]
+
+    def set_doc_outputs(self, docs: Sequence[Doc], outputs: Sequence[TransformerData]
+                        ) -> None:
+        """Set `doc._.trf_data` to the items of `doc_outputs` and hand them to the
+        listeners; `set_extra_annotations` is not called (it reads a whole batch)."""
+        docs, outputs = list(docs), list(outputs)
+        for doc, data in zip(docs, outputs):
+            doc._.trf_data = data
+        self._share_predictions(docs, outputs)
+
     # --- training ----------------------------------------------------------------------
 
     def _begin_update(self, docs: List[Doc], drop: float) -> Tuple[List[Any], Callable]:
@@ -233,6 +252,19 @@ class ScaledLearnRate:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.optimizer, name)
+
+
+def _kept_copy(data: TransformerData) -> TransformerData:
+    """`data` without `tensors`, every array its own copy (the vocab stays shared)."""
+    wp = data.wordpieces
+    return TransformerData(
+        wordpieces=WordpieceBatch(wp.input_ids.copy(), wp.attention_mask.copy(),
+                                  wp.lengths.copy(), wp.vocab),
+        tensors=[], wordpiece_ids=data.wordpiece_ids.copy(),
+        wordpiece_offsets=data.wordpiece_offsets.copy(),
+        wordpiece_output=data.wordpiece_output.copy(),
+        align=Ragged(data.align.dataXd.copy(), data.align.lengths.copy()),
+        windows=data.windows.copy())
 
 
 def _no_annotations(docs: List[Doc], trf_data: FullTransformerBatch) -> None:

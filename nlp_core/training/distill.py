@@ -13,7 +13,8 @@ text corpus (`[distillation] corpus`, a JSONL / .spacy reader), runs `student.di
 `train`, step 0 and every `[distillation] eval_frequency` steps score the student on
 `[training] dev_corpus`; the weighted sum of `[training] score_weights` picks model-best;
 the loop stops after `max_steps` steps, `max_epochs` epochs or `patience` steps without a
-better dev score, whichever comes first (0 disables each). The
+better dev score, whichever comes first (0 disables each). The teacher's embedding outputs
+of up to `teacher_cache_mb` MiB of docs are kept for later epochs (`TeacherCache`). The
 `[training]` block's logger, frozen components, seed and before_to_disk apply.
 """
 import sys
@@ -25,6 +26,7 @@ from thinc.api import Optimizer, fix_random_seed
 
 from ..errors import Errors
 from ..language import Language
+from ..language_distill import TeacherCache
 from ..language_training import initialize as initialize_pipeline
 from ..registry import registry
 from .example import Example
@@ -42,6 +44,8 @@ from .loop import (
 
 # Raw-text examples the student's shapes are initialised from.
 N_INIT_EXAMPLES = 100
+# [distillation] teacher_cache_mb of a config filled before the setting existed.
+DEFAULT_TEACHER_CACHE_MB = 1024
 
 
 def resolve_distillation(config: Dict[str, Any]) -> Dict[str, Any]:
@@ -56,6 +60,12 @@ def resolve_distillation(config: Dict[str, Any]) -> Dict[str, Any]:
     block = registry.resolve({"distillation": config["distillation"]})["distillation"]
     # a config filled before `patience` existed distils without it, as it did then
     block.setdefault("patience", 0)
+    block.setdefault("teacher_cache_mb", DEFAULT_TEACHER_CACHE_MB)
+    cache_mb = block["teacher_cache_mb"]
+    if isinstance(cache_mb, bool) or not isinstance(cache_mb, (int, float)) or cache_mb < 0:
+        raise ValueError(Errors.E605.format(
+            key="teacher_cache_mb", value=cache_mb,
+            reason="give a number of MiB >= 0 (0: no cache)."))
     for key in ("max_steps", "eval_frequency", "patience"):
         if isinstance(block[key], bool) or not isinstance(block[key], int) \
                 or block[key] < (1 if key == "eval_frequency" else 0):
@@ -150,10 +160,11 @@ def distill(teacher: Language, student: Language, output_path: Optional[Path] = 
     evaluate = evaluation_callback(student, dev_corpus, weights)
     batches = train_batches(student, corpus, block["batcher"], block["max_epochs"],
                             block["corpus"])
+    cache = TeacherCache(block["teacher_cache_mb"]) if block["teacher_cache_mb"] else None
     steps = distill_while_improving(
         teacher, student, optimizer, batches, evaluate, dropout=block["dropout"],
         eval_frequency=block["eval_frequency"], max_steps=block["max_steps"], exclude=frozen,
-        student_to_teacher=mapping, patience=block["patience"])
+        student_to_teacher=mapping, patience=block["patience"], teacher_cache=cache)
     output_path = prepare_output(output_path)
     stdout.write(f"Student: {student.pipe_names}; teacher: {teacher.pipe_names}\n")
     log_step, finalize = training["logger"](student, stdout, stderr)
@@ -161,6 +172,8 @@ def distill(teacher: Language, student: Language, output_path: Optional[Path] = 
     best = run_steps(student, optimizer, steps, log_step=log_step, finalize=finalize,
                      output_path=output_path, weights=weights, before_to_disk=before_to_disk,
                      stdout=stdout, saved_as="the student")
+    if cache is not None:
+        stdout.write(cache.summary() + "\n")
     return student, best
 
 
@@ -168,13 +181,15 @@ def distill_while_improving(teacher: Language, student: Language, optimizer: Opt
                             batches: Iterator[Tuple[int, List[Example]]], evaluate: Evaluate,
                             *, dropout: Any, eval_frequency: int, max_steps: int,
                             exclude: List[str], student_to_teacher: Dict[str, str],
-                            patience: int = 0
+                            patience: int = 0, teacher_cache: Optional[TeacherCache] = None
                             ) -> Iterator[Tuple[Dict[str, Any], Optional[bool]]]:
     """Distil on each batch; yield (info, is_best) after each step, is_best None except on
-    evaluation steps: `train_while_improving` with the student's `distill` as its step."""
+    evaluation steps: `train_while_improving` with the student's `distill` as its step.
+    `teacher_cache` keeps the teacher's embedding outputs between steps."""
     def update(batch: List[Example], drop: float, losses: Dict[str, float]) -> None:
         student.distill(teacher, batch, drop=drop, sgd=optimizer, losses=losses,
-                        exclude=exclude, student_to_teacher=student_to_teacher)
+                        exclude=exclude, student_to_teacher=student_to_teacher,
+                        teacher_cache=teacher_cache)
 
     return train_while_improving(
         student, optimizer, batches, evaluate, dropout=dropout, accumulate_gradient=1,

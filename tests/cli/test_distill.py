@@ -2,6 +2,7 @@
 60 EWT sentences teaches a fresh student (config from `init fill-config --distillation`)
 on their raw text for a few steps; model-best and model-last load and annotate. Plus
 `init config --distillation` and the errors that name what to fix."""
+import re
 
 import pytest
 import srsly
@@ -67,6 +68,9 @@ def test_distill_writes_students_that_load(teacher, raw_text, student_config, tm
                  "--distillation.eval_frequency", 3, "--distillation.batcher.size", 200)
     assert result.exit_code == 0, result.output
     assert "LOSS TAGGER" in result.output and "LOSS PARSER" in result.output
+    held = re.search(r"teacher cache: (\d+) docs held \(\d+ of 1024 MiB\); (\d+) served, "
+                     r"(\d+) run", result.output)
+    assert held and int(held[1]) == int(held[3]) > 0, result.output
     rows = [line.split() for line in result.output.splitlines() if line[:3].strip().isdigit()]
     assert [row[1] for row in rows] == ["0", "3", "6"]
     teacher_nlp = nlp_core.load(teacher)
@@ -114,3 +118,8 @@ def test_errors_name_what_to_fix(teacher, raw_text, student_config, tmp_path):
                  "--paths.raw_text", raw_text, "--paths.dev", DEV,
                  "--distillation.max_steps", -3)
     assert result.exit_code == 1 and "E605" in result.output and "max_steps" in result.output
+    result = run("distill", teacher, student_config, tmp_path / "out",
+                 "--paths.raw_text", raw_text, "--paths.dev", DEV,
+                 "--distillation.teacher_cache_mb", -1)
+    assert result.exit_code == 1 and "E605" in result.output \
+        and "teacher_cache_mb" in result.output

@@ -8,7 +8,7 @@ import pytest
 from thinc.api import Adam, fix_random_seed
 
 import nlp_core
-from nlp_core.language_distill import teacher_examples
+from nlp_core.language_distill import TeacherCache, teacher_examples
 from nlp_core.ml.distill_loss import kl_to_teacher
 from nlp_core.ml.parser_distill import score_actions, score_actions_python
 from nlp_core.parser_internals import GreedyBatch
@@ -320,3 +320,40 @@ def test_frozen_components_keep_their_weights_but_teach_the_embedding(teacher):
                 if node.has_grad(param):
                     assert not numpy.abs(node.get_grad(param)).any(), (name, node.name)
     assert nlp.get_pipe("tok2vec").model.to_bytes() != tok2vec
+
+
+def test_the_teacher_cache_serves_docs_met_again_with_the_same_outputs(teacher):
+    """A doc met again (in another batch, another order) takes the teacher's embedding
+    from the cache; the teacher docs and the student's distillation losses are those of
+    an uncached run."""
+    cache = TeacherCache(64)
+    plain = teacher_examples(teacher, raw_examples(teacher))
+    teacher_examples(teacher, raw_examples(teacher, RAW[:3]), cache)
+    assert (len(cache), cache.hits, cache.misses) == (3, 0, 3)
+    served = teacher_examples(teacher, raw_examples(teacher, RAW[::-1]), cache)
+    assert (len(cache), cache.hits, cache.misses) == (len(RAW), 3, len(RAW))
+    assert 0 < cache.nbytes <= cache.max_bytes
+    for a, b in zip(plain, served[::-1]):
+        numpy.testing.assert_allclose(a.reference.tensor, b.reference.tensor, rtol=1e-4,
+                                   atol=1e-5)  # batch composition changes the rounding
+
+    def losses_of(with_cache):
+        student = make_nlp(seed=5)
+        examples = raw_examples(student)
+        for name in ("tagger", "parser", "ner"):
+            student.get_pipe(name).initialize_distillation(teacher.get_pipe(name),
+                                                           lambda: examples, nlp=student)
+        student.get_pipe("tok2vec").initialize(lambda: examples)
+        return student.distill(teacher, raw_examples(student), sgd=False,
+                               teacher_cache=cache if with_cache else None)
+
+    cached = losses_of(True)
+    assert cache.hits == 3 + len(RAW)
+    assert cached == pytest.approx(losses_of(False), rel=1e-5)
+
+
+def test_a_full_teacher_cache_keeps_nothing_more(teacher):
+    cache = TeacherCache(1e-6)  # one byte: no doc fits
+    for _ in range(2):
+        teacher_examples(teacher, raw_examples(teacher), cache)
+    assert (len(cache), cache.nbytes, cache.hits, cache.misses) == (0, 0, 0, 2 * len(RAW))

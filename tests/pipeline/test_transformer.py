@@ -248,3 +248,34 @@ def test_optimizer_step_updates_the_encoder_in_place(tiny_bert):
     nlp.update(examples, sgd=optimizer)
     assert [p.data_ptr() for p in encoder.parameters()] == pointers
     assert any(not torch.equal(a, b) for a, b in zip(before, encoder_params(nlp)))
+
+
+def test_a_cached_transformer_teacher_gives_its_listeners_the_same_output(tiny_bert):
+    """The distillation teacher's cache keeps each doc's TransformerData without the
+    padded `tensors`; the teacher's tagger reads the same scores from it."""
+    from nlp_core.language_distill import TeacherCache, teacher_examples
+
+    nlp = tagger_nlp(tiny_bert)
+    examples = make_examples(nlp)
+    nlp.initialize(lambda: examples)
+    raw = [Example(nlp.make_doc(eg.text), nlp.make_doc(eg.text)) for eg in examples]
+    tagger = nlp.get_pipe("tagger")
+    plain = [eg.reference for eg in teacher_examples(nlp, raw)]
+    want = tagger.predict(plain)
+    cache = TeacherCache(64)
+    teacher_examples(nlp, raw, cache)
+    served = [eg.reference for eg in teacher_examples(nlp, raw, cache)]
+    assert cache.hits == len(raw) and cache.misses == len(raw)
+    assert all(doc._.trf_data.tensors == [] for doc in served)
+    assert cache.nbytes == sum(doc._.trf_data.wordpiece_output.nbytes
+                               + doc._.trf_data.wordpiece_ids.nbytes for doc in served) \
+        + sum(_other_bytes(doc._.trf_data) for doc in served)
+    for a, b in zip(tagger.predict(served), want):
+        numpy.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def _other_bytes(data):
+    wp = data.wordpieces
+    return (wp.input_ids.nbytes + wp.attention_mask.nbytes + wp.lengths.nbytes
+            + data.wordpiece_offsets.nbytes + data.align.dataXd.nbytes
+            + data.align.lengths.nbytes + data.windows.nbytes)
