@@ -253,15 +253,22 @@ def _outputs(nlp, texts):
              [(e.start, e.end, e.label_) for e in d.ents]) for d in docs]
 
 
-def test_a_fresh_student_learns_the_teacher_from_raw_text(teacher):
-    """The student (its own, differently seeded weights) sees only raw text; after
-    distillation it reproduces the teacher's tags, trees and entities on that text."""
-    student = make_nlp(seed=5)
+def fresh_student(teacher, seed=5):
+    """A student of the teacher's architecture, its own seeded weights, initialised for
+    distillation from the teacher (labels) and the raw text (shapes)."""
+    student = make_nlp(seed=seed)
     examples = raw_examples(student)
     for name in ("tagger", "parser", "ner"):
         student.get_pipe(name).initialize_distillation(teacher.get_pipe(name),
                                                        lambda: examples, nlp=student)
     student.get_pipe("tok2vec").initialize(lambda: examples)
+    return student
+
+
+def test_a_fresh_student_learns_the_teacher_from_raw_text(teacher):
+    """The student (its own, differently seeded weights) sees only raw text; after
+    distillation it reproduces the teacher's tags, trees and entities on that text."""
+    student = fresh_student(teacher)
     optimizer = Adam(0.01)
     first = None
     for _ in range(60):
@@ -338,12 +345,7 @@ def test_the_teacher_cache_serves_docs_met_again_with_the_same_outputs(teacher):
                                    atol=1e-5)  # batch composition changes the rounding
 
     def losses_of(with_cache):
-        student = make_nlp(seed=5)
-        examples = raw_examples(student)
-        for name in ("tagger", "parser", "ner"):
-            student.get_pipe(name).initialize_distillation(teacher.get_pipe(name),
-                                                           lambda: examples, nlp=student)
-        student.get_pipe("tok2vec").initialize(lambda: examples)
+        student = fresh_student(teacher)
         return student.distill(teacher, raw_examples(student), sgd=False,
                                teacher_cache=cache if with_cache else None)
 
