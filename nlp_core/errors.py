@@ -574,6 +574,19 @@ class Errors(metaclass=_Catalogue):
     E673 = ("--code {path}: {reason}. Give the Python file that registers the pipeline's "
             "custom components and extension attributes.")
 
+    # The transformer's CPU inference precision (E700-E709).
+    E700 = ("[components.{name}] cpu_inference = {value!r} is not a known setting: use one of "
+            "{known} (float32: as trained; bfloat16: autocast, for CPUs with AVX512-BF16 or "
+            "AMX; int8: dynamically quantized linear layers).")
+    E701 = ("The transformer component {name!r} has cpu_inference = {value!r}, an inference "
+            "setting, and cannot be trained (updates need the float32 weights it stands in "
+            "for). Train with it unset, e.g. --components.{name}.cpu_inference float32, "
+            "and turn it on when loading the trained pipeline.")
+    E702 = ("cpu_inference = 'int8' needs torch's dynamic quantization "
+            "(torch.ao.quantization.quantize_dynamic), which this torch {version} does not "
+            "provide ({reason}). Use cpu_inference = 'bfloat16' or 'float32', or a torch "
+            "that has it.")
+
 
 class Warnings(metaclass=_Catalogue):
     W001 = "Skipped {n} bad records in {path}: {reason}"

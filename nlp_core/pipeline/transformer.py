@@ -3,6 +3,7 @@
     [components.transformer]
     factory = "transformer"
     max_batch_items = 4096
+    cpu_inference = "float32"       # "bfloat16" or "int8": faster predictions on the CPU
 
     [components.transformer.model]
     @architectures = "spacy-transformers.TransformerModel.v3"
@@ -19,6 +20,16 @@ component's name, or "*" for the nearest embedding component before them).
 
 Saving writes cfg.json and model/ (config.json, model.safetensors, tokenizer files), so a
 saved pipeline loads without the hub or the original model directory.
+
+`cpu_inference` chooses the encoder's arithmetic for predictions on the CPU
+(`nlp_core/ml/transformer/cpu_inference.py`): "float32" (as trained), "bfloat16" (autocast;
+fast on CPUs with AVX512-BF16 or AMX) or "int8" (dynamically quantized linear layers, made
+from the float32 weights at the first prediction). The saved weights stay float32 and the
+setting lives in config.cfg (not cfg.json), so it is turned on for a trained pipeline at
+load time: `nlp_core.load(path, config={"components.transformer.cpu_inference": "int8"})`
+(saved with `to_disk`, the copy keeps it: that is how the annotate job's `--model` gets it).
+On a GPU it does nothing (the float32 encoder, or `mixed_precision`, runs); `update` refuses
+it (E701): train with float32.
 """
 from itertools import islice
 from pathlib import Path
@@ -39,6 +50,7 @@ from ..ml.transformer import (
     WordpieceBatch,
     install_extensions,
 )
+from ..ml.transformer.cpu_inference import check_cpu_inference
 from ..ml.transformer.windows import group_windows
 from ..pipeline_files import check_hf_model_dir, parsing, read_json
 from ..registry import registry
@@ -75,10 +87,12 @@ stride = 96
             "@annotation_setters": "spacy-transformers.null_annotation_setter.v1"},
         "max_batch_items": 4096,
         "learn_rate_scale": 1.0,
+        "cpu_inference": "float32",
     })
 def make_transformer(nlp: "Language", name: str, model: Model,
                      set_extra_annotations: Callable, max_batch_items: int,
-                     learn_rate_scale: float = 1.0) -> "Transformer":
+                     learn_rate_scale: float = 1.0, cpu_inference: str = "float32"
+                     ) -> "Transformer":
     """`[components.NAME] factory = "transformer"`.
 
     Args:
@@ -89,9 +103,13 @@ def make_transformer(nlp: "Language", name: str, model: Model,
         learn_rate_scale: the transformer's learning rate relative to the optimizer's
             (which the other components use): e.g. 0.1 fine-tunes it at 1e-4 while the
             heads learn at 1e-3, for short (CPU) trainings. 1.0: one rate for all.
+        cpu_inference: "float32", "bfloat16" or "int8": the encoder's arithmetic for
+            predictions on the CPU (see the module docstring); inference only (E701 in
+            `update`), no effect on a GPU.
     """
     return Transformer(nlp.vocab, model, set_extra_annotations, name=name,
-                       max_batch_items=max_batch_items, learn_rate_scale=learn_rate_scale)
+                       max_batch_items=max_batch_items, learn_rate_scale=learn_rate_scale,
+                       cpu_inference=cpu_inference)
 
 
 class Transformer(ListenedPipe):
@@ -106,15 +124,19 @@ class Transformer(ListenedPipe):
 
     def __init__(self, vocab, model: Model, set_extra_annotations: Callable | None = None,
                  *, name: str = "transformer", max_batch_items: int = 4096,
-                 learn_rate_scale: float = 1.0):
+                 learn_rate_scale: float = 1.0, cpu_inference: str = "float32"):
         super().__init__(vocab, model, name, cfg={"max_batch_items": max_batch_items,
                                                   "learn_rate_scale": learn_rate_scale})
         install_extensions()
         self.set_extra_annotations = set_extra_annotations or _no_annotations
+        # Not in cfg: cfg.json is read back over the config at load, and this inference
+        # setting must follow the config (and its load-time overrides).
+        self.cpu_inference = check_cpu_inference(cpu_inference, name=name)
         self._sync_settings()
 
     def _sync_settings(self) -> None:
         self.model.attrs["max_batch_items"] = int(self.cfg["max_batch_items"])
+        self.model.attrs["cpu_inference"] = self.cpu_inference
 
     def _cfg_loaded(self) -> None:
         self._sync_settings()
@@ -185,7 +207,13 @@ class Transformer(ListenedPipe):
 
     def _begin_update(self, docs: List[Doc], drop: float) -> Tuple[List[Any], Callable]:
         """Run the transformer on the batch: one TransformerData per doc. The encoder's
-        own dropout (its config) applies in training; `drop` is not used."""
+        own dropout (its config) applies in training; `drop` is not used.
+
+        Raises:
+            ValueError: E701 when `cpu_inference` is not "float32".
+        """
+        if self.cpu_inference != "float32":
+            raise ValueError(Errors.E701.format(name=self.name, value=self.cpu_inference))
         full, backprop = self.model.begin_update(docs)
         return full.doc_data, backprop
 

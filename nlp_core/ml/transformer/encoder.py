@@ -1,8 +1,10 @@
 """The torch side: a HF encoder run over input windows, its output merged per wordpiece."""
-from typing import List, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import torch
 from torch import Tensor
+
+from .cpu_inference import bfloat16_autocast, quantize_int8
 
 
 class WindowedEncoder(torch.nn.Module):
@@ -14,12 +16,26 @@ class WindowedEncoder(torch.nn.Module):
         encoder: a HF encoder (`encoder(input_ids=, attention_mask=)` returning
             `last_hidden_state` and, on request, `hidden_states`).
         output_hidden_states: also return every layer's hidden states.
+
+    Attributes:
+        cpu_inference: "float32", "bfloat16" or "int8" (cpu_inference.py): the arithmetic
+            of predictions (eval mode) on the CPU; training mode and a GPU use `encoder`
+            as it is.
     """
 
-    def __init__(self, *, encoder: torch.nn.Module, output_hidden_states: bool = False):
+    def __init__(self, *, encoder: torch.nn.Module, output_hidden_states: bool = False,
+                 cpu_inference: str = "float32"):
         super().__init__()
         self.encoder = encoder
         self.output_hidden_states = output_hidden_states
+        self.cpu_inference = cpu_inference
+        # The int8 copy, in a tuple so that torch does not register it as a submodule (its
+        # packed weights would join the parameters the optimizer and state_dict see).
+        self._int8: Tuple[torch.nn.Module, ...] = ()
+
+    def weights_changed(self) -> None:
+        """Drop the int8 copy: it is made again from the new weights when next used."""
+        self._int8 = ()
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor,
                 groups: Sequence[Tuple[Tensor, int]], positions: Tensor,
@@ -73,8 +89,18 @@ class WindowedEncoder(torch.nn.Module):
                 for k in range(len(per_group[0]))]
 
     def _encode(self, input_ids: Tensor, attention_mask: Tensor) -> List[Tensor]:
-        output = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                              output_hidden_states=self.output_hidden_states)
+        precision = self.cpu_inference
+        if self.training or input_ids.device.type != "cpu":
+            precision = "float32"
+        encoder = self._int8_encoder() if precision == "int8" else self.encoder
+        with bfloat16_autocast(precision == "bfloat16"):
+            output = encoder(input_ids=input_ids, attention_mask=attention_mask,
+                             output_hidden_states=self.output_hidden_states)
         if self.output_hidden_states:
-            return list(output.hidden_states)
-        return [output.last_hidden_state]
+            return [h.float() for h in output.hidden_states]
+        return [output.last_hidden_state.float()]
+
+    def _int8_encoder(self) -> Any:
+        if not self._int8:
+            self._int8 = (quantize_int8(self.encoder),)
+        return self._int8[0]

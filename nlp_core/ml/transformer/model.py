@@ -62,6 +62,12 @@ class TransformerShim(PyTorchShim):
                         param.copy_(new)
             param.grad.zero_()
         self._grad_scaler.update()
+        self._model.weights_changed()
+
+    def from_bytes(self, bytes_data: bytes) -> "TransformerShim":
+        super().from_bytes(bytes_data)
+        self._model.weights_changed()
+        return self
 
 
 class TransformerModel(Model):
@@ -73,6 +79,9 @@ class TransformerModel(Model):
         get_spans: the span getter.
         tokenizer_config, transformer_config: as given in the config.
         wordpiecer: the tokenizer and its special tokens (None until loaded).
+        attrs["cpu_inference"]: "float32" (default), "bfloat16" or "int8": the encoder's
+            arithmetic for predictions on the CPU (cpu_inference.py; the component sets
+            it from its config).
     """
 
     def __init__(self, name: str, get_spans: Callable, *, tokenizer_config: Dict[str, Any],
@@ -82,7 +91,8 @@ class TransformerModel(Model):
         check_settings(str(name), tokenizer_config, transformer_config)
         Model.__init__(self, "transformer", _forward, init=_init, dims={"nO": None},
                        attrs={"name": str(name), "max_batch_items": DEFAULT_MAX_BATCH_ITEMS,
-                              "mixed_precision": bool(mixed_precision)})
+                              "mixed_precision": bool(mixed_precision),
+                              "cpu_inference": "float32"})
         self.get_spans = get_spans
         self.tokenizer_config = dict(tokenizer_config)
         self.transformer_config = dict(transformer_config)
@@ -166,6 +176,8 @@ def _forward(model: TransformerModel, docs: List[Doc], is_train: bool
         [(tensor(rows.astype(numpy.int64)), length) for rows, length in batch.groups],
         tensor(batch.positions), None if batch.is_identity else tensor(batch.targets),
         scale, batch.n_wordpieces), kwargs={})
+    # The component sets attrs["cpu_inference"] (cpu_inference.py), possibly after loading.
+    shim._model.cpu_inference = model.attrs["cpu_inference"]
     outputs, torch_backprop = shim(inputs, is_train)
     # Outputs follow thinc's ops (numpy unless cupy is in use), wherever torch ran.
     wordpiece_output = torch2xp(outputs[0], ops=model.ops)

@@ -1,0 +1,66 @@
+"""The encoder's arithmetic at inference on the CPU: float32 (as trained), bfloat16
+autocast, or int8 dynamic quantization of its linear layers.
+
+    [components.transformer]
+    cpu_inference = "bfloat16"      # or "int8"; default "float32"
+
+Measured on MiniLM-L6 (benchmarks/README.md, `transformer_cpu_int8`): bfloat16 autocast
+keeps the dev scores (within 0.05 points) and is fast on a CPU with AVX512-BF16 or AMX
+(elsewhere torch emulates it, which may be slower than float32: not measured here); int8
+runs on any x86 CPU (fbgemm / oneDNN) at a small accuracy cost. Both only apply to predictions on the CPU: training, and an
+encoder on a GPU, always use the float32 weights, which are the ones saved.
+
+The int8 encoder is a copy of the float32 one (the float32 weights stay, for saving and
+training): every `nn.Linear` with per-output-channel int8 weights and activations quantized
+per batch, except the down-projections (more inputs than outputs: the feed-forward block's
+second matrix), whose GELU inputs have outliers that one activation scale per tensor
+loses (on MiniLM that cost 0.5 LAS points; kept in float32 it costs ~0.2 and ~30% of the
+speed-up).
+"""
+import copy
+import warnings
+from typing import Any
+
+from ...errors import Errors
+
+CPU_INFERENCE = ("float32", "bfloat16", "int8")
+
+
+def check_cpu_inference(value: str, *, name: str) -> str:
+    """`value` if it is one of CPU_INFERENCE, else ValueError E700 naming the component."""
+    if value not in CPU_INFERENCE:
+        raise ValueError(Errors.E700.format(name=name, value=value, known=CPU_INFERENCE))
+    return value
+
+
+def quantize_int8(encoder: Any) -> Any:
+    """An inference copy of `encoder` (eval mode, CPU) whose linear layers, except the
+    down-projections, compute in int8 (torch's dynamic quantization, per-channel weights).
+
+    Raises:
+        RuntimeError: E702 when this torch has no dynamic quantization.
+    """
+    import torch  # the optional `transformers` extra: imported once an encoder runs
+
+    try:
+        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+    except ImportError as err:
+        raise RuntimeError(Errors.E702.format(version=torch.__version__, reason=err)) from None
+    spec = {name: per_channel_dynamic_qconfig for name, module in encoder.named_modules()
+            if isinstance(module, torch.nn.Linear)
+            and module.in_features <= module.out_features}
+    inference = copy.deepcopy(encoder).eval()
+    # torch marks its eager quantization API deprecated in favour of torchao (not a
+    # dependency here); the warning is torch's, not something a user can act on.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        return quantize_dynamic(inference, spec, dtype=torch.qint8)
+
+
+def bfloat16_autocast(enabled: bool) -> Any:
+    """A context in which the encoder's matrix products run in bfloat16 on the CPU
+    (layer norms and softmax stay float32, as torch's autocast lists say)."""
+    import torch  # the optional `transformers` extra: imported once an encoder runs
+
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
