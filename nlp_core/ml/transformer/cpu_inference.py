@@ -42,7 +42,7 @@ def quantize_int8(encoder: Any) -> Any:
     """
     import torch  # the optional `transformers` extra: imported once an encoder runs
 
-    try:
+    try:  # torch (the optional extra) again; its eager quantization API may be gone
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
     except ImportError as err:
         raise RuntimeError(Errors.E702.format(version=torch.__version__, reason=err)) from None
