@@ -96,9 +96,10 @@ class WindowedEncoder(torch.nn.Module):
         with bfloat16_autocast(precision == "bfloat16"):
             output = encoder(input_ids=input_ids, attention_mask=attention_mask,
                              output_hidden_states=self.output_hidden_states)
-        if self.output_hidden_states:
-            return [h.float() for h in output.hidden_states]
-        return [output.last_hidden_state.float()]
+        hidden = list(output.hidden_states) if self.output_hidden_states \
+            else [output.last_hidden_state]
+        # bfloat16 comes back as float32, as trained (mixed_precision's GPU fp16 stays)
+        return [h.float() for h in hidden] if precision == "bfloat16" else hidden
 
     def _int8_encoder(self) -> Any:
         if not self._int8:
