@@ -38,7 +38,14 @@ from .duplicate_ids import FindDuplicateIds, id_buckets
 from .extensions import UserCode
 from .io import match_inputs, resolve_format
 from .model import check_gpu, forget_preloaded, pipeline_info, preload_pipeline
-from .options import AnnotateOptions, gpu_id, help_parser, job_option_names, parse_options
+from .options import (
+    AnnotateOptions,
+    gpu_id,
+    help_parser,
+    job_option_names,
+    model_config,
+    parse_options,
+)
 from .output_dir import OutputDir
 from .peak_memory import peak_rss_by_worker, peak_rss_kib
 from .pieces import PIECE_CHARS
@@ -119,7 +126,7 @@ def plan(argv: Sequence[str]) -> JobPlan:
     shards = plan_shards(paths, kind, shard_bytes)
     code = extensions.read_user_code(job.code)
     extensions.import_user_code(code)  # the pipeline's custom components
-    nlp = preload_pipeline(job.model)
+    nlp = preload_pipeline(job.model, model_config(job))
     check_pipeline(nlp, job.tensors)
     specs = extensions.resolve(job.extensions, nlp, job.model, code)
     job_plan = JobPlan(options, job, kind, len(paths), pipeline_info(nlp), out, shards,
@@ -137,6 +144,7 @@ def shard_settings(plan: JobPlan) -> Dict[str, Any]:
              "allow_duplicate_ids", "tensors", "tensor_dtype", "shard_mb", "row_group_mb")
     settings = {name: getattr(job, name) for name in names}
     settings.update(kind=plan.kind, pipeline=[plan.pipeline["name"], plan.pipeline["version"]],
+                    model_config=model_config(job),
                     extensions=list(plan.extensions),
                     code=plan.code.digest if plan.code is not None else None,
                     shard_bytes=plan.shard_bytes, piece_chars=PIECE_CHARS)
@@ -182,7 +190,7 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan,
                           rules, id_buckets(sum({s.path: s.size for s in plan.shards}.values()))))
     annotate = AnnotateBatches(job.model, job.keep_text, job.tensors, job.tensor_dtype,
                                gpu_id(job), plan.extensions, plan.code,
-                               workers.worker_threads(plan.options))
+                               workers.worker_threads(plan.options), model_config(job))
     todo = list(plan.shards if shards is None else shards)
     done = (p
             | "Shards" >> beam.Create(todo)

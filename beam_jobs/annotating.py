@@ -1,6 +1,7 @@
 """The DoFn that runs the pipeline on batches of records and emits Arrow record batches."""
+import json
 import time
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -54,6 +55,7 @@ class AnnotateBatches(beam.DoFn):
         code: the --code file, imported in `setup()` before the pipeline loads.
         threads: BLAS / torch threads of each worker process (workers.py), None to leave
             them as they are.
+        model_config: overrides of the pipeline's saved config (--model-config).
     """
 
     DEAD = "dead"
@@ -63,8 +65,10 @@ class AnnotateBatches(beam.DoFn):
     def __init__(self, model: str, keep_text: bool, tensors: str = "none",
                  tensor_dtype: str = "float32", gpu_id: int = -1,
                  extensions: Sequence[str] = (), code: Optional[UserCode] = None,
-                 threads: Optional[int] = None):
+                 threads: Optional[int] = None,
+                 model_config: Optional[Dict[str, Any]] = None):
         self.model = model
+        self.model_config = dict(model_config or {})
         self.threads = threads
         self.extensions = tuple(extensions)
         self.code = code
@@ -86,7 +90,8 @@ class AnnotateBatches(beam.DoFn):
         specs = specs_from_strings(self.extensions)
         self._extensions = ExtensionReader(specs) if specs else None
         self._pipeline: SharedPipeline = self._shared.acquire(
-            lambda: SharedPipeline(self.model, self.gpu_id), tag=(self.model, self.gpu_id))
+            lambda: SharedPipeline(self.model, self.gpu_id, config=self.model_config),
+            tag=(self.model, self.gpu_id, json.dumps(self.model_config, sort_keys=True)))
         self._docs = Metrics.counter("annotate", "docs_annotated")
         self._tokens = Metrics.counter("annotate", "tokens")
         self._chars = Metrics.counter("annotate", "chars")

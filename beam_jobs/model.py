@@ -24,12 +24,13 @@ thinc's current ops are per thread, and Beam may call `process` from another thr
 """
 import contextlib
 import gc
+import json
 import os
 import re
 import shutil
 import tempfile
 import threading
-from typing import Any, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from thinc.api import CupyOps, get_current_ops, set_current_ops
 from thinc.api import require_gpu as thinc_require_gpu
@@ -101,8 +102,9 @@ def _local_name(url: str, root: str, path: str) -> str:
     return name
 
 
-def load_pipeline(model: str) -> Language:
-    """The pipeline `--model` names (see the module docstring).
+def load_pipeline(model: str, config: Optional[Dict[str, Any]] = None) -> Language:
+    """The pipeline `--model` names (see the module docstring), with `config` (dotted key
+    -> value, from --model-config) overriding its saved config.
 
     Raises:
         ValueError / OSError: naming `--model`, e.g. for a name that is no pipeline (listing
@@ -112,10 +114,13 @@ def load_pipeline(model: str) -> Language:
     """
     try:
         if model.startswith(BLANK_PREFIX):
+            if config:
+                raise ValueError(f"--model-config does not apply to {model}: a blank "
+                                 "pipeline has no saved config to change.")
             return nlp_core.blank(model[len(BLANK_PREFIX):], meta={"name": "blank"})
         if "://" in model:
-            return nlp_core.load(_copy_remote_dir(model))
-        return nlp_core.load(model)
+            return nlp_core.load(_copy_remote_dir(model), config=config or None)
+        return nlp_core.load(model, config=config or None)
     except PipelineNotFoundError as err:
         raise OSError(f"--model {model!r}: {err} Here --model also takes {BLANK_PREFIX}LANG "
                       "(a tokenizer-only pipeline, e.g. blank:en) and a gs:// or s3:// "
@@ -129,13 +134,18 @@ def load_pipeline(model: str) -> Language:
         raise kind(f"--model {model!r}: {err}") from err
 
 
-def preload_pipeline(model: str) -> Language:
+def preload_pipeline(model: str, config: Optional[Dict[str, Any]] = None) -> Language:
     """Load the pipeline in the launcher (to check it and report its name) and keep it for
-    the first CPU `SharedPipeline` of this process to take: with the in-memory runner the
-    worker is this process, and so loads it once, not twice. `forget_preloaded` drops it."""
+    the first CPU `SharedPipeline` of this process (same model, same `config`) to take:
+    with the in-memory runner the worker is this process, and so loads it once, not twice.
+    `forget_preloaded` drops it."""
     _PRELOADED.clear()
-    nlp = _PRELOADED[model] = load_pipeline(model)
+    nlp = _PRELOADED[_preload_key(model, config)] = load_pipeline(model, config)
     return nlp
+
+
+def _preload_key(model: str, config: Optional[Dict[str, Any]]) -> str:
+    return json.dumps([model, config or {}], sort_keys=True)
 
 
 def forget_preloaded() -> None:
@@ -214,23 +224,25 @@ class SharedPipeline:
     once more than `max_new_strings` have accumulated (`Vocab.forget_since`). A batch's
     Docs are only valid inside `batch()`, which holds the pipeline for the batch's whole
     work (annotating and turning the Docs into rows), so no thread drops strings that
-    another thread's Docs still use.
+    another thread's Docs still use. `config` overrides the pipeline's saved config
+    (--model-config).
     """
 
     def __init__(self, model: str, gpu_id: int = -1, piece_chars: int = PIECE_CHARS,
-                 max_new_strings: int = MAX_NEW_STRINGS):
+                 max_new_strings: int = MAX_NEW_STRINGS,
+                 config: Optional[Dict[str, Any]] = None):
         self.gpu_id = gpu_id
         self.piece_chars = piece_chars
         self.max_new_strings = max_new_strings
         self.strings_dropped = 0
         if gpu_id >= 0:
             require_gpu(gpu_id)
-        preloaded = _PRELOADED.pop(model, None) if gpu_id < 0 else None
+        preloaded = _PRELOADED.pop(_preload_key(model, config), None) if gpu_id < 0 else None
         if preloaded is not None:
             self.nlp = preloaded
         else:
             with on_gpu(gpu_id):
-                self.nlp = load_pipeline(model)
+                self.nlp = load_pipeline(model, config)
         self.info = pipeline_info(self.nlp)
         self._mark = self.nlp.vocab.mark()
         # The worker's objects so far (Beam, the pipeline's weights and tables: long-lived)

@@ -5,9 +5,11 @@ Job flags use dashes (`--input-format`); standard Beam flags keep Beam's spellin
 silently dropped as `PipelineOptions` would do.
 """
 import argparse
-from typing import Dict, List, Sequence, Set
+from typing import Any, Dict, List, Sequence, Set
 
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from nlp_core.config import parse_config_overrides
 
 DEFAULT_RUNNER = "FnApiRunner"
 # en_ewt_sm ran fastest on calls of 10-20k tokens (beam_jobs/batching.py)
@@ -50,6 +52,12 @@ class AnnotateOptions(PipelineOptions):
                             help="Pipeline: blank:LANG (tokenizer only, e.g. blank:en), a "
                                  "directory written by nlp.to_disk (local or gs://...), or an "
                                  "installed pipeline package name.")
+        parser.add_argument("--model-config", action="append", default=None,
+                            metavar="KEY=VALUE",
+                            help="Change a setting of the pipeline's config when it loads, "
+                                 "as a dotted key (repeatable), e.g. "
+                                 "components.transformer.cpu_inference=bfloat16. VALUE is "
+                                 "read as JSON where it parses, else as a string.")
         # no argparse `choices`: Beam parses every job's flags with one parser, and the
         # pretraining job's --input-format takes more formats (checked in parse_options)
         parser.add_argument("--input-format", default="auto",
@@ -252,6 +260,22 @@ def parse_job_options(argv: Sequence[str], job_class: type, prog: str,
     return options
 
 
+def model_config(job: AnnotateOptions) -> Dict[str, Any]:
+    """--model-config as config overrides {dotted key: value}.
+
+    Raises:
+        ValueError: naming the flag, for an item that is not KEY=VALUE with a dotted KEY.
+    """
+    items = list(job.model_config or [])
+    for item in items:
+        key = item.split("=", 1)[0]
+        if "=" not in item or "." not in key or not all(key.split(".")):
+            raise ValueError(f"--model-config {item!r}: give a dotted config key and a value, "
+                             "e.g. --model-config components.transformer.cpu_inference="
+                             "bfloat16.")
+    return parse_config_overrides(["--" + item for item in items])
+
+
 def parse_options(argv: Sequence[str]) -> PipelineOptions:
     """PipelineOptions from the command line; ValueError for an unknown or missing flag."""
     options = parse_job_options(
@@ -270,6 +294,7 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
     if job.max_line_bytes is not None and job.max_line_bytes < 1:
         raise ValueError(f"--max-line-bytes must be at least 1, got {job.max_line_bytes} "
                          "(leave it out for the limit that --max-chars implies).")
+    model_config(job)  # raises on a malformed --model-config
     if job.gpu_id is not None and job.gpu_id < 0:
         raise ValueError(f"--gpu-id must be 0 or more, got {job.gpu_id} (leave out --gpu and "
                          "--gpu-id to run on the CPU).")

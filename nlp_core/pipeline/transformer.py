@@ -27,7 +27,8 @@ fast on CPUs with AVX512-BF16 or AMX) or "int8" (dynamically quantized linear la
 from the float32 weights at the first prediction). The saved weights stay float32 and the
 setting lives in config.cfg (not cfg.json), so it is turned on for a trained pipeline at
 load time: `nlp_core.load(path, config={"components.transformer.cpu_inference": "int8"})`
-(saved with `to_disk`, the copy keeps it: that is how the annotate job's `--model` gets it).
+(saved with `to_disk`, the copy keeps it; the annotate job takes it as `--model-config
+components.transformer.cpu_inference=int8`).
 On a GPU it does nothing (the float32 encoder, or `mixed_precision`, runs); `update` refuses
 it (E701): train with float32.
 """
