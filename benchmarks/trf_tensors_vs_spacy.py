@@ -1,7 +1,7 @@
 """The annotate job writing transformer tensors against spacy-transformers in a Beam DoFn
 (issue 20, item 4, second half).
 
-    nice -n 5 python benchmarks/trf_tensors_vs_spacy.py                  # the issue's run
+    nice -n 5 python benchmarks/trf_tensors_vs_spacy.py --docs 2000 --passes 2 --torch-threads 1
     python benchmarks/trf_tensors_vs_spacy.py --docs 20 --passes 1       # a quick check
     # options: --docs 400 --passes 3 --torch-threads N --tensor-dtype float32|float16
     #          --spacy-python /work/spacy-venv/bin/python --spacy-batch 128 --json OUT
