@@ -64,9 +64,9 @@ def test_pipeline_loads_once_per_worker_process(job_args, tmp_path, monkeypatch)
     loads = []
     original = model.load_pipeline
 
-    def counting(name):
+    def counting(name, config=None):
         loads.append(name)
-        return original(name)
+        return original(name, config)
 
     monkeypatch.setattr(model, "load_pipeline", counting)
     # small batches: many DoFn calls; the launcher loads the pipeline in `plan` and the
