@@ -55,7 +55,7 @@ def _assert_readers_see_a_finished_output(output: Path, n_rows: int):
 @pytest.fixture
 def no_model(monkeypatch):
     """Fail the test if the plan gets as far as loading the model."""
-    def refuse(name):
+    def refuse(name, config=None):
         raise AssertionError(f"the model {name!r} was loaded before the output was checked")
 
     monkeypatch.setattr(annotate, "preload_pipeline", refuse)
