@@ -54,8 +54,11 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional
 
-REPO = Path(__file__).resolve().parent.parent
-TEST = REPO.parent / "shared" / "data" / "ud_english_ewt" / "en_ewt-ud-test.conllu"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import EWT, REPO_ROOT, conllu_texts  # noqa: E402  (stdlib only)
+
+REPO = REPO_ROOT
+TEST = EWT / "en_ewt-ud-test.conllu"
 SPACY_PYTHON = "/work/spacy-venv/bin/python"
 SIDES = ("ours_f32", "ours_bf16", "spacy")
 
@@ -79,9 +82,7 @@ def _load() -> float:
 
 
 def _texts(n_docs: int) -> List[str]:
-    prefix = "# text = "
-    with open(TEST, encoding="utf8") as file_:
-        texts = [line[len(prefix):].rstrip("\n") for line in file_ if line.startswith(prefix)]
+    texts = conllu_texts(TEST)
     if len(texts) < n_docs:
         raise SystemExit(f"{TEST} holds {len(texts)} sentences; ask for --docs <= that.")
     return texts[:n_docs]
