@@ -127,10 +127,8 @@ def _nbytes(value: Any) -> int:
         return int(value.nbytes)
     if isinstance(value, (list, tuple)):
         return sum(_nbytes(item) for item in value)
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value):  # TransformerData, WordpieceBatch, thinc's Ragged
         return sum(_nbytes(getattr(value, f.name)) for f in dataclasses.fields(value))
-    if hasattr(value, "dataXd") and hasattr(value, "lengths"):  # thinc's Ragged
-        return _nbytes(value.dataXd) + _nbytes(value.lengths)
     return 0
 
 
