@@ -587,6 +587,27 @@ class Errors(metaclass=_Catalogue):
             "provide ({reason}). Use cpu_inference = 'bfloat16' or 'float32', or a torch "
             "that has it.")
 
+    # LoRA adapters and encoder weights from an installed package (E710-E729).
+    E710 = ("TransformerModel {name!r}: {key} = {value!r} is not valid: it must be {want}. "
+            "Fix it in [components.<transformer>.model].")
+    E711 = ("TransformerModel {name!r}: lora_targets {targets} match none of the encoder's "
+            "linear layers (names such as {examples}). Give suffixes of those names, e.g. "
+            "[\"query\", \"value\"].")
+    E712 = ("TransformerModel {name!r}: the encoder has LoRA adapters already; set an "
+            "encoder without them (the adapters are added from lora_rank).")
+    E713 = ("The LoRA adapters in {source} do not fit the model's adapters ({detail}). The "
+            "file was saved with other lora_rank / lora_targets settings or another encoder: "
+            "load it with the config it was saved with.")
+    E714 = ("TransformerModel {name!r}: the saved encoder in {path} has {found}, but the "
+            "config's lora_rank is {rank}. Load the pipeline with the config.cfg it was "
+            "saved with (do not override lora_rank).")
+    E715 = ("{path} is not a LoRA adapters file this version reads ({reason}). Save the "
+            "pipeline again with this version, or restore the file from the pipeline's "
+            "package.")
+    E716 = ("TransformerModel {name!r}: the adapters in {path} were trained with {key} = "
+            "{saved!r}, but the config says {value!r}. Load the pipeline with the config.cfg "
+            "it was saved with (do not override the lora_* settings).")
+
 
 class Warnings(metaclass=_Catalogue):
     W001 = "Skipped {n} bad records in {path}: {reason}"

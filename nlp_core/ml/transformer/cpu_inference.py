@@ -11,13 +11,12 @@ runs on any x86 CPU (fbgemm / oneDNN) at a small accuracy cost. Both only apply 
 encoder on a GPU, always use the float32 weights, which are the ones saved.
 
 The int8 encoder is a copy of the float32 one (the float32 weights stay, for saving and
-training): every `nn.Linear` with per-output-channel int8 weights and activations quantized
-per batch, except the down-projections (more inputs than outputs: the feed-forward block's
-second matrix), whose GELU inputs have outliers that one activation scale per tensor
-loses (on MiniLM that cost 0.5 LAS points; kept in float32 it costs ~0.2 and ~30% of the
-speed-up).
+training; LoRA adapters are merged into the copy's weights, lora.py): every `nn.Linear`
+with per-output-channel int8 weights and activations quantized per batch, except the
+down-projections (more inputs than outputs: the feed-forward block's second matrix), whose
+GELU inputs have outliers that one activation scale per tensor loses (on MiniLM that cost
+0.5 LAS points; kept in float32 it costs ~0.2 and ~30% of the speed-up).
 """
-import copy
 import warnings
 from typing import Any
 
@@ -46,10 +45,13 @@ def quantize_int8(encoder: Any) -> Any:
         from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
     except ImportError as err:
         raise RuntimeError(Errors.E702.format(version=torch.__version__, reason=err)) from None
-    spec = {name: per_channel_dynamic_qconfig for name, module in encoder.named_modules()
+    # lora.py imports torch, imported above; LoRA layers become plain merged linears
+    from .lora import merged_copy
+
+    inference = merged_copy(encoder).eval()
+    spec = {name: per_channel_dynamic_qconfig for name, module in inference.named_modules()
             if isinstance(module, torch.nn.Linear)
             and module.in_features <= module.out_features}
-    inference = copy.deepcopy(encoder).eval()
     # torch marks its eager quantization API deprecated in favour of torchao (not a
     # dependency here); the warning is torch's, not something a user can act on.
     with warnings.catch_warnings():

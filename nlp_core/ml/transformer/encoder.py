@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from .cpu_inference import bfloat16_autocast, quantize_int8
+from .lora import weights_changed as lora_weights_changed
 
 
 class WindowedEncoder(torch.nn.Module):
@@ -34,8 +35,10 @@ class WindowedEncoder(torch.nn.Module):
         self._int8: Tuple[torch.nn.Module, ...] = ()
 
     def weights_changed(self) -> None:
-        """Drop the int8 copy: it is made again from the new weights when next used."""
+        """Drop the int8 copy and the LoRA layers' merged weights: they are made again
+        from the new weights when next used."""
         self._int8 = ()
+        lora_weights_changed(self.encoder)
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor,
                 groups: Sequence[Tuple[Tensor, int]], positions: Tensor,

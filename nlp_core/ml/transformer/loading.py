@@ -10,12 +10,17 @@ transformers refuse them too.
 `transformers` is imported here, on first use, so that importing nlp_core (e.g. for a
 tokenizer-only Beam job) does not pay for it.
 """
+import json
 import os
 from pathlib import Path
 from typing import Any, Dict, Mapping, Tuple, Union
 
 from ...errors import Errors
 
+# LoRA adapters beside a saved encoder (lora.py)
+ADAPTERS_FILE = "adapters.safetensors"
+ADAPTERS_FORMAT = "nlp_core.lora_adapters"
+ADAPTERS_VERSION = 1
 # Model families whose position ids start after the padding index (so two of
 # max_position_embeddings are not usable).
 _OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "longformer", "bart")
@@ -106,8 +111,52 @@ def max_positions(config: Any) -> int | None:
     return int(limit)
 
 
-def save_pretrained(path: Path, encoder: Any, tokenizer: Any) -> None:
-    """Write config.json, model.safetensors and the tokenizer files into `path`."""
+def save_pretrained(path: Path, encoder: Any, tokenizer: Any, *,
+                    state_dict: Dict[str, Any] | None = None) -> None:
+    """Write config.json, model.safetensors (`state_dict`, by default the encoder's) and
+    the tokenizer files into `path`."""
     path.mkdir(parents=True, exist_ok=True)
-    encoder.save_pretrained(str(path))
+    encoder.save_pretrained(str(path), state_dict=state_dict)
     tokenizer.save_pretrained(str(path))
+
+
+def save_adapters(path: Path, state: Dict[str, Any], settings: Dict[str, Any]) -> None:
+    """Write the LoRA adapters' tensors (lora.adapter_state) and their settings (JSON in
+    the header's metadata) to `path`/adapters.safetensors."""
+    # safetensors.torch imports torch: the adapters exist, so torch is loaded already
+    from safetensors.torch import save_file
+
+    path.mkdir(parents=True, exist_ok=True)
+    save_file(state, str(path / ADAPTERS_FILE), metadata={
+        "format": ADAPTERS_FORMAT, "version": str(ADAPTERS_VERSION),
+        "settings": json.dumps(settings, sort_keys=True)})
+
+
+def load_adapters(path: Path) -> Tuple[Dict[str, Any], Dict[str, Any]] | None:
+    """The adapters' tensors and settings in `path`/adapters.safetensors, or None when
+    there is no such file.
+
+    Raises:
+        ValueError: E715 when the file is not an adapters file of a known version.
+    """
+    file = Path(path) / ADAPTERS_FILE
+    if not file.exists():
+        return None
+    # safetensors.torch imports torch: an encoder is being loaded, so torch is loaded
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(file), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            state = {key: handle.get_tensor(key) for key in handle.keys()}
+        if metadata.get("format") != ADAPTERS_FORMAT \
+                or metadata.get("version") != str(ADAPTERS_VERSION):
+            raise ValueError(f"format {metadata.get('format')!r} version "
+                             f"{metadata.get('version')!r}, expected {ADAPTERS_FORMAT!r} "
+                             f"version {ADAPTERS_VERSION}")
+        settings = json.loads(metadata.get("settings", ""))
+        if not isinstance(settings, dict):
+            raise ValueError("its settings are not a JSON object")
+    except (OSError, ValueError, RuntimeError) as err:
+        raise ValueError(Errors.E715.format(path=file, reason=err)) from None
+    return state, settings

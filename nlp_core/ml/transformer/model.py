@@ -9,6 +9,10 @@ shim.
     [components.transformer.model.get_spans]
     @span_getters = "spacy-transformers.doc_spans.v1"
 
+With `lora_rank` > 0 the encoder's weights are frozen and LoRA adapters on its linear layers
+are trained instead (lora.py: `lora_rank`, `lora_alpha`, `lora_targets`, `lora_dropout`);
+predictions use the merged weights. 0 (the default) fine-tunes the whole encoder, as before.
+
 The encoder and tokenizer are loaded by `initialize()` (from `name`) or by the
 component's `from_disk` (from the saved pipeline), never when the config is built, so a
 saved pipeline loads without the original model or the hub.
@@ -18,7 +22,7 @@ listeners send back.
 """
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy
 from thinc.api import ArgsKwargs, Model, PyTorchGradScaler, PyTorchShim, torch2xp, xp2torch
@@ -29,7 +33,16 @@ from ...registry import registry
 from ...tokens import Doc
 from .data import FullTransformerBatch, WordpieceBatch
 from .extra import require_extra
-from .loading import check_settings, load_pretrained, max_positions, save_pretrained
+from .loading import (
+    check_settings,
+    load_adapters,
+    load_pretrained,
+    max_positions,
+    save_adapters,
+    save_pretrained,
+)
+from .lora_settings import DEFAULT_TARGETS as DEFAULT_LORA_TARGETS
+from .lora_settings import check_lora_settings
 from .windows import WindowBatch, Wordpiecer, build_windows
 
 DEFAULT_MAX_BATCH_ITEMS = 4096
@@ -82,17 +95,27 @@ class TransformerModel(Model):
         attrs["cpu_inference"]: "float32" (default), "bfloat16" or "int8": the encoder's
             arithmetic for predictions on the CPU (cpu_inference.py; the component sets
             it from its config).
+        attrs["lora_rank"], ["lora_alpha"], ["lora_targets"], ["lora_dropout"]: the LoRA
+            settings (lora.py); rank 0: no adapters.
     """
 
     def __init__(self, name: str, get_spans: Callable, *, tokenizer_config: Dict[str, Any],
                  transformer_config: Dict[str, Any], mixed_precision: bool,
-                 grad_scaler_config: Dict[str, Any]) -> None:
+                 grad_scaler_config: Dict[str, Any], lora_rank: int = 0,
+                 lora_alpha: float = 16.0,
+                 lora_targets: Sequence[str] = DEFAULT_LORA_TARGETS,
+                 lora_dropout: float = 0.0) -> None:
         require_extra(str(name))
         check_settings(str(name), tokenizer_config, transformer_config)
+        check_lora_settings(str(name), rank=lora_rank, alpha=lora_alpha,
+                            targets=lora_targets, dropout=lora_dropout)
         Model.__init__(self, "transformer", _forward, init=_init, dims={"nO": None},
                        attrs={"name": str(name), "max_batch_items": DEFAULT_MAX_BATCH_ITEMS,
                               "mixed_precision": bool(mixed_precision),
-                              "cpu_inference": "float32"})
+                              "cpu_inference": "float32", "lora_rank": int(lora_rank),
+                              "lora_alpha": float(lora_alpha),
+                              "lora_targets": [str(t) for t in lora_targets],
+                              "lora_dropout": float(lora_dropout)})
         self.get_spans = get_spans
         self.tokenizer_config = dict(tokenizer_config)
         self.transformer_config = dict(transformer_config)
@@ -120,18 +143,46 @@ class TransformerModel(Model):
 
     def load(self, source: str | Path, *, from_saved: bool = False) -> None:
         """Load the encoder and tokenizer from a model name or directory (the config's
-        settings apply unless `from_saved`: a saved pipeline has them baked in)."""
+        settings apply unless `from_saved`: a saved pipeline has them baked in, and its
+        LoRA adapters, if any, are read from `source` too)."""
         settings = {} if from_saved else self.transformer_config
         encoder, tokenizer = load_pretrained(
             source, tokenizer_config={} if from_saved else self.tokenizer_config,
             transformer_config=settings)
         self.set_encoder(encoder, tokenizer)
+        if from_saved:
+            self._load_saved_adapters(Path(source))
+
+    def _load_saved_adapters(self, path: Path) -> None:
+        # lora.py imports torch; an encoder is loaded, so torch is too
+        from .lora import load_adapter_state
+
+        saved = load_adapters(path)
+        rank = self.attrs["lora_rank"]
+        if saved is None and rank == 0:
+            return
+        if saved is None or rank == 0:
+            raise ValueError(Errors.E714.format(
+                name=self.attrs["name"], path=path, rank=rank,
+                found="no adapters file" if saved is None else "an adapters file"))
+        state, settings = saved
+        for key in ("lora_rank", "lora_alpha", "lora_targets"):
+            if settings.get(key) != self.attrs[key]:
+                raise ValueError(Errors.E716.format(
+                    name=self.attrs["name"], path=path, key=key, saved=settings.get(key),
+                    value=self.attrs[key]))
+        load_adapter_state(self.shims[0]._model.encoder, state, source=str(path))
 
     def set_encoder(self, encoder: Any, tokenizer: Any) -> None:
-        """Use `encoder` (a HF torch module) and its fast `tokenizer`."""
-        # encoder.py imports torch, which stays unimported until an encoder is set
-        from .encoder import WindowedEncoder
+        """Use `encoder` (a HF torch module) and its fast `tokenizer`; with `lora_rank`
+        > 0, freeze it and add new LoRA adapters (lora.py) to its targeted layers."""
+        from .encoder import WindowedEncoder  # imports torch: lazy until an encoder is set
+        from .lora import add_adapters  # imports torch, as encoder.py
 
+        if self.attrs["lora_rank"] > 0:
+            add_adapters(encoder, rank=self.attrs["lora_rank"], alpha=self.attrs["lora_alpha"],
+                         targets=self.attrs["lora_targets"],
+                         dropout=self.attrs["lora_dropout"], name=self.attrs["name"])
         hidden = bool(getattr(encoder.config, "output_hidden_states", False))
         wrapped = WindowedEncoder(encoder=encoder, output_hidden_states=hidden)
         mixed = self.attrs["mixed_precision"]
@@ -142,8 +193,21 @@ class TransformerModel(Model):
         self.set_dim("nO", int(encoder.config.hidden_size), force=True)
 
     def save(self, path: Path) -> None:
-        """Write config.json, model.safetensors and the tokenizer files into `path`."""
-        save_pretrained(path, self.encoder, self.tokenizer)
+        """Write config.json, model.safetensors (the encoder's own weights, without the
+        adapters) and the tokenizer files into `path`, and adapters.safetensors when the
+        encoder has LoRA adapters."""
+        # lora.py imports torch; the encoder is loaded, so torch is too
+        from .lora import adapter_state, base_state, has_adapters
+
+        save_pretrained(path, self.encoder, self.tokenizer,
+                        state_dict=base_state(self.encoder))
+        if has_adapters(self.encoder):
+            save_adapters(path, adapter_state(self.encoder), self.lora_settings())
+
+    def lora_settings(self) -> Dict[str, Any]:
+        """The LoRA settings as saved beside the adapters."""
+        return {key: self.attrs[key] for key in
+                ("lora_rank", "lora_alpha", "lora_targets", "lora_dropout")}
 
 
 def _init(model: TransformerModel, X: Any = None, Y: Any = None) -> None:
@@ -219,6 +283,9 @@ def TransformerModelArchitecture(name: str, get_spans: Callable,
                                  transformer_config: Dict[str, Any] = {},  # noqa: B006
                                  mixed_precision: bool = False,
                                  grad_scaler_config: Dict[str, Any] = {},  # noqa: B006
+                                 lora_rank: int = 0, lora_alpha: float = 16.0,
+                                 lora_targets: List[str] = list(DEFAULT_LORA_TARGETS),  # noqa: B006, B008
+                                 lora_dropout: float = 0.0,
                                  ) -> TransformerModel:
     """A HF transformer as a thinc model: docs -> FullTransformerBatch.
 
@@ -232,8 +299,15 @@ def TransformerModelArchitecture(name: str, get_spans: Callable,
         mixed_precision: run the encoder under torch autocast (GPU).
         grad_scaler_config: settings of thinc's PyTorchGradScaler (init_scale,
             growth_factor, backoff_factor, growth_interval, enabled).
+        lora_rank: > 0: freeze the encoder and train LoRA adapters of this rank on the
+            `lora_targets` layers (lora.py); 0: fine-tune the whole encoder.
+        lora_alpha: the adapters' update is scaled by lora_alpha / lora_rank.
+        lora_targets: suffixes of the names of the encoder's nn.Linear layers to adapt.
+        lora_dropout: dropout on the adapters' input in training, 0 <= p < 1.
     """
     return TransformerModel(name, get_spans, tokenizer_config=tokenizer_config,
                             transformer_config=transformer_config,
                             mixed_precision=mixed_precision,
-                            grad_scaler_config=grad_scaler_config)
+                            grad_scaler_config=grad_scaler_config, lora_rank=lora_rank,
+                            lora_alpha=lora_alpha, lora_targets=lora_targets,
+                            lora_dropout=lora_dropout)
