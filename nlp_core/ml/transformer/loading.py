@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Tuple, Union
 
 from ...errors import Errors
+from .base_weights import resolve_model_name
 
 # LoRA adapters beside a saved encoder (lora.py)
 ADAPTERS_FILE = "adapters.safetensors"
@@ -56,26 +57,32 @@ def check_weights(path: str) -> None:
 
 
 def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
-                    transformer_config: Dict[str, Any]) -> Tuple[Any, Any]:
+                    transformer_config: Dict[str, Any], weights_from: str | None = None
+                    ) -> Tuple[Any, Any]:
     """The encoder (eval mode, on the CPU) and fast tokenizer that `name` names.
 
     Args:
-        name: a local directory, or a hub name (found in the local HF cache; fetched only
+        name: a local directory, `package:NAME` (an installed package holding one:
+            base_weights.py), or a hub name (found in the local HF cache; fetched only
             when HF_HUB_OFFLINE is not set).
         tokenizer_config: keyword arguments of `AutoTokenizer.from_pretrained`.
         transformer_config: settings of the model config (e.g. output_hidden_states).
+        weights_from: a local model directory to read the weights from instead of
+            `name` (whose config and tokenizer are used).
 
     Raises:
         OSError: E330 when the files cannot be read, E621 when the weights are not
-            safetensors.
+            safetensors, E717 / E718 for a missing `package:`.
         ValueError: E331 when the tokenizer is not a fast one, E620 for a setting that
             would run the model's code or load other weights.
     """
-    source = str(name)
-    check_settings(source, tokenizer_config, transformer_config)
+    check_settings(str(name), tokenizer_config, transformer_config)
+    source = resolve_model_name(str(name))
     local = os.path.isdir(source)
     if local:
         check_weights(source)
+    if weights_from is not None:
+        check_weights(weights_from)
     # transformers is heavy (and torch with it): imported when a model is loaded
     from transformers import AutoConfig, AutoModel, AutoTokenizer
 
@@ -92,10 +99,10 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
                                                        cls=type(tokenizer).__name__))
     try:
         config = AutoConfig.from_pretrained(source, **options, **transformer_config)
-        encoder = AutoModel.from_pretrained(source, config=config, use_safetensors=True,
-                                            **options)
+        encoder = AutoModel.from_pretrained(weights_from or source, config=config,
+                                            use_safetensors=True, **options)
     except (OSError, ValueError) as err:
-        raise OSError(Errors.E330.format(what="the model", name=source,
+        raise OSError(Errors.E330.format(what="the model", name=weights_from or source,
                                                     reason=err)) from None
     encoder.eval()
     return encoder, tokenizer
@@ -112,11 +119,14 @@ def max_positions(config: Any) -> int | None:
 
 
 def save_pretrained(path: Path, encoder: Any, tokenizer: Any, *,
-                    state_dict: Dict[str, Any] | None = None) -> None:
-    """Write config.json, model.safetensors (`state_dict`, by default the encoder's) and
-    the tokenizer files into `path`."""
+                    state_dict: Dict[str, Any] | None = None, weights: bool = True) -> None:
+    """Write config.json, model.safetensors (`state_dict`, by default the encoder's; not
+    without `weights`) and the tokenizer files into `path`."""
     path.mkdir(parents=True, exist_ok=True)
-    encoder.save_pretrained(str(path), state_dict=state_dict)
+    if weights:
+        encoder.save_pretrained(str(path), state_dict=state_dict)
+    else:
+        encoder.config.save_pretrained(str(path))
     tokenizer.save_pretrained(str(path))
 
 

@@ -25,15 +25,26 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import numpy
+import srsly
 from thinc.api import ArgsKwargs, Model, PyTorchGradScaler, PyTorchShim, torch2xp, xp2torch
 from thinc.types import Floats2d, Ragged
 
 from ...errors import Errors
 from ...registry import registry
 from ...tokens import Doc
+from .base_weights import (
+    BASE_FILE,
+    WEIGHTS_FILE,
+    check_base,
+    check_unchanged,
+    describe_base,
+    local_weights,
+    read_base,
+)
 from .data import FullTransformerBatch, WordpieceBatch
 from .extra import require_extra
 from .loading import (
+    ADAPTERS_FILE,
     check_settings,
     load_adapters,
     load_pretrained,
@@ -146,9 +157,14 @@ class TransformerModel(Model):
         settings apply unless `from_saved`: a saved pipeline has them baked in, and its
         LoRA adapters, if any, are read from `source` too)."""
         settings = {} if from_saved else self.transformer_config
+        weights_from = None
+        if from_saved and (Path(source) / BASE_FILE).exists():
+            # saved without its weights: the base named by `name`, checked by hash
+            weights_from = check_base(self.attrs["name"], read_base(Path(source)),
+                                      saved=Path(source))
         encoder, tokenizer = load_pretrained(
             source, tokenizer_config={} if from_saved else self.tokenizer_config,
-            transformer_config=settings)
+            transformer_config=settings, weights_from=weights_from)
         self.set_encoder(encoder, tokenizer)
         if from_saved:
             self._load_saved_adapters(Path(source))
@@ -192,17 +208,38 @@ class TransformerModel(Model):
         self.wordpiecer = Wordpiecer.from_tokenizer(tokenizer, max_positions(encoder.config))
         self.set_dim("nO", int(encoder.config.hidden_size), force=True)
 
-    def save(self, path: Path) -> None:
-        """Write config.json, model.safetensors (the encoder's own weights, without the
-        adapters) and the tokenizer files into `path`, and adapters.safetensors when the
-        encoder has LoRA adapters."""
+    def save(self, path: Path, *, encoder_weights: str = "full") -> None:
+        """Write config.json and the tokenizer files into `path`, the encoder's own
+        weights (without the adapters) as model.safetensors ("full") or, with
+        `encoder_weights="adapters"`, base.json naming and hashing the base weights of
+        `name` instead (base_weights.py), and adapters.safetensors when the encoder has
+        LoRA adapters. Files of the other format left in `path` are removed.
+
+        Raises:
+            ValueError: E720 ("adapters") when the encoder's own weights differ from the
+                base's, E722 when `name` is no local model.
+        """
         # lora.py imports torch; the encoder is loaded, so torch is too
         from .lora import adapter_state, base_state, has_adapters
 
-        save_pretrained(path, self.encoder, self.tokenizer,
-                        state_dict=base_state(self.encoder))
+        state = base_state(self.encoder)
+        path.mkdir(parents=True, exist_ok=True)
+        if encoder_weights == "adapters":
+            name = self.attrs["name"]
+            check_unchanged(name, local_weights(name), state,
+                            prefix=getattr(self.encoder, "base_model_prefix", ""))
+            info = describe_base(name)
+            save_pretrained(path, self.encoder, self.tokenizer, weights=False)
+            srsly.write_json(path / BASE_FILE, info)
+        else:
+            save_pretrained(path, self.encoder, self.tokenizer, state_dict=state)
+        stale = [BASE_FILE if encoder_weights != "adapters" else WEIGHTS_FILE]
         if has_adapters(self.encoder):
             save_adapters(path, adapter_state(self.encoder), self.lora_settings())
+        else:
+            stale.append(ADAPTERS_FILE)
+        for file_name in stale:
+            (path / file_name).unlink(missing_ok=True)
 
     def lora_settings(self) -> Dict[str, Any]:
         """The LoRA settings as saved beside the adapters."""
