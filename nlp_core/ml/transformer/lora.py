@@ -93,7 +93,12 @@ class LoraLinear(torch.nn.Module):
         return torch.nn.functional.linear(x, self.merged_weight(), self.base.bias)
 
     def merged_weight(self) -> Tensor:
-        """W + scale * B A, (out, in), made once and kept until `weights_changed`."""
+        """W + scale * B A, (out, in), made once and kept until `weights_changed` (or
+        until the layer moves to another device or dtype)."""
+        weight = self.base.weight
+        if self._merged and (self._merged[0].device != weight.device
+                             or self._merged[0].dtype != weight.dtype):
+            self._merged = ()
         if not self._merged:
             with torch.no_grad():
                 delta = (self.lora_b @ self.lora_a) * self.scale
@@ -204,16 +209,19 @@ def load_adapter_state(encoder: torch.nn.Module, state: Dict[str, Tensor], *,
     weights_changed(encoder)
 
 
-def base_state(encoder: torch.nn.Module) -> Dict[str, Tensor]:
-    """The encoder's state without the adapters, named as in the plain encoder (what its
-    `save_pretrained` would write): `...query.base.weight` -> `...query.weight`."""
+def base_state(encoder: torch.nn.Module, *, parameters_only: bool = False
+               ) -> Dict[str, Tensor]:
+    """The encoder's state (or only its parameters) without the adapters, named as in the
+    plain encoder (what its `save_pretrained` would write): `...query.base.weight` ->
+    `...query.weight`."""
     renamed = {}
     for module_name, _ in lora_layers(encoder):
         for key in ADAPTER_NAMES:
             renamed[f"{module_name}.{key}"] = None
         for attr in ("weight", "bias"):
             renamed[f"{module_name}.{_BASE}.{attr}"] = f"{module_name}.{attr}"
-    return {renamed.get(key, key): value for key, value in encoder.state_dict().items()
+    items = encoder.named_parameters() if parameters_only else encoder.state_dict().items()
+    return {renamed.get(key, key): value for key, value in items
             if renamed.get(key, key) is not None}
 
 

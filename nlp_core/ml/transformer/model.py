@@ -225,8 +225,10 @@ class TransformerModel(Model):
         state = base_state(self.encoder)
         path.mkdir(parents=True, exist_ok=True)
         if encoder_weights == "adapters":
+            # parameters only: buffers (position ids) are made by the model's code
             name = self.attrs["name"]
-            check_unchanged(name, local_weights(name), state,
+            check_unchanged(name, local_weights(name),
+                            base_state(self.encoder, parameters_only=True),
                             prefix=getattr(self.encoder, "base_model_prefix", ""))
             info = describe_base(name)
             save_pretrained(path, self.encoder, self.tokenizer, weights=False)

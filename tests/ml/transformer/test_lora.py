@@ -274,3 +274,17 @@ def test_train_command_trains_the_adapters(tiny_bert, tmp_path):
     for key, value in encoder.state_dict().items():
         if "lora_" not in key:
             assert torch.equal(value, base[key]), key
+
+
+def test_merged_weight_follows_the_layer_to_another_dtype():
+    layer = LoraLinear(torch.nn.Linear(6, 5), rank=2, alpha=4.0, dropout=0.0)
+    with torch.no_grad():
+        layer.lora_b.normal_()
+        layer(torch.randn(2, 6))  # the float32 merged weight is kept
+    layer.double()
+    x = torch.randn(2, 6, dtype=torch.float64)
+    with torch.no_grad():
+        merged = layer(x)
+    unmerged = layer(x).detach()
+    assert merged.dtype == torch.float64
+    torch.testing.assert_close(merged, unmerged)
