@@ -95,27 +95,36 @@ class LoraLinear(torch.nn.Module):
     def merged_weight(self) -> Tensor:
         """W + scale * B A, (out, in), made once and kept until `weights_changed` (or
         until the layer moves to another device or dtype)."""
-        weight = self.base.weight
-        if self._merged and (self._merged[0].device != weight.device
-                             or self._merged[0].dtype != weight.dtype):
-            self._merged = ()
-        if not self._merged:
-            with torch.no_grad():
-                delta = (self.lora_b @ self.lora_a) * self.scale
-                self._merged = (self.base.weight + delta.to(self.base.weight.dtype),)
+        if self._kept() is None:
+            self._merged = (self._merge(),)
         return self._merged[0]
+
+    def _kept(self) -> Tensor | None:
+        """The kept merged weight, if it is on the base weight's device and dtype."""
+        weight = self.base.weight
+        if self._merged and self._merged[0].device == weight.device \
+                and self._merged[0].dtype == weight.dtype:
+            return self._merged[0]
+        return None
+
+    def _merge(self) -> Tensor:
+        with torch.no_grad():
+            delta = (self.lora_b @ self.lora_a) * self.scale
+            return self.base.weight + delta.to(self.base.weight.dtype)
 
     def weights_changed(self) -> None:
         """Drop the merged weight (the adapters or the base changed)."""
         self._merged = ()
 
     def merged_linear(self) -> torch.nn.Linear:
-        """A new plain `nn.Linear` with the merged weight and a copy of the bias."""
+        """A new plain `nn.Linear` with the merged weight and a copy of the bias (the
+        merged weight is not kept here for it: the int8 copy is made from it)."""
         linear = torch.nn.Linear(self.in_features, self.out_features,
                                  bias=self.base.bias is not None,
                                  device=self.base.weight.device, dtype=self.base.weight.dtype)
         with torch.no_grad():
-            linear.weight.copy_(self.merged_weight())
+            kept = self._kept()
+            linear.weight.copy_(self._merge() if kept is None else kept)
             if self.base.bias is not None:
                 linear.bias.copy_(self.base.bias)
         linear.train(self.training)
