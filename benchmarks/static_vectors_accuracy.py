@@ -1,5 +1,5 @@
 """Static vectors: accuracy (issue 13). en_ewt_sm's recipe trained twice on the same corpus
-with the same steps, without (configs/en_ewt_sm.cfg) and with GloVe 6B 50d as static
+with the same steps, without (configs/en_ewt_sm_v1.cfg, en_ewt_sm v1) and with GloVe 6B 50d as static
 vectors (configs/en_ewt_sm_vectors.cfg), each scored as configs/build_en_ewt_sm.py scores
 the shipped model (EWT test gold tokens and raw text, UNER test raw text).
 
@@ -27,7 +27,7 @@ import build_en_ewt_sm as build  # noqa: E402
 
 WORK = REPO / "out" / "static_vectors"
 DATA = REPO.parent / "shared" / "data"
-CONFIGS = {"base": REPO / "configs" / "en_ewt_sm.cfg",
+CONFIGS = {"base": REPO / "configs" / "en_ewt_sm_v1.cfg",
            "vectors": REPO / "configs" / "en_ewt_sm_vectors.cfg"}
 GLOVE = WORK / "glove_all"
 ROWS = [("XPOS", "ewt_test_gold_tokens", "tag_acc"),
