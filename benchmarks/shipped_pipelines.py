@@ -4,7 +4,8 @@ item 3): accuracy scored by the project's scorer, and inference words/s in the s
     OPENBLAS_NUM_THREADS=1 nice -n 5 python benchmarks/shipped_pipelines.py \\
         [--models en_ewt_sm out/new/model-last ...] [--spacy-model en_core_web_sm] \\
         [--spacy-python /work/spacy-venv/bin/python] [--data ../shared/data] \\
-        [--corpus DIR] [--passes 3] [--json OUT]
+        [--corpus DIR] [--passes 3] [--min-pass-seconds 3] [--json OUT] \\
+        [--spacy-disable lemmatizer] [--trf-batch-size 32]
 
 Test files: UD English EWT test with gold tokens (the CoNLL-U file, one sentence a Doc),
 the same test set as raw text and UNER English-EWT test as raw text (the .spacy files of
@@ -268,8 +269,9 @@ class Worker:
 
     def __init__(self, label: str, command: List[str], log: Path):
         self.label, self.log = label, log
+        self.stderr = open(log, "w", encoding="utf8")  # noqa: SIM115  (closed in close())
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=open(log, "w", encoding="utf8"), text=True,
+                                        stderr=self.stderr, text=True,
                                         env={**os.environ, **THREAD_ENV})
 
     def read(self) -> Dict[str, Any]:
@@ -285,9 +287,14 @@ class Worker:
 
     def close(self) -> None:
         if self.process.poll() is None:
-            self.process.stdin.write("quit\n")
-            self.process.stdin.flush()
-            self.process.wait(timeout=60)
+            try:
+                self.process.stdin.write("quit\n")
+                self.process.stdin.flush()
+                self.process.wait(timeout=60)
+            except (OSError, subprocess.TimeoutExpired):   # died meanwhile, or hangs
+                self.process.kill()
+                self.process.wait()
+        self.stderr.close()
 
 
 def speed(options, models: List[Tuple[str, Path]], texts: List[str], work: Path,
