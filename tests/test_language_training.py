@@ -96,11 +96,23 @@ def test_initialize_vectors_by_pipeline_name(tmp_path):
     assert loaded == ["my_vectors_package"] and nlp.vocab.vectors.shape == (3, 5)
 
 
-def test_initialize_vectors_names_the_setting_and_the_path(tmp_path):
-    # a shipped pipeline name is loaded with nlp_core.load; en_ewt_sm has no vectors
+def test_initialize_vectors_of_a_shipped_pipeline():
+    # a shipped pipeline name is loaded with nlp_core.load: en_ewt_sm holds GloVe (50k rows)
     nlp = _static_vectors_nlp("en_ewt_sm")
-    with pytest.raises(OSError, match=r"E364.*\[initialize\] vectors = 'en_ewt_sm'.*empty"):
-        nlp.initialize(lambda: make_examples(nlp))
+    nlp.initialize(lambda: make_examples(nlp))
+    assert nlp.vocab.vectors.shape == (50_000, 50) and nlp.vocab.vectors.attr_ == "LOWER"
+
+
+def test_initialize_vectors_names_the_setting_and_the_path(tmp_path):
+    # a pipeline found by name whose table is empty
+    registry.misc.register(LOAD_PIPELINE, func=lambda name, **kwargs: nlp_core.blank("en"))
+    try:
+        nlp = _static_vectors_nlp("a_pipeline_without_vectors")
+        with pytest.raises(OSError, match=r"E364.*\[initialize\] vectors = "
+                                          r"'a_pipeline_without_vectors'.*empty"):
+            nlp.initialize(lambda: make_examples(nlp))
+    finally:
+        registry.misc.register(LOAD_PIPELINE, func=nlp_core.load)
     missing = tmp_path / "no_such_vectors"
     nlp = _static_vectors_nlp(missing)
     with pytest.raises(OSError, match=r"E364.*\[initialize\] vectors.*no_such_vectors.*no "

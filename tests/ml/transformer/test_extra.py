@@ -73,7 +73,7 @@ def test_cnn_worker_imports_loads_and_annotates_without_torch():
         out["imported"] = sorted(m for m in sys.modules
                                  if m.split(".")[0] in ("torch", "transformers"))
     ''')
-    assert out["deps"][:3] == ["nsubj", "aux", "ROOT"] and out["ents"] == ["U.K."]
+    assert out["deps"][:3] == ["nsubj", "aux", "ROOT"] and out["ents"] == ["Apple", "U.K."]
     assert out["batch"] == [3, 3] and out["failures"] == []
     assert out["imported"] == []
 
