@@ -34,6 +34,7 @@ import srsly
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "configs"))
 import build_en_ewt_sm as build  # noqa: E402
+import raw_text  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 TEACHER_CONFIG = REPO / "benchmarks" / "configs" / "distill_teacher_trf.cfg"
@@ -61,13 +62,8 @@ def minilm_path() -> str:
 def raw_text_records(data: Path, extra: List[Path], limit: int) -> List[Dict[str, str]]:
     """The text of EWT train + dev, in documents of build.N_SENTS sentences, plus the
     records of the --extra-text JSONL files."""
-    from nlp_core.formats.conllu import read_conllu_sentences
-
-    records = []
-    for name in ("en_ewt-ud-train.conllu", "en_ewt-ud-dev.conllu"):
-        sents = [s.text for s in read_conllu_sentences(data / "ud_english_ewt" / name)]
-        for start in range(0, len(sents), build.N_SENTS):
-            records.append({"text": " ".join(sents[start:start + build.N_SENTS])})
+    records = [{"text": text} for name in ("en_ewt-ud-train.conllu", "en_ewt-ud-dev.conllu")
+               for text in raw_text.ewt_records(data / "ud_english_ewt" / name)]
     for path in extra:
         records.extend({"text": r["text"]} for r in srsly.read_jsonl(path)
                        if isinstance(r, dict) and isinstance(r.get("text"), str))

@@ -24,6 +24,8 @@ from typing import Iterator, List
 
 import srsly
 
+from nlp_core.formats.conllu import read_conllu_sentences
+
 N_SENTS = 10
 _ROLE = re.compile(r":[a-z:+-]+:`!?~?([^`<]*?)(?:\s*<[^>]*>)?`")   # :role:`text <target>`
 _LITERAL = re.compile(r"``([^`]*)``")
@@ -33,17 +35,10 @@ _HEADING = re.compile(r"^([=\-~^\"'`#*+.:_])\1{3,}\s*$")
 
 
 def ewt_records(conllu: Path) -> Iterator[str]:
-    """The text of every N_SENTS consecutive sentences of a CoNLL-U file."""
-    sentences: List[str] = []
-    with open(conllu, encoding="utf8") as file_:
-        for line in file_:
-            if line.startswith("# text = "):
-                sentences.append(line[len("# text = "):].strip())
-                if len(sentences) == N_SENTS:
-                    yield " ".join(sentences)
-                    sentences = []
-    if sentences:
-        yield " ".join(sentences)
+    """The text (`# text = `) of every N_SENTS consecutive sentences of a CoNLL-U file."""
+    texts = [sent.text.strip() for sent in read_conllu_sentences(conllu) if sent.text]
+    for start in range(0, len(texts), N_SENTS):
+        yield " ".join(texts[start:start + N_SENTS])
 
 
 def _clean(paragraph: str) -> str:
