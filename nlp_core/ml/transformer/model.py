@@ -222,7 +222,6 @@ class TransformerModel(Model):
         # lora.py imports torch; the encoder is loaded, so torch is too
         from .lora import adapter_state, base_state, has_adapters
 
-        state = base_state(self.encoder)
         path.mkdir(parents=True, exist_ok=True)
         if encoder_weights == "adapters":
             # parameters only: buffers (position ids) are made by the model's code
@@ -234,7 +233,8 @@ class TransformerModel(Model):
             save_pretrained(path, self.encoder, self.tokenizer, weights=False)
             srsly.write_json(path / BASE_FILE, info)
         else:
-            save_pretrained(path, self.encoder, self.tokenizer, state_dict=state)
+            save_pretrained(path, self.encoder, self.tokenizer,
+                            state_dict=base_state(self.encoder))
         stale = [BASE_FILE if encoder_weights != "adapters" else WEIGHTS_FILE]
         if has_adapters(self.encoder):
             save_adapters(path, adapter_state(self.encoder), self.lora_settings())
