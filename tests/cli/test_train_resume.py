@@ -106,3 +106,13 @@ def test_resume_from_errors_name_what_to_fix(files, tmp_path):
                  "--components.tok2vec.model.encode.depth", 3)
     assert result.exit_code == 1 and "E611" in result.output
     assert "components.tok2vec.model.encode.depth" in result.output
+
+
+def test_help_shows_the_config_sections_it_names():
+    """Help texts name config sections in brackets; they are printed as written (Rich markup
+    would drop "[nlp]" and leave "its  and  and weights")."""
+    result = runner.invoke(app, ["train", "--help"])
+    assert result.exit_code == 0
+    assert "[nlp] and [components]" in " ".join(result.output.split())
+    result = runner.invoke(app, ["pretrain", "--help"])
+    assert "with a [pretraining] section" in " ".join(result.output.split())
