@@ -174,3 +174,30 @@ def test_the_minilm_package_resolves_without_being_imported():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.split() == [path, "False"]
+
+
+def test_a_file_digest_is_read_again_only_when_the_file_changes(tmp_path, monkeypatch):
+    """Saving at every evaluation hashes the base each time: the digest is remembered for
+    the file as it is, and a file rewritten in place (or modified in the last 2 s, whose
+    time stamp could repeat) is read again."""
+    import os
+    import time
+
+    from nlp_core.ml.transformer import base_weights
+
+    file = tmp_path / "model.safetensors"
+    reads = []
+    real = base_weights._read_digest
+    monkeypatch.setattr(base_weights, "_read_digest", lambda path: reads.append(path) or real(path))
+    file.write_bytes(b"a" * 1000)
+    assert base_weights.file_digest(file) == base_weights.file_digest(file)
+    assert len(reads) == 2  # just written: not remembered
+    an_hour_ago = time.time_ns() - 3600 * 10**9
+    os.utime(file, ns=(an_hour_ago, an_hour_ago))
+    first = base_weights.file_digest(file)
+    assert base_weights.file_digest(file) == first and len(reads) == 3
+    assert first == (hashlib.sha256(b"a" * 1000).hexdigest(), 1000)
+    file.write_bytes(b"b" * 1000)  # same size, new content
+    os.utime(file, ns=(an_hour_ago + 1, an_hour_ago + 1))
+    assert base_weights.file_digest(file) == (hashlib.sha256(b"b" * 1000).hexdigest(), 1000)
+    assert len(reads) == 4

