@@ -2,12 +2,12 @@
 job's metrics namespace (`peak_memory`, shared with the annotate job) and the allocator
 settings that make a worker hand freed buffers back to the system.
 """
-import ctypes
 import os
-import sys
 from typing import Dict
 
 from apache_beam.metrics.metric import MetricsFilter
+
+from nlp_core.malloc import set_malloc
 
 from . import peak_memory
 from .peak_memory import peak_rss_kib, worker_name
@@ -16,8 +16,6 @@ PEAK_RSS_NAMESPACE = "convert_vectors.peak_rss_kib"
 IDLE_RSS_NAMESPACE = "convert_vectors.idle_rss_kib"
 
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters
-M_ARENA_MAX = -8
 _malloc_set_pid = None
 
 
@@ -29,15 +27,10 @@ def return_freed_memory() -> None:
     own arena of freed blocks. As `init vectors` does (cli/init_vectors.py); nothing on a
     C library other than glibc."""
     global _malloc_set_pid
-    if _malloc_set_pid == os.getpid() or not sys.platform.startswith("linux"):
+    if _malloc_set_pid == os.getpid():
         return
     _malloc_set_pid = os.getpid()
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
-        libc.mallopt(M_ARENA_MAX, 2)
-    except (OSError, AttributeError):  # not glibc (musl): nothing to set
-        pass
+    set_malloc(mmap_threshold=128 * 1024, arena_max=2)
 
 
 def note_peak_rss() -> None:

@@ -8,10 +8,8 @@ The output is a pipeline directory (config.cfg, meta.json, tokenizer, vocab/ wit
 that `[initialize] vectors` can name. With --prune, `prune_report.json` beside them says
 what pruning did to the keys it remapped.
 """
-import ctypes
 import os
 import shutil
-import sys
 import uuid
 from enum import Enum
 from pathlib import Path
@@ -23,12 +21,12 @@ import typer
 from ..errors import Errors
 from ..language_disk import vectors_meta
 from ..loading import blank
+from ..malloc import set_malloc
 from ..training.loop import single_blas_thread
 from ..vectors_building import Built, build_vectors, write_keys
 from ..vectors_disk import write_vectors
 from ._app import init_cli
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 # The table's .npy file in the staging directory while it is written (then vocab/vectors).
 STREAMED_TABLE = "vectors.npy.partial"
 # The [nlp] block names spaCy's registered functions too, so spaCy can load the output.
@@ -58,12 +56,7 @@ def release_freed_memory() -> None:
     import pyarrow
 
     pyarrow.set_memory_pool(pyarrow.system_memory_pool())
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None)
-            libc.mallopt(M_MMAP_THRESHOLD, 128 * 1024)  # glibc's default, now fixed
-        except (OSError, AttributeError):  # not glibc (musl): nothing to set
-            pass
+    set_malloc(mmap_threshold=128 * 1024)  # glibc's default, now fixed
 
 
 def prune_threads() -> int:
