@@ -60,6 +60,7 @@ PRETRAIN_STEPS = 2000     # batches of 3,000 words
 DISTILL_STEPS = 4000      # batches of 3,000 words of raw text
 FINETUNE_STEPS = 3600     # gold steps after distillation
 TEACHER = "en_ewt_trf"
+TEACHER_FILE = "teacher.json"  # in WORK/distill: the teacher and its version (teacher_label)
 EWT_SOURCES = (
     {"name": "UD English EWT", "url": "https://universaldependencies.org/treebanks/en_ewt/",
      "license": "CC BY-SA 4.0"},
@@ -216,6 +217,26 @@ def distill(teacher: str, corpus: Path, raw_text: Path, vector_dir: Path,
                      "--distillation.max_steps", str(steps), "--distillation.max_epochs", "0",
                      "--distillation.eval_frequency", "400", *extra,
                      env={"HF_HUB_OFFLINE": "1"})
+    srsly.write_json(output / TEACHER_FILE, {"teacher": teacher_label(teacher)})
+
+
+def teacher_label(teacher: str) -> str:
+    """`teacher` (a shipped pipeline's name or a directory) with the version in its
+    meta.json, e.g. "en_ewt_trf 1.0.0": the shipped teacher changes between builds."""
+    from nlp_core.loading import SHIPPED_PIPELINES, shipped_pipelines
+
+    folder = Path(teacher)
+    if not folder.exists() and teacher in shipped_pipelines():
+        folder = SHIPPED_PIPELINES / teacher
+    meta = folder / "meta.json"
+    version = srsly.read_json(meta).get("version") if meta.is_file() else None
+    return f"{teacher} {version}" if version else teacher
+
+
+def distilled_teacher(distill_dir: Path, teacher: str) -> str:
+    """The teacher label the distill step recorded (`teacher_label`), else `teacher`."""
+    file = distill_dir / TEACHER_FILE
+    return srsly.read_json(file)["teacher"] if file.is_file() else teacher
 
 
 def train(corpus: Path, training: Path, extra: List[str], *, vector_dir: Path,
@@ -389,7 +410,8 @@ def main(argv: List[str] | None = None) -> None:
             "vectors": f"GloVe 6B 50d, first {VECTOR_WORDS} words, {VECTOR_ROWS} rows",
             "rst_dirs": [str(d) for d in args.rst_dir],
             "pretrain_steps": 0 if init_tok2vec is None else args.pretrain_steps,
-            "teacher": None if distilled is None else args.teacher,
+            "teacher": None if distilled is None else distilled_teacher(work / "distill",
+                                                                         args.teacher),
             "distill_steps": 0 if distilled is None else args.distill_steps,
             "gold_steps": args.finetune_steps if distilled is not None else "config max_steps",
         })
