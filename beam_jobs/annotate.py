@@ -126,6 +126,8 @@ def plan(argv: Sequence[str]) -> JobPlan:
     shards = plan_shards(paths, kind, shard_bytes)
     code = extensions.read_user_code(job.code)
     extensions.import_user_code(code)  # the pipeline's custom components
+    # the in-memory runner annotates in this process: its malloc settings from the start
+    workers.steady_malloc()
     nlp = preload_pipeline(job.model, model_config(job))
     check_pipeline(nlp, job.tensors)
     specs = extensions.resolve(job.extensions, nlp, job.model, code)

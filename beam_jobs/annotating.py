@@ -22,7 +22,7 @@ from .peak_memory import note_peak_gpu, note_peak_rss
 from .records import DeadLetter, Record, raw_text
 from .stage_times import StageClock
 from .tensors import docs_to_tensor_batch
-from .workers import limit_threads
+from .workers import limit_threads, steady_malloc
 
 # Beam metrics distributions, one per worker process (`<host>:<pid>`), of its peak memory
 PEAK_RSS_NAMESPACE = "annotate.peak_rss_kib"
@@ -85,6 +85,7 @@ class AnnotateBatches(beam.DoFn):
 
     def setup(self):
         limit_threads(self.threads)
+        steady_malloc()
         self._stages = StageClock()
         import_user_code(self.code)  # its components and extensions, before the pipeline
         specs = specs_from_strings(self.extensions)
