@@ -99,6 +99,16 @@ def test_user_thread_settings_win(monkeypatch):
     assert [pool["num_threads"] for pool in threadpool_info()] == before
 
 
+def test_the_worker_sets_malloc_once_unless_the_user_did(monkeypatch):
+    calls = []
+    monkeypatch.setattr(workers, "set_malloc", lambda **kw: calls.append(kw) or True)
+    monkeypatch.setattr(workers, "_malloc_pid", None)
+    workers.steady_malloc()
+    workers.steady_malloc()  # once per process
+    assert calls == [{**workers.MALLOC_SETTINGS, "respect_environment": True}]
+    monkeypatch.setattr(workers, "_malloc_pid", None)
+
+
 def test_run_summary_splits_the_time_by_stage(job_args, tmp_path):
     summary = annotate.run(job_args(tmp_path / "out"))
     stages = summary["stage_seconds"]
