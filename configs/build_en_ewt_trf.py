@@ -9,7 +9,7 @@ Steps (each can be rerun on its own with --steps):
            four heads (XPOS, UPOS, parser, NER), 2,000 steps (about 75 minutes on two CPU cores).
   continue a second cycle of the same training into WORK/continued: `train --resume-from
            WORK/training/model-last`, 1,500 more steps with the rate warmed up again to half
-           of the first cycle's and decayed to zero (CONTINUE_OVERRIDES; about 55 minutes).
+           of the first cycle's and decayed to zero (CONTINUE_OVERRIDES; about 40 minutes).
   score    EWT test (gold tokens and raw text) and UNER test (raw text) with `nlp_core
            evaluate`, as en_ewt_sm is scored, into WORK/scores, of WORK/continued/model-last.
   install  copy WORK/continued/model-last to nlp_core/models/en_ewt_trf with the scores,

