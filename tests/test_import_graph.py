@@ -236,7 +236,7 @@ LAYERS = [
      "nlp_core.lang", "nlp_core.vectors", "nlp_core.vectors_disk", "nlp_core.vectors_floret",
      "nlp_core.vectors_similarity"],
     ["nlp_core.registry", "nlp_core.config", "nlp_core.errors", "nlp_core.user_code",
-     "nlp_core.pipeline_files"],
+     "nlp_core.pipeline_files", "nlp_core.malloc"],
 ]
 
 
