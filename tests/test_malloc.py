@@ -1,11 +1,9 @@
 """nlp_core.malloc.set_malloc: glibc's mallopt from Python, in a child process (the
-settings are process-wide)."""
+settings are process-wide); elsewhere than Linux it sets nothing and returns False."""
 import json
 import os
 import subprocess
 import sys
-
-import pytest
 
 CHILD = r"""
 import json, sys
@@ -23,10 +21,12 @@ def run_child(env):
     return json.loads(proc.stdout)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux")
 def test_settings_apply_and_the_environment_wins():
     env = {key: value for key, value in os.environ.items() if not key.startswith("MALLOC_")}
     found = run_child(env)
+    if not sys.platform.startswith("linux"):  # no glibc: nothing is set, and it says so
+        assert found == {"set": False, "left_to_env": False}
+        return
     assert found == {"set": True, "left_to_env": True}
     found = run_child({**env, "MALLOC_ARENA_MAX": "2"})
     assert found["left_to_env"] is False and found["set"] is True
