@@ -1,11 +1,13 @@
 """Arrow record batches built from a batch of annotated Docs, column by column.
 
-Each token-level column is one numpy concatenation over the batch plus a list offsets array;
+Each token-level column is one numpy concatenation over the batch (`Doc.concat_column`) plus
+a list offsets array, and whether a document has an attribute is found for the whole batch
+at once;
 string attributes become dictionary arrays whose dictionary holds each distinct string of
 the batch once (`numpy.unique` over the uint64 string IDs), so no Python object is made per
 token. A document that lacks an attribute gets a null list (see schemas/annotations.py).
 """
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import numpy
 import pyarrow as pa
@@ -20,18 +22,33 @@ from .records import DeadLetter, Record
 STRING_COLUMNS = ("tag", "pos", "lemma", "dep")
 
 
-def _annotated(docs: Sequence[Doc], name: str) -> Tuple[List[bool], List[numpy.ndarray]]:
-    """Per doc, whether any token has a value in column `name` (`Doc.has_annotation`,
-    without its attribute-name lookup: this runs for every column of every document); and
-    the column of each doc that has one (views, no copies)."""
-    has, values = [], []
-    for doc in docs:
-        col = doc.column(name) if doc.has_column(name) else None
-        found = col is not None and bool(col.any())
-        has.append(found)
-        if found:
-            values.append(col)
-    return has, values
+class _Batch:
+    """The docs of one batch with their token columns concatenated: one `Doc.column` call
+    per doc and column, everything else one numpy operation over the batch."""
+
+    def __init__(self, docs: Sequence[Doc]):
+        self.docs = docs
+        self.lengths = numpy.fromiter((d.length for d in docs), dtype=numpy.int32,
+                                      count=len(docs))
+        self.ends = numpy.cumsum(self.lengths, dtype=numpy.int64)
+        self.starts = self.ends - self.lengths
+        self.idx = self.column("idx", numpy.int32)
+        self.end_chars = self.idx + self.column("length", numpy.int32)
+
+    def column(self, name: str, dtype) -> numpy.ndarray:
+        """Column `name` of every doc, concatenated (zeros where a doc lacks it)."""
+        return Doc.concat_column(self.docs, name).astype(dtype, copy=False)
+
+    def annotated(self, values: numpy.ndarray) -> numpy.ndarray:
+        """Per doc, whether any of its tokens has a non-zero value in `values` (a
+        concatenated column): `Doc.has_annotation` for the whole batch."""
+        seen = numpy.zeros(len(values) + 1, dtype=numpy.int64)
+        numpy.cumsum(values != 0, out=seen[1:])
+        return seen[self.ends] > seen[self.starts]
+
+    def tokens_of(self, has: numpy.ndarray) -> numpy.ndarray:
+        """Token mask of the docs that `has` marks."""
+        return numpy.repeat(has, self.lengths)
 
 
 def _offsets(lengths: numpy.ndarray) -> pa.Array:
@@ -40,17 +57,9 @@ def _offsets(lengths: numpy.ndarray) -> pa.Array:
     return pa.array(offsets)
 
 
-def _concat(arrays: List[numpy.ndarray], dtype) -> numpy.ndarray:
-    return numpy.concatenate(arrays).astype(dtype, copy=False) if arrays else \
-        numpy.zeros(0, dtype=dtype)
-
-
-def _list_column(docs: Sequence[Doc], has: List[bool], values: List[numpy.ndarray],
-                 value_array) -> pa.Array:
-    """A list column: `values` holds one array per doc that `has` the attribute."""
-    has = numpy.array(has, dtype=bool)
-    lengths = numpy.fromiter((d.length for d in docs), dtype=numpy.int32, count=len(docs))
-    return pa.ListArray.from_arrays(_offsets(lengths * has), value_array(values),
+def _list_column(batch: _Batch, has: numpy.ndarray, values: pa.Array) -> pa.Array:
+    """A list column: `values` holds the tokens of the docs that `has` the attribute."""
+    return pa.ListArray.from_arrays(_offsets(batch.lengths * has), values,
                                     mask=pa.array(~has))
 
 
@@ -63,42 +72,43 @@ def _string_values(strings, ids: numpy.ndarray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
-def _string_column(docs: Sequence[Doc], name: str) -> pa.Array:
-    has, values = _annotated(docs, name)
-    strings = docs[0].vocab.strings
-    return _list_column(docs, has, values,
-                        lambda v: _string_values(strings, _concat(v, numpy.uint64)))
+def _string_column(batch: _Batch, name: str) -> Tuple[pa.Array, numpy.ndarray]:
+    """The column, and which docs have a value in it."""
+    ids = batch.column(name, numpy.uint64)
+    has = batch.annotated(ids)
+    strings = batch.docs[0].vocab.strings
+    values = _string_values(strings, ids[batch.tokens_of(has)])
+    return _list_column(batch, has, values), has
 
 
-def _head_column(docs: Sequence[Doc]) -> pa.Array:
-    has, _deps = _annotated(docs, "dep")
-    values = [d.column("head") + numpy.arange(d.length, dtype=numpy.int32)
-              for d, h in zip(docs, has) if h]
-    return _list_column(docs, has, values, lambda v: pa.array(_concat(v, numpy.int32)))
+def _head_column(batch: _Batch, has_dep: numpy.ndarray) -> pa.Array:
+    """Absolute head indices (within the doc) of the docs that have a parse."""
+    heads = batch.column("head", numpy.int32)
+    position = numpy.arange(len(heads), dtype=numpy.int64) - \
+        numpy.repeat(batch.starts, batch.lengths)
+    absolute = (heads + position).astype(numpy.int32)
+    return _list_column(batch, has_dep, pa.array(absolute[batch.tokens_of(has_dep)]))
 
 
-def _sent_start_column(docs: Sequence[Doc]) -> pa.Array:
+def _sent_start_column(batch: _Batch) -> pa.Array:
     # set sentence starts, or a parse whose boundaries were never materialised
-    has = [doc.ensure_sent_starts() for doc in docs]
-    values = [doc.column("sent_start") for doc, h in zip(docs, has) if h]
-
-    def to_array(v):
-        starts = _concat(v, numpy.int8)
-        return pa.array(starts == 1, mask=starts == 0)
-
-    return _list_column(docs, has, values, to_array)
+    has = numpy.array([doc.ensure_sent_starts() for doc in batch.docs], dtype=bool)
+    starts = batch.column("sent_start", numpy.int8)[batch.tokens_of(has)]
+    return _list_column(batch, has, pa.array(starts == 1, mask=starts == 0))
 
 
-def _ents_column(docs: Sequence[Doc]) -> pa.Array:
+def _ents_column(batch: _Batch) -> pa.Array:
     """Entities from the IOB / type arrays, all docs of the batch at once (the same spans
     `Doc.ents` gives: B starts one, I continues one of the same label, else starts one)."""
-    has, iobs = _annotated(docs, "ent_iob")
-    ner_docs = [d for d, h in zip(docs, has) if h]
-    iob = _concat(iobs, numpy.uint8)
-    typ = _concat([d.column("ent_type") for d in ner_docs], numpy.uint64)
-    idx = _concat([d.column("idx") for d in ner_docs], numpy.int32)
-    end_chars = idx + _concat([d.column("length") for d in ner_docs], numpy.int32)
-    lengths = numpy.array([d.length for d in ner_docs], dtype=numpy.int64)
+    all_iob = batch.column("ent_iob", numpy.uint8)
+    has = batch.annotated(all_iob)
+    keep = batch.tokens_of(has)
+    iob = all_iob[keep]
+    typ = batch.column("ent_type", numpy.uint64)[keep]
+    idx = batch.idx[keep]
+    end_chars = batch.end_chars[keep]
+    lengths = batch.lengths[has].astype(numpy.int64)
+    n_ner = len(lengths)
     first = numpy.zeros(len(iob), dtype=bool)  # has_annotation is False for empty docs
     first[numpy.cumsum(lengths) - lengths] = True
     inside = (iob == 1) | (iob == 3)
@@ -111,19 +121,18 @@ def _ents_column(docs: Sequence[Doc]) -> pa.Array:
     stops = numpy.concatenate([numpy.nonzero(starts | ~inside | first)[0], [len(iob)]])
     start_tokens = numpy.nonzero(starts)[0]
     end_tokens = stops[numpy.searchsorted(stops, start_tokens, side="right")]
-    doc_of_token = numpy.repeat(numpy.arange(len(ner_docs)), lengths)
-    per_doc = numpy.bincount(doc_of_token[start_tokens], minlength=len(ner_docs))
-    strings = docs[0].vocab.strings
+    doc_of_token = numpy.repeat(numpy.arange(n_ner), lengths)
+    per_doc = numpy.bincount(doc_of_token[start_tokens], minlength=n_ner)
+    strings = batch.docs[0].vocab.strings
     labels = typ[start_tokens]
     label_of = {int(u): strings[int(u)] if u else None for u in numpy.unique(labels)}
     spans = pa.StructArray.from_arrays(
         [pa.array(idx[start_tokens]), pa.array(end_chars[end_tokens - 1]),
          pa.array([label_of[int(u)] for u in labels.tolist()], type=pa.string())],
         fields=list(annotations.SPAN))
-    counts = numpy.zeros(len(docs), dtype=numpy.int32)
+    counts = numpy.zeros(len(batch.docs), dtype=numpy.int32)
     counts[numpy.nonzero(has)[0]] = per_doc
-    mask = pa.array([not h for h in has], type=pa.bool_())
-    return pa.ListArray.from_arrays(_offsets(counts), spans, mask=mask)
+    return pa.ListArray.from_arrays(_offsets(counts), spans, mask=pa.array(~has))
 
 
 def _spans_column(docs: Sequence[Doc]) -> pa.Array:
@@ -150,10 +159,8 @@ def docs_to_record_batch(records: Sequence[Record], docs: Sequence[Doc], *, keep
     schema = annotations.schema(specs)
     if n == 0:
         return pa.RecordBatch.from_pylist([], schema=schema)
-    lengths = numpy.fromiter((d.length for d in docs), dtype=numpy.int32, count=n)
-    idx = _concat([d.column("idx") for d in docs], numpy.int32)
-    ends = idx + _concat([d.column("length") for d in docs], numpy.int32)
-    offsets = _offsets(lengths)
+    batch = _Batch(docs)
+    offsets = _offsets(batch.lengths)
     pipeline = pa.StructArray.from_arrays(
         [pa.array([pipeline_name] * n, type=pa.string()),
          pa.array([pipeline_version] * n, type=pa.string())], fields=list(annotations.PIPELINE))
@@ -162,15 +169,19 @@ def docs_to_record_batch(records: Sequence[Record], docs: Sequence[Doc], *, keep
         "source": pa.array([r.source for r in records], type=pa.string()),
         "offset": pa.array([r.offset for r in records], type=pa.int64()),
         "text": pa.array([d.text for d in docs] if keep_text else [None] * n, type=pa.string()),
-        "token_start": pa.ListArray.from_arrays(offsets, pa.array(idx)),
-        "token_end": pa.ListArray.from_arrays(offsets, pa.array(ends)),
+        "token_start": pa.ListArray.from_arrays(offsets, pa.array(batch.idx)),
+        "token_end": pa.ListArray.from_arrays(offsets, pa.array(batch.end_chars)),
         "spans": _spans_column(docs),
         "pipeline": pipeline,
     }
     if any(len(d.column_names) > len(CORE_COLUMNS) for d in docs):
-        columns.update({name: _string_column(docs, name) for name in STRING_COLUMNS})
-        columns.update(head=_head_column(docs), sent_start=_sent_start_column(docs),
-                       ents=_ents_column(docs))
+        has_dep = None
+        for name in STRING_COLUMNS:
+            columns[name], has = _string_column(batch, name)
+            if name == "dep":
+                has_dep = has
+        columns.update(head=_head_column(batch, has_dep), sent_start=_sent_start_column(batch),
+                       ents=_ents_column(batch))
     else:  # tokenizer output only: every annotation column is null
         for name in (*STRING_COLUMNS, "head", "sent_start", "ents"):
             columns[name] = pa.nulls(n, annotations.SCHEMA.field(name).type)

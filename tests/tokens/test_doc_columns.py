@@ -39,6 +39,24 @@ def test_column_is_read_only(doc):
     assert doc.column("tag").copy().flags.writeable  # a copy is the caller's to change
 
 
+def test_concat_column_joins_many_docs_with_zeros_where_a_column_is_missing(doc, vocab):
+    plain = Doc(vocab, words=["Hi", "there"])  # no tags stored
+    empty = Doc(vocab, words=[])
+    docs = [doc, empty, plain, doc]
+    for name in ("tag", "idx", "head", "sent_start", "ent_iob"):
+        joined = Doc.concat_column(docs, name)
+        expected = numpy.concatenate([d.column(name) for d in docs])
+        assert joined.dtype == COLUMN_DTYPES[name] and joined.tolist() == expected.tolist()
+    joined = Doc.concat_column(docs, "tag")
+    assert joined[len(WORDS):len(WORDS) + 2].tolist() == [0, 0]
+    joined[0] = 0  # a new array, the caller's to change
+    assert doc.column("tag")[0] != 0
+    assert Doc.concat_column([], "dep").dtype == COLUMN_DTYPES["dep"]
+    assert len(Doc.concat_column([], "dep")) == 0
+    with pytest.raises(ValueError, match="nope"):
+        Doc.concat_column(docs, "nope")
+
+
 def test_core_columns_describe_the_tokens(doc):
     assert doc.column_names[:4] == CORE_COLUMNS
     assert doc.column("trailing_space").tolist() == SPACES
