@@ -6,7 +6,7 @@ on the same texts in the same run, and each one's scores on gold data (issue 20,
         [PIPELINE] [--score DEV.spacy ...] [--speed-data TEXTS.spacy] [--limit 600] \\
         [--settings float32,int8,bfloat16] [--threads 1,2] [--passes 3] \\
         [--components transformer,tagger,parser] [--spacy-python /work/spacy-venv/bin/python]
-        [--output results.json]
+        [--spacy-model TRAINED_SPACY_PIPELINE] [--output results.json]
 
 PIPELINE (default: out/distill_accuracy/teacher/model-best, the MiniLM + tagger + upos +
 parser + ner pipeline) is loaded once per setting with the setting as a load-time
@@ -20,13 +20,18 @@ setting counts; ratios are against float32 of the same thread count. The machine
 shared, so absolute words/s are noisy; the interleaved ratios are the figures to read.
 
 Scores: `nlp.evaluate` of each setting (full pipeline) on every --score file: tag_acc,
-pos_acc, dep_uas, dep_las, ents_f when present, and the difference to float32 in points.
+pos_acc, dep_uas, dep_las, ents_f when present, and the difference to float32 in points;
+from raw text (each pipeline's tokenizer, aligned to the gold tokens) and, as `gold:`
+rows, over the gold tokens one sentence per example (`gold_preproc`).
 
 --spacy-python: the same speed passes with spaCy 3.8 + spacy-transformers in that Python:
 transformer (the same MiniLM directory as PIPELINE's, doc_spans) + tagger + parser as
 listeners (benchmarks/configs/transformer_ewt.cfg with spaCy's registered names), its heads
 initialised from the first --score file and NOT trained: its words/s are for speed only,
-its accuracy is meaningless and not reported.
+its accuracy is meaningless and not reported. With --spacy-model, that spaCy side is a
+trained spaCy pipeline instead (`spacy.load`, e.g. one trained from
+benchmarks/configs/spacy_transformer_ewt.cfg), timed the same way with the components of
+--components, and scored on the --score files by spaCy's own `nlp.evaluate`, both ways.
 """
 import argparse
 import json
@@ -57,6 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--components", default="",
                         help="components enabled for the speed passes (default: all)")
     parser.add_argument("--spacy-python", default=None)
+    parser.add_argument("--spacy-model", default=None,
+                        help="a trained spaCy pipeline directory for the spaCy side")
     parser.add_argument("--output", default=None)
     args = parser.parse_args(argv)
     args.score = args.score or [str(DEFAULT_DEV)]
@@ -138,17 +145,25 @@ def measure_scores(args, pipelines: dict) -> dict:
 
     results = {}
     for path in args.score:
-        per_setting = {}
-        for setting, nlp in pipelines.items():
-            scores = nlp.evaluate(list(Corpus(path)(nlp)))
-            per_setting[setting] = {k: round(scores[k] * 100, 2) for k in SCORES
-                                    if isinstance(scores.get(k), float)}
-        base = per_setting["float32"]
-        for setting, row in per_setting.items():
-            row.update({f"{k}_delta": round(row[k] - base[k], 2) for k in list(row)})
-            print(f"{Path(path).name} {setting}: {row}", flush=True)
-        results[path] = per_setting
+        for gold in (False, True):
+            per_setting = {}
+            for setting, nlp in pipelines.items():
+                scores = nlp.evaluate(list(Corpus(path, gold_preproc=gold)(nlp)))
+                per_setting[setting] = _percent(scores)
+            base = per_setting["float32"]
+            for setting, row in per_setting.items():
+                row.update({f"{k}_delta": round(row[k] - base[k], 2) for k in list(row)})
+                print(f"{_label(path, gold)} {setting}: {row}", flush=True)
+            results[_label(path, gold)] = per_setting
     return results
+
+
+def _percent(scores: dict) -> dict:
+    return {k: round(scores[k] * 100, 2) for k in SCORES if isinstance(scores.get(k), float)}
+
+
+def _label(path: str, gold: bool) -> str:
+    return ("gold:" if gold else "") + path
 
 
 def spacy_speed(args, texts: list, model_dir: str) -> dict:
@@ -157,7 +172,8 @@ def spacy_speed(args, texts: list, model_dir: str) -> dict:
         job = Path(tmp) / "job.json"
         job.write_text(json.dumps({"texts": texts, "model": model_dir, "dev": args.score[0],
                                    "threads": args.threads, "passes": args.passes,
-                                   "batch_size": args.batch_size}))
+                                   "batch_size": args.batch_size, "trained": args.spacy_model,
+                                   "components": args.components, "score": args.score}))
         done = subprocess.run([args.spacy_python, __file__, "--spacy-side", str(job)],
                               capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -167,12 +183,17 @@ def spacy_speed(args, texts: list, model_dir: str) -> dict:
 
 
 def spacy_side(job_path: str) -> None:
-    """Under spaCy's Python: transformer + tagger + parser, heads untrained, words/s."""
+    """Under spaCy's Python: words/s of transformer + tagger + parser, heads untrained, or of
+    the trained pipeline `job["trained"]` (then with its scores)."""
     import spacy
     import torch
-    from spacy.training import Corpus
 
     job = json.loads(Path(job_path).read_text())
+    if job["trained"]:
+        _trained_spacy_side(job)
+        return
+    from spacy.training import Corpus
+
     listener = {"@architectures": "spacy-transformers.TransformerListener.v1",
                 "grad_factor": 1.0, "pooling": {"@layers": "reduce_mean.v1"}}
     nlp = spacy.blank("en")
@@ -199,6 +220,33 @@ def spacy_side(job_path: str) -> None:
     print(json.dumps({"words": n_words, "words_per_s": out}))
 
 
+def _trained_spacy_side(job: dict) -> None:
+    import spacy
+    import torch
+    from spacy.training import Corpus
+
+    nlp = spacy.load(job["trained"])
+    enabled = [c for c in job["components"].split(",") if c] or list(nlp.pipe_names)
+    texts = job["texts"]
+
+    def run(_):
+        with nlp.select_pipes(enable=enabled):
+            return list(nlp.pipe(texts, batch_size=job["batch_size"]))
+
+    n_words = sum(len(doc) for doc in run(None))
+    out = {}
+    for threads in job["threads"]:
+        torch.set_num_threads(threads)
+        out[threads] = round(n_words / timed_passes(run, ["spacy"], job["passes"])["spacy"])
+    scores = {}
+    for path in job["score"] or ():
+        for gold in (False, True):
+            result = nlp.evaluate(list(Corpus(path, gold_preproc=gold)(nlp)))
+            scores[_label(path, gold)] = _percent(result)
+    print(json.dumps({"words": n_words, "words_per_s": out, "components": enabled,
+                      "scores": scores}))
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     pipelines = load_settings(args)
@@ -213,7 +261,8 @@ def main(argv=None) -> None:
         spacy["ours_over_spacy"] = {
             str(t): {s: round(ours[t][s]["words_per_s"] / w, 3) for s in ours[t]}
             for t, w in ((int(k), v) for k, v in spacy["words_per_s"].items())}
-        spacy["note"] = "spaCy heads untrained: speed only"
+        if not args.spacy_model:
+            spacy["note"] = "spaCy heads untrained: speed only"
         result["spacy_transformers"] = spacy
         print(f"spacy-transformers: {spacy}", flush=True)
     if args.output:

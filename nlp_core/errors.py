@@ -654,6 +654,13 @@ class Warnings(metaclass=_Catalogue):
             "max_length, or set it to 0 to keep every document.")
 
 
+    # Transformers (W700-W729).
+    W700 = ("A transformer's cpu_inference = \"bfloat16\" runs on a CPU without bfloat16 "
+            "instructions (none of avx512_bf16, amx_bf16, bf16 among /proc/cpuinfo's "
+            "flags): torch emulates it, which ran about 6x slower than float32 on an AVX2 "
+            "CPU (benchmarks/README.md, transformer_cpu_int8). Use \"int8\" (any x86 CPU) "
+            "or \"float32\" here.")
+
     # Pretraining (W520-W529).
     W520 = ("--resume-path {path}: the checkpoint was pretrained on another corpus "
             "(fingerprint {theirs}, now {ours}); continuing on the new one.")

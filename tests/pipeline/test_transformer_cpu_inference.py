@@ -1,6 +1,8 @@
 """The transformer's `cpu_inference` setting: bfloat16 / int8 predictions close to float32,
 the setting kept in config.cfg (weights saved as float32) and set at load, training
 refused, and the int8 copy remade when the weights change."""
+import warnings
+
 import numpy
 import pytest
 import torch
@@ -9,6 +11,7 @@ from safetensors.numpy import load_file
 from thinc.api import fix_random_seed
 
 import nlp_core
+from nlp_core.ml.transformer import cpu_inference
 from nlp_core.ml.transformer.cpu_inference import quantize_int8
 
 DOC_SPANS = {"@span_getters": "spacy-transformers.doc_spans.v1"}
@@ -129,3 +132,35 @@ def test_training_mode_runs_float32_and_new_weights_drop_the_int8_copy(tiny_bert
     assert not wrapped._int8
     after = model.predict(docs).wordpiece_output
     assert not numpy.allclose(after, before, atol=1e-3)
+
+
+@pytest.mark.parametrize("flags,native", [
+    ("flags\t\t: fpu sse2 avx avx2 fma", False),
+    ("flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni", True),
+    ("flags\t\t: fpu avx2 amx_bf16 amx_tile", True),
+    ("Features\t: fp asimd bf16 i8mm", True),
+    ("Features\t: fp asimd", False),
+    ("processor\t: 0", None),
+])
+def test_native_bfloat16_reads_the_cpu_flags(tmp_path, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: test CPU\n{flags}\n\n")
+    assert cpu_inference.native_bfloat16(str(cpuinfo)) is native
+    assert cpu_inference.native_bfloat16(str(tmp_path / "missing")) is None
+
+
+def test_bfloat16_on_an_emulating_cpu_warns_once_per_process(tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu sse2 avx avx2 fma\n")
+    monkeypatch.setattr(cpu_inference, "_warned_emulated", False)
+    with pytest.warns(UserWarning, match="bfloat16.*int8"):
+        cpu_inference.warn_if_emulated(str(cpuinfo))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cpu_inference.warn_if_emulated(str(cpuinfo))  # once: silent now
+    native = tmp_path / "native"
+    native.write_text("flags\t\t: avx512_bf16\n")
+    monkeypatch.setattr(cpu_inference, "_warned_emulated", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cpu_inference.warn_if_emulated(str(native))  # native: never

@@ -6,8 +6,9 @@ autocast, or int8 dynamic quantization of its linear layers.
 
 Measured on MiniLM-L6 (benchmarks/README.md, `transformer_cpu_int8`): bfloat16 autocast
 keeps the dev scores (within 0.05 points) and is fast on a CPU with AVX512-BF16 or AMX
-(elsewhere torch emulates it, which may be slower than float32: not measured here); int8
-runs on any x86 CPU (fbgemm / oneDNN) at a small accuracy cost. Both only apply to predictions on the CPU: training, and an
+(1.9-2.0x float32); elsewhere torch emulates it, which ran at 0.17-0.18x float32 on an
+AVX2-only CPU, so a process warns once (W700) when it runs bfloat16 on a CPU whose flags
+lack it; int8 runs on any x86 CPU (fbgemm / oneDNN) at a small accuracy cost. Both only apply to predictions on the CPU: training, and an
 encoder on a GPU, always use the float32 weights, which are the ones saved.
 
 The int8 encoder is a copy of the float32 one (the float32 weights stay, for saving and
@@ -18,11 +19,15 @@ GELU inputs have outliers that one activation scale per tensor loses (on MiniLM 
 0.5 LAS points; kept in float32 it costs ~0.2 and ~30% of the speed-up).
 """
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import Any, Optional
 
-from ...errors import Errors
+from ...errors import Errors, Warnings
 
 CPU_INFERENCE = ("float32", "bfloat16", "int8")
+# /proc/cpuinfo flags of bfloat16 dot products: x86 AVX512-BF16 and AMX, Arm's BF16
+BFLOAT16_FLAGS = frozenset({"avx512_bf16", "amx_bf16", "bf16"})
+_warned_emulated = False
 
 
 def check_cpu_inference(value: str, *, name: str) -> str:
@@ -66,3 +71,27 @@ def bfloat16_autocast(enabled: bool) -> Any:
     import torch  # the optional `transformers` extra: imported once an encoder runs
 
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
+
+
+def native_bfloat16(cpuinfo: str = "/proc/cpuinfo") -> Optional[bool]:
+    """Whether this CPU computes in bfloat16 natively (one of BFLOAT16_FLAGS among the
+    `flags` / `Features` of `cpuinfo`); None where that cannot be read (not Linux)."""
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return not BFLOAT16_FLAGS.isdisjoint(value.split())
+    return None
+
+
+def warn_if_emulated(cpuinfo: str = "/proc/cpuinfo") -> None:
+    """Warn once per process (W700) when bfloat16 would be emulated on this CPU."""
+    global _warned_emulated
+    if _warned_emulated:
+        return
+    _warned_emulated = True
+    if native_bfloat16(cpuinfo) is False:
+        warnings.warn(Warnings.W700, stacklevel=3)

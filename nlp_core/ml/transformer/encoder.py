@@ -4,7 +4,7 @@ from typing import Any, List, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from .cpu_inference import bfloat16_autocast, quantize_int8
+from .cpu_inference import bfloat16_autocast, quantize_int8, warn_if_emulated
 from .lora import weights_changed as lora_weights_changed
 
 
@@ -96,6 +96,8 @@ class WindowedEncoder(torch.nn.Module):
         if self.training or input_ids.device.type != "cpu":
             precision = "float32"
         encoder = self._int8_encoder() if precision == "int8" else self.encoder
+        if precision == "bfloat16":
+            warn_if_emulated()
         with bfloat16_autocast(precision == "bfloat16"):
             output = encoder(input_ids=input_ids, attention_mask=attention_mask,
                              output_hidden_states=self.output_hidden_states)
