@@ -13,7 +13,8 @@ A Doc keeps one numpy array per attribute, each of shape (n_tokens,) (dtypes in
   missing, 1 I, 2 O, 3 B).
 
 Code outside `nlp_core/tokens/` reads and writes these through `Doc.column`,
-`Doc.set_column` and `Doc.from_columns`, never through the Doc's private storage.
+`Doc.concat_column` (many Docs at once), `Doc.set_column` and `Doc.from_columns`, never
+through the Doc's private storage.
 """
 from typing import Dict, Optional, Sequence, Tuple
 

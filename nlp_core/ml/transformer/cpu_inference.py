@@ -8,8 +8,10 @@ Measured on MiniLM-L6 (benchmarks/README.md, `transformer_cpu_int8`): bfloat16 a
 keeps the dev scores (within 0.05 points) and is fast on a CPU with AVX512-BF16 or AMX
 (1.9-2.0x float32); elsewhere torch emulates it, which ran at 0.17-0.18x float32 on an
 AVX2-only CPU, so a process warns once (W700) when it runs bfloat16 on a CPU whose flags
-lack it; int8 runs on any x86 CPU (fbgemm / oneDNN) at a small accuracy cost. Both only apply to predictions on the CPU: training, and an
-encoder on a GPU, always use the float32 weights, which are the ones saved.
+lack it; int8 runs on any x86 CPU (fbgemm / oneDNN) at a small accuracy cost (1.6-1.7x
+float32 with VNNI, 1.1-1.2x on that AVX2-only CPU). Both only apply to predictions on the
+CPU: training, and an encoder on a GPU, always use the float32 weights, which are the ones
+saved.
 
 The int8 encoder is a copy of the float32 one (the float32 weights stay, for saving and
 training; LoRA adapters are merged into the copy's weights, lora.py): every `nn.Linear`
