@@ -7,7 +7,7 @@ attributes become dictionary arrays whose dictionary holds each distinct string 
 the batch once (`numpy.unique` over the uint64 string IDs), so no Python object is made per
 token. A document that lacks an attribute gets a null list (see schemas/annotations.py).
 """
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence
 
 import numpy
 import pyarrow as pa
@@ -24,21 +24,25 @@ STRING_COLUMNS = ("tag", "pos", "lemma", "dep")
 
 class _Batch:
     """The docs of one batch with their token columns concatenated (`Doc.concat_column`):
-    per column, one pass over the docs, everything else one numpy operation over the
-    batch."""
+    per column, one pass over the docs (kept for the columns that read it again),
+    everything else one numpy operation over the batch."""
 
     def __init__(self, docs: Sequence[Doc]):
         self.docs = docs
+        self._columns: Dict[str, numpy.ndarray] = {}
         self.lengths = numpy.fromiter((d.length for d in docs), dtype=numpy.int32,
                                       count=len(docs))
         self.ends = numpy.cumsum(self.lengths, dtype=numpy.int64)
         self.starts = self.ends - self.lengths
-        self.idx = self.column("idx", numpy.int32)
-        self.end_chars = self.idx + self.column("length", numpy.int32)
+        self.idx = self.column("idx")
+        self.end_chars = self.idx + self.column("length")
 
-    def column(self, name: str, dtype) -> numpy.ndarray:
-        """Column `name` of every doc, concatenated (zeros where a doc lacks it)."""
-        return Doc.concat_column(self.docs, name).astype(dtype, copy=False)
+    def column(self, name: str) -> numpy.ndarray:
+        """Column `name` of every doc, concatenated, in the column's own dtype (zeros
+        where a doc lacks it)."""
+        if name not in self._columns:
+            self._columns[name] = Doc.concat_column(self.docs, name)
+        return self._columns[name]
 
     def annotated(self, values: numpy.ndarray) -> numpy.ndarray:
         """Per doc, whether any of its tokens has a non-zero value in `values` (a
@@ -73,18 +77,18 @@ def _string_values(strings, ids: numpy.ndarray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
-def _string_column(batch: _Batch, name: str) -> Tuple[pa.Array, numpy.ndarray]:
-    """The column, and which docs have a value in it."""
-    ids = batch.column(name, numpy.uint64)
+def _string_column(batch: _Batch, name: str) -> pa.Array:
+    """A string attribute (uint64 string IDs) as lists of dictionary-encoded strings."""
+    ids = batch.column(name)
     has = batch.annotated(ids)
     strings = batch.docs[0].vocab.strings
-    values = _string_values(strings, ids[batch.tokens_of(has)])
-    return _list_column(batch, has, values), has
+    return _list_column(batch, has, _string_values(strings, ids[batch.tokens_of(has)]))
 
 
-def _head_column(batch: _Batch, has_dep: numpy.ndarray) -> pa.Array:
-    """Absolute head indices (within the doc) of the docs that have a parse."""
-    heads = batch.column("head", numpy.int32)
+def _head_column(batch: _Batch) -> pa.Array:
+    """Absolute head indices (within the doc) of the docs that have a parse (a dep)."""
+    has_dep = batch.annotated(batch.column("dep"))
+    heads = batch.column("head")
     position = numpy.arange(len(heads), dtype=numpy.int64) - \
         numpy.repeat(batch.starts, batch.lengths)
     absolute = (heads + position).astype(numpy.int32)
@@ -94,18 +98,18 @@ def _head_column(batch: _Batch, has_dep: numpy.ndarray) -> pa.Array:
 def _sent_start_column(batch: _Batch) -> pa.Array:
     # set sentence starts, or a parse whose boundaries were never materialised
     has = numpy.array([doc.ensure_sent_starts() for doc in batch.docs], dtype=bool)
-    starts = batch.column("sent_start", numpy.int8)[batch.tokens_of(has)]
+    starts = batch.column("sent_start")[batch.tokens_of(has)]
     return _list_column(batch, has, pa.array(starts == 1, mask=starts == 0))
 
 
 def _ents_column(batch: _Batch) -> pa.Array:
     """Entities from the IOB / type arrays, all docs of the batch at once (the same spans
     `Doc.ents` gives: B starts one, I continues one of the same label, else starts one)."""
-    all_iob = batch.column("ent_iob", numpy.uint8)
+    all_iob = batch.column("ent_iob")
     has = batch.annotated(all_iob)
     keep = batch.tokens_of(has)
     iob = all_iob[keep]
-    typ = batch.column("ent_type", numpy.uint64)[keep]
+    typ = batch.column("ent_type")[keep]
     idx = batch.idx[keep]
     end_chars = batch.end_chars[keep]
     lengths = batch.lengths[has].astype(numpy.int64)
@@ -176,12 +180,9 @@ def docs_to_record_batch(records: Sequence[Record], docs: Sequence[Doc], *, keep
         "pipeline": pipeline,
     }
     if any(len(d.column_names) > len(CORE_COLUMNS) for d in docs):
-        has_dep = None
         for name in STRING_COLUMNS:
-            columns[name], has = _string_column(batch, name)
-            if name == "dep":
-                has_dep = has
-        columns.update(head=_head_column(batch, has_dep), sent_start=_sent_start_column(batch),
+            columns[name] = _string_column(batch, name)
+        columns.update(head=_head_column(batch), sent_start=_sent_start_column(batch),
                        ents=_ents_column(batch))
     else:  # tokenizer output only: every annotation column is null
         for name in (*STRING_COLUMNS, "head", "sent_start", "ents"):
