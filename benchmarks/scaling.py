@@ -20,7 +20,7 @@ and the pipeline load counted on every side):
 
 with the job's defaults otherwise (its --shard-mb, duplicate-id pass, thread limits). The
 runs alternate (bare, ×1, ×2, bare, ...), --passes times; the best wall time of each
-counts. Each run's CPU seconds (user + system, its worker processes included) are given
+counts, and each pass's ratios against its own bare run are given with their median. Each run's CPU seconds (user + system, its worker processes included) are given
 too: on a busy machine they move less than wall times, and CPU/bare shows what the job
 adds in work, whatever the load. Start-up is measured the same way on the first --startup-docs documents (a job that
 is almost all start-up) and reported as a share of each full run; `cpu_after_startup`
@@ -37,6 +37,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -141,8 +142,30 @@ def main(argv=None) -> Dict:
                     job(corpus, root / f"out{n}", options.model, n))
         size = corpus.stat().st_size
     result = report(options, size, startup, {name: best(r) for name, r in runs.items()})
+    result["paired"] = paired(runs)
     if options.json:
         options.json.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def paired(runs: Dict[str, List[Dict]]) -> Dict:
+    """Each pass's ratios against the bare run just before it, and their medians: speed
+    (bare wall / job wall, as `vs bare`) and work (job CPU / bare CPU, as `CPU/bare`). A
+    job and the bare run before it share the machine's state of those minutes, so the
+    median of per-pass ratios is steadier than the ratio of best runs when it drifts."""
+    result = {}
+    for name, jobs in runs.items():
+        if name == "bare":
+            continue
+        wall = [b["seconds"] / j["seconds"] for b, j in zip(runs["bare"], jobs)]
+        cpu = [j["cpu_seconds"] / b["cpu_seconds"] for b, j in zip(runs["bare"], jobs)]
+        result[name] = {"wall_vs_bare": [round(r, 3) for r in wall],
+                        "cpu_vs_bare": [round(r, 3) for r in cpu],
+                        "median_wall_vs_bare": round(statistics.median(wall), 3),
+                        "median_cpu_vs_bare": round(statistics.median(cpu), 3)}
+        print(f"{name} / bare per pass: wall {result[name]['wall_vs_bare']} (median "
+              f"{result[name]['median_wall_vs_bare']}); CPU seconds job / bare "
+              f"{result[name]['cpu_vs_bare']} (median {result[name]['median_cpu_vs_bare']})")
     return result
 
 
