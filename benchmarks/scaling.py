@@ -20,12 +20,13 @@ and the pipeline load counted on every side):
 
 with the job's defaults otherwise (its --shard-mb, duplicate-id pass, thread limits). The
 runs alternate (bare, ×1, ×2, bare, ...), --passes times; the best wall time of each
-counts, and each pass's ratios against its own bare run are given with their median. Each run's CPU seconds (user + system, its worker processes included) are given
-too: on a busy machine they move less than wall times, and CPU/bare shows what the job
-adds in work, whatever the load. Start-up is measured the same way on the first --startup-docs documents (a job that
-is almost all start-up) and reported as a share of each full run; `cpu_after_startup`
-(the run's CPU seconds less the start-up run's) is the work that grows with the corpus,
-which with N workers should stay that of one. From each job's
+counts, and each pass's ratios against its own bare run are given with their median. Each
+run's CPU seconds (user + system, its worker processes included) are given too: on a busy
+machine they move less than wall times, and CPU/bare shows what the job adds in work,
+whatever the load. Start-up is measured the same way on the first --startup-docs documents
+(a job that is almost all start-up) and reported as a share of each full run;
+`cpu_after_startup` (the run's CPU seconds less the start-up run's) is the work that grows
+with the corpus, which with N workers should stay that of one. From each job's
 run_summary.json come the per-stage seconds (Beam counters summed over the workers:
 duplicate_ids, read_check, annotate, arrow, write). The 1-minute load average is printed
 before and after each run: the machine may be shared, so compare the ratios of one run,
