@@ -30,6 +30,7 @@ class _Batch:
     def __init__(self, docs: Sequence[Doc]):
         self.docs = docs
         self._columns: Dict[str, numpy.ndarray] = {}
+        self._has: Dict[str, numpy.ndarray] = {}
         self.lengths = numpy.fromiter((d.length for d in docs), dtype=numpy.int32,
                                       count=len(docs))
         self.ends = numpy.cumsum(self.lengths, dtype=numpy.int64)
@@ -44,12 +45,15 @@ class _Batch:
             self._columns[name] = Doc.concat_column(self.docs, name)
         return self._columns[name]
 
-    def annotated(self, values: numpy.ndarray) -> numpy.ndarray:
-        """Per doc, whether any of its tokens has a non-zero value in `values` (a
-        concatenated column): `Doc.has_annotation` for the whole batch."""
-        seen = numpy.zeros(len(values) + 1, dtype=numpy.int64)
-        numpy.cumsum(values != 0, out=seen[1:])
-        return seen[self.ends] > seen[self.starts]
+    def annotated(self, name: str) -> numpy.ndarray:
+        """Per doc, whether any of its tokens has a non-zero value in column `name`:
+        `Doc.has_annotation` for the whole batch (kept, like the columns)."""
+        if name not in self._has:
+            values = self.column(name)
+            seen = numpy.zeros(len(values) + 1, dtype=numpy.int64)
+            numpy.cumsum(values != 0, out=seen[1:])
+            self._has[name] = seen[self.ends] > seen[self.starts]
+        return self._has[name]
 
     def tokens_of(self, has: numpy.ndarray) -> numpy.ndarray:
         """Token mask of the docs that `has` marks."""
@@ -80,14 +84,14 @@ def _string_values(strings, ids: numpy.ndarray) -> pa.DictionaryArray:
 def _string_column(batch: _Batch, name: str) -> pa.Array:
     """A string attribute (uint64 string IDs) as lists of dictionary-encoded strings."""
     ids = batch.column(name)
-    has = batch.annotated(ids)
+    has = batch.annotated(name)
     strings = batch.docs[0].vocab.strings
     return _list_column(batch, has, _string_values(strings, ids[batch.tokens_of(has)]))
 
 
 def _head_column(batch: _Batch) -> pa.Array:
     """Absolute head indices (within the doc) of the docs that have a parse (a dep)."""
-    has_dep = batch.annotated(batch.column("dep"))
+    has_dep = batch.annotated("dep")
     heads = batch.column("head")
     position = numpy.arange(len(heads), dtype=numpy.int64) - \
         numpy.repeat(batch.starts, batch.lengths)
@@ -106,7 +110,7 @@ def _ents_column(batch: _Batch) -> pa.Array:
     """Entities from the IOB / type arrays, all docs of the batch at once (the same spans
     `Doc.ents` gives: B starts one, I continues one of the same label, else starts one)."""
     all_iob = batch.column("ent_iob")
-    has = batch.annotated(all_iob)
+    has = batch.annotated("ent_iob")
     keep = batch.tokens_of(has)
     iob = all_iob[keep]
     typ = batch.column("ent_type")[keep]
