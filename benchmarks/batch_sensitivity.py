@@ -2,7 +2,8 @@
 the ceiling on what any batching scheme can gain on a corpus.
 
     OPENBLAS_NUM_THREADS=1 nice -n 5 python benchmarks/batch_sensitivity.py \\
-        [--model en_ewt_sm] [--short-docs 4000] [--pieces 120] [--rounds 3]
+        [--model en_ewt_sm] [--short-docs 4000] [--pieces 120] [--rounds 3] \\
+        [--steps-vs-whole]
 
 Two kinds of input, from the `# text = ` sentences of UD English EWT train drawn at random
 (seeded), as in mixed_lengths.py:
@@ -19,6 +20,12 @@ warm-up; the best round counts, in words per CPU second of the process (steadier
 time on a shared machine). Each kind's spread (fastest / slowest setting) bounds what
 batching alone can change for that kind of text; the job's two batchings only choose
 among such settings, and both give long documents' pieces to the pipeline the same way.
+
+With --steps-vs-whole each setting also runs with the window encoder's blocks predicting
+the whole batch at once (`nlp_core.ml.windows.PREDICT_BYTES` raised past any batch: what
+the library did before it predicted a few MiB of token windows at a time), in turn with
+the default, and the report adds steps / whole per setting and the token values (tag, dep,
+head, entity) on which the two modes' annotations differ, from the first round.
 """
 import argparse
 import json
@@ -50,12 +57,22 @@ def pieces(sentences, n: int, rng: random.Random, piece_chars: int):
     return result
 
 
-def words_per_cpu_second(nlp, texts, group: int) -> float:
+def words_per_cpu_second(nlp, texts, group: int, keep=None) -> float:
+    """Words per CPU second of `nlp.pipe` over `texts` in calls of `group`; the docs are
+    appended to `keep` when given."""
     start = time.process_time()
     words = 0
     for i in range(0, len(texts), group):
-        words += sum(len(doc) for doc in nlp.pipe(texts[i:i + group], batch_size=group))
+        for doc in nlp.pipe(texts[i:i + group], batch_size=group):
+            words += len(doc)
+            if keep is not None:
+                keep.append(doc)
     return words / (time.process_time() - start)
+
+
+def token_values(docs) -> list:
+    """Each token's (tag, dep, head, entity IOB, entity type), docs concatenated."""
+    return [(t.tag_, t.dep_, t.head.i, t.ent_iob_, t.ent_type_) for doc in docs for t in doc]
 
 
 def main(argv=None):
@@ -68,10 +85,14 @@ def main(argv=None):
     parser.add_argument("--piece-groups", default="1,4,20,60")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps-vs-whole", action="store_true",
+                        help="also run each setting with the window encoder predicting "
+                             "whole batches, and compare")
     parser.add_argument("--json", type=Path)
     options = parser.parse_args(argv)
     import nlp_core
     from beam_jobs.pieces import PIECE_CHARS
+    from nlp_core.ml import windows
 
     rng = random.Random(options.seed)
     sentences = conllu_texts(EWT / "en_ewt-ud-train.conllu")
@@ -80,23 +101,52 @@ def main(argv=None):
     settings = {"short": [int(b) for b in options.short_batches.split(",")],
                 "pieces": [int(g) for g in options.piece_groups.split(",")]}
     nlp = nlp_core.load(options.model)
+    modes = {"steps": windows.PREDICT_BYTES}
+    if options.steps_vs_whole:
+        modes["whole"] = 1 << 62
     for kind, texts in inputs.items():  # warm-up
         words_per_cpu_second(nlp, texts[:len(texts) // 8], settings[kind][-1])
-    best = {kind: {size: 0.0 for size in sizes} for kind, sizes in settings.items()}
-    for _ in range(options.rounds):
+    best = {(mode, kind, size): 0.0 for mode in modes for kind, sizes in settings.items()
+            for size in sizes}
+    values = {}
+    for round_ in range(options.rounds):
         for kind, sizes in settings.items():
             for size in sizes:
-                rate = words_per_cpu_second(nlp, inputs[kind], size)
-                best[kind][size] = max(best[kind][size], rate)
+                for mode, predict_bytes in modes.items():
+                    windows.PREDICT_BYTES = predict_bytes
+                    docs = [] if round_ == 0 and len(modes) > 1 else None
+                    rate = words_per_cpu_second(nlp, inputs[kind], size, keep=docs)
+                    best[mode, kind, size] = max(best[mode, kind, size], rate)
+                    if docs is not None:
+                        values[mode, kind, size] = token_values(docs)
+    windows.PREDICT_BYTES = modes["steps"]
     result = {"model": options.model, "rounds": options.rounds}
-    for kind, rates in best.items():
-        spread = max(rates.values()) / min(rates.values())
+    for kind, sizes in settings.items():
         label = "batch_size" if kind == "short" else "pieces per call"
-        print(f"{kind}: " + ", ".join(f"{label} {size}: {rate:,.0f} words/CPU s"
-                                      for size, rate in rates.items())
-              + f"; fastest / slowest {spread:.3f}")
-        result[kind] = {"words_per_cpu_second": {str(k): round(v) for k, v in rates.items()},
-                        "spread": round(spread, 3)}
+        result[kind] = {}
+        for mode in modes:
+            rates = {size: best[mode, kind, size] for size in sizes}
+            spread = max(rates.values()) / min(rates.values())
+            print(f"{kind} ({mode}): " + ", ".join(
+                f"{label} {size}: {rate:,.0f} words/CPU s" for size, rate in rates.items())
+                + f"; fastest / slowest {spread:.3f}")
+            result[kind][mode] = {"words_per_cpu_second": {str(k): round(v)
+                                                           for k, v in rates.items()},
+                                  "spread": round(spread, 3)}
+        if "whole" in modes:
+            comparison = {}
+            for size in sizes:
+                steps, whole = values["steps", kind, size], values["whole", kind, size]
+                differing = sum(a != b for a, b in zip(steps, whole)) + abs(len(steps)
+                                                                           - len(whole))
+                comparison[str(size)] = {
+                    "steps_over_whole": round(best["steps", kind, size]
+                                              / best["whole", kind, size], 3),
+                    "differing_tokens": differing, "tokens": len(steps)}
+            print(f"{kind}: steps / whole " + ", ".join(
+                f"{label} {size}: {c['steps_over_whole']:.3f} ({c['differing_tokens']} of "
+                f"{c['tokens']:,} tokens' annotations differ)" for size, c in comparison.items()))
+            result[kind]["steps_vs_whole"] = comparison
     if options.json:
         options.json.write_text(json.dumps(result, indent=1))
     return result

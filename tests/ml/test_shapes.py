@@ -62,6 +62,27 @@ def test_docs_do_not_affect_each_other(name, docs):
         numpy.testing.assert_array_equal(Y[0], Y[2])
 
 
+@pytest.mark.parametrize("encode", [MaxoutWindowEncoder, MishWindowEncoder])
+def test_window_blocks_predict_in_steps(encode, monkeypatch):
+    """On CPU a block predicts a few token rows at a time (windows.PREDICT_BYTES): the
+    output is the whole batch's, and a prediction has no gradient to run."""
+    from nlp_core.ml import windows
+
+    model = encode(width=8, window_size=2, depth=3)
+    Xs = [numpy.random.default_rng(i).normal(size=(n, 8)).astype("float32")
+          for i, n in enumerate((7, 1, 30, 12))]
+    model.initialize(X=Xs)
+    whole, _ = model.begin_update(Xs)
+    monkeypatch.setattr(windows, "PREDICT_BYTES", 4 * 5 * 8 * 3)  # three tokens a step
+    stepped = model.predict(Xs)
+    assert [y.shape for y in stepped] == [x.shape for x in Xs]
+    for y, y_whole in zip(stepped, whole):
+        numpy.testing.assert_allclose(y, y_whole, rtol=1e-5, atol=1e-6)
+    _, backprop = model(Xs, is_train=False)
+    with pytest.raises(ValueError, match="begin_update"):
+        backprop([numpy.ones_like(x) for x in Xs])
+
+
 def test_dropout_reaches_the_layers(docs):
     model = tok2vec()
     model.initialize(X=docs)
