@@ -23,10 +23,11 @@ that kind of text; the job's two batchings only choose among such settings, and 
 long documents' pieces to the pipeline the same way.
 
 With --steps-vs-whole each setting also runs with the window encoder's blocks predicting
-the whole batch at once (`nlp_core.ml.windows.PREDICT_BYTES` raised past any batch: what
-the library did before it predicted a few MiB of token windows at a time), in turn with
-the default, and the report adds steps / whole per setting and the token values (tag, dep,
-head, entity) on which the two modes' annotations differ, from the first round.
+the whole batch at once (`nlp_core.ml.windows.STEP_ABOVE_BYTES` raised past any batch: what
+the library did before its blocks predicted batches of more than 32 MiB of token windows a
+few MiB at a time), in turn with the default, and the report adds steps / whole per setting
+and the token values (tag, dep, head, entity) on which the two modes' annotations differ,
+from the first round.
 """
 import argparse
 import json
@@ -106,7 +107,7 @@ def main(argv=None):
     settings = {"short": [int(b) for b in options.short_batches.split(",")],
                 "pieces": [int(g) for g in options.piece_groups.split(",")]}
     nlp = nlp_core.load(options.model)
-    modes = {"steps": windows.PREDICT_BYTES}
+    modes = {"steps": windows.STEP_ABOVE_BYTES}
     if options.steps_vs_whole:
         modes["whole"] = 1 << 62
     for kind, texts in inputs.items():  # warm-up
@@ -117,8 +118,8 @@ def main(argv=None):
     for round_ in range(options.rounds):
         for kind, sizes in settings.items():
             for size in sizes:
-                for mode, predict_bytes in modes.items():
-                    windows.PREDICT_BYTES = predict_bytes
+                for mode, step_above in modes.items():
+                    windows.STEP_ABOVE_BYTES = step_above
                     docs = [] if round_ == 0 and len(modes) > 1 else None
                     rate, sys_share = words_per_cpu_second(nlp, inputs[kind], size, keep=docs)
                     if rate > best[mode, kind, size]:
@@ -126,7 +127,7 @@ def main(argv=None):
                         system[mode, kind, size] = sys_share
                     if docs is not None:
                         values[mode, kind, size] = token_values(docs)
-    windows.PREDICT_BYTES = modes["steps"]
+    windows.STEP_ABOVE_BYTES = modes["steps"]
     result = {"model": options.model, "rounds": options.rounds}
     for kind, sizes in settings.items():
         label = "batch_size" if kind == "short" else "pieces per call"

@@ -18,7 +18,10 @@ from ..errors import Errors
 from .dropout import dropout_mask
 from .featureextractor import split_rows
 
-# Bytes of token windows per step of a block's predictions on CPU (`_residual_predict`).
+# At inference on CPU, a block whose batch has more than STEP_ABOVE_BYTES of token windows
+# (glibc's largest mmap threshold: an array past it is mapped fresh at every call) predicts
+# PREDICT_BYTES of windows at a time (`_residual_predict`).
+STEP_ABOVE_BYTES = 32 * 2**20
 PREDICT_BYTES = 4 * 2**20
 
 
@@ -135,9 +138,10 @@ def gather_windows(xp, data: Floats2d, rows, window_size: int) -> Floats2d:
 
 def _residual_forward(model: Model, X: Windowed, is_train: bool
                       ) -> Tuple[Windowed, Callable]:
-    if not is_train and isinstance(X.data, numpy.ndarray):
-        return X.with_data(_residual_predict(model, X)), _no_gradient
     w = model.attrs["window_size"]
+    if (not is_train and isinstance(X.data, numpy.ndarray)
+            and len(X.rows) * _window_bytes(X, w) > STEP_ABOVE_BYTES):
+        return X.with_data(_residual_predict(model, X)), _no_gradient
     layer = model.layers[0]
     Y, backprop_layer = layer(gather_windows(model.ops.xp, X.data, X.rows, w), is_train)
     mask = dropout_mask(model.ops, Y.shape, model.attrs["dropout_rate"]) if is_train else None
@@ -164,20 +168,26 @@ def _residual_forward(model: Model, X: Windowed, is_train: bool
 def _residual_predict(model: Model, X: Windowed) -> Floats2d:
     """The block's output rows at inference on CPU, PREDICT_BYTES of windows at a time.
 
-    The windows and the inner layer's temporaries then stay a few MiB (in cache, reused
-    from the heap) whatever the batch's size. Whole, a batch of 50,000 tokens (nlp.pipe's
-    default 1,000 short docs) made arrays past glibc's 32 MiB mmap ceiling, whose fresh
-    pages fault in at every call: en_ewt_sm's tok2vec ran at half its speed on batches of
-    256 docs. Training keeps the whole batch (its backprop needs every row's temporaries).
+    The windows and the inner layer's temporaries then stay a few MiB (reused from the heap)
+    whatever the batch's size. Whole, a batch of 2,000 short docs (about 100,000 tokens)
+    made arrays past glibc's 32 MiB mmap ceiling, whose fresh pages faulted in at every
+    call: en_ewt_sm's tok2vec spent as much system time as user time on them
+    (benchmarks/README.md, batch_sensitivity). Training keeps the whole batch (its backprop
+    needs every row's temporaries).
     """
     w = model.attrs["window_size"]
     layer = model.layers[0]
     out = X.data.copy()
-    step = max(1, PREDICT_BYTES // (4 * (2 * w + 1) * X.data.shape[1]))
+    step = max(1, PREDICT_BYTES // _window_bytes(X, w))
     for start in range(0, len(X.rows), step):
         rows = X.rows[start:start + step]
         out[rows] += layer.predict(gather_windows(numpy, X.data, rows, w))
     return out
+
+
+def _window_bytes(X: Windowed, window_size: int) -> int:
+    """Bytes of one token's window (float32)."""
+    return 4 * (2 * window_size + 1) * X.data.shape[1]
 
 
 def _no_gradient(dOut: Windowed) -> Windowed:

@@ -64,8 +64,9 @@ def test_docs_do_not_affect_each_other(name, docs):
 
 @pytest.mark.parametrize("encode", [MaxoutWindowEncoder, MishWindowEncoder])
 def test_window_blocks_predict_in_steps(encode, monkeypatch):
-    """On CPU a block predicts a few token rows at a time (windows.PREDICT_BYTES): the
-    output is the whole batch's, and a prediction has no gradient to run."""
+    """On CPU a block with more than windows.STEP_ABOVE_BYTES of windows predicts
+    windows.PREDICT_BYTES of them at a time: the output is the whole batch's, and such a
+    prediction has no gradient to run."""
     from nlp_core.ml import windows
 
     model = encode(width=8, window_size=2, depth=3)
@@ -73,6 +74,7 @@ def test_window_blocks_predict_in_steps(encode, monkeypatch):
           for i, n in enumerate((7, 1, 30, 12))]
     model.initialize(X=Xs)
     whole, _ = model.begin_update(Xs)
+    monkeypatch.setattr(windows, "STEP_ABOVE_BYTES", 4 * 5 * 8 * 40)  # 50 tokens: steps
     monkeypatch.setattr(windows, "PREDICT_BYTES", 4 * 5 * 8 * 3)  # three tokens a step
     stepped = model.predict(Xs)
     assert [y.shape for y in stepped] == [x.shape for x in Xs]
