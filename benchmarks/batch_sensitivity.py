@@ -3,7 +3,7 @@ the ceiling on what any batching scheme can gain on a corpus.
 
     OPENBLAS_NUM_THREADS=1 nice -n 5 python benchmarks/batch_sensitivity.py \\
         [--model en_ewt_sm] [--short-docs 4000] [--pieces 120] [--rounds 3] \\
-        [--steps-vs-whole] [--chunks-vs-2048]
+        [--steps-vs-whole]
 
 Two kinds of input, from the `# text = ` sentences of UD English EWT train drawn at random
 (seeded), as in mixed_lengths.py:
@@ -22,17 +22,12 @@ Each kind's spread (fastest / slowest setting) bounds what batching alone can ch
 that kind of text; the job's two batchings only choose among such settings, and both give
 long documents' pieces to the pipeline the same way.
 
-Each setting runs as the library is ("now"), and in turn with the library as it was
-before a change, when asked; the report adds now / before per setting and the token values
-(tag, dep, head, entity) on which the two annotations differ, from the first round:
-
-    --steps-vs-whole   "whole": the window encoder's blocks predict the whole batch at once
-                       (`nlp_core.ml.windows.STEP_ABOVE_BYTES` raised past any batch), as
-                       before they predicted batches of more than 32 MiB of token windows a
-                       few MiB at a time
-    --chunks-vs-2048   "chunks2048": the parser and NER parse chunks of CHUNK_TOKENS = 2,048
-                       tokens whatever their bytes (`transition_parser.CHUNK_BYTES` raised),
-                       as before chunks were also bounded to 16 MiB of precomputed features
+With --steps-vs-whole each setting also runs with the window encoder's blocks predicting
+the whole batch at once (`nlp_core.ml.windows.STEP_ABOVE_BYTES` raised past any batch: what
+the library did before its blocks predicted batches of more than 32 MiB of token windows a
+few MiB at a time), in turn with the default, and the report adds steps / whole per setting
+and the token values (tag, dep, head, entity) on which the two modes' annotations differ,
+from the first round.
 """
 import argparse
 import json
@@ -99,15 +94,11 @@ def main(argv=None):
     parser.add_argument("--steps-vs-whole", action="store_true",
                         help="also run each setting with the window encoder predicting "
                              "whole batches, and compare")
-    parser.add_argument("--chunks-vs-2048", action="store_true",
-                        help="also run each setting with the parser and NER in chunks of "
-                             "2,048 tokens whatever their bytes, and compare")
     parser.add_argument("--json", type=Path)
     options = parser.parse_args(argv)
     import nlp_core
     from beam_jobs.pieces import PIECE_CHARS
     from nlp_core.ml import windows
-    from nlp_core.pipeline import transition_parser
 
     rng = random.Random(options.seed)
     sentences = conllu_texts(EWT / "en_ewt-ud-train.conllu")
@@ -116,14 +107,9 @@ def main(argv=None):
     settings = {"short": [int(b) for b in options.short_batches.split(",")],
                 "pieces": [int(g) for g in options.piece_groups.split(",")]}
     nlp = nlp_core.load(options.model)
-    # mode -> (module, attribute, value) settings; "now" is the library as it is
-    defaults = {(windows, "STEP_ABOVE_BYTES"): windows.STEP_ABOVE_BYTES,
-                (transition_parser, "CHUNK_BYTES"): transition_parser.CHUNK_BYTES}
-    modes = {"now": {}}
+    modes = {"steps": windows.STEP_ABOVE_BYTES}
     if options.steps_vs_whole:
-        modes["whole"] = {(windows, "STEP_ABOVE_BYTES"): 1 << 62}
-    if options.chunks_vs_2048:
-        modes["chunks2048"] = {(transition_parser, "CHUNK_BYTES"): 1 << 62}
+        modes["whole"] = 1 << 62
     for kind, texts in inputs.items():  # warm-up
         words_per_cpu_second(nlp, texts[:len(texts) // 8], settings[kind][-1])
     best = {(mode, kind, size): 0.0 for mode in modes for kind, sizes in settings.items()
@@ -132,9 +118,8 @@ def main(argv=None):
     for round_ in range(options.rounds):
         for kind, sizes in settings.items():
             for size in sizes:
-                for mode, changes in modes.items():
-                    for (module, name), value in {**defaults, **changes}.items():
-                        setattr(module, name, value)
+                for mode, step_above in modes.items():
+                    windows.STEP_ABOVE_BYTES = step_above
                     docs = [] if round_ == 0 and len(modes) > 1 else None
                     rate, sys_share = words_per_cpu_second(nlp, inputs[kind], size, keep=docs)
                     if rate > best[mode, kind, size]:
@@ -142,8 +127,7 @@ def main(argv=None):
                         system[mode, kind, size] = sys_share
                     if docs is not None:
                         values[mode, kind, size] = token_values(docs)
-    for (module, name), value in defaults.items():
-        setattr(module, name, value)
+    windows.STEP_ABOVE_BYTES = modes["steps"]
     result = {"model": options.model, "rounds": options.rounds}
     for kind, sizes in settings.items():
         label = "batch_size" if kind == "short" else "pieces per call"
@@ -159,18 +143,20 @@ def main(argv=None):
                 "words_per_cpu_second": {str(k): round(v) for k, v in rates.items()},
                 "system_share": {str(k): round(system[mode, kind, k], 3) for k in sizes},
                 "spread": round(spread, 3)}
-        for other in list(modes)[1:]:
+        if "whole" in modes:
             comparison = {}
             for size in sizes:
-                now, then = values["now", kind, size], values[other, kind, size]
-                differing = sum(a != b for a, b in zip(now, then)) + abs(len(now) - len(then))
+                steps, whole = values["steps", kind, size], values["whole", kind, size]
+                differing = sum(a != b for a, b in zip(steps, whole)) + abs(len(steps)
+                                                                           - len(whole))
                 comparison[str(size)] = {
-                    "ratio": round(best["now", kind, size] / best[other, kind, size], 3),
-                    "differing_tokens": differing, "tokens": len(now)}
-            print(f"{kind}: now / {other} " + ", ".join(
-                f"{label} {size}: {c['ratio']:.3f} ({c['differing_tokens']} of "
+                    "steps_over_whole": round(best["steps", kind, size]
+                                              / best["whole", kind, size], 3),
+                    "differing_tokens": differing, "tokens": len(steps)}
+            print(f"{kind}: steps / whole " + ", ".join(
+                f"{label} {size}: {c['steps_over_whole']:.3f} ({c['differing_tokens']} of "
                 f"{c['tokens']:,} tokens' annotations differ)" for size, c in comparison.items()))
-            result[kind][f"now_vs_{other}"] = comparison
+            result[kind]["steps_vs_whole"] = comparison
     if options.json:
         options.json.write_text(json.dumps(result, indent=1))
     return result

@@ -4,10 +4,9 @@ Both run a transition system (`moves`: ArcEager or BiluoNER from native/parser) 
 TransitionBasedParser.v3 model:
 
 - `predict(docs)`: the docs are embedded once; states for chunks of about CHUNK_TOKENS
-  tokens (fewer for a wide model: CHUNK_BYTES of precomputed features) are parsed to the
-  end (greedy in C, on the host also when the model is on GPU; `beam_width > 1`: beam
-  search). Sentence starts already set on a Doc (`sent_start` 1 / -1) constrain its
-  states.
+  tokens are parsed to the end (greedy in C, on the host also when the model is on GPU;
+  `beam_width > 1`: beam search). Sentence starts already set on a Doc (`sent_start`
+  1 / -1) constrain its states.
 - `update(examples)`: golds from the examples (dynamic-oracle costs); with
   `update_with_oracle_cut_size = N > 0` each doc's static-oracle path is cut into pieces of
   at most about N moves (a random length in [N/2, 2N] per batch, as spaCy does), which
@@ -25,7 +24,6 @@ TransitionBasedParser.v3 model:
 Subclasses give the transition system, the golds, the label collection and
 `set_annotations`.
 """
-import math
 import random
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -48,13 +46,9 @@ from .trainable import (
     validate_examples,
 )
 
-# Tokens per chunk at inference: at most CHUNK_TOKENS, and fewer when the chunk's
-# precomputed features (tokens * nF * hidden_width * maxout_pieces floats: 20 KB a token for
-# en_ewt_sm's parser, 13 * 128 * 3) would pass CHUNK_BYTES. Past glibc's 32 MiB mmap
-# ceiling they were mapped fresh and faulted in for every chunk: 2,048 tokens (41 MB) cost
-# the parser 8-15% of its CPU time in page faults (benchmarks/README.md, batch_sensitivity).
+# Tokens per chunk at inference: the precomputed features of a chunk are
+# CHUNK_TOKENS * nF * hidden_width * maxout_pieces floats (8 * 128 * 3 * 2048 * 4 B = 25 MB).
 CHUNK_TOKENS = 2048
-CHUNK_BYTES = 16 * 2**20
 # Docs per batch when following the static oracle over the training data at initialize.
 ORACLE_BATCH = 512
 
@@ -161,13 +155,10 @@ class TransitionParser(Distillable, TrainablePipe):
         return GreedyBatch(self.moves, lengths, sent_starts=constraints)
 
     def _chunks(self, docs: Sequence[Doc]) -> List[List[Doc]]:
-        hidden = self.model.get_ref("hidden")
-        token_bytes = 4 * math.prod(hidden.get_dim(d) for d in ("nF", "nO", "nP"))
-        limit = max(1, min(CHUNK_TOKENS, CHUNK_BYTES // token_bytes))
         chunks: List[List[Doc]] = [[]]
         n = 0
         for doc in docs:
-            if n and n + len(doc) > limit:
+            if n and n + len(doc) > CHUNK_TOKENS:
                 chunks.append([])
                 n = 0
             chunks[-1].append(doc)

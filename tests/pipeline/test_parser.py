@@ -81,29 +81,6 @@ def test_parser_learns_the_toy_treebank(shared):
     assert [s.text for s in doc.sents] == ["She eats eggs .", "He likes ham"]
 
 
-def test_chunks_are_bounded_by_the_bytes_of_precomputed_features(monkeypatch):
-    """At inference the docs are parsed in chunks of at most CHUNK_TOKENS tokens, fewer
-    when their precomputed features would pass CHUNK_BYTES; the parse is the same."""
-    from nlp_core.pipeline import transition_parser
-
-    nlp = make_nlp()
-    examples = toy_examples(nlp)
-    train(nlp, examples, n_iter=30)
-    parser = nlp.get_pipe("parser")
-    texts = [text for text, _, _ in TOY] * 3
-    whole = [(t.head.i, t.dep_) for doc in nlp.pipe(texts) for t in doc]
-    hidden = parser.model.get_ref("hidden")
-    token_bytes = 4 * hidden.get_dim("nF") * hidden.get_dim("nO") * hidden.get_dim("nP")
-    monkeypatch.setattr(transition_parser, "CHUNK_BYTES", 5 * token_bytes)
-    docs = [nlp.make_doc(text) for text in texts]
-    chunks = parser._chunks(docs)
-    assert [doc for chunk in chunks for doc in chunk] == docs
-    # a chunk holds at most 5 tokens, or one doc that alone is longer
-    assert all(sum(map(len, chunk)) <= 5 or len(chunk) == 1 for chunk in chunks)
-    assert len(chunks) > len(texts) / 2
-    assert [(t.head.i, t.dep_) for doc in nlp.pipe(texts) for t in doc] == whole
-
-
 def _ewt(n):
     """The n - 1 shortest projective sentences of the EWT fixture and its shortest
     non-projective one."""
