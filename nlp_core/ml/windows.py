@@ -5,7 +5,9 @@ zero rows, and `pad` zero rows close the array, so a window of `w <= pad` tokens
 of any token reads only its own doc (plus zeros). A block (`residual_window`) gathers the
 windows of all tokens of the batch with one fancy index, runs an inner layer on them as one
 (n_tokens, (2w+1) * width) matrix, and adds the result to the token rows (a residual
-connection); the zero rows stay zero, so blocks stack without re-padding.
+connection); the zero rows stay zero, so blocks stack without re-padding. At inference on
+CPU, a batch with more than STEP_ABOVE_BYTES of windows is gathered and run a slice of
+tokens at a time instead, so no array of it passes glibc's mmap ceiling.
 """
 from dataclasses import dataclass
 from typing import Callable, List, Tuple, Union

@@ -74,7 +74,8 @@ def test_window_blocks_predict_in_steps(encode, monkeypatch):
           for i, n in enumerate((7, 1, 30, 12))]
     model.initialize(X=Xs)
     whole, _ = model.begin_update(Xs)
-    monkeypatch.setattr(windows, "STEP_ABOVE_BYTES", 4 * 5 * 8 * 40)  # 50 tokens: steps
+    # windows of 4 * 5 * 8 bytes a token: the 50 tokens are above a bound of 40 tokens'
+    monkeypatch.setattr(windows, "STEP_ABOVE_BYTES", 4 * 5 * 8 * 40)
     monkeypatch.setattr(windows, "PREDICT_BYTES", 4 * 5 * 8 * 3)  # three tokens a step
     stepped = model.predict(Xs)
     assert [y.shape for y in stepped] == [x.shape for x in Xs]
