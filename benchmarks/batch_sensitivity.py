@@ -39,12 +39,11 @@ from pathlib import Path
 from typing import Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import EWT, conllu_texts  # noqa: E402
+from common import EWT, conllu_texts, sentence_run  # noqa: E402
 
 
 def short_docs(sentences, n: int, rng: random.Random):
-    return [" ".join(rng.choice(sentences) for _ in range(rng.randint(1, 5)))
-            for _ in range(n)]
+    return [sentence_run(rng, sentences, 1, 5) for _ in range(n)]
 
 
 def pieces(sentences, n: int, rng: random.Random, piece_chars: int):
@@ -52,7 +51,7 @@ def pieces(sentences, n: int, rng: random.Random, piece_chars: int):
     for _ in range(n):
         paragraphs, size = [], 0
         while True:
-            paragraph = " ".join(rng.choice(sentences) for _ in range(rng.randint(3, 8)))
+            paragraph = sentence_run(rng, sentences, 3, 8)
             if paragraphs and size + len(paragraph) + 2 > piece_chars:
                 break
             paragraphs.append(paragraph)

@@ -22,6 +22,12 @@ def best_time(run: Callable[[], object], passes: int, warmup: int = 1) -> float:
     return best
 
 
+def sentence_run(rng, sentences: List[str], low: int, high: int) -> str:
+    """`low`-`high` sentences (a random count, then each at random from `sentences`),
+    joined by spaces: a short document or a paragraph of the synthetic corpora."""
+    return " ".join(rng.choice(sentences) for _ in range(rng.randint(low, high)))
+
+
 def conllu_texts(path: Path) -> List[str]:
     """The `# text = ` lines of a CoNLL-U file, one sentence each."""
     prefix = "# text = "

@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import EWT, REPO_ROOT, conllu_texts  # noqa: E402
+from common import EWT, REPO_ROOT, conllu_texts, sentence_run  # noqa: E402
 
 
 def build_corpus(path: Path, n_docs: int, long_fraction: float, long_kb, seed: int) -> dict:
@@ -62,13 +62,12 @@ def build_corpus(path: Path, n_docs: int, long_fraction: float, long_kb, seed: i
     with open(path, "w", encoding="utf8") as file_:
         for i, kind in enumerate(kinds):
             if kind == "short":
-                text = " ".join(rng.choice(sentences) for _ in range(rng.randint(1, 5)))
+                text = sentence_run(rng, sentences, 1, 5)
             else:
                 target = math.exp(rng.uniform(low, high))
                 paragraphs, size = [], 0
                 while size < target:
-                    paragraph = " ".join(rng.choice(sentences)
-                                         for _ in range(rng.randint(3, 8)))
+                    paragraph = sentence_run(rng, sentences, 3, 8)
                     paragraphs.append(paragraph)
                     size += len(paragraph.encode("utf8")) + 2
                 text = "\n\n".join(paragraphs)
