@@ -396,7 +396,8 @@ class Vectors:
             problem = floret.settings_problem(self)
             if problem is not None:
                 raise disk.bad_cfg(path, problem)
-        self.key2row = key2row
+        self._key2row = key2row  # read_key2row's dict holds Python ints already
+        self._sync_unset()
         if strings is not None:
             self.strings.update(strings)
         return self

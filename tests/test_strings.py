@@ -57,3 +57,25 @@ def test_serialisation_round_trip(tmp_path):
     loaded = StringStore().from_disk(tmp_path / "strings.json")
     assert sorted(loaded) == sorted(store) == sorted(["a", "bé", "☃"])
     assert loaded["☃"] == store["☃"]
+
+
+def test_bulk_update_stores_what_add_would():
+    texts = [json.loads(r[0]) for r in _interop_rows()] + ["NOUN", "", "ORTH", "plain", "plain"]
+    one_by_one = StringStore()
+    for text in texts:
+        one_by_one.add(text)
+    bulk = StringStore()
+    bulk.update(iter(texts))  # any iterable, not only lists
+    assert list(bulk) == list(one_by_one)
+    assert "NOUN" not in list(bulk) and "" not in list(bulk)
+    merged = StringStore(["kept from before ⁂"])
+    merged.update(bulk)  # a store merges by its hashes
+    assert sorted(merged) == sorted(["kept from before ⁂", *one_by_one])
+
+
+def test_bulk_update_names_a_non_string():
+    store = StringStore()
+    with pytest.raises(TypeError, match="bytes"):
+        store.update(["fine", b"raw bytes"])
+    with pytest.raises(TypeError, match="int"):
+        StringStore().from_bytes(b'["a", 3]')
