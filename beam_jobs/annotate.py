@@ -33,7 +33,12 @@ from apache_beam.options.pipeline_options import PipelineOptions, PortableOption
 from schemas import annotations, dead_letter, tensors
 
 from . import extensions, job_runner, output_dir, workers
-from .annotating import PEAK_GPU_NAMESPACE, PEAK_RSS_NAMESPACE, AnnotateBatches
+from .annotating import (
+    BATCH_ITEMS_NAMESPACE,
+    PEAK_GPU_NAMESPACE,
+    PEAK_RSS_NAMESPACE,
+    AnnotateBatches,
+)
 from .duplicate_ids import FindDuplicateIds, id_buckets
 from .extensions import UserCode
 from .io import match_inputs, resolve_format
@@ -47,7 +52,7 @@ from .options import (
     parse_options,
 )
 from .output_dir import OutputDir
-from .peak_memory import peak_rss_by_worker, peak_rss_kib
+from .peak_memory import max_by_name, peak_rss_by_worker, peak_rss_kib
 from .pieces import PIECE_CHARS
 from .records import CheckOptions
 from .shard_annotating import AnnotateShards, read_shard
@@ -247,6 +252,8 @@ def finish_summary(plan: JobPlan, wall_seconds: float, result: Any = None
         summary["stage_share"] = stage_share(stages)
     if gpu_id(plan.job) >= 0 and result is not None:
         summary["peak_gpu_mb"] = peak_rss_by_worker(result, PEAK_GPU_NAMESPACE)
+        # "component@worker": the max_batch_items its "auto" chose there
+        summary["max_batch_items"] = max_by_name(result, BATCH_ITEMS_NAMESPACE)
     summary["per_wall_second"] = {
         "docs": round(counts["annotated"] / wall_seconds, 1),
         "words": round(counts["tokens"] / wall_seconds, 1)}

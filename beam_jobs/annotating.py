@@ -17,8 +17,8 @@ from .extensions import (
     import_user_code,
     specs_from_strings,
 )
-from .model import SharedPipeline
-from .peak_memory import note_peak_gpu, note_peak_rss
+from .model import SharedPipeline, tuned_batch_items
+from .peak_memory import note_peak_gpu, note_peak_rss, note_value
 from .records import DeadLetter, Record, raw_text
 from .stage_times import StageClock
 from .tensors import docs_to_tensor_batch
@@ -27,6 +27,8 @@ from .workers import limit_threads, steady_malloc
 # Beam metrics distributions, one per worker process (`<host>:<pid>`), of its peak memory
 PEAK_RSS_NAMESPACE = "annotate.peak_rss_kib"
 PEAK_GPU_NAMESPACE = "annotate.peak_gpu_kib"
+# max_batch_items "auto" chose on a GPU, per transformer component and worker process
+BATCH_ITEMS_NAMESPACE = "annotate.max_batch_items"
 
 
 class AnnotateBatches(beam.DoFn):
@@ -152,6 +154,8 @@ class AnnotateBatches(beam.DoFn):
         note_peak_rss(PEAK_RSS_NAMESPACE)
         if self.gpu_id >= 0:
             note_peak_gpu(PEAK_GPU_NAMESPACE, self.gpu_id)
+            for name, items in tuned_batch_items(self._pipeline.nlp).items():
+                note_value(BATCH_ITEMS_NAMESPACE, items, name)
         yield from outputs
         if rows.num_rows:
             yield rows

@@ -20,7 +20,9 @@ nothing on CPU work anyway).
 `require_gpu(N)` (CupyOps for thinc, `torch.cuda.set_device` for torch) before the pipeline
 is loaded, so its weights are allocated on that GPU. cupy's current device, torch's and
 thinc's current ops are per thread, and Beam may call `process` from another thread than
-`setup`, so every batch runs inside `on_gpu(N)`.
+`setup`, so every batch runs inside `on_gpu(N)`. On a GPU every transformer component's
+`max_batch_items` is "auto" (measured at its first large batch, in each worker process;
+nlp_core/ml/transformer/batch_items.py) unless --model-config gives it.
 """
 import contextlib
 import gc
@@ -214,6 +216,29 @@ def pipeline_info(nlp: Language) -> Dict[str, Any]:
             "components": list(nlp.pipe_names)}
 
 
+def auto_batch_items(nlp: Language, config: Optional[Dict[str, Any]] = None) -> List[str]:
+    """Set `max_batch_items = "auto"` on every transformer component of `nlp` whose value
+    `config` (--model-config) does not give; returns their names."""
+    changed = []
+    for name, component in nlp.pipeline:
+        setter = getattr(component, "set_max_batch_items", None)  # a transformer
+        if setter is None or f"components.{name}.max_batch_items" in (config or {}):
+            continue
+        setter("auto")
+        changed.append(name)
+    return changed
+
+
+def tuned_batch_items(nlp: Language) -> Dict[str, int]:
+    """{transformer component: the max_batch_items "auto" settled on} so far."""
+    found = {}
+    for name, component in nlp.pipeline:
+        value = getattr(component, "tuned_max_batch_items", None)
+        if value is not None:
+            found[name] = int(value)
+    return found
+
+
 class SharedPipeline:
     """A loaded pipeline shared by the threads of a process (weak-referenceable, as
     `Shared` requires), on GPU `gpu_id` unless that is -1.
@@ -244,6 +269,8 @@ class SharedPipeline:
             with on_gpu(gpu_id):
                 self.nlp = load_pipeline(model, config)
         self.info = pipeline_info(self.nlp)
+        if gpu_id >= 0:
+            auto_batch_items(self.nlp, config)
         self._mark = self.nlp.vocab.mark()
         # The worker's objects so far (Beam, the pipeline's weights and tables: long-lived)
         # leave the garbage collector's generations: each full collection would otherwise

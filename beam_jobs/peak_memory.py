@@ -64,11 +64,18 @@ def worker_name() -> str:
 _distributions: Dict[tuple, object] = {}
 
 
-def _distribution(namespace: str):
-    key = (namespace, os.getpid())  # a forked process names itself anew
+def _distribution(namespace: str, prefix: str = ""):
+    key = (namespace, prefix, os.getpid())  # a forked process names itself anew
     if key not in _distributions:
-        _distributions[key] = Metrics.distribution(namespace, worker_name())
+        name = f"{prefix}@{worker_name()}" if prefix else worker_name()
+        _distributions[key] = Metrics.distribution(namespace, name)
     return _distributions[key]
+
+
+def note_value(namespace: str, value: int, prefix: str) -> None:
+    """Record `value` in this process's distribution `<prefix>@<worker>` in `namespace`
+    (e.g. the max_batch_items a transformer component settled on)."""
+    _distribution(namespace, prefix).update(int(value))
 
 
 def note_peak_rss(namespace: str) -> None:
@@ -87,6 +94,12 @@ def peak_rss_by_worker(result, namespace: str) -> Dict[str, float]:
     """{worker name: peak in MiB} from a finished pipeline's distributions in `namespace`
     (committed values; attempted ones where the runner reports no committed metrics).
     Empty when the runner reports no metrics."""
+    return {name: round(kib / 1024, 1) for name, kib in max_by_name(result, namespace).items()}
+
+
+def max_by_name(result, namespace: str) -> Dict[str, int]:
+    """{distribution name: its max} of a finished pipeline's distributions in `namespace`
+    (as `peak_rss_by_worker`)."""
     try:
         found = result.metrics().query(MetricsFilter().with_namespace(namespace))
     except (NotImplementedError, AttributeError):
@@ -98,4 +111,4 @@ def peak_rss_by_worker(result, namespace: str) -> Dict[str, float]:
             continue
         name = item.key.metric.name
         peaks[name] = max(peaks.get(name, 0), int(value.max))
-    return {name: round(kib / 1024, 1) for name, kib in sorted(peaks.items())}
+    return dict(sorted(peaks.items()))

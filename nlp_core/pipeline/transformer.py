@@ -2,7 +2,7 @@
 
     [components.transformer]
     factory = "transformer"
-    max_batch_items = 4096
+    max_batch_items = 4096          # or "auto": the fastest size, measured on a GPU
     cpu_inference = "float32"       # "bfloat16" or "int8": faster predictions on the CPU
 
     [components.transformer.model]
@@ -38,6 +38,12 @@ load time: `nlp_core.load(path, config={"components.transformer.cpu_inference": 
 components.transformer.cpu_inference=int8`).
 On a GPU it does nothing (the float32 encoder, or `mixed_precision`, runs); `update` refuses
 it (E701): train with float32.
+
+`max_batch_items = "auto"` (`nlp_core/ml/transformer/batch_items.py`) is 4,096 on the CPU
+and in training; on a GPU the first prediction over a large enough batch times the batch
+at 4,096, 8,192, ... padded positions (as far as the GPU's memory allows) and keeps the
+fastest for the process. The annotate job with `--gpu` sets it for every transformer
+whose size `--model-config` does not give.
 """
 from itertools import islice
 from pathlib import Path
@@ -56,11 +62,12 @@ from ..ml.transformer import (
     TransformerListener,
     TransformerModel,
     WordpieceBatch,
+    batch_items,
     install_extensions,
 )
 from ..ml.transformer.base_weights import BaseWeightsError
 from ..ml.transformer.cpu_inference import check_cpu_inference
-from ..ml.transformer.windows import group_windows
+from ..ml.transformer.windows import build_windows, group_windows
 from ..pipeline_files import check_hf_model_dir, parsing, read_json
 from ..registry import registry
 from ..tokens import Doc
@@ -102,7 +109,7 @@ stride = 96
         "save_encoder": "full",
     })
 def make_transformer(nlp: "Language", name: str, model: Model,
-                     set_extra_annotations: Callable, max_batch_items: int,
+                     set_extra_annotations: Callable, max_batch_items: Union[int, str],
                      learn_rate_scale: float = 1.0, cpu_inference: str = "float32",
                      save_encoder: str = "full") -> "Transformer":
     """`[components.NAME] factory = "transformer"`.
@@ -111,7 +118,9 @@ def make_transformer(nlp: "Language", name: str, model: Model,
         model: Model[List[Doc], FullTransformerBatch] (TransformerModel.v3).
         set_extra_annotations: `setter(docs, full_batch)`, called after `trf_data` is set.
         max_batch_items: padded wordpiece positions the encoder runs at once at most
-            (windows are grouped shortest first up to this size).
+            (windows are grouped shortest first up to this size), or "auto": 4096 on the
+            CPU and in training, measured at the first prediction on a GPU (module
+            docstring).
         learn_rate_scale: the transformer's learning rate relative to the optimizer's
             (which the other components use): e.g. 0.1 fine-tunes it at 1e-4 while the
             heads learn at 1e-3, for short (CPU) trainings. 1.0: one rate for all.
@@ -138,11 +147,14 @@ class Transformer(ListenedPipe):
     listener_type = TransformerListener
 
     def __init__(self, vocab, model: Model, set_extra_annotations: Callable | None = None,
-                 *, name: str = "transformer", max_batch_items: int = 4096,
+                 *, name: str = "transformer", max_batch_items: Union[int, str] = 4096,
                  learn_rate_scale: float = 1.0, cpu_inference: str = "float32",
                  save_encoder: str = "full"):
+        max_batch_items = batch_items.check_max_batch_items(max_batch_items, name=name)
         super().__init__(vocab, model, name, cfg={"max_batch_items": max_batch_items,
                                                   "learn_rate_scale": learn_rate_scale})
+        # "auto": the size measured on the GPU (None until then)
+        self._tuned_items: int | None = None
         install_extensions()
         self.set_extra_annotations = set_extra_annotations or _no_annotations
         # Not in cfg: cfg.json is read back over the config at load, and this inference
@@ -154,11 +166,63 @@ class Transformer(ListenedPipe):
         self._sync_settings()
 
     def _sync_settings(self) -> None:
-        self.model.attrs["max_batch_items"] = int(self.cfg["max_batch_items"])
+        self.model.attrs["max_batch_items"] = self._training_items()
         self.model.attrs["cpu_inference"] = self.cpu_inference
 
     def _cfg_loaded(self) -> None:
+        self.cfg["max_batch_items"] = batch_items.check_max_batch_items(
+            self.cfg.get("max_batch_items"), name=self.name)
+        self._tuned_items = None
         self._sync_settings()
+
+    def set_max_batch_items(self, value: Union[int, str]) -> None:
+        """Change `max_batch_items` (a positive int or "auto", E726 otherwise); "auto"
+        measures again at the next large enough prediction on a GPU."""
+        self.cfg["max_batch_items"] = batch_items.check_max_batch_items(value, name=self.name)
+        self._tuned_items = None
+        self._sync_settings()
+
+    @property
+    def tuned_max_batch_items(self) -> int | None:
+        """The size "auto" settled on in this process (None: not measured)."""
+        return self._tuned_items
+
+    def _training_items(self) -> int:
+        value = self.cfg["max_batch_items"]
+        return batch_items.DEFAULT_ITEMS if value == batch_items.AUTO else int(value)
+
+    def _inference_items(self, docs: Sequence[Doc]) -> int:
+        """The sub-batch size for predicting `docs`: "auto" measures it on these docs at
+        the first large enough batch on a GPU (batch_items.py)."""
+        value = self.cfg["max_batch_items"]
+        if value != batch_items.AUTO:
+            return int(value)
+        if self._tuned_items is not None:
+            return self._tuned_items
+        device = self._encoder_device()
+        if getattr(device, "type", "cpu") != "cuda" or \
+                sum(len(doc) for doc in docs) < batch_items.TUNE_MIN_TOKENS:
+            return batch_items.DEFAULT_ITEMS
+        self._tuned_items = self._tune(docs, device)
+        return self._tuned_items
+
+    def _encoder_device(self) -> Any:
+        """The torch device the encoder runs on (None before it is loaded)."""
+        return getattr(self.model.shims[0], "device", None) if self.model.shims else None
+
+    def _tune(self, docs: Sequence[Doc], device: Any) -> int:
+        docs = list(docs)
+        windows = build_windows(docs, self.model.get_spans(docs), self.model.wordpiecer,
+                                batch_items.MAX_ITEMS)
+        whole = len(windows.lengths) * int(windows.lengths.max(initial=0))
+
+        def predict_at(items: int) -> None:
+            self.model.attrs["max_batch_items"] = items
+            self.model.predict(docs)
+
+        choice = batch_items.tune_on_gpu(predict_at, whole_batch=whole, device=device)
+        batch_items.log_choice(self.name, device, choice)
+        return choice.items
 
     # --- listeners ---------------------------------------------------------------------
 
@@ -182,7 +246,7 @@ class Transformer(ListenedPipe):
                 return
             lengths = numpy.array([len(doc) for doc in batch], dtype=numpy.int64)
             for rows, _ in group_windows(numpy.maximum(lengths, 1),
-                                         int(self.cfg["max_batch_items"])):
+                                         self._inference_items(batch)):
                 sub_batch = [batch[i] for i in sorted(rows.tolist())]
                 self.set_annotations(sub_batch, self.predict(sub_batch))
             yield from batch
@@ -193,6 +257,7 @@ class Transformer(ListenedPipe):
         if not any(len(doc) for doc in docs):
             width = self.model.get_dim("nO") if self.model.has_dim("nO") else 0
             return FullTransformerBatch.empty(len(docs), width, self.model.ops.xp)
+        self.model.attrs["max_batch_items"] = self._inference_items(docs)
         return self.model.predict(docs)
 
     def set_annotations(self, docs: Sequence[Doc], predictions: FullTransformerBatch
@@ -233,6 +298,7 @@ class Transformer(ListenedPipe):
         """
         if self.cpu_inference != "float32":
             raise ValueError(Errors.E701.format(name=self.name, value=self.cpu_inference))
+        self.model.attrs["max_batch_items"] = self._training_items()
         full, backprop = self.model.begin_update(docs)
         return full.doc_data, backprop
 
@@ -283,7 +349,11 @@ class Transformer(ListenedPipe):
                 raise OSError(Errors.E337.format(
                     name=self.name, what=CFG_FILE, path=path, reason="no such file"))
             with parsing(path / CFG_FILE):
-                self.cfg.update(read_json(path / CFG_FILE, expect=dict))
+                saved = read_json(path / CFG_FILE, expect=dict)
+                # config.cfg holds it too: the config's value, with the load-time
+                # overrides (`nlp_core.load(path, config=...)`, --model-config), rules
+                saved.pop("max_batch_items", None)
+                self.cfg.update(saved)
                 self._cfg_loaded()
         if "model" not in exclude:
             check_hf_model_dir(path / MODEL_DIR)

