@@ -54,7 +54,7 @@ from .loading import (
 )
 from .lora_settings import DEFAULT_TARGETS as DEFAULT_LORA_TARGETS
 from .lora_settings import check_lora_settings
-from .windows import WindowBatch, Wordpiecer, build_windows
+from .windows import CPU_CALL_POSITIONS, WindowBatch, Wordpiecer, build_windows
 
 DEFAULT_MAX_BATCH_ITEMS = 4096
 
@@ -258,15 +258,16 @@ def _forward(model: TransformerModel, docs: List[Doc], is_train: bool
              ) -> Tuple[FullTransformerBatch, Callable[[List[Floats2d]], List]]:
     model._check_loaded()
     spans = model.get_spans(docs)
-    batch = build_windows(docs, spans, model.wordpiecer, model.attrs["max_batch_items"])
+    shim = model.shims[0]
+    device = shim.device
+    batch = build_windows(docs, spans, model.wordpiecer, model.attrs["max_batch_items"],
+                          CPU_CALL_POSITIONS if device.type == "cpu" else None)
     width = model.get_dim("nO")
     if not len(batch.lengths):
         xp = model.ops.xp
         output = xp.zeros((batch.n_wordpieces, width), dtype="f")
         return _full_batch(model, spans, batch, output, [xp.zeros((0, 0, width), dtype="f")]),\
             _no_gradient
-    shim = model.shims[0]
-    device = shim.device
 
     def tensor(array: numpy.ndarray) -> Any:
         return xp2torch(array, device=device)

@@ -5,10 +5,12 @@ offsets). The span getter's spans become ranges of those wordpieces; a range lon
 the model allows is cut into consecutive pieces. Every piece is one window: the model's
 prefix special tokens, the wordpieces, its suffix special tokens. Windows are grouped into
 sub-batches of at most `max_batch_items` padded positions, shortest first, so that short
-windows are not padded to the longest one of the batch.
+windows are not padded to the longest one of the batch: on a GPU each sub-batch filled up
+to that size (few calls), on the CPU split where padding costs more than one more call
+(`group_windows`).
 
 Everything here is numpy over the whole batch; the only Python loops run over docs and
-sub-batches.
+sub-batches (and the CPU grouping's, over windows).
 """
 from dataclasses import dataclass
 from typing import Any, List, Sequence, Tuple
@@ -20,6 +22,11 @@ from ...errors import Errors
 from ...tokens import Doc, Span
 from .alignment import overlapping_ranges, ragged_ranges, shift_offsets, split_ranges
 
+# On the CPU, the fixed cost of one sub-batch through the encoder, in padded positions: the
+# grouping weighs one more call against the padding it saves. MiniLM-L6, one torch thread,
+# windows grouped with 16 / 32 / 64 / 128 / 256 / 1,024 (benchmarks/README.md, "Sub-batches
+# on the CPU"): 64 was at or near the fastest on short sentences and on documents.
+CPU_CALL_POSITIONS = 64
 # A tokenizer limit above this is HF's "no limit" sentinel (int(1e30)), not a real one.
 _NO_LIMIT = 1_000_000
 
@@ -140,17 +147,30 @@ def _offsets(lengths: Sequence[int]) -> Ints1d:
     return out
 
 
-def group_windows(lengths: Ints1d, max_items: int) -> List[Tuple[Ints1d, int]]:
+def group_windows(lengths: Ints1d, max_items: int, call_positions: int | None = None
+                  ) -> List[Tuple[Ints1d, int]]:
     """Sub-batches of window rows, shortest windows first, each with at most `max_items`
-    padded positions (rows x longest length; a longer window is a sub-batch alone)."""
+    padded positions (rows x longest length; a longer window is a sub-batch alone).
+
+    Without `call_positions` each sub-batch is filled up to `max_items`: the fewest calls,
+    what a GPU wants (its fixed cost per call is high). With it (the CPU), the sub-batches
+    are the split of the sorted windows that minimises their padded positions plus
+    `call_positions` for each sub-batch (the fixed cost of one call through the encoder,
+    counted in positions): on the CPU padding costs what real positions do, and a filled
+    sub-batch of short sentences was more than half padding.
+    """
     if not len(lengths):
         return []
-    longest = int(lengths.max())
-    if len(lengths) * longest <= max_items:
-        return [(numpy.arange(len(lengths)), longest)]
+    if call_positions is None:
+        longest = int(lengths.max())
+        if len(lengths) * longest <= max_items:
+            return [(numpy.arange(len(lengths)), longest)]
     order = numpy.argsort(lengths, kind="stable")
-    groups, start = [], 0
     sorted_lengths = lengths[order]
+    if call_positions is not None:
+        return [(order[start:end], int(sorted_lengths[end - 1])) for start, end in
+                _least_cost_split(sorted_lengths, max_items, call_positions)]
+    groups, start = [], 0
     for i in range(1, len(order) + 1):
         if i == len(order) or (i + 1 - start) * int(sorted_lengths[i]) > max_items:
             groups.append((order[start:i], int(sorted_lengths[i - 1])))
@@ -158,8 +178,33 @@ def group_windows(lengths: Ints1d, max_items: int) -> List[Tuple[Ints1d, int]]:
     return groups
 
 
+def _least_cost_split(sorted_lengths: Ints1d, max_items: int, call_positions: int
+                      ) -> List[Tuple[int, int]]:
+    """(start, end) ranges of `sorted_lengths` (ascending) that minimise the sum over
+    ranges of (end - start) x sorted_lengths[end - 1] + call_positions, each range within
+    `max_items` padded positions unless it is one window: dynamic programming over the end
+    of the last range, O(windows x the rows that fit)."""
+    n = len(sorted_lengths)
+    best = numpy.zeros(n + 1, dtype=numpy.float64)
+    back = numpy.zeros(n + 1, dtype=numpy.int64)
+    for end in range(1, n + 1):
+        longest = int(sorted_lengths[end - 1])
+        first = max(0, end - max(1, max_items // max(longest, 1)))
+        starts = numpy.arange(first, end)
+        cost = best[first:end] + (end - starts) * longest
+        k = int(numpy.argmin(cost))
+        best[end] = cost[k] + call_positions
+        back[end] = first + k
+    ranges, end = [], n
+    while end > 0:
+        ranges.append((int(back[end]), end))
+        end = int(back[end])
+    return ranges[::-1]
+
+
 def build_windows(docs: Sequence[Doc], spans: Sequence[Sequence[Span]],
-                  wordpiecer: Wordpiecer, max_batch_items: int) -> WindowBatch:
+                  wordpiecer: Wordpiecer, max_batch_items: int,
+                  call_positions: int | None = None) -> WindowBatch:
     """Tokenize `docs`, align wordpieces with tokens, and lay out the input windows.
 
     Args:
@@ -167,6 +212,8 @@ def build_windows(docs: Sequence[Doc], spans: Sequence[Sequence[Span]],
         spans: the span getter's output, one list of Spans per doc.
         wordpiecer: the tokenizer.
         max_batch_items: padded positions per sub-batch at most.
+        call_positions: the grouping's fixed cost per sub-batch (`group_windows`): a
+            number on the CPU, None on a GPU.
 
     Raises:
         ValueError: E333 when `spans` has not one list per doc.
@@ -235,7 +282,7 @@ def build_windows(docs: Sequence[Doc], spans: Sequence[Sequence[Span]],
     return WindowBatch(
         input_ids=input_ids, attention_mask=attention_mask, lengths=lengths,
         positions=positions, targets=targets, counts=counts,
-        groups=group_windows(lengths, max_batch_items), wordpiece_ids=wp_ids,
+        groups=group_windows(lengths, max_batch_items, call_positions), wordpiece_ids=wp_ids,
         wordpiece_offsets=wp_offsets, align_lengths=align_lengths, align_indices=links,
         windows=windows.astype(numpy.int32), doc_windows=doc_windows,
         doc_wordpieces=doc_wordpieces, doc_tokens=doc_tokens, doc_links=doc_links)
