@@ -156,3 +156,54 @@ def test_auto_on_a_gpu_measures_the_first_large_batch(tiny_bert, one_torch_threa
     assert trf.model.attrs["max_batch_items"] == DEFAULT_ITEMS  # training: the default
     trf.set_max_batch_items("auto")
     assert trf.tuned_max_batch_items is None  # set again: measured again
+
+
+class FakeCudaMemory:
+    """torch.cuda's clock and memory counters as tune_on_gpu reads them: each prediction
+    at `items` allocates 1,000 bytes a position, and sizes from `oom_from` run out."""
+
+    def __init__(self, oom_from):
+        import torch
+
+        self.torch = torch
+        self.oom_from = oom_from
+        self.allocated = 10_000
+        self.peak = self.allocated
+
+    def install(self, monkeypatch):
+        cuda = self.torch.cuda
+        for name, value in {
+                "synchronize": lambda device=None: None,
+                "memory_allocated": lambda device=None: self.allocated,
+                "max_memory_allocated": lambda device=None: self.peak,
+                "reset_peak_memory_stats": self.reset,
+                "memory_reserved": lambda device=None: self.allocated + 5_000_000,
+                "mem_get_info": lambda device=None: (95_000_000, 200_000_000),
+                "empty_cache": lambda: None}.items():
+            monkeypatch.setattr(cuda, name, value)
+
+    def reset(self, device=None):
+        self.peak = self.allocated
+
+    def predict(self, items):
+        if items >= self.oom_from:
+            raise self.torch.cuda.OutOfMemoryError("fake")
+        self.peak = max(self.peak, self.allocated + 1000 * items)
+
+
+def test_tune_on_gpu_reads_torchs_counters(monkeypatch):
+    """tune_on_gpu's own code (torch.cuda's counters, out of memory) with the counters
+    faked: the memory bound comes from the peak per position and what is free to torch."""
+    fake = FakeCudaMemory(oom_from=1 << 30)
+    fake.install(monkeypatch)
+    choice = batch_items.tune_on_gpu(fake.predict, whole_batch=10 ** 6, device="cuda:0")
+    # free to torch: 95 MB + 5 MB reserved-but-unused; half of it holds 50,000 positions
+    # at 1,000 bytes: 32,768 is the last size tried
+    assert [t.items for t in choice.trials] == [4096, 8192, 16384, 32768]
+    assert choice.trials[0].peak_bytes == 4096 * 1000
+    assert choice.stopped_by.startswith("memory")
+    fake = FakeCudaMemory(oom_from=16384)
+    fake.install(monkeypatch)
+    choice = batch_items.tune_on_gpu(fake.predict, whole_batch=10 ** 6, device="cuda:0")
+    assert [t.items for t in choice.trials] == [4096, 8192]
+    assert choice.stopped_by == "out of memory at 16384" and choice.items in (4096, 8192)
