@@ -33,6 +33,9 @@ from typing import Dict, Iterator, List, Protocol
 
 from .records import Record
 
+# --batch-tokens' default: en_ewt_sm ran fastest on calls of 10-20k tokens
+# (benchmarks/README.md, mixed_lengths.py)
+BATCH_TOKENS = 16_000
 # English prose is 4-5 characters a token with its whitespace (UD EWT: 4.9; en_ewt_sm's
 # tokenizer on web text); a worker starts from this and moves to what it measures
 PRIOR_CHARS_PER_TOKEN = 4.5

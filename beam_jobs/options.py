@@ -11,9 +11,9 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from nlp_core.config import parse_config_overrides
 
+from .batching import BATCH_TOKENS
+
 DEFAULT_RUNNER = "FnApiRunner"
-# en_ewt_sm ran fastest on calls of 10-20k tokens (beam_jobs/batching.py)
-BATCH_TOKENS = 16_000
 
 DESCRIPTION = """\
 Annotate a corpus with an nlp_core pipeline on Apache Beam and write Parquet.

