@@ -41,6 +41,7 @@ from .base_weights import (
     local_weights,
     read_base,
 )
+from .batch_items import DEFAULT_ITEMS
 from .data import FullTransformerBatch, WordpieceBatch
 from .extra import require_extra
 from .loading import (
@@ -55,8 +56,6 @@ from .loading import (
 from .lora_settings import DEFAULT_TARGETS as DEFAULT_LORA_TARGETS
 from .lora_settings import check_lora_settings
 from .windows import CPU_CALL_POSITIONS, WindowBatch, Wordpiecer, build_windows
-
-DEFAULT_MAX_BATCH_ITEMS = 4096
 
 # thinc 9's shim calls torch.cuda.amp.autocast, which torch deprecates with a FutureWarning
 # on every forward; the call is thinc's, not the user's, and the warning says nothing they
@@ -121,7 +120,7 @@ class TransformerModel(Model):
         check_lora_settings(str(name), rank=lora_rank, alpha=lora_alpha,
                             targets=lora_targets, dropout=lora_dropout)
         Model.__init__(self, "transformer", _forward, init=_init, dims={"nO": None},
-                       attrs={"name": str(name), "max_batch_items": DEFAULT_MAX_BATCH_ITEMS,
+                       attrs={"name": str(name), "max_batch_items": DEFAULT_ITEMS,
                               "mixed_precision": bool(mixed_precision),
                               "cpu_inference": "float32", "lora_rank": int(lora_rank),
                               "lora_alpha": float(lora_alpha),
