@@ -181,16 +181,13 @@ def shared_child(corpus: Path, model: Path, overrides: List[str], dry_run: bool)
             words += sum(len(doc) for doc in docs)
             if failures:
                 raise RuntimeError(f"annotation failed: {failures[:3]}")
-    if not dry_run:
-        import torch
-
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - started
     peak = None
     if not dry_run:
         import torch
 
+        torch.cuda.synchronize()
         peak = round(torch.cuda.max_memory_reserved() / 2 ** 20, 1)
+    seconds = time.perf_counter() - started
     print(json.dumps({"load_s": round(load_s, 2), "annotate_s": round(seconds, 2),
                       "words": words, "words_per_annotate_s": round(words / seconds, 1),
                       "max_batch_items": tuned_batch_items(shared.nlp),

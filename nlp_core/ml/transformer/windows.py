@@ -162,15 +162,14 @@ def group_windows(lengths: Ints1d, max_items: int, call_positions: int | None = 
     """
     if not len(lengths):
         return []
-    if call_positions is None:
-        longest = int(lengths.max())
-        if len(lengths) * longest <= max_items:
-            return [(numpy.arange(len(lengths)), longest)]
     order = numpy.argsort(lengths, kind="stable")
     sorted_lengths = lengths[order]
     if call_positions is not None:
         return [(order[start:end], int(sorted_lengths[end - 1])) for start, end in
                 _least_cost_split(sorted_lengths, max_items, call_positions)]
+    longest = int(sorted_lengths[-1])
+    if len(lengths) * longest <= max_items:
+        return [(numpy.arange(len(lengths)), longest)]
     groups, start = [], 0
     for i in range(1, len(order) + 1):
         if i == len(order) or (i + 1 - start) * int(sorted_lengths[i]) > max_items:
