@@ -59,7 +59,9 @@ def check_weights(path: str) -> None:
 def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
                     transformer_config: Dict[str, Any], weights_from: str | None = None
                     ) -> Tuple[Any, Any]:
-    """The encoder (eval mode, on the CPU) and fast tokenizer that `name` names.
+    """The encoder (eval mode, on the CPU) and fast tokenizer that `name` names. A local
+    BERT that bert.py computes exactly is built by bert.py; any other model by
+    `transformers.AutoModel`.
 
     Args:
         name: a local directory, `package:NAME` (an installed package holding one:
@@ -84,7 +86,7 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
     if weights_from is not None:
         check_weights(weights_from)
     # transformers is heavy (and torch with it): imported when a model is loaded
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    from transformers import AutoTokenizer
 
     options: Dict[str, Any] = {"trust_remote_code": False}
     if local or os.environ.get("HF_HUB_OFFLINE"):
@@ -97,6 +99,17 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(Errors.E331.format(name=source,
                                                        cls=type(tokenizer).__name__))
+    if local:
+        # bert.py: a BERT without transformers' modelling imports (seconds a process)
+        from .bert import load_native
+
+        encoder, _ = load_native(Path(source), transformer_config,
+                                 None if weights_from is None else Path(weights_from))
+        if encoder is not None:
+            return encoder, tokenizer
+    # transformers' modelling code is heavier still: imported for models bert.py leaves
+    from transformers import AutoConfig, AutoModel
+
     try:
         config = AutoConfig.from_pretrained(source, **options, **transformer_config)
         encoder = AutoModel.from_pretrained(weights_from or source, config=config,

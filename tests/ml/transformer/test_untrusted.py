@@ -51,9 +51,13 @@ def test_a_config_cannot_switch_on_remote_code(evil_bert, section):
     assert not (evil_bert / "EXECUTED").exists()
 
 
-def test_a_model_directory_asking_for_its_code_loads_without_running_it(evil_bert):
-    encoder, _ = load_pretrained(evil_bert, tokenizer_config={}, transformer_config={})
-    assert type(encoder).__name__ == "BertModel"
+# {}: bert.py builds it; a setting bert.py leaves to transformers: AutoModel does
+@pytest.mark.parametrize("settings,cls", [({}, "BertEncoder"),
+                                          ({"layer_norm_eps": 1e-12}, "BertModel")])
+def test_a_model_directory_asking_for_its_code_loads_without_running_it(evil_bert, settings,
+                                                                        cls):
+    encoder, _ = load_pretrained(evil_bert, tokenizer_config={}, transformer_config=settings)
+    assert type(encoder).__name__ == cls
     assert not (evil_bert / "EXECUTED").exists()
 
 
