@@ -284,18 +284,24 @@ def load_native(directory: Path, settings: Mapping[str, Any],
         with safe_open(str(weights), framework="pt") as handle:
             names = set(handle.keys())
             prefix = _PREFIX if _PREFIX + "embeddings.word_embeddings.weight" in names else ""
-            has_pooler = prefix + "pooler.dense.weight" in names
+            # the layers the config names must be there before they are built: a config
+            # asking for 10**9 layers is refused here, not after building them
+            last = f"{prefix}encoder.layer.{values.num_hidden_layers - 1}.output.dense.weight"
+            if last not in names:
+                return None, f"the checkpoint has no {last}"
             with torch.device("meta"):
-                encoder = BertEncoder(values, pooler=has_pooler)
+                encoder = BertEncoder(values, pooler=prefix + "pooler.dense.weight" in names)
             expected = encoder.state_dict()
-            if any(prefix + key not in names for key in expected):
-                return None, "the checkpoint lacks some of BERT's tensors"
+            for key, meta in expected.items():
+                # shapes and dtypes from the header, before any tensor is read
+                if prefix + key not in names:
+                    return None, f"the checkpoint has no {prefix + key}"
+                found = handle.get_slice(prefix + key)
+                if list(found.get_shape()) != list(meta.shape) or found.get_dtype() != "F32":
+                    return None, f"{prefix + key} is {found.get_dtype()} {found.get_shape()}"
             state = {key: handle.get_tensor(prefix + key) for key in expected}
     except (OSError, SafetensorError) as err:
         return None, f"{weights} could not be read ({err})"
-    for key, tensor in state.items():
-        if tensor.shape != expected[key].shape or tensor.dtype != torch.float32:
-            return None, f"{key} is {tensor.dtype} {tuple(tensor.shape)}"
     encoder.load_state_dict(state, assign=True)
     return encoder.eval(), ""
 

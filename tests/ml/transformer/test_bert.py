@@ -149,6 +149,15 @@ def test_missing_or_odd_tensors_are_left_to_transformers(tiny_bert, tmp_path):
     assert load_native(tmp_path / "missing", {})[0] is None
 
 
+def test_a_config_asking_for_more_layers_than_saved_is_not_built(tiny_bert, tmp_path):
+    path = tmp_path / "model"
+    shutil.copytree(tiny_bert, path)
+    config = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 10 ** 9}))
+    encoder, why = load_native(path, {})
+    assert encoder is None and "encoder.layer.999999999.output.dense.weight" in why
+
+
 def test_load_pretrained_builds_it_and_falls_back(tiny_bert):
     native, _ = load_pretrained(tiny_bert, tokenizer_config={}, transformer_config={})
     assert isinstance(native, BertEncoder)
