@@ -1,14 +1,15 @@
-"""A BERT encoder in plain torch, read straight from a HF model directory.
+"""A BERT (or RoBERTa) encoder in plain torch, read straight from a HF model directory.
 
 Loading a BERT through `transformers.AutoModel` imports transformers' modelling stack
 (torch.distributed, dynamo, masking utilities...): about 2 seconds of every process that
 loads a transformer pipeline, a Beam worker's included. A BERT is small enough to write out:
 `load_native` builds this module from the directory's config.json and model.safetensors
-when the model is one it computes exactly (`unsupported` says why not otherwise, and the
+when the model is one it computes exactly (BERT, and the RoBERTa family, which differs only
+in where its positions start) (`unsupported` says why not otherwise, and the
 caller then uses transformers as before).
 
-The module's parameter names are HF's `BertModel`'s, so its state dict, what it saves
-(config.json + model.safetensors, loadable by `AutoModel`), the LoRA targets and the base
+The module's parameter names are HF's `BertModel`'s (and `RobertaModel`'s, the same), so its
+state dict, what it saves (config.json + model.safetensors, loadable by `AutoModel`), the LoRA targets and the base
 weights' hashes are the same whichever loaded the model. The pooler is kept when the
 checkpoint has it (saved again as read) but not computed: nothing here uses it.
 """
@@ -38,7 +39,12 @@ _FIXED = {"position_embedding_type": "absolute", "is_decoder": False,
           "add_cross_attention": False, "chunk_size_feed_forward": 0}
 _REQUIRED = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
              "intermediate_size", "max_position_embeddings")
-_PREFIX = "bert."
+# model_type -> (HF's class, the base model's prefix in checkpoints with a head, whether
+# positions count from the padding id + 1 over the non-padding tokens, as RoBERTa's do)
+FAMILIES = {"bert": ("BertModel", "bert", False),
+            "roberta": ("RobertaModel", "roberta", True),
+            "xlm-roberta": ("XLMRobertaModel", "roberta", True),
+            "camembert": ("CamembertModel", "roberta", True)}
 
 
 class EncoderConfig:
@@ -63,7 +69,8 @@ class EncoderConfig:
 
     def save_pretrained(self, path: str) -> None:
         Path(path).mkdir(parents=True, exist_ok=True)
-        values = {**self._values, "architectures": ["BertModel"]}
+        values = {**self._values,
+                  "architectures": [FAMILIES[self._values["model_type"]][0]]}
         (Path(path) / CONFIG_FILE).write_text(json.dumps(values, indent=2, sort_keys=True)
                                               + "\n", encoding="utf8")
 
@@ -81,8 +88,8 @@ class EncoderOutput:
 def unsupported(config: Mapping[str, Any], settings: Mapping[str, Any]) -> Optional[str]:
     """Why BertEncoder cannot stand in for transformers' model of `config` (config.json's
     values) with `settings` (transformer_config), or None when it can."""
-    if config.get("model_type") != "bert":
-        return f"model_type {config.get('model_type')!r} is not 'bert'"
+    if config.get("model_type") not in FAMILIES:
+        return f"model_type {config.get('model_type')!r} is not one of {sorted(FAMILIES)}"
     other = sorted(set(settings) - set(SETTINGS))
     if other:
         return f"transformer_config sets {other[0]!r}"
@@ -99,6 +106,9 @@ def unsupported(config: Mapping[str, Any], settings: Mapping[str, Any]) -> Optio
     if pad is not None and (isinstance(pad, bool) or not isinstance(pad, int)
                             or not 0 <= pad < config["vocab_size"]):
         return f"pad_token_id is {pad!r}"
+    if FAMILIES[config["model_type"]][2] and (pad is None
+                                              or pad >= config["max_position_embeddings"]):
+        return f"pad_token_id is {pad!r}, and its positions start after it"
     if config["hidden_size"] % config["num_attention_heads"]:
         return "hidden_size is not a multiple of num_attention_heads"
     # transformers loads a model in the dtype its config names
@@ -118,17 +128,25 @@ class _Embeddings(torch.nn.Module):
             return torch.nn.Embedding.from_pretrained(torch.empty(rows, width), freeze=False,
                                                       padding_idx=padding_idx)
 
-        self.word_embeddings = table(config.vocab_size, config.get("pad_token_id"))
-        self.position_embeddings = table(config.max_position_embeddings)
+        self.pad_id = config.get("pad_token_id")
+        self.offset_positions = FAMILIES[config.model_type][2]
+        self.word_embeddings = table(config.vocab_size, self.pad_id)
+        self.position_embeddings = table(config.max_position_embeddings,
+                                         self.pad_id if self.offset_positions else None)
         self.token_type_embeddings = table(config.get("type_vocab_size", 2))
         self.LayerNorm = torch.nn.LayerNorm(width, eps=config.get("layer_norm_eps", 1e-12))
         self.dropout = torch.nn.Dropout(config.get("hidden_dropout_prob", 0.1))
 
     def forward(self, input_ids: Tensor) -> Tensor:
-        # absolute positions from 0, every token of segment 0 (one text per window)
-        length = input_ids.shape[1]
-        embedded = (self.word_embeddings(input_ids) + self.position_embeddings.weight[:length]
-                    + self.token_type_embeddings.weight[0])
+        # every token of segment 0 (one text per window)
+        embedded = self.word_embeddings(input_ids) + self.token_type_embeddings.weight[0]
+        if self.offset_positions:
+            # RoBERTa: the non-padding tokens count from pad_id + 1; padding stays at pad_id
+            real = input_ids.ne(self.pad_id)
+            positions = torch.cumsum(real, dim=1) * real + self.pad_id
+            embedded = embedded + self.position_embeddings(positions)
+        else:
+            embedded = embedded + self.position_embeddings.weight[:input_ids.shape[1]]
         return self.dropout(self.LayerNorm(embedded))
 
 
@@ -217,15 +235,14 @@ class BertEncoder(torch.nn.Module):
 
     Attributes:
         config: an EncoderConfig.
-        base_model_prefix: "bert", the prefix of the base model's names in HF checkpoints
-            of a BERT with a head.
+        base_model_prefix: "bert" or "roberta", the prefix of the base model's names in HF
+            checkpoints of the model with a head.
     """
-
-    base_model_prefix = "bert"
 
     def __init__(self, config: EncoderConfig, *, pooler: bool = True) -> None:
         super().__init__()
         self.config = config
+        self.base_model_prefix = FAMILIES[config.model_type][1]
         self.embeddings = _Embeddings(config)
         self.encoder = _Layers(config)
         self.pooler = _Pooler(config.hidden_size) if pooler else None
@@ -283,7 +300,9 @@ def load_native(directory: Path, settings: Mapping[str, Any],
     try:
         with safe_open(str(weights), framework="pt") as handle:
             names = set(handle.keys())
-            prefix = _PREFIX if _PREFIX + "embeddings.word_embeddings.weight" in names else ""
+            prefix = FAMILIES[values.model_type][1] + "."
+            if prefix + "embeddings.word_embeddings.weight" not in names:
+                prefix = ""
             # the layers the config names must be there before they are built: a config
             # asking for 10**9 layers is refused here, not after building them
             last = f"{prefix}encoder.layer.{values.num_hidden_layers - 1}.output.dense.weight"

@@ -16,6 +16,34 @@ TEXTS = ["Apple is looking at buying U.K. startup for $1 billion.", "Short.",
          "naïve café owners in São Paulo, and a few more words to pad the others"]
 
 
+def _tiny_roberta(path, model_type):
+    """A random RoBERTa-family model (config.json + model.safetensors, no tokenizer) and a
+    padded batch of ids for it (pad id 1, as RoBERTa's)."""
+    from transformers import AutoConfig, AutoModel
+
+    config = AutoConfig.for_model(model_type, vocab_size=60, hidden_size=32,
+                                  num_hidden_layers=2, num_attention_heads=2,
+                                  intermediate_size=64, max_position_embeddings=40,
+                                  type_vocab_size=1, pad_token_id=1, hidden_dropout_prob=0.0,
+                                  attention_probs_dropout_prob=0.0)
+    torch.manual_seed(0)
+    AutoModel.from_config(config).save_pretrained(str(path))
+    ids = torch.randint(3, 60, (3, 12), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(ids)
+    for row, length in enumerate((12, 5, 9)):
+        ids[row, length:] = 1
+        mask[row, length:] = 0
+    return path, {"input_ids": ids, "attention_mask": mask}
+
+
+@pytest.fixture(params=["bert", "roberta", "xlm-roberta", "camembert"])
+def family(request, tiny_bert, tmp_path):
+    """(model directory, padded batch) of a tiny random model of each family."""
+    if request.param == "bert":
+        return tiny_bert, _batch(tiny_bert)
+    return _tiny_roberta(tmp_path / request.param, request.param)
+
+
 def _hf(path, **kwargs):
     from transformers import AutoModel
 
@@ -56,10 +84,19 @@ def test_outputs_match_transformers(tiny_bert, which):
     _assert_same_outputs(ours, _hf(path), single)
 
 
-def test_gradients_match_transformers(tiny_bert):
-    ours, _ = load_native(tiny_bert, {})
-    theirs = _hf(tiny_bert)
-    batch = _batch(tiny_bert)
+def test_each_family_matches_transformers(family):
+    path, batch = family
+    ours, why = load_native(path, {})
+    assert ours is not None, why
+    theirs = _hf(path)
+    assert ours.base_model_prefix == theirs.base_model_prefix
+    _assert_same_outputs(ours, theirs, batch)
+
+
+def test_gradients_match_transformers(family):
+    path, batch = family
+    ours, _ = load_native(path, {})
+    theirs = _hf(path)
     weights = torch.randn(*batch["input_ids"].shape, 32, generator=torch.Generator().manual_seed(0))
     for model in (ours, theirs):
         model.train()  # tiny_bert's dropout is 0: training mode is deterministic
@@ -75,15 +112,17 @@ def test_gradients_match_transformers(tiny_bert):
             torch.testing.assert_close(param.grad, theirs_grads[name], atol=1e-5, rtol=1e-4)
 
 
-def test_saved_files_load_in_transformers_and_back(tiny_bert, tmp_path):
+def test_saved_files_load_in_transformers_and_back(family, tmp_path):
+    tiny_bert, batch = family
     ours, _ = load_native(tiny_bert, {"output_hidden_states": True})
     with torch.no_grad():
         ours.embeddings.word_embeddings.weight[5] += 1.0  # not the saved weights any more
     ours.save_pretrained(str(tmp_path / "saved"))
     assert json.loads((tmp_path / "saved" / "config.json").read_text())[
         "output_hidden_states"] is True
-    batch = _batch(tiny_bert)
-    _assert_same_outputs(ours, _hf(tmp_path / "saved"), batch)
+    theirs = _hf(tmp_path / "saved")
+    assert type(theirs).__name__ == ours.config.architectures[0] == type(_hf(tiny_bert)).__name__
+    _assert_same_outputs(ours, theirs, batch)
     again, why = load_native(tmp_path / "saved", {})
     assert again is not None, why
     assert again.config.output_hidden_states is True
@@ -115,7 +154,8 @@ def test_settings_apply(tiny_bert):
 
 
 @pytest.mark.parametrize("change,settings,reason", [
-    ({"model_type": "roberta"}, {}, "model_type 'roberta'"),
+    ({"model_type": "deberta-v2"}, {}, "model_type 'deberta-v2'"),
+    ({"model_type": "roberta", "pad_token_id": None}, {}, "positions start after it"),
     ({"position_embedding_type": "relative_key"}, {}, "position_embedding_type"),
     ({"hidden_act": "silu"}, {}, "hidden_act 'silu'"),
     ({"is_decoder": True}, {}, "is_decoder"),
