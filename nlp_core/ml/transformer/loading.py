@@ -17,6 +17,7 @@ from typing import Any, Dict, Mapping, Tuple, Union
 
 from ...errors import Errors
 from .base_weights import resolve_model_name
+from .saved_tokenizer import load_saved
 
 # LoRA adapters beside a saved encoder (lora.py)
 ADAPTERS_FILE = "adapters.safetensors"
@@ -57,11 +58,12 @@ def check_weights(path: str) -> None:
 
 
 def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
-                    transformer_config: Dict[str, Any], weights_from: str | None = None
-                    ) -> Tuple[Any, Any]:
+                    transformer_config: Dict[str, Any], weights_from: str | None = None,
+                    saved: bool = False) -> Tuple[Any, Any]:
     """The encoder (eval mode, on the CPU) and fast tokenizer that `name` names. A local
-    BERT that bert.py computes exactly is built by bert.py; any other model by
-    `transformers.AutoModel`.
+    BERT or RoBERTa that bert.py computes exactly is built by bert.py, any other model by
+    `transformers.AutoModel`; a saved pipeline's BERT tokenizer is read by
+    saved_tokenizer.py, any other by `transformers.AutoTokenizer`.
 
     Args:
         name: a local directory, `package:NAME` (an installed package holding one:
@@ -71,6 +73,8 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
         transformer_config: settings of the model config (e.g. output_hidden_states).
         weights_from: a local model directory to read the weights from instead of
             `name` (whose config and tokenizer are used).
+        saved: `name` is the model directory of a pipeline nlp_core saved (its tokenizer
+            files are as transformers wrote them).
 
     Raises:
         OSError: E330 when the files cannot be read, E621 when the weights are not
@@ -85,17 +89,22 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
         check_weights(source)
     if weights_from is not None:
         check_weights(weights_from)
-    # transformers is heavy (and torch with it): imported when a model is loaded
-    from transformers import AutoTokenizer
-
     options: Dict[str, Any] = {"trust_remote_code": False}
     if local or os.environ.get("HF_HUB_OFFLINE"):
         options["local_files_only"] = True
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **{**options, **tokenizer_config})
-    except (OSError, ValueError) as err:
-        raise OSError(Errors.E330.format(what="the tokenizer", name=source,
-                                                    reason=err)) from None
+    tokenizer = None
+    if saved and local and not tokenizer_config:
+        tokenizer = load_saved(Path(source))
+    if tokenizer is None:
+        # transformers is heavy (and torch with it): imported when a model is loaded
+        from transformers import AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(source,
+                                                      **{**options, **tokenizer_config})
+        except (OSError, ValueError) as err:
+            raise OSError(Errors.E330.format(what="the tokenizer", name=source,
+                                             reason=err)) from None
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(Errors.E331.format(name=source,
                                                        cls=type(tokenizer).__name__))

@@ -163,7 +163,7 @@ class TransformerModel(Model):
                                       saved=Path(source))
         encoder, tokenizer = load_pretrained(
             source, tokenizer_config={} if from_saved else self.tokenizer_config,
-            transformer_config=settings, weights_from=weights_from)
+            transformer_config=settings, weights_from=weights_from, saved=from_saved)
         self.set_encoder(encoder, tokenizer)
         if from_saved:
             self._load_saved_adapters(Path(source))
