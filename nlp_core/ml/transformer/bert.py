@@ -4,14 +4,15 @@ Loading a BERT through `transformers.AutoModel` imports transformers' modelling 
 (torch.distributed, dynamo, masking utilities...): about 2 seconds of every process that
 loads a transformer pipeline, a Beam worker's included. A BERT is small enough to write out:
 `load_native` builds this module from the directory's config.json and model.safetensors
-when the model is one it computes exactly (BERT, and the RoBERTa family, which differs only
-in where its positions start) (`unsupported` says why not otherwise, and the
-caller then uses transformers as before).
+when the model is one it computes exactly: BERT, and the RoBERTa family, which differs only
+in where its positions start. For any other, `unsupported` says why, and the caller uses
+transformers as before.
 
-The module's parameter names are HF's `BertModel`'s (and `RobertaModel`'s, the same), so its
-state dict, what it saves (config.json + model.safetensors, loadable by `AutoModel`), the LoRA targets and the base
-weights' hashes are the same whichever loaded the model. The pooler is kept when the
-checkpoint has it (saved again as read) but not computed: nothing here uses it.
+The module's parameter names are HF's `BertModel`'s (`RobertaModel`'s are the same), so its
+state dict, what it saves (config.json + model.safetensors, loadable by `AutoModel`), the
+LoRA targets and the base weights' hashes are the same whichever loaded the model. The
+pooler is kept when the checkpoint has it (saved again as read) but not computed: nothing
+here uses it.
 """
 import json
 from pathlib import Path
@@ -63,9 +64,6 @@ class EncoderConfig:
 
     def get(self, name: str, default: Any = None) -> Any:
         return self._values.get(name, default)
-
-    def to_dict(self) -> Dict[str, Any]:
-        return dict(self._values)
 
     def save_pretrained(self, path: str) -> None:
         Path(path).mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,6 @@ from typing import Any, Dict, Mapping, Tuple, Union
 
 from ...errors import Errors
 from .base_weights import resolve_model_name
-from .saved_tokenizer import load_saved
 
 # LoRA adapters beside a saved encoder (lora.py)
 ADAPTERS_FILE = "adapters.safetensors"
@@ -94,6 +93,9 @@ def load_pretrained(name: Union[str, Path], *, tokenizer_config: Dict[str, Any],
         options["local_files_only"] = True
     tokenizer = None
     if saved and local and not tokenizer_config:
+        # imports `tokenizers`, which the transformers extra installs: lazy, as transformers
+        from .saved_tokenizer import load_saved
+
         tokenizer = load_saved(Path(source))
     if tokenizer is None:
         # transformers is heavy (and torch with it): imported when a model is loaded
