@@ -3,7 +3,8 @@ imports, loads and annotates without them (a worker then starts without paying f
 and a transformer pipeline fails when it is built, with an error naming the extra.
 
 The child processes stand for an environment without the extra: a finder put first on
-their `sys.meta_path` refuses `torch` and `transformers`, as if they were not installed.
+their `sys.meta_path` refuses `torch`, `transformers` and `tokenizers` (which transformers
+brings), as if they were not installed.
 """
 import json
 import subprocess
@@ -28,7 +29,7 @@ WITHOUT_EXTRA = textwrap.dedent('''
 
     class NotInstalled(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("torch", "transformers"):
+            if name.split(".")[0] in ("torch", "transformers", "tokenizers"):
                 raise ModuleNotFoundError(f"No module named {name!r}", name=name)
             return None
 
@@ -71,7 +72,7 @@ def test_cnn_worker_imports_loads_and_annotates_without_torch():
         out["batch"] = [len(d) for d in docs]
         out["failures"] = failures
         out["imported"] = sorted(m for m in sys.modules
-                                 if m.split(".")[0] in ("torch", "transformers"))
+                                 if m.split(".")[0] in ("torch", "transformers", "tokenizers"))
     ''')
     assert out["deps"][:3] == ["nsubj", "aux", "ROOT"] and out["ents"] == ["Apple", "U.K."]
     assert out["batch"] == [3, 3] and out["failures"] == []
