@@ -95,6 +95,14 @@ def unsupported(config: Mapping[str, Any], settings: Mapping[str, Any]) -> Optio
         value = config.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             return f"{key} is {value!r}"
+    for key in ("layer_norm_eps", "hidden_dropout_prob", "attention_probs_dropout_prob"):
+        value = {**config, **settings}.get(key, 0.1)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not 0 <= value < 1 or (key == "layer_norm_eps" and value == 0):
+            return f"{key} is {value!r}"
+    types = config.get("type_vocab_size", 2)
+    if isinstance(types, bool) or not isinstance(types, int) or types <= 0:
+        return f"type_vocab_size is {types!r}"
     for key, value in _FIXED.items():
         if config.get(key, value) != value:
             return f"{key} is {config.get(key)!r}"

@@ -163,6 +163,9 @@ def test_settings_apply(tiny_bert):
     ({"num_attention_heads": 5}, {}, "multiple of num_attention_heads"),
     ({"pad_token_id": 10 ** 6}, {}, "pad_token_id"),
     ({}, {"layer_norm_eps": 1e-5}, "transformer_config sets 'layer_norm_eps'"),
+    ({"layer_norm_eps": "tiny"}, {}, "layer_norm_eps is 'tiny'"),
+    ({}, {"hidden_dropout_prob": 1.5}, "hidden_dropout_prob is 1.5"),
+    ({"type_vocab_size": 0}, {}, "type_vocab_size is 0"),
 ])
 def test_what_is_left_to_transformers(tiny_bert, tmp_path, change, settings, reason):
     config = json.loads((tiny_bert / "config.json").read_text())
