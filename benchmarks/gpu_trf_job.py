@@ -14,7 +14,8 @@ machine cannot carry the 88 MB MiniLM weights, and speed does not depend on them
 shapes, the same number of parser transitions per token). It is built from en_ewt_trf's
 config with `name` pointing at a random MiniLM-shaped BERT (its config.json and tokenizer
 from en_ewt_trf) and en_ewt_trf's heads read from disk; saved once under --work-dir.
---real uses en_ewt_trf as shipped.
+--real uses en_ewt_trf as shipped. The pipeline's encoder is nlp_core's own BERT
+(nlp_core/ml/transformer/bert.py), hf_fp16's is transformers' BertModel.
 
 Corpus: UD English EWT train as JSONL records of up to 3 sentences (annotate_corpus.build,
 cycled to --docs records). Runs, each a fresh process timed from launch to exit:
