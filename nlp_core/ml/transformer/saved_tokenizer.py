@@ -4,12 +4,12 @@
 nlp_core saved holds its tokenizer as transformers wrote it: tokenizer.json is the
 `tokenizers` pipeline (normalizer, pre-tokenizer, WordPiece vocabulary, post-processor)
 exactly as transformers had built it, and tokenizer_config.json names the special tokens
-and the length limit. For a BERT tokenizer, or one that transformers runs from tokenizer.json as it is, that is
-all the windows use (windows.py's
-`Wordpiecer`: ids and character offsets, the special tokens around a sequence, the padding
-id, the limit, the vocabulary), so `load_saved` reads those files directly and
-`SavedTokenizer` answers the same calls. Any other tokenizer, or files it cannot read
-exactly, is left to `AutoTokenizer`.
+and the length limit. For a BERT tokenizer, or one that transformers runs from
+tokenizer.json as it is, that is all the windows use (windows.py's `Wordpiecer`: ids and
+character offsets, the special tokens around a sequence, the padding id, the limit, the
+vocabulary), so `load_saved` reads those files directly and `SavedTokenizer` answers the
+same calls. Any other tokenizer, or files it cannot read exactly, is left to
+`AutoTokenizer`.
 """
 import json
 from pathlib import Path
