@@ -24,8 +24,9 @@ from safetensors.torch import save_file
 from torch import Tensor
 from torch.nn import functional
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
+from ...pipeline_files import read_json
+from .base_weights import CONFIG_FILE, WEIGHTS_FILE
+
 # settings a pipeline's transformer_config may change on a native encoder; any other key
 # goes to transformers, which knows them all
 SETTINGS = ("output_hidden_states", "hidden_dropout_prob", "attention_probs_dropout_prob")
@@ -281,10 +282,9 @@ class BertEncoder(torch.nn.Module):
 def read_config(directory: Path) -> Optional[Dict[str, Any]]:
     """config.json of a model directory as a dict, or None when it cannot be read as one."""
     try:
-        values = json.loads((Path(directory) / CONFIG_FILE).read_text(encoding="utf8"))
-    except (OSError, ValueError):
+        return read_json(Path(directory) / CONFIG_FILE, expect=dict)
+    except (OSError, ValueError):  # ValueError: read_json's E231
         return None
-    return values if isinstance(values, dict) else None
 
 
 def load_native(directory: Path, settings: Mapping[str, Any],
