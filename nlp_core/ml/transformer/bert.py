@@ -259,9 +259,11 @@ class BertEncoder(torch.nn.Module):
         if output_hidden_states is None:
             output_hidden_states = bool(self.config.get("output_hidden_states", False))
         mask = None
-        if attention_mask is not None and not bool(attention_mask.bool().all()):
-            # (batch, 1, 1, seq): every query of a window sees its window's real tokens
-            mask = attention_mask.bool()[:, None, None, :]
+        if attention_mask is not None:
+            real = attention_mask.bool()
+            if not bool(real.all()):
+                # (batch, 1, 1, seq): every query of a window sees its window's real tokens
+                mask = real[:, None, None, :]
         hidden = self.embeddings(input_ids)
         states: List[Tensor] = [hidden]
         for layer in self.encoder.layer:
