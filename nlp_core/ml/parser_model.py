@@ -32,7 +32,7 @@ from thinc.types import Floats2d
 from ..errors import Errors
 from ..registry import registry
 from .parser_step import forward
-from .parser_weights import seen_mask, set_seen_classes, weights
+from .parser_weights import precompute_into, seen_mask, set_seen_classes, weights
 
 # Context widths (nF) of each state type, without and with extra state tokens.
 STATE_FEATURES = {"parser": (8, 13), "ner": (3, 6)}
@@ -102,12 +102,9 @@ def precompute(model: Model, X: Floats2d, is_train: bool):
     faster than thinc's BLIS gemm at these shapes on the 2-core benchmark VM; cupy on GPU)."""
     nF, nO, nP, nI = (model.get_dim(d) for d in ("nF", "nO", "nP", "nI"))
     W = model.get_param("W").reshape((nF * nO * nP, nI))
-    ops = model.ops
-    xp = ops.xp
+    xp = model.ops.xp
     n = X.shape[0]
-    F = ops.alloc2f(n + 1, nF * nO * nP, zeros=False)
-    xp.matmul(X, W.T, out=F[:n])
-    F[n] = model.get_param("pad").reshape(-1)
+    F = precompute_into(model, X, model.ops.alloc2f(n + 1, nF * nO * nP, zeros=False))
 
     def backprop(dF: Any) -> Floats2d:
         dF = dF.reshape((n + 1, nF * nO * nP))
@@ -115,7 +112,7 @@ def precompute(model: Model, X: Floats2d, is_train: bool):
         model.inc_grad("W", xp.matmul(dF[:n].T, X).reshape((nF, nO, nP, nI)))
         return xp.matmul(dF[:n], W)
 
-    return F.reshape((n + 1, nF, nO, nP)), backprop
+    return F, backprop
 
 
 def _init_hidden(model: Model, X: Any = None, Y: Any = None) -> None:

@@ -27,7 +27,7 @@ import numpy
 from thinc.api import Model, NumpyOps
 
 from ..errors import Errors
-from .parser_weights import seen_mask, weights
+from .parser_weights import precompute_into, seen_mask, weights
 
 # Score given to unseen classes: below any real score, but finite, so a state whose only
 # valid moves are unseen still moves.
@@ -153,16 +153,24 @@ def parse(model: Model, docs: Sequence, batches: Sequence[Any], *,
     hidden = model.get_ref("hidden")
     if use_c is None:
         use_c = model.attrs.get("c_forward", True) and _c_greedy_parse is not None
-    start = doc_start = 0
+    tokens, doc_start = [], 0
     for batch in batches:
         _check(model, batch)
-        n_docs = batch.n_docs
-        n_tokens = sum(len(doc) for doc in docs[doc_start:doc_start + n_docs])
-        doc_start += n_docs
+        tokens.append(sum(len(doc) for doc in docs[doc_start:doc_start + batch.n_docs]))
+        doc_start += batch.n_docs
+    # one buffer for every batch's precomputed features, each batch's in turn
+    largest = max((n for n, batch in zip(tokens, batches) if not batch.is_final()),
+                  default=None)
+    if largest is None:
+        return
+    width = hidden.get_dim("nF") * hidden.get_dim("nO") * hidden.get_dim("nP")
+    buffer = hidden.ops.alloc2f(largest + 1, width, zeros=False)
+    start = 0
+    for batch, n_tokens in zip(batches, tokens):
         if batch.is_final():
             start += n_tokens
             continue
-        F = hidden.predict(X[start:start + n_tokens])
+        F = precompute_into(hidden, X[start:start + n_tokens], buffer)
         start += n_tokens
         if not hasattr(batch, "greedy_step"):
             beam_parse_python(model, F, batch)

@@ -47,7 +47,8 @@ from .trainable import (
 )
 
 # Tokens per chunk at inference: the precomputed features of a chunk are
-# CHUNK_TOKENS * nF * hidden_width * maxout_pieces floats (8 * 128 * 3 * 2048 * 4 B = 25 MB).
+# CHUNK_TOKENS * nF * hidden_width * maxout_pieces floats (en_ewt_sm's parser: 13 * 128 * 3
+# * 2048 * 4 B = 41 MB), in one buffer that the chunks of a predict call reuse in turn.
 CHUNK_TOKENS = 2048
 # Docs per batch when following the static oracle over the training data at initialize.
 ORACLE_BATCH = 512

@@ -14,6 +14,7 @@ from nlp_core.ml.parser_model import (
     seen_mask,
     set_seen_classes,
 )
+from nlp_core.ml.parser_weights import precompute_into
 from nlp_core.parser_internals import ArcEager, BeamBatch, BiluoNER, GreedyBatch
 from nlp_core.registry import registry
 from nlp_core.tokens.doc import Doc
@@ -249,6 +250,44 @@ def test_chunks_parse_like_one_batch(parsed):
     model.predict((docs, parts))
     assert whole.history(0).tolist() == parts[0].history(0).tolist()
     assert whole.history(2).tolist() == parts[1].history(1).tolist()
+
+
+@pytest.mark.parametrize("use_c", [True, False])
+def test_chunks_of_uneven_sizes_share_one_feature_buffer(vocab, use_c):
+    """parse() writes each chunk's features into one buffer sized for the largest chunk:
+    chunks smaller and larger than the ones before them, and an already-final chunk in
+    between (skipped), make the same moves as one batch of all the docs."""
+    system = ArcEager(["nsubj", "obj", "det", "amod", "punct", "case", "obl", "advmod"])
+    docs = _ewt_docs(vocab, 60)
+    model = _model(system, hidden=16, pieces=2)
+    model.initialize(X=docs[:5])
+    _randomize(model, seed=4)
+    lengths = [len(doc) for doc in docs]
+    whole = GreedyBatch(system, lengths)
+    parser_step.parse(model, docs, [whole], use_c=use_c)
+    cuts = [0, 3, 40, 41, 45, 60]  # 3, 37, 1, 4 and 15 docs
+    parts = [GreedyBatch(system, lengths[a:b]) for a, b in zip(cuts, cuts[1:])]
+    parser_step.parse(model, docs[40:41], [parts[2]], use_c=use_c)  # final beforehand
+    parser_step.parse(model, docs, parts, use_c=use_c)
+    for part, start in zip(parts, cuts):
+        assert part.is_final()
+        for d in range(part.n_docs):
+            assert part.history(d).tolist() == whole.history(start + d).tolist(), start + d
+
+
+def test_features_written_into_a_buffer_equal_precompute(parsed):
+    system, docs, _ = parsed
+    model = _model(system)
+    model.initialize(X=docs)
+    _randomize(model, seed=5)
+    hidden = model.get_ref("hidden")
+    X = model.get_ref("projection").predict(docs)
+    expected = hidden.predict(X)
+    buffer = numpy.full((X.shape[0] + 7, expected[0].size), numpy.nan, dtype="float32")
+    F = precompute_into(hidden, X, buffer)
+    assert F.shape == expected.shape and numpy.shares_memory(F, buffer)
+    numpy.testing.assert_array_equal(F, expected)
+    assert numpy.isnan(buffer[X.shape[0] + 1:]).all()  # the rows past the chunk: untouched
 
 
 @pytest.mark.parametrize("use_upper", [True, False])
