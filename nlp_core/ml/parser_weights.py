@@ -42,7 +42,8 @@ def precompute_into(hidden: Model, X: Any, buffer: Any) -> Any:
     shaped (n_tokens + 1, nF, nO, nP). One buffer serves all the chunks a parse call runs
     in turn (parser_step.parse): en_ewt_sm's parser chunk of 2,048 tokens is 40 MB of
     features, above glibc's 32 MiB mmap threshold, so a buffer per chunk was mapped and
-    zeroed by the kernel each time, about 4% of the pipeline's time."""
+    zeroed by the kernel each time: a run of `nlp.pipe` took 1.02x as long (benchmarks/
+    README.md, paired_cores.py)."""
     nF, nO, nP, nI = (hidden.get_dim(d) for d in ("nF", "nO", "nP", "nI"))
     W = hidden.get_param("W").reshape((nF * nO * nP, nI))
     n = X.shape[0]
