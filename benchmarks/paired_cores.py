@@ -7,10 +7,11 @@ machine's drift cancels out of.
 This VM's speed drifts by up to 25% between runs minutes apart (benchmarks/README.md,
 scaling.py), as much as the differences measured. Two processes started together, each
 pinned to its own core (`taskset`), see the same drift, so the ratio of their times is
-steady where the ratio of runs one after the other is not. What they share (the L3 cache,
-memory bandwidth) they share alike, and which one gets which core is swapped every round.
-The process that finishes first leaves the other alone for its last seconds, which favours
-the slower one slightly: the ratios understate the difference, if anything.
+steady where the ratio of runs one after the other is not; which one gets which core is
+swapped every round. It is not neutral: the two share the L3 cache and memory bandwidth, so
+the run with more memory traffic loses more to its partner, and the process that finishes
+first leaves the other alone for its last seconds. Compare with runs one after the other
+(scaling.py) before concluding (benchmarks/README.md, paired_cores.py).
 
 Modes (one corpus of EWT train text, `annotate_corpus.build` as scaling.py's):
 
