@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import annotate_corpus
-from scaling import BARE, REPO
+from scaling import BARE_ENV, REPO, bare_command, job_command, job_summary
 
 Command = Tuple[List[str], Path, Dict[str, str]]  # argv, working directory, environment
 
@@ -72,14 +72,11 @@ def _pair(a: Command, b: Command, cores: Tuple[int, int], logs: Path) -> Tuple[D
 
 
 def _bare(corpus: Path, model: str, tree: Path) -> Command:
-    return ([sys.executable, "-c", BARE, str(corpus), model], tree,
-            {"OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(tree)})
+    return bare_command(corpus, model), tree, {**BARE_ENV, "PYTHONPATH": str(tree)}
 
 
 def _job(corpus: Path, output: Path, model: str) -> Command:
-    return ([sys.executable, "-m", "beam_jobs.annotate", "--input", str(corpus),
-             "--output", str(output), "--model", model, "--overwrite",
-             "--runner=FnApiRunner"], REPO, {"PYTHONPATH": str(REPO)})
+    return job_command(corpus, output, model, 1), REPO, {"PYTHONPATH": str(REPO)}
 
 
 def worktree(base: str, root: Path) -> Path:
@@ -134,9 +131,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                 if options.mode == "job":
                     a, b = _pair(_bare(corpus, options.model, REPO),
                                  _job(corpus, root / "out", options.model), cores, root)
-                    summary = json.loads((root / "out" / "run_summary.json").read_text())
-                    assert summary["reconciled"], summary["counts"]
-                    b["stage_seconds"] = summary.get("stage_seconds", {})
+                    b["stage_seconds"] = job_summary(root / "out").get("stage_seconds", {})
                 else:
                     a, b = _pair(_bare(corpus, options.model, tree),
                                  _bare(corpus, options.model, REPO), cores, root)

@@ -85,23 +85,41 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# numpy's BLAS on one thread, as the job's workers run it (workers.py): its fastest
+# setting for these pipelines, and what the job is compared with
+BARE_ENV = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def bare_command(corpus: Path, model: str) -> List[str]:
+    return [sys.executable, "-c", BARE, str(corpus), model]
+
+
+def job_command(corpus: Path, output: Path, model: str, workers: int) -> List[str]:
+    """The annotate job with its defaults: FnApiRunner in memory for one worker,
+    multi_processing for more."""
+    beam = ["--runner=FnApiRunner"] + ([] if workers == 1 else [
+        "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"])
+    return [sys.executable, "-m", "beam_jobs.annotate", "--input", str(corpus),
+            "--output", str(output), "--model", model, "--overwrite", *beam]
+
+
+def job_summary(output: Path) -> Dict:
+    """The finished job's run_summary.json (its counts reconciled)."""
+    summary = json.loads((output / "run_summary.json").read_text())
+    assert summary["reconciled"], summary["counts"]
+    return summary
+
+
 def bare(corpus: Path, model: str) -> Dict:
-    # numpy's BLAS on one thread, as the job's workers run it (workers.py): its fastest
-    # setting for these pipelines, and what the job is compared with
-    run = _timed([sys.executable, "-c", BARE, str(corpus), model],
-                 {"OPENBLAS_NUM_THREADS": "1"})
+    run = _timed(bare_command(corpus, model), BARE_ENV)
     run.update(json.loads(run.pop("stdout").strip().splitlines()[-1]))
     return run
 
 
 def job(corpus: Path, output: Path, model: str, workers: int) -> Dict:
-    beam = ["--runner=FnApiRunner"] + ([] if workers == 1 else [
-        "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"])
-    run = _timed([sys.executable, "-m", "beam_jobs.annotate", "--input", str(corpus),
-                  "--output", str(output), "--model", model, "--overwrite", *beam])
+    run = _timed(job_command(corpus, output, model, workers))
     run.pop("stdout")
-    summary = json.loads((output / "run_summary.json").read_text())
-    assert summary["reconciled"], summary["counts"]
+    summary = job_summary(output)
     run.update(docs=summary["counts"]["annotated"], words=summary["counts"]["tokens"],
                shards=summary["shards"]["total"], job_wall_seconds=summary["wall_seconds"],
                stage_seconds=summary.get("stage_seconds", {}),
