@@ -7,8 +7,15 @@ elements (built straight from Doc arrays) and buffers them until a row group hol
 parallel and skip them by their statistics, which works best with groups of tens of MB.
 Files are written per bundle and renamed into place when the job finishes, as every Beam
 file sink does; the table's schema (with its name and version) is in each file's metadata.
+
+A full row group is encoded and written on a writer thread while the caller goes on
+(Parquet encoding and compression run in Arrow's C++ without the GIL, so they take a spare
+core rather than the annotating thread's time); one row group at most is in flight, so a
+writer holds at most two row groups' worth of batches, and a failed write raises in the
+caller at its next flush or at close.
 """
-from typing import Any, Dict, List
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Dict, List, Optional
 
 import apache_beam as beam
 import pyarrow as pa
@@ -18,7 +25,8 @@ from apache_beam.io.filesystem import CompressionTypes
 
 
 class _RowGroupWriter:
-    """One open Parquet file: buffers batches, writes a row group per `row_group_bytes`."""
+    """One open Parquet file: buffers batches, writes a row group per `row_group_bytes` (on
+    its writer thread, one at a time; see the module docstring)."""
 
     def __init__(self, file_handle, schema: pa.Schema, row_group_bytes: int, compression: str,
                  writer_options: Dict[str, Any] | None = None):
@@ -29,6 +37,8 @@ class _RowGroupWriter:
                                         **(writer_options or {}))
         self._batches: List[pa.RecordBatch] = []
         self._buffered = 0
+        self._thread: Optional[ThreadPoolExecutor] = None  # made at the first row group
+        self._pending: Optional[Future] = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
@@ -38,18 +48,41 @@ class _RowGroupWriter:
         if self._buffered >= self._row_group_bytes:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, *, wait: bool = False) -> None:
+        """Write the buffered batches as one row group: on the writer thread, or on this
+        one with `wait` (nothing is left to overlap it with)."""
         if not self._batches:
             return
+        self._wait()
         table = pa.Table.from_batches(self._batches, schema=self._schema)
-        self._writer.write_table(table, row_group_size=table.num_rows)
         self._batches = []
         self._buffered = 0
+        if wait:
+            self._write(table)
+            return
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="parquet-writer")
+        self._pending = self._thread.submit(self._write, table)
+
+    def _write(self, table: pa.Table) -> None:
+        self._writer.write_table(table, row_group_size=table.num_rows)
+
+    def _wait(self) -> None:
+        """Until the row group in flight is written (its error raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def close(self) -> None:
-        self.flush()
-        self._writer.close()
-        self._file.close()
+        try:
+            self._wait()
+            self.flush(wait=True)
+            self._writer.close()
+            self._file.close()
+        finally:
+            if self._thread is not None:
+                self._thread.shutdown(wait=True)
+                self._thread = None
 
 
 class ParquetBatchSink(FileBasedSink):

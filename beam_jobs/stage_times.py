@@ -7,7 +7,8 @@ worker process and thread) in the STAGE_NAMESPACE namespace:
     read_check     a shard's reading, record checks and batching
     annotate       the pipeline (nlp.pipe) on each batch
     arrow          the batch's Docs -> Arrow record batches (annotations, tensors)
-    write          Parquet writing and each shard's commit
+    write          Parquet writing and each shard's commit (a row group written on the
+                   writer thread counts only while the shard waits for it: parquet.py)
 
 `stage_seconds(result)` reads them back from the finished pipeline; `finish_summary`
 (annotate.py) writes them with each one's share of the total as `stage_seconds` and
