@@ -181,7 +181,12 @@ def paired(runs: Dict[str, List[Dict]]) -> Dict:
         result[name] = {"wall_vs_bare": [round(r, 3) for r in wall],
                         "cpu_vs_bare": [round(r, 3) for r in cpu],
                         "median_wall_vs_bare": round(statistics.median(wall), 3),
-                        "median_cpu_vs_bare": round(statistics.median(cpu), 3)}
+                        "median_cpu_vs_bare": round(statistics.median(cpu), 3),
+                        # each pass's (bare, job) wall seconds and the job's stage seconds
+                        "passes": [{"bare_seconds": round(b["seconds"], 2),
+                                    "job_seconds": round(j["seconds"], 2),
+                                    "job_stage_seconds": j["stage_seconds"]}
+                                   for b, j in zip(runs["bare"], jobs)]}
         print(f"{name} / bare per pass: wall {result[name]['wall_vs_bare']} (median "
               f"{result[name]['median_wall_vs_bare']}); CPU seconds job / bare "
               f"{result[name]['cpu_vs_bare']} (median {result[name]['median_cpu_vs_bare']})")
