@@ -52,7 +52,7 @@ _IPYTHON_PROBES = ("apache_beam.utils.interactive_utils", "apache_beam.pipeline"
 def skip_ipython_probe() -> None:
     """Beam asks whether it runs inside IPython at every transform it applies and when a
     pipeline ends, by importing IPython: where IPython is installed but not running, that
-    import costs 0.3-0.4 s of a job's start-up (a quarter of what Beam's own import costs).
+    import costs about 0.3 s of a job's start-up (a quarter of Beam's own import).
     An IPython shell that is running has been imported, so the probe is skipped while
     `IPython` is not in sys.modules and asked as before once it is. Modules of Beam that
     lack the function (another Beam version) are left as they are."""

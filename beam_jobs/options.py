@@ -97,7 +97,9 @@ class AnnotateOptions(PipelineOptions):
                                  "would inflate to more MiB is dead-lettered as "
                                  "file_too_large, before the memory is spent (default: 512).")
         parser.add_argument("--row-group-mb", type=int, default=64,
-                            help="Arrow data per Parquet row group, in MiB (default: 64).")
+                            help="Arrow data per Parquet row group, in MiB (default: 64). "
+                                 "A full row group is written on a writer thread while the "
+                                 "next one fills, so a table file holds up to two in memory.")
         parser.add_argument("--allow-duplicate-ids", action="store_true",
                             help="Skip the duplicate-id pass (one less read of the input): "
                                  "doc_id is then not kept unique. Records sharing an id, and a "
