@@ -38,10 +38,10 @@ class _Batch:
         self.idx = self.column("idx")
         self.end_chars = self.idx + self.column("length")
 
-    def column(self, name: str) -> numpy.ndarray:
+    def column(self, name: str, again: bool = False) -> numpy.ndarray:
         """Column `name` of every doc, concatenated, in the column's own dtype (zeros
-        where a doc lacks it)."""
-        if name not in self._columns:
+        where a doc lacks it); `again` after a doc's column changed."""
+        if again or name not in self._columns:
             self._columns[name] = Doc.concat_column(self.docs, name)
         return self._columns[name]
 
@@ -100,9 +100,19 @@ def _head_column(batch: _Batch) -> pa.Array:
 
 
 def _sent_start_column(batch: _Batch) -> pa.Array:
-    # set sentence starts, or a parse whose boundaries were never materialised
-    has = numpy.array([doc.ensure_sent_starts() for doc in batch.docs], dtype=bool)
-    starts = batch.column("sent_start")[batch.tokens_of(has)]
+    """Sentence starts of the docs that have them set (a token after the first has a value,
+    as `Doc.ensure_sent_starts` reads it: found for the whole batch at once) or can derive
+    them from a parse (only those docs are asked to)."""
+    values = batch.column("sent_start")
+    seen = numpy.zeros(len(values) + 1, dtype=numpy.int64)
+    numpy.cumsum(values != 0, out=seen[1:])
+    has = seen[batch.ends] > seen[numpy.minimum(batch.starts + 1, batch.ends)]
+    unset = numpy.nonzero(~has & (batch.lengths > 0))[0].tolist()
+    derived = [i for i in unset if batch.docs[i].ensure_sent_starts()]
+    if derived:
+        has[derived] = True
+        values = batch.column("sent_start", again=True)
+    starts = values[batch.tokens_of(has)]
     return _list_column(batch, has, pa.array(starts == 1, mask=starts == 0))
 
 

@@ -95,3 +95,40 @@ def test_empty_batch_and_dead_letters():
     assert rows.schema.equals(dead_letter.SCHEMA, check_metadata=True)
     assert rows.to_pylist() == [letter._asdict()]
     assert dead_letters_to_record_batch([]).num_rows == 0
+
+
+def _sent_start_docs(vocab, rng):
+    """Docs of every sentence-start case: set by a senter (with and without a parse), only
+    the first token's value, derived from a parse never materialised, none, empty."""
+    docs = []
+    for k in range(60):
+        n = rng.randrange(0, 9)
+        doc = Doc(vocab, words=["w"] * n)
+        case = k % 5
+        if n and case in (0, 1):  # a senter's starts: 1 / -1, some tokens left 0
+            doc.set_column("sent_start", [1] + [rng.choice([1, -1, -1, 0]) for _ in range(n - 1)])
+        if n and case == 2:
+            doc.set_column("sent_start", [1] + [0] * (n - 1))
+        if n and case in (1, 2, 3):  # a parse: roots at random, heads before them
+            heads = [0 if i == 0 or rng.random() < 0.3 else -rng.randrange(1, i + 1)
+                     for i in range(n)]
+            doc.set_column("head", heads)
+            doc.set_column("dep", [vocab.strings.add("ROOT" if h == 0 else "dep")
+                                   for h in heads])
+        docs.append(doc)
+    return docs
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sent_starts_are_the_ones_each_doc_sets_or_derives(seed):
+    vocab = Vocab(lang="en")
+    expected = []
+    for doc in _sent_start_docs(vocab, random.Random(seed)):
+        if doc.ensure_sent_starts():
+            expected.append([None if v == 0 else bool(v == 1)
+                             for v in doc.column("sent_start").tolist()])
+        else:
+            expected.append(None)
+    docs = _sent_start_docs(vocab, random.Random(seed))
+    assert _batch(docs).column("sent_start").to_pylist() == expected
+    assert any(row is None for row in expected) and any(row for row in expected)
