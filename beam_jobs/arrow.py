@@ -49,11 +49,16 @@ class _Batch:
         """Per doc, whether any of its tokens has a non-zero value in column `name`:
         `Doc.has_annotation` for the whole batch (kept, like the columns)."""
         if name not in self._has:
-            values = self.column(name)
-            seen = numpy.zeros(len(values) + 1, dtype=numpy.int64)
-            numpy.cumsum(values != 0, out=seen[1:])
-            self._has[name] = seen[self.ends] > seen[self.starts]
+            self._has[name] = self.any_nonzero(self.column(name))
         return self._has[name]
+
+    def any_nonzero(self, values: numpy.ndarray, after_first: bool = False) -> numpy.ndarray:
+        """Per doc, whether `values` (a concatenated column) is non-zero at any of its
+        tokens (any after its first, with `after_first`): one cumulative sum."""
+        seen = numpy.zeros(len(values) + 1, dtype=numpy.int64)
+        numpy.cumsum(values != 0, out=seen[1:])
+        starts = numpy.minimum(self.starts + 1, self.ends) if after_first else self.starts
+        return seen[self.ends] > seen[starts]
 
     def tokens_of(self, has: numpy.ndarray) -> numpy.ndarray:
         """Token mask of the docs that `has` marks."""
@@ -104,9 +109,7 @@ def _sent_start_column(batch: _Batch) -> pa.Array:
     as `Doc.ensure_sent_starts` reads it: found for the whole batch at once) or can derive
     them from a parse (only those docs are asked to)."""
     values = batch.column("sent_start")
-    seen = numpy.zeros(len(values) + 1, dtype=numpy.int64)
-    numpy.cumsum(values != 0, out=seen[1:])
-    has = seen[batch.ends] > seen[numpy.minimum(batch.starts + 1, batch.ends)]
+    has = batch.any_nonzero(values, after_first=True)
     unset = numpy.nonzero(~has & (batch.lengths > 0))[0].tolist()
     derived = [i for i in unset if batch.docs[i].ensure_sent_starts()]
     if derived:
