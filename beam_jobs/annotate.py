@@ -197,7 +197,8 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan,
                           rules, id_buckets(sum({s.path: s.size for s in plan.shards}.values()))))
     annotate = AnnotateBatches(job.model, job.keep_text, job.tensors, job.tensor_dtype,
                                gpu_id(job), plan.extensions, plan.code,
-                               workers.worker_threads(plan.options), model_config(job))
+                               workers.worker_threads(plan.options), model_config(job),
+                               job.parse_threads)
     todo = list(plan.shards if shards is None else shards)
     done = (p
             | "Shards" >> beam.Create(todo)

@@ -58,6 +58,8 @@ class AnnotateBatches(beam.DoFn):
         threads: BLAS / torch threads of each worker process (workers.py), None to leave
             them as they are.
         model_config: overrides of the pipeline's saved config (--model-config).
+        parse_threads: threads for the parser's and NER's loops (--parse-threads; None:
+            SharedPipeline's default).
     """
 
     DEAD = "dead"
@@ -68,8 +70,10 @@ class AnnotateBatches(beam.DoFn):
                  tensor_dtype: str = "float32", gpu_id: int = -1,
                  extensions: Sequence[str] = (), code: Optional[UserCode] = None,
                  threads: Optional[int] = None,
-                 model_config: Optional[Dict[str, Any]] = None):
+                 model_config: Optional[Dict[str, Any]] = None,
+                 parse_threads: Optional[int] = None):
         self.model = model
+        self.parse_threads = parse_threads
         self.model_config = dict(model_config or {})
         self.threads = threads
         self.extensions = tuple(extensions)
@@ -93,8 +97,10 @@ class AnnotateBatches(beam.DoFn):
         specs = specs_from_strings(self.extensions)
         self._extensions = ExtensionReader(specs) if specs else None
         self._pipeline: SharedPipeline = self._shared.acquire(
-            lambda: SharedPipeline(self.model, self.gpu_id, config=self.model_config),
-            tag=(self.model, self.gpu_id, json.dumps(self.model_config, sort_keys=True)))
+            lambda: SharedPipeline(self.model, self.gpu_id, config=self.model_config,
+                                   parse_threads=self.parse_threads),
+            tag=(self.model, self.gpu_id, json.dumps(self.model_config, sort_keys=True),
+                 self.parse_threads))
         self._docs = Metrics.counter("annotate", "docs_annotated")
         self._tokens = Metrics.counter("annotate", "tokens")
         self._chars = Metrics.counter("annotate", "chars")

@@ -40,6 +40,7 @@ from thinc.api import require_gpu as thinc_require_gpu
 import nlp_core
 from nlp_core.errors import Errors
 from nlp_core.language import Language
+from nlp_core.ml.parse_threads import default_gpu_threads, set_parse_threads
 from nlp_core.ml.transformer.extra import MissingExtraError
 from nlp_core.pipeline_packages import PipelineNotFoundError
 from nlp_core.tokens import Doc
@@ -250,13 +251,22 @@ class SharedPipeline:
     Docs are only valid inside `batch()`, which holds the pipeline for the batch's whole
     work (annotating and turning the Docs into rows), so no thread drops strings that
     another thread's Docs still use. `config` overrides the pipeline's saved config
-    (--model-config).
+    (--model-config). `parse_threads` sets the process's threads for the parser's and
+    NER's transition loops (--parse-threads; None: on a GPU `default_gpu_threads()`, on
+    the CPU as they are, 1 unless set).
     """
 
     def __init__(self, model: str, gpu_id: int = -1, piece_chars: int = PIECE_CHARS,
                  max_new_strings: int = MAX_NEW_STRINGS,
-                 config: Optional[Dict[str, Any]] = None):
+                 config: Optional[Dict[str, Any]] = None,
+                 parse_threads: Optional[int] = None):
         self.gpu_id = gpu_id
+        # the process's parse threads (nlp_core/ml/parse_threads.py): on a GPU by default
+        # the cores but one, whose loops would otherwise run on one core while they idle
+        if parse_threads is None and gpu_id >= 0:
+            parse_threads = default_gpu_threads()
+        if parse_threads is not None:
+            set_parse_threads(parse_threads)
         self.piece_chars = piece_chars
         self.max_new_strings = max_new_strings
         self.strings_dropped = 0

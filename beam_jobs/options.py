@@ -120,6 +120,14 @@ class AnnotateOptions(PipelineOptions):
                                  "run one worker process per GPU (see README.md, GPU).")
         parser.add_argument("--gpu-id", type=int, default=None,
                             help="Which GPU with --gpu (default: 0); implies --gpu.")
+        parser.add_argument("--parse-threads", type=int, default=None,
+                            help="Threads of each worker process for the parser's and "
+                                 "NER's transition loops, which run on the CPU also with "
+                                 "--gpu (default: with --gpu the cores the worker may use "
+                                 "but one, at most 8; on the CPU 1, the worker processes "
+                                 "filling the cores). Set it with several GPU workers on "
+                                 "one machine, so that their threads do not exceed its "
+                                 "cores.")
         add_run_flags(parser, resumed="the input shards it committed to OUTPUT.partial/ are "
                                       "kept, the rest annotated",
                       retried="run it again this many times over the shards not committed "
@@ -300,4 +308,7 @@ def parse_options(argv: Sequence[str]) -> PipelineOptions:
     if job.gpu_id is not None and job.gpu_id < 0:
         raise ValueError(f"--gpu-id must be 0 or more, got {job.gpu_id} (leave out --gpu and "
                          "--gpu-id to run on the CPU).")
+    if job.parse_threads is not None and job.parse_threads < 1:
+        raise ValueError(f"--parse-threads must be at least 1, got {job.parse_threads} "
+                         "(1: the loops run on the worker's own thread).")
     return options

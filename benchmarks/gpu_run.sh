@@ -50,7 +50,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 | tee 
 python -c "import sys, numpy, thinc, torch; print(sys.version.split()[0], 'numpy', numpy.__version__, 'thinc', thinc.__version__, 'torch', torch.__version__)"
 python -c "import cupy; print('cupy', cupy.__version__)" 2>&1
 # GPU_STEPS picks steps (default: annotate train cli_train beam_gpu transformer; new_paths
-# and trf_job only when named; GPU_TRF_DOCS sets trf_job's corpus, default 16000)
+# and trf_job only when named; GPU_TRF_DOCS sets trf_job's corpus, default 16000;
+# GPU_TRF_ARGS adds its options, e.g. "--runs mixed_32768,hf_fp16 --profile auto_mixed")
 steps=" ${GPU_STEPS:-annotate train cli_train beam_gpu transformer} "
 status=0
 for step in annotate train cli_train beam_gpu transformer new_paths trf_job; do
@@ -63,8 +64,9 @@ for step in annotate train cli_train beam_gpu transformer new_paths trf_job; do
         beam_gpu) timeout 200 python benchmarks/gpu_parser_check.py beam_gpu ;;
         transformer) timeout 200 bash benchmarks/gpu_check.sh ;;
         new_paths) timeout 230 python benchmarks/gpu_new_paths_check.py ;;
-        trf_job) timeout 420 python benchmarks/gpu_trf_job.py --docs "${GPU_TRF_DOCS:-16000}" \
-                     --json "$OUT/gpu_trf_job.json" ;;
+        trf_job) timeout "${GPU_TRF_TIMEOUT:-420}" python benchmarks/gpu_trf_job.py \
+                     --docs "${GPU_TRF_DOCS:-16000}" --json "$OUT/gpu_trf_job.json" \
+                     ${GPU_TRF_ARGS:-} ;;
     esac || status=1
 done
 exit $status

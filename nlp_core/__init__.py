@@ -11,7 +11,8 @@ __version__ = "0.1.0"
 # Attribute -> submodule defining it. (The registry is `nlp_core.registry.registry`: a
 # lazy `nlp_core.registry` attribute would be shadowed by the submodule of that name.)
 _LAZY = {"blank": "loading", "load": "loading", "shipped_pipelines": "loading",
-         "Language": "language", "read_tensors": "tensors_io"}
+         "Language": "language", "read_tensors": "tensors_io",
+         "set_parse_threads": "ml.parse_threads"}
 
 
 def __getattr__(name: str) -> Any:
@@ -20,4 +21,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["__version__", "blank", "load", "shipped_pipelines", "Language"]
+__all__ = ["__version__", "blank", "load", "shipped_pipelines", "Language",
+           "set_parse_threads"]

@@ -639,6 +639,8 @@ class Errors(metaclass=_Catalogue):
     E726 = ("[components.{name}] max_batch_items = {value!r}: give a positive number of "
             "padded wordpiece positions per encoder call (e.g. 4096), or \"auto\" to have it "
             "measured on the GPU at the first prediction.")
+    E727 = ("set_parse_threads({value!r}): give a positive number of threads (1 parses on "
+            "the calling thread).")
 
 
 class Warnings(metaclass=_Catalogue):

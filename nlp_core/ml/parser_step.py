@@ -4,8 +4,10 @@ Inference (`model.predict((docs, batches))`): the docs are embedded once; each b
 (a GreedyBatch or BeamBatch over the next `batch.n_docs` docs) gets its token features
 precomputed and is run to the end. Greedy batches run in C (`greedy_parse_c`); on GPU the
 precomputed features and the step weights are copied to the host once per batch for it (one
-transfer instead of a device round trip per transition). The numpy/cupy loop
-(`greedy_parse_python`, `model.attrs["c_forward"] = False`) is the reference.
+transfer instead of a device round trip per transition). With `set_parse_threads(n)`, n > 1
+(parse_threads.py), up to n batches' C loops run at once on a pool while the caller
+precomputes the next batch. The numpy/cupy loop (`greedy_parse_python`,
+`model.attrs["c_forward"] = False`) is the reference.
 
 Training (`model.begin_update((docs, batch, golds))`): at every step all active states are
 scored in one matrix product, their move costs against the golds are recorded (dynamic
@@ -21,12 +23,15 @@ one (n_active, nO) array per step, or all steps' rows in one array) handles ever
 state at once: one output-layer product, one maxout backprop, one scatter into the
 precomputed features (C on CPU), then once into the projection and tok2vec.
 """
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from collections import deque
+from concurrent.futures import wait
+from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
 
 import numpy
 from thinc.api import Model, NumpyOps
 
 from ..errors import Errors
+from . import parse_threads
 from .parser_weights import precompute_into, seen_mask, weights
 
 # Score given to unseen classes: below any real score, but finite, so a state whose only
@@ -164,6 +169,11 @@ def parse(model: Model, docs: Sequence, batches: Sequence[Any], *,
     if largest is None:
         return
     width = hidden.get_dim("nF") * hidden.get_dim("nO") * hidden.get_dim("nP")
+    pending = [batch for batch in batches if not batch.is_final()]
+    if use_c and parse_threads.parse_threads() > 1 and len(pending) > 1 and \
+            all(hasattr(batch, "greedy_step") for batch in pending):
+        _parse_in_threads(model, X, batches, tokens, largest + 1, width)
+        return
     buffer = hidden.ops.alloc2f(largest + 1, width, zeros=False)
     start = 0
     for batch, n_tokens in zip(batches, tokens):
@@ -178,6 +188,47 @@ def parse(model: Model, docs: Sequence, batches: Sequence[Any], *,
             greedy_parse_c(model, F, batch)
         else:
             greedy_parse_python(model, F, batch)
+
+
+def _parse_in_threads(model: Model, X: Any, batches: Sequence[Any], tokens: List[int],
+                      rows: int, width: int) -> None:
+    """`parse`'s greedy C loops on the parse_threads pool: the caller precomputes each
+    batch's features and hands its loop over, with at most parse_threads() loops in
+    flight. On the CPU the features are the buffer itself, so each loop in flight has its
+    own; on a GPU they are copied to the host, and one device buffer serves. Every loop
+    has ended when this returns or raises."""
+    hidden = model.get_ref("hidden")
+    limit = parse_threads.parse_threads()
+    pool = parse_threads.executor()
+    on_host = isinstance(hidden.ops, NumpyOps)
+    free: List[Any] = []  # buffers whose loops have ended (on the CPU)
+    device_buffer = None
+    in_flight: Deque[Tuple[Any, Any]] = deque()
+    start = 0
+    try:
+        for batch, n_tokens in zip(batches, tokens):
+            if batch.is_final():
+                start += n_tokens
+                continue
+            if len(in_flight) >= limit:
+                future, buffer = in_flight.popleft()
+                future.result()
+                if on_host:
+                    free.append(buffer)
+            if on_host:
+                buffer = free.pop() if free else hidden.ops.alloc2f(rows, width, zeros=False)
+            else:  # the loop reads a host copy: the device buffer is free again at once
+                if device_buffer is None:
+                    device_buffer = hidden.ops.alloc2f(rows, width, zeros=False)
+                buffer = device_buffer
+            F = precompute_into(hidden, X[start:start + n_tokens], buffer)
+            start += n_tokens
+            args = c_parse_args(model, F, batch)
+            in_flight.append((pool.submit(_c_greedy_parse, *args), buffer))
+    finally:
+        wait([future for future, _ in in_flight])
+    for future, _ in in_flight:
+        future.result()
 
 
 def state_scores(ops: Any, F: Any, ctx: Any, b: Any, W_out: Any, b_out: Any):
@@ -232,11 +283,17 @@ def host_weights(model: Model, F: Any) -> Tuple:
 
 def greedy_parse_c(model: Model, F: Any, batch: Any) -> None:
     """The same loop in C (native.parser.forward), the GIL released throughout."""
+    _c_greedy_parse(*c_parse_args(model, F, batch))
+
+
+def c_parse_args(model: Model, F: Any, batch: Any) -> Tuple:
+    """The arguments of native.parser.forward.greedy_parse for `batch` with features F,
+    as host arrays."""
     features, b, W_out, b_out = host_weights(model, F)
     seen = seen_mask(model)
     _, nF, nH, nP = F.shape
-    _c_greedy_parse(batch, features, b, W_out, b_out,
-                    None if seen is None else seen.view(numpy.uint8), nF, nH, nP)
+    return (batch, features, b, W_out, b_out,
+            None if seen is None else seen.view(numpy.uint8), nF, nH, nP)
 
 
 def beam_parse_python(model: Model, F: Any, batch: Any) -> None:

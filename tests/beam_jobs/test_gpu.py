@@ -127,3 +127,60 @@ def test_gpu_benchmark_script_runs_on_the_cpu(tmp_path):
     assert all(result["words_per_annotate_s"] > 0 for name, result in results.items()
                if name != "hf_fp16")
     assert "job / hf_fp16" in done.stdout
+    # without Beam (the device image has none): sizes by hand by name, and a profiled run
+    done = subprocess.run(
+        [sys.executable, str(script), "--docs", "40", "--dry-run", "--engine", "shared",
+         "--runs", "mixed_8192_t2,hf_fp16", "--profile", "fp32_4096", "--profile-batches", "2",
+         "--profile-dir", str(tmp_path), "--work-dir", str(tmp_path), "--json",
+         str(tmp_path / "shared.json")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((tmp_path / "shared.json").read_text())
+    assert set(results) == {"mixed_8192_t2", "hf_fp16", "profile_fp32_4096"}
+    assert results["mixed_8192_t2"]["words"] == words["hf_fp16"]
+    assert results["mixed_8192_t2"]["tuning"] == []  # set by hand: nothing measured
+    assert results["mixed_8192_t2"]["parse_threads"] == 2
+    assert results["profile_fp32_4096"]["parse_threads"] == 1  # the CPU's default
+    profile = (tmp_path / "profile_fp32_4096.txt").read_text()
+    assert "2 batches" in profile and "function calls" in profile and "cumulative" in profile
+    bad = subprocess.run([sys.executable, str(script), "--runs", "mixed_big"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "mixed_N, fp32_N, each with _tN" in bad.stderr
+
+
+@pytest.fixture
+def parse_threads_restored():
+    from nlp_core.ml import parse_threads
+
+    yield parse_threads
+    parse_threads.set_parse_threads(1)
+
+
+def test_parse_threads_flag():
+    parsed = options.parse_options(["--input", "x", "--output", "o", "--model", "blank:en",
+                                    "--parse-threads", "3"])
+    assert parsed.view_as(options.AnnotateOptions).parse_threads == 3
+    with pytest.raises(ValueError, match="--parse-threads must be at least 1, got 0"):
+        options.parse_options(["--input", "x", "--output", "o", "--model", "blank:en",
+                               "--parse-threads", "0"])
+
+
+def test_a_gpu_worker_parses_on_its_cores_but_one(monkeypatch, parse_threads_restored):
+    """The GPU's worker process (the device faked: the pipeline loads on the CPU) takes
+    default_gpu_threads() parse threads unless --parse-threads gives them; a CPU worker
+    leaves the setting alone (1)."""
+    import contextlib
+
+    monkeypatch.setattr(model, "require_gpu", lambda gpu_id: None)
+    monkeypatch.setattr(model, "on_gpu", lambda gpu_id: contextlib.nullcontext())
+    monkeypatch.setattr(model, "auto_batch_items", lambda nlp, config: None)
+    monkeypatch.setattr(parse_threads_restored, "usable_cpus", lambda: 6)
+    model.SharedPipeline("blank:en", gpu_id=0)
+    assert parse_threads_restored.parse_threads() == 5
+    model.SharedPipeline("blank:en", gpu_id=0, parse_threads=2)
+    assert parse_threads_restored.parse_threads() == 2
+    parse_threads_restored.set_parse_threads(1)
+    model.SharedPipeline("blank:en")
+    assert parse_threads_restored.parse_threads() == 1
+    fn = AnnotateBatches("blank:en", keep_text=False, parse_threads=3)
+    fn.setup()
+    assert parse_threads_restored.parse_threads() == 3

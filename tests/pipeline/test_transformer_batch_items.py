@@ -54,11 +54,32 @@ def test_choose_stops_at_out_of_memory_and_keeps_the_size_before():
 
 
 def test_choose_stops_once_one_sub_batch_holds_the_batch():
+    """No split was fastest: the size kept is the largest the memory bound allows, so
+    that a later, larger batch is not split either; here MAX_ITEMS bounds it."""
     calls = []
     choice = choose(fake_run({4096: 1.0, 8192: 0.9}, calls=calls), whole_batch=6000,
                     free_bytes=100 * GIB)
-    assert calls == [4096, 8192] and choice.items == 8192
-    assert choice.stopped_by == "one sub-batch holds the batch"
+    assert calls == [4096, 8192] and choice.items == batch_items.MAX_ITEMS
+    assert choice.stopped_by.startswith("one sub-batch holds the batch; no split was")
+
+
+def test_no_split_fastest_grows_only_as_far_as_memory_allows():
+    # the batch (6,000 positions) peaks at 1,000 bytes a position at 8,192 (8.192 MB over
+    # 6,000 positions: 1,365 a position); half of 100 MB holds 36,621 positions: 32,768
+    choice = choose(fake_run({4096: 1.0, 8192: 0.9}), whole_batch=6000,
+                    free_bytes=100_000_000)
+    assert choice.items == 32768 and "32768, as memory allows" in choice.stopped_by
+    # memory already too tight for twice the holding size: it stays
+    choice = choose(fake_run({4096: 1.0, 8192: 0.9}), whole_batch=6000,
+                    free_bytes=30_000_000)
+    assert choice.items == 8192 and choice.stopped_by == "one sub-batch holds the batch"
+
+
+def test_holding_the_batch_but_not_faster_keeps_the_fastest():
+    # 8,192 holds the batch but gains less than the noise over 4,096: 4,096 stays
+    choice = choose(fake_run({4096: 1.0, 8192: 0.99}), whole_batch=6000,
+                    free_bytes=100 * GIB)
+    assert choice.items == 4096 and choice.stopped_by == "one sub-batch holds the batch"
 
 
 @pytest.mark.parametrize("value", [0, -5, "big", 1.5, True, None, "4096"])

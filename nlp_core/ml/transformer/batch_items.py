@@ -18,6 +18,13 @@ the device and the arithmetic: on an H200 with float32 the smallest padding won 
   MEMORY_SHARE of what is free to torch), and a larger size was faster less than
   GIVE_UP_AFTER sizes ago. The fastest size is kept for the process (each worker process
   measures its own). Out of memory ends the trials at the size before.
+- when the fastest size was the one that held the whole measured batch (no split was
+  fastest, and nothing larger could be told apart on it), the size kept is the largest
+  the memory bound allows (doubling it while the peak per position times the size stays
+  within MEMORY_SHARE of the free memory, up to MAX_ITEMS): the measured batch is not
+  always the largest, and a size fitted to it would split every larger batch. On an H200
+  the job's first large batch (18,231 positions) was held by 32,768, which then split 14
+  of its 81 batches (up to 46,552 positions).
 
 Predictions at different sizes agree to float rounding (attention masks padding out), so
 the size changes speed, not the annotations beyond the last bits of the vectors.
@@ -107,6 +114,12 @@ def choose(run: Callable[[int], Tuple[float, int]], *, whole_batch: int,
         per_item = peak / max(min(items, whole_batch), 1)
         if items >= whole_batch:
             choice.stopped_by = "one sub-batch holds the batch"
+            if best is trial:
+                choice.items = _largest_held(items, per_item, free_bytes)
+                if choice.items > items:
+                    choice.stopped_by += (f"; no split was fastest: {choice.items}, as "
+                                          f"memory allows")
+                return choice
             break
         if following > MAX_ITEMS:
             choice.stopped_by = f"the limit of {MAX_ITEMS}"
@@ -121,6 +134,14 @@ def choose(run: Callable[[int], Tuple[float, int]], *, whole_batch: int,
     if best is not None:
         choice.items = best.items
     return choice
+
+
+def _largest_held(items: int, per_item: float, free_bytes: int) -> int:
+    """`items` doubled while the memory bound (MEMORY_SHARE of `free_bytes` at
+    `per_item` bytes a position) and MAX_ITEMS allow."""
+    while items * 2 <= MAX_ITEMS and per_item * items * 2 <= free_bytes * MEMORY_SHARE:
+        items *= 2
+    return items
 
 
 def tune_on_gpu(predict: Callable[[int], Any], *, whole_batch: int, device: Any,
