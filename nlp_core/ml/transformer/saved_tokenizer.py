@@ -1,4 +1,4 @@
-"""A saved pipeline's BERT tokenizer, read with the `tokenizers` library alone.
+"""A saved pipeline's BERT or RoBERTa tokenizer, read with the `tokenizers` library alone.
 
 `transformers.AutoTokenizer` costs a process about a second of imports. A pipeline that
 nlp_core saved holds its tokenizer as transformers wrote it: tokenizer.json is the
@@ -8,8 +8,12 @@ and the length limit. For a BERT tokenizer, or one that transformers runs from
 tokenizer.json as it is, that is all the windows use (windows.py's `Wordpiecer`: ids and
 character offsets, the special tokens around a sequence, the padding id, the limit, the
 vocabulary), so `load_saved` reads those files directly and `SavedTokenizer` answers the
-same calls. Any other tokenizer, or files it cannot read exactly, is left to
-`AutoTokenizer`.
+same calls. A RoBERTa tokenizer (byte-level BPE) is read the same way when its
+tokenizer_config.json's `add_prefix_space` and `trim_offsets` agree with the ByteLevel
+pre-tokenizer and RobertaProcessing post-processor of its tokenizer.json, which is how
+transformers saves one: transformers 5 runs tokenizer.json as it is, and 4.x's fast class
+rebuilds those two parts from the config only where they disagree. Any other tokenizer,
+or files it cannot read exactly, is left to `AutoTokenizer`.
 """
 import json
 from pathlib import Path
@@ -28,6 +32,9 @@ KEPT_FILES = (TOKENIZER_FILE, CONFIG_FILE, SPECIAL_TOKENS_FILE, "added_tokens.js
 # classes that run a tokenizer.json as it is
 CLASSES = ("BertTokenizer", "BertTokenizerFast", "TokenizersBackend",
            "PreTrainedTokenizerFast")
+# byte-level BPE classes, read only where their settings agree (module docstring)
+ROBERTA_CLASSES = ("RobertaTokenizer", "RobertaTokenizerFast")
+ROBERTA_SETTINGS = ("add_prefix_space", "trim_offsets")
 # transformers' model_max_length when a tokenizer has no limit
 NO_LIMIT = int(1e30)
 
@@ -111,8 +118,11 @@ def load_saved(directory: Path) -> Optional[SavedTokenizer]:
         backend = Tokenizer.from_str(files[TOKENIZER_FILE].decode("utf8"))
     except Exception:  # json's ValueError, or the plain Exception tokenizers raises
         return None
-    if not isinstance(settings, dict) or not isinstance(special, dict) \
-            or settings.get("tokenizer_class") not in CLASSES:
+    if not isinstance(settings, dict) or not isinstance(special, dict):
+        return None
+    kind = settings.get("tokenizer_class")
+    if kind not in CLASSES and not (kind in ROBERTA_CLASSES
+                                    and _roberta_settings_agree(settings, files)):
         return None
     limit = settings.get("model_max_length", NO_LIMIT)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0:
@@ -122,3 +132,23 @@ def load_saved(directory: Path) -> Optional[SavedTokenizer]:
     if pad is not None and pad_id is None:
         return None
     return SavedTokenizer(backend, files, model_max_length=limit, pad_token_id=pad_id)
+
+
+def _roberta_settings_agree(settings: Dict[str, Any], files: Dict[str, bytes]) -> bool:
+    """Whether tokenizer.json is a ByteLevel pre-tokenizer and a RobertaProcessing
+    post-processor whose `add_prefix_space` and `trim_offsets` are those that
+    tokenizer_config.json gives (where it gives them)."""
+    try:
+        pipeline = json.loads(files[TOKENIZER_FILE])
+    except ValueError:
+        return False
+    pre = pipeline.get("pre_tokenizer") if isinstance(pipeline, dict) else None
+    post = pipeline.get("post_processor") if isinstance(pipeline, dict) else None
+    if not isinstance(pre, dict) or pre.get("type") != "ByteLevel" or \
+            not isinstance(post, dict) or post.get("type") != "RobertaProcessing":
+        return False
+    if settings.get("add_prefix_space", pre.get("add_prefix_space")) != \
+            pre.get("add_prefix_space"):
+        return False
+    return all(settings.get(name, post.get(name)) == post.get(name)
+               for name in ROBERTA_SETTINGS)
