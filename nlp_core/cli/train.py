@@ -35,6 +35,7 @@ from ..config import (
 )
 from ..errors import Errors
 from ..loading import load
+from ..ml.parse_threads import default_gpu_threads, set_parse_threads
 from ..training.loop import init_nlp, train
 from ..training.resume import resume_config, resume_nlp
 from ..user_code import import_code
@@ -42,13 +43,16 @@ from ._app import app
 
 
 def setup_gpu(gpu_id: int) -> None:
-    """Select GPU `gpu_id` for thinc (and so for every model); -1 stays on CPU."""
+    """Select GPU `gpu_id` for thinc (and so for every model); -1 stays on CPU. On a GPU
+    the parser's and NER's inference loops (evaluation's parses) run on the cores but one
+    (`ml/parse_threads.py`): they are the host's share of the work there."""
     if gpu_id < 0:
         return
     try:
         require_gpu(gpu_id)
     except Exception as err:  # no cupy, no device, or a bad id: all end the same way
         raise ValueError(Errors.E411.format(gpu_id=gpu_id, reason=err)) from None
+    set_parse_threads(default_gpu_threads())
 
 
 def load_training_config(config_path: str, overrides: Dict[str, Any], base=None):

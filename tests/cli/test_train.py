@@ -197,3 +197,20 @@ def test_gpu_id_without_a_gpu_fails_clearly(config_path, monkeypatch):
                  "--gpu-id", "0")
     assert result.exit_code == 1
     assert "--gpu-id 0" in result.output and "cupy" in result.output
+
+
+def test_a_gpu_run_parses_on_the_cores_but_one(monkeypatch):
+    """setup_gpu (train, evaluate, distill, pretrain --gpu-id) with the device faked:
+    the inference loops of the parser and NER take the cores but one; -1 leaves them."""
+    from nlp_core.cli import train as train_cli
+    from nlp_core.ml import parse_threads
+
+    monkeypatch.setattr(train_cli, "require_gpu", lambda gpu_id: None)
+    monkeypatch.setattr(parse_threads, "usable_cpus", lambda: 4)
+    try:
+        train_cli.setup_gpu(-1)
+        assert parse_threads.parse_threads() == 1
+        train_cli.setup_gpu(0)
+        assert parse_threads.parse_threads() == 3
+    finally:
+        parse_threads.set_parse_threads(1)
