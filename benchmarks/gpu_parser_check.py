@@ -12,7 +12,9 @@ annotate: EWT test, its sentences joined into documents of 10 (as `convert -n 10
     DoFn uses) on the CPU (NumpyOps) and on GPU 0 (`--gpu`); every token's tag, UPOS, head
     and dep and every doc's entities must agree (the same model; only float rounding
     differs). Words/s of each (best of 3, the GPU synchronised before the timer reads);
-    then the same on GPU with the parser's and NER's step loop in array ops
+    the GPU with the parse threads a GPU worker takes (the cores but one, at most 8) and
+    with one (`annotate_gpu_one_parse_thread`, same parses); then the same on GPU with
+    the parser's and NER's step loop in array ops
     (`c_forward = False`: one device round trip per transition) on the first documents.
 train: `benchmarks/workloads/parser_train_speed` on the GPU (thinc's require_gpu): whole
     updates and parser-only updates with cut 100 and cut 0, same batches; once with the
@@ -126,6 +128,7 @@ def timed_annotate(shared, texts, batch, passes, on_gpu):
 
 def annotate(options) -> None:
     from beam_jobs.model import SharedPipeline
+    from nlp_core.ml.parse_threads import parse_threads, set_parse_threads
 
     sents = conllu_texts(EWT / "en_ewt-ud-test.conllu")
     texts = [" ".join(sents[i:i + SENTS_PER_DOC]) for i in range(0, len(sents), SENTS_PER_DOC)]
@@ -146,7 +149,15 @@ def annotate(options) -> None:
     ok = not failures and min(agree.values()) >= 0.99
     report("annotate_gpu", ok=ok, ops=ops, failures=len(failures),
            first_failure=failures[0][1] if failures else None, seconds=round(gpu_s, 3),
-           words_per_s=round(words / gpu_s), gpu_over_cpu=round(cpu_s / gpu_s, 3), **agree)
+           words_per_s=round(words / gpu_s), gpu_over_cpu=round(cpu_s / gpu_s, 3),
+           parse_threads=parse_threads(), **agree)
+    threads = parse_threads()  # the GPU worker's default: the cores but one
+    set_parse_threads(1)
+    one_s, one_docs, failures = timed_annotate(gpu, texts, 64, 3, True)
+    set_parse_threads(threads)
+    report("annotate_gpu_one_parse_thread", failures=len(failures), seconds=round(one_s, 3),
+           words_per_s=round(words / one_s), default_threads_over_one=round(one_s / gpu_s, 3),
+           same_as_default=annotations(one_docs) == annotations(gpu_docs))
     n = options.array_ops_docs
     n_words = sum(len(d) for d in cpu_docs[:n])
     set_step_loop(gpu.nlp, False)  # the array-ops loop, then the C loop on the same docs
