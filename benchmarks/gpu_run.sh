@@ -17,7 +17,8 @@
 #                                     max_batch_items "auto" vs set by hand (issue 20, item 5)
 #
 # Where the machine lacks nlp_core's dependencies or cannot build the extensions, a session
-# brings them along, ignored by git (see benchmarks/README.md, "GPU checks"):
+# brings them along, ignored by git (benchmarks/gpu_prepare.sh makes them here; see
+# benchmarks/README.md, "GPU checks"):
 #   .whl/          wheels of the missing packages (installed into /tmp/site)
 #   .gpu/native/   the Cython extensions built for the machine's Python (copied into native/)
 #   .gpu/data/     the corpora of ../shared/data gzipped (.gpu/data/ud_english_ewt/*.gz, ...),
