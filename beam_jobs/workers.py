@@ -38,6 +38,7 @@ from apache_beam.options.pipeline_options import (
 )
 
 from nlp_core.malloc import set_malloc
+from nlp_core.ml.parse_threads import usable_cpus
 
 from .records import JSONL
 
@@ -53,10 +54,7 @@ THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"
 
 def machine_cores() -> int:
     """The cores this process may run on (its CPU affinity where the OS tells it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
+    return usable_cpus()
 
 
 def runner_name(options: PipelineOptions) -> str:

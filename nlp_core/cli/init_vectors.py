@@ -22,6 +22,7 @@ from ..errors import Errors
 from ..language_disk import vectors_meta
 from ..loading import blank
 from ..malloc import set_malloc
+from ..ml.parse_threads import usable_cpus
 from ..training.loop import single_blas_thread
 from ..vectors_building import Built, build_vectors, write_keys
 from ..vectors_disk import write_vectors
@@ -62,11 +63,7 @@ def release_freed_memory() -> None:
 def prune_threads() -> int:
     """Threads for the pruning search: the cores this process may use (at most 8), each
     running single-threaded BLAS on its own batches."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(8, cores))
+    return max(1, min(8, usable_cpus()))
 
 
 def _fail(err: Exception) -> None:

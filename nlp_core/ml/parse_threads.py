@@ -53,7 +53,9 @@ def parse_threads() -> int:
 
 
 def usable_cpus() -> int:
-    """The cores this process may run on (its affinity where the OS gives it)."""
+    """The cores this process may run on (its affinity where the OS gives it; all of the
+    machine's elsewhere). Also beam_jobs' `workers.machine_cores` and init vectors'
+    pruning threads."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
