@@ -158,30 +158,27 @@ def parse(model: Model, docs: Sequence, batches: Sequence[Any], *,
     hidden = model.get_ref("hidden")
     if use_c is None:
         use_c = model.attrs.get("c_forward", True) and _c_greedy_parse is not None
-    tokens, doc_start = [], 0
+    pending = []  # (batch, its first row of X, its tokens) of each batch not final yet
+    doc_start = token_start = 0
     for batch in batches:
         _check(model, batch)
-        tokens.append(sum(len(doc) for doc in docs[doc_start:doc_start + batch.n_docs]))
+        n_tokens = sum(len(doc) for doc in docs[doc_start:doc_start + batch.n_docs])
+        if not batch.is_final():
+            pending.append((batch, token_start, n_tokens))
         doc_start += batch.n_docs
-    # one buffer for every batch's precomputed features, each batch's in turn
-    largest = max((n for n, batch in zip(tokens, batches) if not batch.is_final()),
-                  default=None)
-    if largest is None:
+        token_start += n_tokens
+    if not pending:
         return
+    rows = max(n_tokens for _, _, n_tokens in pending) + 1
     width = hidden.get_dim("nF") * hidden.get_dim("nO") * hidden.get_dim("nP")
-    pending = [batch for batch in batches if not batch.is_final()]
     if use_c and parse_threads.parse_threads() > 1 and len(pending) > 1 and \
-            all(hasattr(batch, "greedy_step") for batch in pending):
-        _parse_in_threads(model, X, batches, tokens, largest + 1, width)
+            all(hasattr(batch, "greedy_step") for batch, _, _ in pending):
+        _parse_in_threads(model, X, pending, rows, width)
         return
-    buffer = hidden.ops.alloc2f(largest + 1, width, zeros=False)
-    start = 0
-    for batch, n_tokens in zip(batches, tokens):
-        if batch.is_final():
-            start += n_tokens
-            continue
+    # one buffer for every batch's precomputed features, each batch's in turn
+    buffer = hidden.ops.alloc2f(rows, width, zeros=False)
+    for batch, start, n_tokens in pending:
         F = precompute_into(hidden, X[start:start + n_tokens], buffer)
-        start += n_tokens
         if not hasattr(batch, "greedy_step"):
             beam_parse_python(model, F, batch)
         elif use_c:
@@ -190,26 +187,23 @@ def parse(model: Model, docs: Sequence, batches: Sequence[Any], *,
             greedy_parse_python(model, F, batch)
 
 
-def _parse_in_threads(model: Model, X: Any, batches: Sequence[Any], tokens: List[int],
+def _parse_in_threads(model: Model, X: Any, pending: Sequence[Tuple[Any, int, int]],
                       rows: int, width: int) -> None:
-    """`parse`'s greedy C loops on the parse_threads pool: the caller precomputes each
-    batch's features and hands its loop over, with at most parse_threads() loops in
-    flight. On the CPU the features are the buffer itself, so each loop in flight has its
-    own; on a GPU they are copied to the host, and one device buffer serves. Every loop
-    has ended when this returns or raises."""
+    """`parse`'s greedy C loops on the parse_threads pool, over its `pending` (batch, first
+    row of X, tokens): the caller precomputes each batch's features and hands its loop
+    over, with at most parse_threads() loops in flight. On the CPU the features are the
+    buffer itself, so each loop in flight has its own; on a GPU they are copied to the
+    host, and one device buffer serves. Every loop has ended when this returns or
+    raises."""
     hidden = model.get_ref("hidden")
     limit = parse_threads.parse_threads()
     pool = parse_threads.executor()
     on_host = isinstance(hidden.ops, NumpyOps)
     free: List[Any] = []  # buffers whose loops have ended (on the CPU)
-    device_buffer = None
+    device_buffer = None if on_host else hidden.ops.alloc2f(rows, width, zeros=False)
     in_flight: Deque[Tuple[Any, Any]] = deque()
-    start = 0
     try:
-        for batch, n_tokens in zip(batches, tokens):
-            if batch.is_final():
-                start += n_tokens
-                continue
+        for batch, start, n_tokens in pending:
             if len(in_flight) >= limit:
                 future, buffer = in_flight.popleft()
                 future.result()
@@ -218,11 +212,8 @@ def _parse_in_threads(model: Model, X: Any, batches: Sequence[Any], tokens: List
             if on_host:
                 buffer = free.pop() if free else hidden.ops.alloc2f(rows, width, zeros=False)
             else:  # the loop reads a host copy: the device buffer is free again at once
-                if device_buffer is None:
-                    device_buffer = hidden.ops.alloc2f(rows, width, zeros=False)
                 buffer = device_buffer
             F = precompute_into(hidden, X[start:start + n_tokens], buffer)
-            start += n_tokens
             args = c_parse_args(model, F, batch)
             in_flight.append((pool.submit(_c_greedy_parse, *args), buffer))
     finally:
