@@ -99,8 +99,9 @@ def _token_text(value: Any) -> Optional[str]:
 
 def load_saved(directory: Path) -> Optional[SavedTokenizer]:
     """The tokenizer saved in `directory` as a SavedTokenizer, or None when it is not one
-    (no tokenizer.json, a class other than CLASSES, files that do not parse, a padding
-    token missing from the vocabulary)."""
+    (no tokenizer.json, a class other than CLASSES, a RoBERTa class whose settings
+    disagree with its tokenizer.json, files that do not parse, a padding token missing
+    from the vocabulary)."""
     directory = Path(directory)
     files: Dict[str, bytes] = {}
     for name in KEPT_FILES:
