@@ -67,6 +67,7 @@ from ..ml.transformer import (
 )
 from ..ml.transformer.base_weights import BaseWeightsError
 from ..ml.transformer.cpu_inference import check_cpu_inference
+from ..ml.transformer.pooling import PooledBatches
 from ..ml.transformer.windows import build_windows, group_windows
 from ..pipeline_files import check_hf_model_dir, parsing, read_json
 from ..registry import registry
@@ -155,6 +156,8 @@ class Transformer(ListenedPipe):
                                                   "learn_rate_scale": learn_rate_scale})
         # "auto": the size measured on the GPU (None until then)
         self._tuned_items: int | None = None
+        # the listeners' pooled token vectors: each batch pooled once per kind of pooling
+        self._pooled = PooledBatches()
         install_extensions()
         self.set_extra_annotations = set_extra_annotations or _no_annotations
         # Not in cfg: cfg.json is read back over the config at load, and this inference
@@ -228,6 +231,7 @@ class Transformer(ListenedPipe):
 
     def _listener_added(self, listener: TransformerListener) -> None:
         self._set_listener_width(listener)
+        listener.pooled_batches = self._pooled
 
     def _set_listener_width(self, listener: TransformerListener) -> None:
         if self.model.has_dim("nO") and not listener.has_dim("nO"):

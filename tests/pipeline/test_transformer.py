@@ -279,3 +279,61 @@ def _other_bytes(data):
     return (wp.input_ids.nbytes + wp.attention_mask.nbytes + wp.lengths.nbytes
             + data.wordpiece_offsets.nbytes + data.align.dataXd.nbytes
             + data.align.lengths.nbytes + data.windows.nbytes)
+
+
+def three_taggers_nlp(path, poolings):
+    nlp = nlp_core.blank("en")
+    nlp.add_pipe("transformer", config={"model": {"name": str(path), "get_spans": DOC_SPANS}})
+    for i, pooling in enumerate(poolings):
+        nlp.add_pipe("tagger", name=f"tagger{i}", config={
+            "attr": "pos" if i % 2 else "tag", "model": {"tok2vec": listener(1.0, pooling)}})
+    return nlp
+
+
+def test_listeners_pool_a_batch_once_per_kind_of_pooling(tiny_bert, monkeypatch):
+    """At inference the listeners of one transformer share the pooled vectors of the
+    same pooling (PooledBatches): the same annotations as each pooling on its own, and
+    one pooling per batch and kind instead of one per listener."""
+    from nlp_core.ml.transformer import TransformerListener
+    from nlp_core.ml.transformer import listener as listener_module
+    from nlp_core.ml.transformer import pooling as pooling_module
+
+    nlp = three_taggers_nlp(tiny_bert, ["reduce_mean.v1", "reduce_mean.v1", "reduce_max.v1"])
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(5):
+        nlp.update(examples, sgd=optimizer)
+    listeners = [node for _, pipe in nlp.pipeline[1:] for node in pipe.model.walk()
+                 if isinstance(node, TransformerListener)]
+    shared = nlp.get_pipe("transformer")._pooled
+    assert len(listeners) == 3 and all(x.pooled_batches is shared for x in listeners)
+    calls = []
+    original = pooling_module.pool_tokens
+
+    def counting(pooling, datas, is_train):
+        calls.append((pooling.name, len(datas)))
+        return original(pooling, datas, is_train)
+
+    monkeypatch.setattr(pooling_module, "pool_tokens", counting)
+    monkeypatch.setattr(listener_module, "pool_tokens", counting)
+    texts = [eg.reference.text for eg in examples] * 3
+    sizes = [len(texts[i:i + 4]) for i in range(0, len(texts), 4)]
+    assert len(sizes) >= 2
+    shared_docs = list(nlp.pipe(texts, batch_size=4))
+    # mean once and max once per batch
+    assert sorted(calls) == sorted([(kind, n) for n in sizes
+                                    for kind in ("reduce_mean", "reduce_max")])
+    for x in listeners:
+        x.pooled_batches = None
+    calls.clear()
+    own_docs = list(nlp.pipe(texts, batch_size=4))
+    assert len(calls) == 3 * len(sizes)  # each listener pools on its own
+    assert [[(t.tag_, t.pos_) for t in d] for d in shared_docs] == \
+        [[(t.tag_, t.pos_) for t in d] for d in own_docs]
+    # training is not shared: each listener's pooling has its own backprop
+    for x in listeners:
+        x.pooled_batches = shared
+    calls.clear()
+    nlp.update(examples, sgd=optimizer)
+    assert len(calls) == 3
+

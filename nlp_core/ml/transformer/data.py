@@ -14,11 +14,10 @@ averaged over the windows that hold it; `align` maps each token to the wordpiece
 overlapping it (none for a token the tokenizer dropped, e.g. whitespace).
 """
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List
 
 import numpy
 import srsly
-from thinc.api import get_array_module
 from thinc.types import Floats2d, FloatsXd, Ints1d, Ints2d, Ragged
 
 from ...tokens import Doc, Span
@@ -220,12 +219,6 @@ class FullTransformerBatch:
                    windows=numpy.zeros((0, 2), dtype=numpy.int32),
                    doc_windows=zeros, doc_wordpieces=zeros, doc_tokens=zeros,
                    doc_links=zeros)
-
-
-def concat_doc_outputs(datas: Sequence[TransformerData]) -> Floats2d:
-    """The docs' `wordpiece_output` one after the other: (sum of n_wp, width)."""
-    xp = get_array_module(datas[0].wordpiece_output)
-    return xp.concatenate([d.wordpiece_output for d in datas], axis=0)
 
 
 # msgpack support, so that docs holding `trf_data` travel between processes (nlp.pipe with

@@ -19,7 +19,8 @@ transformer is not trained through that listener.
 At inference the listener uses, in this order: an inference hand-off for exactly these
 docs, then the docs' `doc._.trf_data`, then (only right after `initialize(X=docs)`)
 zero vectors for the same docs so that the next layers can infer their shapes; otherwise
-it raises E335.
+it raises E335. The transformer component gives its listeners one `PooledBatches`: at
+inference, listeners whose pooling layers compute the same vectors pool a batch once.
 """
 from typing import Any, Callable, List, Sequence, Tuple, Union
 
@@ -32,7 +33,7 @@ from ...registry import registry
 from ...tokens import Doc
 from ..listener import batch_id
 from .data import TransformerData, install_extensions
-from .pooling import pool_tokens
+from .pooling import PooledBatches, pool_tokens
 
 Backprop = Callable[[List[Floats2d]], Any]
 
@@ -65,6 +66,8 @@ class TransformerListener(Model):
         self._outputs: List[TransformerData] | None = None
         self._backprop: Backprop | None = None
         self._placeholder: Tuple[int, List[TransformerData]] | None = None
+        # set by the upstream component: the batches pooled by its listeners at inference
+        self.pooled_batches: PooledBatches | None = None
 
     get_batch_id = staticmethod(batch_id)
 
@@ -134,6 +137,8 @@ def _forward(model: TransformerListener, docs: Sequence[Doc], is_train: bool
     if not len(docs):
         return [], _no_gradient
     datas, callback = _inputs(model, docs, is_train)
+    if callback is None and not is_train and model.pooled_batches is not None:
+        return model.pooled_batches.pool(model.layers[0], datas), _no_gradient
     vectors, bp_vectors = pool_tokens(model.layers[0], datas, is_train)
     if callback is None:
         return vectors, _no_gradient

@@ -2,11 +2,21 @@
 the inference / initialisation fallbacks."""
 import numpy
 import pytest
-from thinc.api import Model, constant_then, reduce_first, reduce_last, reduce_max, reduce_mean
+from thinc.api import (
+    Linear,
+    Model,
+    chain,
+    constant_then,
+    reduce_first,
+    reduce_last,
+    reduce_max,
+    reduce_mean,
+)
 from thinc.types import Ragged
 
 from nlp_core.ml.listener import batch_id
 from nlp_core.ml.transformer import TransformerData, TransformerListener, pool_tokens
+from nlp_core.ml.transformer.pooling import PooledBatches, pooling_key
 from nlp_core.registry import registry
 from nlp_core.tokens import Doc
 
@@ -129,3 +139,34 @@ def test_training_hand_off_not_used_at_inference(docs, datas):
     with pytest.raises(ValueError, match="E335"):
         listener.predict(docs)
     assert isinstance(docs[0], Doc)
+
+
+def test_pooled_batches_match_the_same_data_objects_only():
+    """One pooling per batch and kind: a batch is the same TransformerData objects in
+    order; a layer with parameters is never shared."""
+    assert pooling_key(reduce_mean()) == pooling_key(reduce_mean())
+    assert pooling_key(reduce_mean()) != pooling_key(reduce_max())
+    assert pooling_key(Linear(2, 2)) is None  # parameters: its own
+    assert pooling_key(chain(reduce_mean(), Linear(3, 3))) is None
+    rng = numpy.random.default_rng(0)
+
+    def datas():
+        out = []
+        for text in ("the cat", "a dog ran"):
+            data = TransformerData.zeros(len(text.split()), 3)
+            data.wordpiece_output = rng.normal(size=(len(text.split()), 3)).astype("f")
+            data.align = Ragged(numpy.arange(len(text.split()), dtype="i"),
+                                numpy.ones(len(text.split()), dtype="i"))
+            out.append(data)
+        return out
+
+    cache = PooledBatches()
+    first = datas()
+    a = cache.pool(reduce_mean(), first)
+    assert cache.pool(reduce_mean(), first)[0] is a[0]  # the same batch: reused
+    assert cache.pool(reduce_mean(), first[:1])[0] is not a[0]  # another batch
+    second = datas()  # the same shapes, other objects: pooled again, its own values
+    b = cache.pool(reduce_mean(), second)
+    numpy.testing.assert_allclose(b[1], second[1].wordpiece_output)
+    projected = chain(reduce_mean(), Linear(3, 3)).initialize()
+    assert cache.pool(projected, second)[0] is not cache.pool(projected, second)[0]
