@@ -114,3 +114,10 @@ class PooledBatches:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    # A cache: copies and pickles of a pipeline start empty (weak references do not pickle).
+    def __getstate__(self) -> Dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self._entries = {}

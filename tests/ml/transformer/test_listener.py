@@ -1,5 +1,8 @@
 """TransformerListener.v1: pooling per token, grad_factor (constant, schedule, 0), and
 the inference / initialisation fallbacks."""
+import copy
+import pickle
+
 import numpy
 import pytest
 from thinc.api import (
@@ -170,3 +173,6 @@ def test_pooled_batches_match_the_same_data_objects_only():
     numpy.testing.assert_allclose(b[1], second[1].wordpiece_output)
     projected = chain(reduce_mean(), Linear(3, 3)).initialize()
     assert cache.pool(projected, second)[0] is not cache.pool(projected, second)[0]
+    # a copy or a pickle of a pipeline starts with an empty cache
+    for copied in (copy.deepcopy(cache), pickle.loads(pickle.dumps(cache))):
+        assert copied._entries == {} and len(copied.pool(reduce_mean(), second)) == 2
