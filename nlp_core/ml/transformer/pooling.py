@@ -88,10 +88,11 @@ class PooledBatches:
     """The last batch's token vectors per pooling key, shared by the listeners of one
     transformer component at inference (the component gives each listener this object).
 
-    A batch is the same when its TransformerData are the same objects, in order (held by
-    weak references: an entry never keeps a batch's data alive, and one whose data are
-    gone is not matched). One entry per key, replaced by the next batch: at most one
-    batch's vectors per kind of pooling are held.
+    A batch is the same when its TransformerData are the same objects, in order. They are
+    held by weak references: an entry never keeps a batch's data alive, and it is dropped,
+    vectors and all, as soon as one of them is gone (its docs were let go), so a huge doc's
+    vectors do not outlive it. One entry per key, replaced by the next batch: at most one
+    live batch's vectors per kind of pooling are held.
     """
 
     def __init__(self) -> None:
@@ -109,7 +110,9 @@ class PooledBatches:
                 ref() is data for ref, data in zip(entry[0], datas)):
             return list(entry[1])
         vectors = pool_tokens(pooling, datas, False)[0]
-        self._entries[key] = ([weakref.ref(data) for data in datas], vectors)
+        forget = _forget_entry(self._entries, key)
+        refs = [weakref.ref(data, forget) for data in datas]
+        self._entries[key] = (refs, vectors)
         return list(vectors)
 
     def clear(self) -> None:
@@ -121,3 +124,16 @@ class PooledBatches:
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self._entries = {}
+
+
+def _forget_entry(entries: Dict[Hashable, Tuple[List[Any], List[Floats2d]]],
+                  key: Hashable) -> Callable[[Any], None]:
+    """The weak references' callback of one entry: drop it from `entries` when one of its
+    batch's data goes, unless a later batch has replaced it. It holds `entries`, not the
+    PooledBatches, and finds its entry by the dead reference."""
+    def forget(dead: Any) -> None:
+        entry = entries.get(key)
+        if entry is not None and any(ref is dead for ref in entry[0]):
+            del entries[key]
+
+    return forget

@@ -173,6 +173,12 @@ def test_pooled_batches_match_the_same_data_objects_only():
     numpy.testing.assert_allclose(b[1], second[1].wordpiece_output)
     projected = chain(reduce_mean(), Linear(3, 3)).initialize()
     assert cache.pool(projected, second)[0] is not cache.pool(projected, second)[0]
+    # the entry goes with its batch's data (a huge doc's vectors do not outlive it)
+    assert len(cache._entries) == 1
+    del second, b  # refcounting alone: no collection needed
+    assert cache._entries == {}
+    second = datas()
+    cache.pool(reduce_mean(), second)
     # a copy or a pickle of a pipeline starts with an empty cache
     for copied in (copy.deepcopy(cache), pickle.loads(pickle.dumps(cache))):
         assert copied._entries == {} and len(copied.pool(reduce_mean(), second)) == 2
