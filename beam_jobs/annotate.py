@@ -198,7 +198,8 @@ def build_pipeline(p: beam.Pipeline, plan: JobPlan,
     annotate = AnnotateBatches(job.model, job.keep_text, job.tensors, job.tensor_dtype,
                                gpu_id(job), plan.extensions, plan.code,
                                workers.worker_threads(plan.options), model_config(job),
-                               job.parse_threads)
+                               workers.gpu_parse_threads(plan.options, job.parse_threads)
+                               if gpu_id(job) >= 0 else job.parse_threads)
     todo = list(plan.shards if shards is None else shards)
     done = (p
             | "Shards" >> beam.Create(todo)

@@ -124,10 +124,11 @@ class AnnotateOptions(PipelineOptions):
                             help="Threads of each worker process for the parser's and "
                                  "NER's transition loops, which run on the CPU also with "
                                  "--gpu (default: with --gpu the cores the worker may use "
-                                 "but one, at most 8; on the CPU 1, the worker processes "
-                                 "filling the cores). Set it with several GPU workers on "
-                                 "one machine, so that their threads do not exceed its "
-                                 "cores.")
+                                 "but one, at most 8, and with multi_processing each "
+                                 "worker's share of them but one; on the CPU 1, the "
+                                 "worker processes filling the cores). Set it with "
+                                 "several GPU workers on one machine under other runners, "
+                                 "so that their threads do not exceed its cores.")
         add_run_flags(parser, resumed="the input shards it committed to OUTPUT.partial/ are "
                                       "kept, the rest annotated",
                       retried="run it again this many times over the shards not committed "

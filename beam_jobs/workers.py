@@ -38,7 +38,7 @@ from apache_beam.options.pipeline_options import (
 )
 
 from nlp_core.malloc import set_malloc
-from nlp_core.ml.parse_threads import usable_cpus
+from nlp_core.ml.parse_threads import default_gpu_threads, usable_cpus
 
 from .records import JSONL
 
@@ -94,6 +94,17 @@ def worker_threads(options: PipelineOptions) -> Optional[int]:
     if processes is None:
         return None
     return max(1, machine_cores() // processes)
+
+
+def gpu_parse_threads(options: PipelineOptions, given: Optional[int]) -> Optional[int]:
+    """--parse-threads for GPU workers: `given` when set; with several local worker
+    processes (multi_processing), each one's share of the cores (`default_gpu_threads`),
+    so that together they do not ask for more threads than the machine has; None (each
+    worker takes the default for one process per machine) otherwise."""
+    processes = local_processes(options)
+    if given is not None or processes is None or processes <= 1:
+        return given
+    return default_gpu_threads(processes)
 
 
 def shard_bytes(plain_sizes: Iterable[int], shard_mb: int, processes: int) -> int:

@@ -62,10 +62,11 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def default_gpu_threads() -> int:
-    """Parse threads for a process that runs its pipeline on a GPU: the cores it may use
-    but one (the caller's, which drives the GPU), at most MAX_DEFAULT_THREADS."""
-    return max(1, min(MAX_DEFAULT_THREADS, usable_cpus() - 1))
+def default_gpu_threads(processes: int = 1) -> int:
+    """Parse threads for a process that runs its pipeline on a GPU: its share of the cores
+    it may use (`processes` such processes on the machine share them) but one (the
+    caller's, which drives the GPU), at most MAX_DEFAULT_THREADS, at least 1."""
+    return max(1, min(MAX_DEFAULT_THREADS, usable_cpus() // max(processes, 1) - 1))
 
 
 def executor() -> ThreadPoolExecutor:

@@ -57,6 +57,26 @@ def test_processes_and_threads_follow_the_runner(monkeypatch):
     assert workers.planned_processes(remote) == 5
 
 
+def test_gpu_workers_share_the_parse_threads(monkeypatch):
+    """--gpu with several local worker processes: each takes its share of the cores but
+    one for its parse threads; one process, a remote runner or --parse-threads: as given
+    (None: the worker's own default, the cores but one)."""
+    from nlp_core.ml import parse_threads
+
+    monkeypatch.setattr(parse_threads, "usable_cpus", lambda: 16)
+    multi = PipelineOptions(MP2)
+    assert workers.gpu_parse_threads(multi, None) == 7
+    assert workers.gpu_parse_threads(multi, 3) == 3
+    four = PipelineOptions(["--runner=FnApiRunner", "--direct_running_mode=multi_processing",
+                            "--direct_num_workers=4"])
+    assert workers.gpu_parse_threads(four, None) == 3
+    assert workers.gpu_parse_threads(PipelineOptions(["--runner=FnApiRunner"]), None) is None
+    remote = PipelineOptions(["--runner=DataflowRunner"])
+    assert workers.gpu_parse_threads(remote, None) is None
+    monkeypatch.setattr(parse_threads, "usable_cpus", lambda: 2)
+    assert workers.gpu_parse_threads(four, None) == 1  # never below one
+
+
 def test_plan_splits_one_small_file_for_two_workers(tmp_path):
     corpus = tmp_path / "one.jsonl"
     line = json.dumps({"text": "A sentence of a few words. " * 10}) + "\n"

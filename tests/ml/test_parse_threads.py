@@ -127,6 +127,9 @@ def test_gpu_default_leaves_the_caller_a_core(monkeypatch):
     assert parse_threads.default_gpu_threads() == 3
     monkeypatch.setattr(parse_threads, "usable_cpus", lambda: 1)
     assert parse_threads.default_gpu_threads() == 1
+    monkeypatch.setattr(parse_threads, "usable_cpus", lambda: 16)
+    assert parse_threads.default_gpu_threads(2) == 7  # two GPU processes share the cores
+    assert parse_threads.default_gpu_threads(32) == 1
 
 
 def test_the_pool_follows_the_setting(threads):
