@@ -36,7 +36,9 @@ cycled to --docs records). Runs, each a fresh process timed from launch to exit:
                  shared engine with N children, child i taking batches i, i+N, ...,
                  started together once all have loaded and timed from that start to the
                  last one's end. While one process runs host work (tokenizing, the
-                 parser's loops, Arrow) another's kernels can keep the GPU busy.
+                 parser's loops, Arrow) another's kernels can keep the GPU busy. Without
+                 _tM each process takes the job's default for N GPU workers: its share of
+                 the cores but one.
     hf_fp16      a raw HF forward: the random encoder in float16, the corpus cut into the
                  job's batches (beam_jobs.batching.TokenBatcher with the job's defaults, fed
                  the tokens of nlp_core's English tokenizer), each batch's texts through the
@@ -285,6 +287,10 @@ def shared_child(corpus: Path, model: Path, overrides: List[str], dry_run: bool,
     if part is not None:  # one of several processes (run_shared_procs)
         index, count = (int(x) for x in part.split("/"))
         batches = batches[index::count]
+        if threads is None and not dry_run:  # the job's default for count GPU workers
+            from nlp_core.ml.parse_threads import default_gpu_threads
+
+            threads = default_gpu_threads(count)
     started = time.perf_counter()
     shared = SharedPipeline(str(model), -1 if dry_run else 0,
                             config=parse_config_overrides(["--" + o for o in overrides]),
