@@ -4,7 +4,8 @@ annotations tables compared row for row (issue 20, item 3).
 
     OPENBLAS_NUM_THREADS=1 nice -n 5 python benchmarks/mixed_lengths.py \\
         [--docs 2000] [--long-fraction 0.05] [--long-kb 50 500] [--model en_ewt_sm] \\
-        [--rounds 2] [--batch-tokens 16000] [--batch-size 256] [--with-before] [--keep DIR]
+        [--rounds 2] [--batch-tokens 16000] [--batch-size 256] [--with-before] [--keep DIR] \\
+        [--workers N]
 
 Corpus (synthetic, from real sentences): the `# text = ` sentences of UD English EWT
 train drawn at random (seeded); `1 - long_fraction` of the documents are 1-5 sentences,
@@ -87,16 +88,19 @@ BEFORE = ("import sys; from beam_jobs import model; "
           "from beam_jobs.annotate import main; sys.exit(main(sys.argv[1:]))")
 
 
-def run_job(corpus: Path, output: Path, flags, model: str, max_chars: int) -> dict:
-    """One job run in a child process: wall and CPU seconds, and its run summary. `flags`
-    starting with "before" run the job with the earlier 20,000-character pieces."""
+def run_job(corpus: Path, output: Path, flags, model: str, max_chars: int,
+            workers: int = 1) -> dict:
+    """One job run in a child process: wall and CPU seconds (its worker processes
+    included), and its run summary. `flags` starting with "before" run the job with the
+    earlier 20,000-character pieces; `workers` > 1: that many local worker processes."""
     launcher = ["-m", "beam_jobs.annotate"]
     if flags and flags[0] == "before":
         launcher, flags = ["-c", BEFORE], flags[1:]
+    mode = ["--direct_running_mode=in_memory", "--direct_num_workers=1"] if workers <= 1 \
+        else ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
     argv = [sys.executable, *launcher, "--input", str(corpus),
             "--output", str(output), "--model", model, "--max-chars", str(max_chars),
-            "--runner=FnApiRunner", "--direct_running_mode=in_memory",
-            "--direct_num_workers=1", *flags]
+            "--runner=FnApiRunner", *mode, *flags]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
@@ -216,6 +220,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--batch-tokens", type=int, default=16_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="Local worker processes of each job (multi_processing when "
+                             "above 1; not with --with-before, which patches the "
+                             "in-memory runner's process).")
     parser.add_argument("--keep", help="Keep the corpus and outputs in this directory.")
     parser.add_argument("--with-before", action="store_true",
                         help="Also run the job as it was before (document-count batching, "
@@ -223,6 +231,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--shapes-only", action="store_true",
                         help="Only build the corpus and report the batch shapes.")
     args = parser.parse_args(argv)
+    if args.workers > 1 and args.with_before:
+        parser.error("--with-before runs the in-memory runner: not with --workers")
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mixed_lengths_"))
     root.mkdir(parents=True, exist_ok=True)
     corpus = root / "corpus.jsonl"
@@ -246,7 +256,7 @@ def main(argv=None) -> dict:
             output = root / f"out-{name}"
             if output.exists():
                 shutil.rmtree(output)
-            result = run_job(corpus, output, flags, args.model, max_chars)
+            result = run_job(corpus, output, flags, args.model, max_chars, args.workers)
             tokens = result["summary"]["counts"]["tokens"] if "counts" in result["summary"] \
                 else result["summary"]["tokens"]
             peaks = result["summary"].get("peak_rss_mb", {})
@@ -262,7 +272,8 @@ def main(argv=None) -> dict:
                    "cpu": max(r["words_per_cpu_s"] for r in rs)} for name, rs in runs.items()}
     by_tokens = annotations(root / "out-tokens")
     identical = annotations(root / "out-docs").equals(by_tokens)
-    report = {"corpus": shape, "model": args.model, "sides": sides, "batch_shapes": shapes,
+    report = {"corpus": shape, "model": args.model, "workers": args.workers, "sides": sides,
+              "batch_shapes": shapes,
               "runs": runs,
               "best_words_per_s": best,
               "ratio_wall": round(best["tokens"]["wall"] / best["docs"]["wall"], 3),
