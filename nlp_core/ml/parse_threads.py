@@ -6,8 +6,8 @@
 A parse runs in chunks of about 2,048 tokens (`TransitionParser.predict`). Each chunk's
 features are precomputed (one matrix product, on the pipeline's device) and then its states
 are run to the end by a C loop on the host that holds no GIL and shares nothing writable
-with other chunks. With N threads up to N chunks' loops run at once while the caller
-precomputes the next chunk.
+with other chunks. With N threads up to N chunks' loops run at once, and the caller
+precomputes the next chunk while up to N - 1 of them run.
 
 Where it pays: on a GPU the precompute is cheap and the loops are what the host does, on
 one core, while the machine's other cores idle (the annotate job with --gpu sets the
@@ -72,12 +72,25 @@ def default_gpu_threads(processes: int = 1) -> int:
 def executor() -> ThreadPoolExecutor:
     """The process's pool of `parse_threads()` workers, made again when that number
     changes, and in a process forked from one that had a pool (the pool's threads do not
-    exist there: work handed to it would never run)."""
+    exist there: work handed to it would never run).
+
+    A replaced pool is not shut down: a parse on another thread may still be handing it
+    work (submitting to a shut-down pool raises). Its idle threads end once the last
+    caller lets it go (ThreadPoolExecutor wakes them when it is collected)."""
     global _pool, _pool_threads, _pool_pid
     with _lock:
         if _pool is None or _pool_threads != _threads or _pool_pid != os.getpid():
-            if _pool is not None and _pool_pid == os.getpid():
-                _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(_threads, thread_name_prefix="nlp-core-parse")
             _pool_threads, _pool_pid = _threads, os.getpid()
         return _pool
+
+
+def _after_fork_in_child() -> None:
+    """A lock held by another thread of the parent at the fork stays held in the child:
+    the child gets a free one."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)

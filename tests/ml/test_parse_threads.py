@@ -141,6 +141,32 @@ def test_the_pool_follows_the_setting(threads):
     assert parse_threads.parse_threads() == 3
 
 
+def test_a_replaced_pool_still_takes_the_work_of_a_parse_in_flight(threads):
+    """Another thread changing the count must not break a parse holding the old pool:
+    the old pool is dropped, not shut down (it would refuse that parse's next chunk)."""
+    threads(2)
+    old = parse_threads.executor()
+    threads(3)
+    assert parse_threads.executor() is not old
+    assert old.submit(sum, [1, 2]).result(timeout=10) == 3
+
+
+def test_a_forked_child_gets_a_free_lock(threads):
+    """A fork while another thread holds the pool's lock: the child's lock is free."""
+    import multiprocessing
+
+    threads(2)
+    with parse_threads._lock:  # held by this (the forking) thread, as by another
+        context = multiprocessing.get_context("fork")
+        with context.Pool(1) as pool:
+            made = pool.apply_async(_child_executor).get(timeout=60)
+    assert made == 2
+
+
+def _child_executor():
+    return parse_threads.executor()._max_workers
+
+
 def test_a_forked_process_makes_its_own_pool(nlp, texts, threads):
     """A child forked after the parent made its pool parses (the inherited pool's threads
     do not exist in it)."""
