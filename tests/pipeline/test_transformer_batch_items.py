@@ -2,6 +2,8 @@
 component's use of it, and the setting's checks. The timing on a real GPU is measured by
 benchmarks/gpu_trf_job.py (`GPU_STEPS=trf_job bash benchmarks/gpu_run.sh`); here the device
 is faked where it matters."""
+from types import SimpleNamespace
+
 import numpy
 import pytest
 
@@ -181,7 +183,9 @@ def test_auto_on_a_gpu_measures_the_first_large_batch(tiny_bert, one_torch_threa
 
 class FakeCudaMemory:
     """torch.cuda's clock and memory counters as tune_on_gpu reads them: each prediction
-    at `items` allocates 1,000 bytes a position, and sizes from `oom_from` run out."""
+    at `items` allocates 1,000 bytes a position and takes 1 / items seconds of a fake
+    clock (larger sizes faster, beyond MIN_GAIN: no timing noise decides the trials), and
+    sizes from `oom_from` run out."""
 
     def __init__(self, oom_from):
         import torch
@@ -190,8 +194,10 @@ class FakeCudaMemory:
         self.oom_from = oom_from
         self.allocated = 10_000
         self.peak = self.allocated
+        self.now = 0.0
 
     def install(self, monkeypatch):
+        monkeypatch.setattr(batch_items, "time", SimpleNamespace(perf_counter=lambda: self.now))
         cuda = self.torch.cuda
         for name, value in {
                 "synchronize": lambda device=None: None,
@@ -210,6 +216,7 @@ class FakeCudaMemory:
         if items >= self.oom_from:
             raise self.torch.cuda.OutOfMemoryError("fake")
         self.peak = max(self.peak, self.allocated + 1000 * items)
+        self.now += 1.0 / items
 
 
 def test_tune_on_gpu_reads_torchs_counters(monkeypatch):
