@@ -641,6 +641,9 @@ class Errors(metaclass=_Catalogue):
             "measured on the GPU at the first prediction.")
     E727 = ("set_parse_threads({value!r}): give a positive number of threads (1 parses on "
             "the calling thread).")
+    E728 = ("The transformer listener's pooling layer {layer!r} returned token vectors of "
+            "shape {got}; expected (tokens, width) = {expected}: a pooling layer reduces each "
+            "token's wordpiece vectors to one vector of the transformer's width.")
 
 
 class Warnings(metaclass=_Catalogue):

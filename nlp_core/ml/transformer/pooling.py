@@ -17,6 +17,7 @@ import numpy
 from thinc.api import Model
 from thinc.types import Floats2d, Ragged
 
+from ...errors import Errors
 from .data import TransformerData
 
 
@@ -52,6 +53,10 @@ def pool_tokens(pooling: Model[Ragged, Floats2d], datas: Sequence[TransformerDat
     bp_pool = None
     if len(has) == total_tokens and total_tokens:  # the usual case: no scatter into zeros
         Y, bp_pool = pooling(Ragged(X[links_xp], ops.asarray1i(lengths)), is_train)
+        if Y.shape != (total_tokens, width):  # as the scatter below would refuse it
+            raise ValueError(Errors.E728.format(layer=pooling.name, got=tuple(Y.shape),
+                                                expected=(total_tokens, width)))
+        Y = ops.asarray2f(Y)  # float32, as the scatter's array is (no copy if it is)
     elif len(has):
         Y = ops.alloc2f(total_tokens, width)
         rows = Ragged(X[links_xp], ops.asarray1i(lengths[has]))
@@ -75,13 +80,31 @@ def pool_tokens(pooling: Model[Ragged, Floats2d], datas: Sequence[TransformerDat
 
 def pooling_key(pooling: Model) -> Optional[Hashable]:
     """What identifies the vectors `pooling` computes, for layers that compute the same
-    ones from the same input: a layer with no sublayers, parameters, shims, references or
-    attrs (thinc's reduce_mean.v1, reduce_max.v1, ...) is its name, forward function and
-    ops; any other layer is None (its own)."""
-    if pooling.layers or pooling.param_names or pooling.shims or pooling.ref_names \
-            or pooling.attrs:
+    ones from the same input: one of thinc's reduce layers (reduce_mean.v1, reduce_max.v1,
+    reduce_first.v1, reduce_last.v1, reduce_sum.v1) as made by its registered function (a
+    plain Model: no sublayers, parameters, dims, shims, references or attrs) is its forward
+    function and ops; any other layer is None (never shared: its settings may live where
+    a key cannot see them, e.g. dims or a subclass's attributes)."""
+    if type(pooling) is not Model or pooling.layers or pooling.param_names or \
+            pooling.dim_names or pooling.shims or pooling.ref_names or pooling.attrs:
         return None
-    return (pooling.name, pooling._func, type(pooling.ops))
+    if pooling._func not in _shared_forwards():
+        return None
+    return (pooling._func, type(pooling.ops))
+
+
+_SHARED_FORWARDS: Tuple[Callable, ...] = ()
+
+
+def _shared_forwards() -> Tuple[Callable, ...]:
+    """The forward functions of thinc's reduce layers (made once)."""
+    global _SHARED_FORWARDS
+    if not _SHARED_FORWARDS:
+        from thinc.api import reduce_first, reduce_last, reduce_max, reduce_mean, reduce_sum
+
+        _SHARED_FORWARDS = tuple(make()._func for make in (
+            reduce_first, reduce_last, reduce_max, reduce_mean, reduce_sum))
+    return _SHARED_FORWARDS
 
 
 class PooledBatches:
@@ -90,9 +113,10 @@ class PooledBatches:
 
     A batch is the same when its TransformerData are the same objects, in order. They are
     held by weak references: an entry never keeps a batch's data alive, and it is dropped,
-    vectors and all, as soon as one of them is gone (its docs were let go), so a huge doc's
-    vectors do not outlive it. One entry per key, replaced by the next batch: at most one
-    live batch's vectors per kind of pooling are held.
+    vectors and all, as soon as one of them is gone. The listeners' own hand-off
+    (`receive`) keeps the last batch's data until the next batch, so the last batch's
+    vectors stay as long: one entry per key, replaced by the next batch, so at most one
+    batch's vectors per kind of pooling are held.
     """
 
     def __init__(self) -> None:
@@ -134,6 +158,6 @@ def _forget_entry(entries: Dict[Hashable, Tuple[List[Any], List[Floats2d]]],
     def forget(dead: Any) -> None:
         entry = entries.get(key)
         if entry is not None and any(ref is dead for ref in entry[0]):
-            del entries[key]
+            entries.pop(key, None)  # another thread may have replaced or dropped it since
 
     return forget

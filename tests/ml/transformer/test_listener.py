@@ -151,6 +151,16 @@ def test_pooled_batches_match_the_same_data_objects_only():
     assert pooling_key(reduce_mean()) != pooling_key(reduce_max())
     assert pooling_key(Linear(2, 2)) is None  # parameters: its own
     assert pooling_key(chain(reduce_mean(), Linear(3, 3))) is None
+    # only thinc's reduce layers as made: settings in dims or a subclass stay unseen
+    mean_forward = reduce_mean()._func
+    assert pooling_key(Model("reduce_mean", mean_forward, dims={"k": 3})) is None
+
+    class Scaled(Model):
+        pass
+
+    assert pooling_key(Scaled("reduce_mean", mean_forward)) is None
+    assert pooling_key(Model("custom", lambda model, X, is_train: (X, None))) is None
+    assert pooling_key(Model("reduce_mean", mean_forward)) == pooling_key(reduce_mean())
     rng = numpy.random.default_rng(0)
 
     def datas():
@@ -182,3 +192,22 @@ def test_pooled_batches_match_the_same_data_objects_only():
     # a copy or a pickle of a pipeline starts with an empty cache
     for copied in (copy.deepcopy(cache), pickle.loads(pickle.dumps(cache))):
         assert copied._entries == {} and len(copied.pool(reduce_mean(), second)) == 2
+
+
+def test_pooling_output_is_float32_of_the_width_or_an_error(datas):
+    """Whether or not a batch has tokens without wordpieces, the vectors are float32 of
+    the transformer's width; a pooling layer returning another width raises E728."""
+    def as_float64(model, X, is_train):
+        Y, backprop = reduce_mean()(X, is_train)
+        return Y.astype("float64"), backprop
+
+    def halved(model, X, is_train):
+        Y, backprop = reduce_mean()(X, is_train)
+        return Y[:, :2], backprop
+
+    every_token = datas[1:]  # "the cat": each token has a wordpiece
+    for batch in (datas, every_token):
+        vectors, _ = pool_tokens(Model("f64", as_float64), batch, is_train=False)
+        assert all(v.dtype == numpy.float32 and v.shape[1] == 4 for v in vectors)
+    with pytest.raises(ValueError, match="E728"):
+        pool_tokens(Model("halved", halved), every_token, is_train=False)
