@@ -14,11 +14,15 @@ import weakref
 from typing import Any, Callable, Dict, Hashable, List, Optional, Sequence, Tuple
 
 import numpy
-from thinc.api import Model
+from thinc.api import Model, reduce_first, reduce_last, reduce_max, reduce_mean, reduce_sum
 from thinc.types import Floats2d, Ragged
 
 from ...errors import Errors
 from .data import TransformerData
+
+# the forward functions of the pooling layers listeners may share (`pooling_key`)
+_SHARED_FORWARDS = tuple(make()._func for make in (
+    reduce_first, reduce_last, reduce_max, reduce_mean, reduce_sum))
 
 
 def pool_tokens(pooling: Model[Ragged, Floats2d], datas: Sequence[TransformerData],
@@ -88,23 +92,9 @@ def pooling_key(pooling: Model) -> Optional[Hashable]:
     if type(pooling) is not Model or pooling.layers or pooling.param_names or \
             pooling.dim_names or pooling.shims or pooling.ref_names or pooling.attrs:
         return None
-    if pooling._func not in _shared_forwards():
+    if pooling._func not in _SHARED_FORWARDS:
         return None
     return (pooling._func, type(pooling.ops))
-
-
-_SHARED_FORWARDS: Tuple[Callable, ...] = ()
-
-
-def _shared_forwards() -> Tuple[Callable, ...]:
-    """The forward functions of thinc's reduce layers (made once)."""
-    global _SHARED_FORWARDS
-    if not _SHARED_FORWARDS:
-        from thinc.api import reduce_first, reduce_last, reduce_max, reduce_mean, reduce_sum
-
-        _SHARED_FORWARDS = tuple(make()._func for make in (
-            reduce_first, reduce_last, reduce_max, reduce_mean, reduce_sum))
-    return _SHARED_FORWARDS
 
 
 class PooledBatches:
