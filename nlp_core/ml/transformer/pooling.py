@@ -55,19 +55,19 @@ def pool_tokens(pooling: Model[Ragged, Floats2d], datas: Sequence[TransformerDat
     links_xp = ops.asarray(links, dtype="int64") if len(links) else None
     has_xp = ops.asarray(has, dtype="int64")
     bp_pool = None
-    if len(has) == total_tokens and total_tokens:  # the usual case: no scatter into zeros
+    every = 0 < len(has) == total_tokens  # the usual case: each token has wordpieces
+    if every:  # no scatter into zeros
         Y, bp_pool = pooling(Ragged(X[links_xp], ops.asarray1i(lengths)), is_train)
         if Y.shape != (total_tokens, width):  # as the scatter below would refuse it
             raise ValueError(Errors.E728.format(layer=pooling.name, got=tuple(Y.shape),
                                                 expected=(total_tokens, width)))
         Y = ops.asarray2f(Y)  # float32, as the scatter's array is (no copy if it is)
-    elif len(has):
-        Y = ops.alloc2f(total_tokens, width)
-        rows = Ragged(X[links_xp], ops.asarray1i(lengths[has]))
-        pooled, bp_pool = pooling(rows, is_train)
-        Y[has_xp] = pooled
     else:
         Y = ops.alloc2f(total_tokens, width)
+        if len(has):
+            rows = Ragged(X[links_xp], ops.asarray1i(lengths[has]))
+            pooled, bp_pool = pooling(rows, is_train)
+            Y[has_xp] = pooled
     token_splits = numpy.cumsum(n_tokens)[:-1].tolist()
     wp_splits = numpy.cumsum(n_wp)[:-1].tolist()
 
@@ -75,7 +75,7 @@ def pool_tokens(pooling: Model[Ragged, Floats2d], datas: Sequence[TransformerDat
         dX = ops.alloc2f(X.shape[0], width)
         if bp_pool is not None:
             dY = xp.concatenate(dYs, axis=0)
-            d_rows = bp_pool(dY if len(has) == total_tokens else dY[has_xp])
+            d_rows = bp_pool(dY if every else dY[has_xp])
             ops.scatter_add(dX, links_xp, d_rows.dataXd)
         return xp.split(dX, wp_splits)
 
@@ -128,9 +128,6 @@ class PooledBatches:
         refs = [weakref.ref(data, forget) for data in datas]
         self._entries[key] = (refs, vectors)
         return list(vectors)
-
-    def clear(self) -> None:
-        self._entries.clear()
 
     # A cache: copies and pickles of a pipeline start empty (weak references do not pickle).
     def __getstate__(self) -> Dict[str, Any]:
